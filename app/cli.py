@@ -1,0 +1,128 @@
+"""The ``kep`` command for operators: serve, migrate, create-user."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from pydantic import ValidationError
+
+from app.config import Settings, get_settings
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic's configuration, found in the working folder or beside the package."""
+    for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        ini = root / "alembic.ini"
+        if ini.is_file():
+            config = Config(str(ini))
+            config.attributes["url"] = url
+            return config
+    raise SystemExit("alembic.ini not found: run kep from the project folder")
+
+
+def migrate(settings: Settings) -> None:
+    """Bring the database to the newest schema; the plan's catalogue comes with it."""
+    command.upgrade(alembic_config(settings.database_url), "head")
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            name = "KEP_" + "_".join(str(part) for part in problem["loc"]).upper()
+            where = f"{name}: " if problem["loc"] else ""
+            lines.append(f"  {where}{problem['msg']}")
+        raise SystemExit("Impossible setting:\n" + "\n".join(lines)) from None
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = _settings_or_exit()
+    migrate(settings)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+    )
+
+
+def _migrate(_args: argparse.Namespace) -> None:
+    migrate(_settings_or_exit())
+
+
+def _create_user(args: argparse.Namespace) -> None:
+    from app.db import make_engine, make_sessionmaker
+    from app.errors import AppError
+    from app.schemas.users import UserCreate
+    from app.services import users
+
+    settings = _settings_or_exit()
+    migrate(settings)
+    try:
+        data = UserCreate(
+            name=args.name,
+            email=args.email,
+            role=args.role,
+            institution=args.institution,
+            member_state=args.member_state,
+            region=args.region,
+        )
+    except ValidationError as error:
+        raise SystemExit(f"Cannot create the account: {error.errors()[0]['msg']}") from None
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            user = users.create_user(session=session, actor=None, data=data)
+            _token, secret = users.issue_token(
+                session=session, actor=user, user=user, label="created on the command line"
+            )
+    except AppError as error:
+        raise SystemExit(f"Cannot create the account: {error.detail}") from None
+    finally:
+        engine.dispose()
+    print(f"Created {data.role} {data.name} <{user.email}> with id {user.id}.")
+    print("API token (shown once, keep it safe):")
+    print(secret)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kep", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="apply migrations and serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_serve)
+
+    commands.add_parser("migrate", help="apply migrations only").set_defaults(run=_migrate)
+
+    create = commands.add_parser("create-user", help="create an account and print its token")
+    create.add_argument(
+        "--role", required=True, choices=["admin", "secretariat", "member", "participant"]
+    )
+    create.add_argument("--name", required=True)
+    create.add_argument("--email", required=True)
+    create.add_argument("--institution", choices=["dg_rtd", "cor_sedec", "jrc"])
+    create.add_argument("--member-state", dest="member_state")
+    create.add_argument("--region")
+    create.set_defaults(run=_create_user)
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

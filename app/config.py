@@ -1,0 +1,52 @@
+"""Settings, read once from ``KEP_*`` environment variables and an optional ``.env`` file."""
+
+from functools import lru_cache
+
+from pydantic import AnyHttpUrl, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KEP_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./kep.db",
+        description="SQLAlchemy URL; PostgreSQL as postgresql+psycopg://user@host/db",
+    )
+    plan_start_year: int = Field(default=2026, ge=2000, le=2100)
+    plan_end_year: int = Field(default=2029, ge=2000, le=2100)
+    support_cap: int = Field(
+        default=3, ge=1, le=100, description="supports one voter may give in one seminar"
+    )
+    public_base_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("http://127.0.0.1:8000"),
+        description="where clients reach the service; used in feed links",
+    )
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+
+    @model_validator(mode="after")
+    def _term_in_order(self) -> "Settings":
+        if self.plan_end_year < self.plan_start_year:
+            raise ValueError(
+                f"KEP_PLAN_END_YEAR ({self.plan_end_year}) is before "
+                f"KEP_PLAN_START_YEAR ({self.plan_start_year})"
+            )
+        if not self.database_url.startswith(("sqlite", "postgresql")):
+            raise ValueError(
+                "KEP_DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL, "
+                f"not {self.database_url.split(':', 1)[0]!r}"
+            )
+        return self
+
+    @property
+    def plan_years(self) -> range:
+        return range(self.plan_start_year, self.plan_end_year + 1)
+
+    @property
+    def base_url(self) -> str:
+        return str(self.public_base_url).rstrip("/")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

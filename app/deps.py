@@ -1,0 +1,83 @@
+"""Typed dependencies: a router's signature says what it needs and who may call it."""
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clock import Clock, get_clock
+from app.config import Settings
+from app.db import get_session
+from app.errors import Forbidden, Unauthorized
+from app.models import ApiToken, Role, User
+from app.security import hash_token, same_hash
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API token issued by this service")
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def optional_user(
+    session: SessionDep,
+    clock: ClockDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User | None:
+    """The caller, or None when no token is sent. A token that is sent must be valid."""
+    if credentials is None:
+        return None
+    digest = hash_token(credentials.credentials)
+    token = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+    ).one_or_none()
+    if token is None or not same_hash(token.token_hash, digest):
+        raise Unauthorized("The API token is unknown or has been revoked")
+    now = clock()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        _touch(session, token, now)
+    return token.user
+
+
+def _touch(session: Session, token: ApiToken, now: datetime) -> None:
+    # Skip the bookkeeping when another request holds the row: concurrent requests
+    # with one token must never queue behind each other for a timestamp.
+    free = session.scalars(
+        select(ApiToken.id).where(ApiToken.id == token.id).with_for_update(skip_locked=True)
+    ).one_or_none()
+    if free is not None:
+        token.last_used_at = now
+
+
+def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    if user is None:
+        raise Unauthorized("Not authenticated: send the header 'Authorization: Bearer <token>'")
+    return user
+
+
+def require_roles(*roles: Role):
+    allowed = ", ".join(roles)
+
+    def dependency(user: Annotated[User, Depends(current_user)]) -> User:
+        if user.role not in roles:
+            raise Forbidden(f"This needs the role {allowed}; you are {user.role}")
+        return user
+
+    return dependency
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+CurrentUser = Annotated[User, Depends(current_user)]
+Admin = Annotated[User, Depends(require_roles(Role.admin))]
+Secretariat = Annotated[User, Depends(require_roles(Role.secretariat))]
+SecretariatOrAdmin = Annotated[User, Depends(require_roles(Role.secretariat, Role.admin))]

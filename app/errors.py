@@ -1,0 +1,85 @@
+"""One error type that carries its status, and the handlers that turn errors into JSON."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """An answer the client can act on: a status and a sentence that says what is wrong."""
+
+    status_code = 400
+    headers: dict[str, str] | None = None
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    headers = {"WWW-Authenticate": "Bearer"}  # noqa: RUF012
+
+
+class Forbidden(AppError):
+    status_code = 403
+
+
+class NotFound(AppError):
+    status_code = 404
+
+
+class Conflict(AppError):
+    status_code = 409
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+
+
+class Invalid(AppError):
+    """Input that parses but breaks a rule (a priority area no action serves, ...)."""
+
+    status_code = 422
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for the error answers an endpoint can give."""
+    text = {
+        401: "Not authenticated: send `Authorization: Bearer <token>`",
+        403: "Your role or institution may not do this",
+        404: "No such resource",
+        409: "Conflicts with the current state (closed window, cap reached, duplicate)",
+        413: "Request body too large",
+        422: "Invalid input",
+    }
+    return {code: {"model": ErrorBody, "description": text[code]} for code in codes if code != 422}
+
+
+def error_response(status_code: int, detail: str, headers: dict[str, str] | None = None):
+    return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+        return error_response(exc.status_code, exc.detail, exc.headers)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
+        # Services check their rules first; reaching here means a concurrent request
+        # won the race for a unique or foreign key. The transaction is rolled back.
+        log.info("integrity error turned into 409: %s", exc.orig)
+        return error_response(
+            409, "This conflicts with a change made at the same moment; reload and try again"
+        )

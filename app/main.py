@@ -1,0 +1,33 @@
+"""The application factory."""
+
+from fastapi import FastAPI
+
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.errors import install_handlers
+from app.middleware import BodySizeLimit
+from app.routers import audit, catalogue, health, users
+
+DESCRIPTION = """
+Joint DG RTD–CoR seminars and peer-to-peer events of the Knowledge Exchange Platform
+(KEP 2.0) under the Joint Action Plan for research and innovation, 2026–2029:
+topic proposals, support, joint agreement, events with confirmed agendas, registration,
+calendar feeds, and the monitoring that links every event to the plan's actions and
+priority areas.
+
+Authenticate with `Authorization: Bearer <token>`. Every error answer is JSON with a
+`detail` that says what is wrong.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="KEP 2.0 events service", version="0.1.0", description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    install_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for module in (health, users, catalogue, audit):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,71 @@
+"""Accounts and their API tokens."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, utcnow
+
+
+class Role(StrEnum):
+    admin = "admin"
+    secretariat = "secretariat"
+    member = "member"
+    participant = "participant"
+
+
+class Institution(StrEnum):
+    dg_rtd = "dg_rtd"
+    cor_sedec = "cor_sedec"
+    jrc = "jrc"
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'secretariat', 'member', 'participant')", name="role"),
+        CheckConstraint(
+            "(role = 'secretariat' AND institution IN ('dg_rtd', 'cor_sedec', 'jrc'))"
+            " OR (role <> 'secretariat' AND institution IS NULL)",
+            name="institution_iff_secretariat",
+        ),
+        CheckConstraint(
+            "(role = 'member' AND member_state IS NOT NULL) OR (role <> 'member' "
+            "AND member_state IS NULL AND region IS NULL)",
+            name="member_state_iff_member",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    institution: Mapped[str | None] = mapped_column(String(20))
+    member_state: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
+
+    @property
+    def affiliation(self) -> str:
+        """Who the person speaks for: their institution, or `cor` for a CoR member."""
+        if self.role == Role.member:
+            return "cor"
+        return self.institution or self.role
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="tokens")

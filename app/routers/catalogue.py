@@ -1,0 +1,65 @@
+"""The plan's priority areas and actions."""
+
+from fastapi import APIRouter, status
+
+from app.deps import ClockDep, Secretariat, SessionDep
+from app.errors import responses
+from app.models import ActionStatus
+from app.schemas.catalogue import (
+    ActionCreate,
+    ActionDetail,
+    ActionRead,
+    ActionUpdate,
+    PriorityAreaRead,
+)
+from app.services import catalogue
+
+router = APIRouter(tags=["catalogue"])
+
+
+@router.get("/priority-areas", response_model=list[PriorityAreaRead])
+def list_priority_areas(session: SessionDep):
+    """The plan's four priority areas."""
+    return catalogue.list_priority_areas(session=session)
+
+
+@router.get("/priority-areas/{number}", response_model=PriorityAreaRead, responses=responses(404))
+def read_priority_area(number: int, session: SessionDep):
+    """One priority area."""
+    return catalogue.get_priority_area(session=session, number=number)
+
+
+@router.get("/actions", response_model=list[ActionRead])
+def list_actions(session: SessionDep, status: ActionStatus | None = None):
+    """The plan's actions with the priority areas each contributes to; `status` filters."""
+    return catalogue.list_actions(session=session, status=status)
+
+
+@router.get("/actions/{number}", response_model=ActionDetail, responses=responses(404))
+def read_action(number: int, session: SessionDep):
+    """One action with its history: every change and the communication that agreed it."""
+    return catalogue.get_action(session=session, number=number, with_history=True)
+
+
+@router.post(
+    "/actions",
+    response_model=ActionDetail,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(401, 403),
+)
+def add_action(body: ActionCreate, session: SessionDep, user: Secretariat, clock: ClockDep):
+    """Add an action agreed by registered communication between CoR SEDEC and DG RTD.
+    It takes the next free number."""
+    action = catalogue.add_action(session=session, actor=user, data=body, now=clock())
+    return catalogue.get_action(session=session, number=action.number, with_history=True)
+
+
+@router.patch("/actions/{number}", response_model=ActionDetail, responses=responses(401, 403, 404))
+def amend_action(
+    number: int, body: ActionUpdate, session: SessionDep, user: Secretariat, clock: ClockDep
+):
+    """Amend an action's title, summary or priority areas, or retire (`status: retired`) or
+    restore it. Every change names its registered communication and stays in the history."""
+    catalogue.amend_action(session=session, actor=user, number=number, data=body, now=clock())
+    session.expire_all()
+    return catalogue.get_action(session=session, number=number, with_history=True)

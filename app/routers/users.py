@@ -1,0 +1,108 @@
+"""Accounts, sign-up and API tokens."""
+
+from fastapi import APIRouter, status
+
+from app.deps import Admin, ClockDep, CurrentUser, SessionDep
+from app.errors import responses
+from app.models import Role
+from app.schemas.users import (
+    Signup,
+    SignupResult,
+    TokenCreate,
+    TokenIssued,
+    TokenRead,
+    UserCreate,
+    UserRead,
+)
+from app.services import users
+
+router = APIRouter(tags=["accounts"])
+
+
+@router.get("/me", response_model=UserRead, responses=responses(401))
+def read_me(user: CurrentUser):
+    """The account behind the token you send."""
+    return user
+
+
+@router.post(
+    "/users",
+    response_model=UserRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(401, 403, 409),
+)
+def create_user(body: UserCreate, session: SessionDep, admin: Admin):
+    """Create an account (admins only). Secretariat accounts name their institution;
+    member accounts their member state and region."""
+    return users.create_user(session=session, actor=admin, data=body)
+
+
+@router.get("/users/{user_id}", response_model=UserRead, responses=responses(401, 403, 404))
+def read_user(user_id: int, session: SessionDep, actor: CurrentUser):
+    """One account: for admins, or for the account's owner."""
+    user = users.get_user(session=session, user_id=user_id)
+    users.check_self_or_admin(actor, user)
+    return user
+
+
+@router.post(
+    "/users/{user_id}/tokens",
+    response_model=TokenIssued,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(401, 403, 404),
+)
+def issue_token(
+    user_id: int, session: SessionDep, actor: CurrentUser, body: TokenCreate | None = None
+):
+    """Issue an API token. The secret is in this answer only: store it now."""
+    user = users.get_user(session=session, user_id=user_id)
+    users.check_self_or_admin(actor, user)
+    label = body.label if body else TokenCreate().label
+    token, secret = users.issue_token(session=session, actor=actor, user=user, label=label)
+    return TokenIssued.of(token, secret)
+
+
+@router.get(
+    "/users/{user_id}/tokens", response_model=list[TokenRead], responses=responses(401, 403, 404)
+)
+def list_tokens(user_id: int, session: SessionDep, actor: CurrentUser):
+    """The account's tokens, without their secrets: when each was issued, last used, revoked."""
+    user = users.get_user(session=session, user_id=user_id)
+    users.check_self_or_admin(actor, user)
+    return sorted(user.tokens, key=lambda token: token.id)
+
+
+@router.delete(
+    "/users/{user_id}/tokens/{token_id}",
+    response_model=TokenRead,
+    responses=responses(401, 403, 404),
+)
+def revoke_token(
+    user_id: int, token_id: int, session: SessionDep, actor: CurrentUser, clock: ClockDep
+):
+    """Revoke a token: it stops working at once. Revoking twice is harmless."""
+    user = users.get_user(session=session, user_id=user_id)
+    users.check_self_or_admin(actor, user)
+    return users.revoke_token(
+        session=session, actor=actor, user=user, token_id=token_id, now=clock()
+    )
+
+
+@router.post(
+    "/signup",
+    response_model=SignupResult,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(409),
+)
+def signup(body: Signup, session: SessionDep):
+    """Open a participant account and receive its first API token (shown once)."""
+    user = users.create_user(
+        session=session,
+        actor=None,
+        data=UserCreate(name=body.name, email=body.email, role=Role.participant),
+    )
+    token, secret = users.issue_token(session=session, actor=user, user=user, label="first token")
+    return SignupResult(
+        user=UserRead.model_validate(user),
+        token=TokenIssued.of(token, secret),
+    )

@@ -1,0 +1,64 @@
+"""Field types and shapes shared by the request and response bodies."""
+
+import unicodedata
+from datetime import date
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+
+def _no_control_characters(value: str) -> str:
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in value):
+        raise ValueError("must be a single line without control characters")
+    return value
+
+
+def _no_control_characters_but_newlines(value: str) -> str:
+    if any(unicodedata.category(char) in ("Cc", "Cf") and char not in "\n\t" for char in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def one_line(max_length: int) -> type[str]:
+    """A trimmed single line of 1 to ``max_length`` characters."""
+    return Annotated[  # type: ignore[return-value]
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+        AfterValidator(_no_control_characters),
+    ]
+
+
+def multiline(max_length: int) -> type[str]:
+    """Free text (a summary, a description): newlines allowed, other control characters not."""
+    return Annotated[  # type: ignore[return-value]
+        str,
+        StringConstraints(strip_whitespace=True, max_length=max_length),
+        AfterValidator(_no_control_characters_but_newlines),
+    ]
+
+
+T = TypeVar("T")
+
+Title = one_line(200)
+Name = one_line(200)
+Summary = multiline(10_000)
+
+
+class Strict(BaseModel):
+    """A request body: unknown fields are refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Communication(Strict):
+    """The registered communication between CoR SEDEC and DG RTD that agreed a change."""
+
+    reference: one_line(200) = Field(examples=["Ares(2026)1234567"])  # type: ignore[valid-type]
+    date: date
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int

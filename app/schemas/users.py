@@ -1,0 +1,123 @@
+"""Bodies for accounts and tokens."""
+
+from datetime import datetime
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+from app.models import Institution, Role
+from app.schemas.common import Name, Strict, one_line
+
+# ISO 3166-1 alpha-2 codes of the 27 member states. The EU's own style writes
+# Greece as EL; it is accepted and kept as the ISO code GR.
+EU_MEMBER_STATES = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
+)
+
+
+class UserCreate(Strict):
+    name: Name  # type: ignore[valid-type]
+    email: EmailStr = Field(max_length=320)
+    role: Role
+    institution: Institution | None = None
+    member_state: str | None = Field(default=None, description="EU country code, e.g. BE")
+    region: one_line(200) | None = None  # type: ignore[valid-type]
+
+    @field_validator("member_state")
+    @classmethod
+    def _eu_country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().upper()
+        code = "GR" if code == "EL" else code
+        if code not in EU_MEMBER_STATES:
+            raise ValueError(
+                f"{value!r} is not an EU member state; use a code such as "
+                + ", ".join(sorted(EU_MEMBER_STATES))
+            )
+        return code
+
+    @model_validator(mode="after")
+    def _fields_of_the_role(self) -> Self:
+        if self.role == Role.secretariat and self.institution is None:
+            raise ValueError("a secretariat account needs an institution: dg_rtd, cor_sedec or jrc")
+        if self.role != Role.secretariat and self.institution is not None:
+            raise ValueError(f"only secretariat accounts have an institution, not {self.role}")
+        if self.role == Role.member and (self.member_state is None or self.region is None):
+            raise ValueError("a member account needs member_state and region")
+        if self.role != Role.member and (self.member_state or self.region):
+            raise ValueError(f"only member accounts have member_state and region, not {self.role}")
+        return self
+
+
+class Signup(Strict):
+    name: Name  # type: ignore[valid-type]
+    email: EmailStr = Field(max_length=320)
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    email: str
+    role: Role
+    institution: Institution | None
+    member_state: str | None
+    region: str | None
+    created_at: datetime
+
+
+class TokenCreate(Strict):
+    label: one_line(100) = "API token"  # type: ignore[valid-type]
+
+
+class TokenRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenIssued(TokenRead):
+    token: str = Field(description="The secret. Shown this once; only its hash is kept.")
+
+    @classmethod
+    def of(cls, token: object, secret: str) -> "TokenIssued":
+        return cls(**TokenRead.model_validate(token).model_dump(), token=secret)
+
+
+class SignupResult(BaseModel):
+    user: UserRead
+    token: TokenIssued

@@ -1,0 +1,44 @@
+"""The one way every state change reaches the audit trail."""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.models import AuditEntry, User
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def record(
+    *,
+    session: Session,
+    actor: User | None,
+    action: str,
+    entity_type: str,
+    entity_id: int | str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """Append one entry: who did what to which entity, with the values before and after."""
+    entry = AuditEntry(
+        actor_id=actor.id if actor else None,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        before=jsonable(before),
+        after=jsonable(after),
+    )
+    if at is not None:
+        entry.at = at
+    session.add(entry)
+    return entry

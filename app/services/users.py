@@ -1,0 +1,98 @@
+"""Accounts and API tokens."""
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, Forbidden, NotFound
+from app.models import ApiToken, Role, User
+from app.schemas.users import UserCreate
+from app.security import hash_token, new_token
+from app.services import audit
+
+
+def _user_snapshot(user: User) -> dict[str, object]:
+    return {
+        "name": user.name,
+        "email": user.email,
+        "role": user.role,
+        "institution": user.institution,
+        "member_state": user.member_state,
+        "region": user.region,
+    }
+
+
+def create_user(*, session: Session, actor: User | None, data: UserCreate) -> User:
+    email = data.email.lower()
+    taken = session.scalar(select(User.id).where(User.email == email))
+    if taken:
+        raise Conflict(f"An account with the email {email} already exists")
+    user = User(
+        name=data.name,
+        email=email,
+        role=data.role,
+        institution=data.institution,
+        member_state=data.member_state,
+        region=data.region,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor or user,
+        action="user.created",
+        entity_type="user",
+        entity_id=user.id,
+        after=_user_snapshot(user),
+    )
+    return user
+
+
+def get_user(*, session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user with id {user_id}")
+    return user
+
+
+def check_self_or_admin(actor: User, user: User) -> None:
+    if actor.role != Role.admin and actor.id != user.id:
+        raise Forbidden("Only an admin or the account's owner may manage its tokens")
+
+
+def issue_token(*, session: Session, actor: User, user: User, label: str) -> tuple[ApiToken, str]:
+    """A new token for ``user``; the secret is returned once and never stored."""
+    secret = new_token()
+    token = ApiToken(user_id=user.id, token_hash=hash_token(secret), label=label)
+    session.add(token)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="token.issued",
+        entity_type="user",
+        entity_id=user.id,
+        after={"token_id": token.id, "label": label},
+    )
+    return token, secret
+
+
+def revoke_token(
+    *, session: Session, actor: User, user: User, token_id: int, now: datetime
+) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound(f"User {user.id} has no token with id {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = now
+        audit.record(
+            session=session,
+            actor=actor,
+            action="token.revoked",
+            entity_type="user",
+            entity_id=user.id,
+            before={"token_id": token.id, "revoked_at": None},
+            after={"token_id": token.id, "revoked_at": now},
+        )
+    return token

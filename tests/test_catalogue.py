@@ -1,0 +1,184 @@
+"""The plan's catalogue: priority areas and actions, and their amendment by the secretariat."""
+
+import pytest
+
+from tests.conftest import audit_count
+
+COMMUNICATION = {"reference": "Ares(2027)1234567", "date": "2027-02-03"}
+
+EXPECTED_AREAS = {
+    1: [1, 2, 3, 4],
+    2: [1],
+    3: [1, 2, 3],
+    4: [1, 2, 3],
+    5: [1],
+    6: [1],
+    7: [1, 3],
+    8: [1, 3],
+    9: [4],
+    10: [1, 2, 3, 4],
+    11: [2],
+}
+
+
+def test_the_four_priority_areas_are_there(client):
+    areas = client.get("/priority-areas").json()
+    assert [area["number"] for area in areas] == [1, 2, 3, 4]
+    assert areas[0]["title"].startswith("Building strong local and regional innovation")
+    assert client.get("/priority-areas/4").json()["title"].startswith("Supporting evidence")
+
+
+def test_unknown_priority_area_is_404(client):
+    response = client.get("/priority-areas/5")
+    assert response.status_code == 404
+    assert "1 to 4" in response.json()["detail"]
+
+
+def test_the_eleven_actions_serve_the_plans_priority_areas(client):
+    actions = client.get("/actions").json()
+    assert {a["number"]: a["priority_areas"] for a in actions} == EXPECTED_AREAS
+    assert all(action["status"] == "active" for action in actions)
+    assert actions[0]["title"] == "Maintaining the Knowledge Exchange Platform (KEP 2.0)"
+
+
+def test_action_10_focuses_on_priority_area_1(client):
+    action = client.get("/actions/10").json()
+    assert action["focus_priority_area"] == 1
+    assert action["priority_areas"] == [1, 2, 3, 4]
+    assert client.get("/actions/3").json()["focus_priority_area"] is None
+
+
+def test_a_loaded_action_has_the_plan_as_its_first_history_entry(client):
+    history = client.get("/actions/1").json()["history"]
+    assert len(history) == 1
+    assert history[0]["change"] == "added"
+    assert history[0]["communication"]["date"] == "2026-04-24"
+
+
+def test_unknown_action_is_404(client):
+    assert client.get("/actions/99").status_code == 404
+
+
+def test_secretariat_adds_an_action_with_its_communication(client, sedec, db):
+    response = client.post(
+        "/actions",
+        headers=sedec.headers,
+        json={
+            "title": "Skills for regional innovation",
+            "summary": "Talent and skills.",
+            "priority_areas": [1, 3],
+            "communication": COMMUNICATION,
+        },
+    )
+    assert response.status_code == 201, response.text
+    action = response.json()
+    assert action["number"] == 12
+    assert action["priority_areas"] == [1, 3]
+    assert action["history"][0]["communication"] == COMMUNICATION
+    assert action["history"][0]["actor_id"] == sedec.id
+    assert len(client.get("/actions").json()) == 12
+
+
+def test_secretariat_amends_the_priority_areas_and_the_history_keeps_both(client, dg_rtd):
+    response = client.patch(
+        "/actions/9",
+        headers=dg_rtd.headers,
+        json={"priority_areas": [2, 4], "communication": COMMUNICATION},
+    )
+    assert response.status_code == 200, response.text
+    action = response.json()
+    assert action["priority_areas"] == [2, 4]
+    change = action["history"][-1]
+    assert change["change"] == "amended"
+    assert change["before"]["priority_areas"] == [4]
+    assert change["after"]["priority_areas"] == [2, 4]
+
+
+def test_retire_and_restore(client, sedec):
+    retired = client.patch(
+        "/actions/5",
+        headers=sedec.headers,
+        json={"status": "retired", "communication": COMMUNICATION},
+    ).json()
+    assert retired["status"] == "retired"
+    assert retired["history"][-1]["change"] == "retired"
+    assert [a["number"] for a in client.get("/actions", params={"status": "retired"}).json()] == [5]
+    restored = client.patch(
+        "/actions/5",
+        headers=sedec.headers,
+        json={"status": "active", "communication": COMMUNICATION},
+    ).json()
+    assert restored["status"] == "active"
+    assert [entry["change"] for entry in restored["history"]] == ["added", "retired", "restored"]
+
+
+def test_member_may_not_change_the_catalogue(client, member, db):
+    count = audit_count(db)
+    response = client.patch(
+        "/actions/2", headers=member.headers, json={"title": "Mine", "communication": COMMUNICATION}
+    )
+    assert response.status_code == 403
+    add = client.post(
+        "/actions",
+        headers=member.headers,
+        json={"title": "Mine", "priority_areas": [1], "communication": COMMUNICATION},
+    )
+    assert add.status_code == 403
+    assert audit_count(db) == count
+
+
+def test_anonymous_may_not_change_the_catalogue(client):
+    response = client.post(
+        "/actions", json={"title": "X", "priority_areas": [1], "communication": COMMUNICATION}
+    )
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"title": "No communication"}, "communication"),
+        ({"title": "Bad date", "communication": {"reference": "R", "date": "2027-02-30"}}, "date"),
+        (
+            {"title": "Empty ref", "communication": {"reference": "", "date": "2027-02-03"}},
+            "reference",
+        ),
+        ({"communication": COMMUNICATION}, "name what changes"),
+        ({"priority_areas": [], "communication": COMMUNICATION}, "priority_areas"),
+        ({"priority_areas": [7], "communication": COMMUNICATION}, "Unknown priority area 7"),
+        ({"focus_priority_area": 3, "communication": COMMUNICATION}, "focus priority area 3"),
+        ({"title": "Two\nlines", "communication": COMMUNICATION}, "single line"),
+        ({"status": "deleted", "communication": COMMUNICATION}, "status"),
+        ({"title": "Unknown field", "colour": "red", "communication": COMMUNICATION}, "colour"),
+    ],
+)
+def test_bad_amendments_are_422_and_change_nothing(client, sedec, db, body, message):
+    before = client.get("/actions/2").json()
+    count = audit_count(db)
+    response = client.patch("/actions/2", headers=sedec.headers, json=body)
+    assert response.status_code == 422, response.text
+    assert message in response.text
+    assert client.get("/actions/2").json() == before
+    assert audit_count(db) == count
+
+
+def test_an_amendment_that_changes_nothing_is_refused(client, sedec):
+    title = client.get("/actions/2").json()["title"]
+    response = client.patch(
+        "/actions/2", headers=sedec.headers, json={"title": title, "communication": COMMUNICATION}
+    )
+    assert response.status_code == 422
+    assert "already stands" in response.json()["detail"]
+
+
+def test_catalogue_changes_are_audited_with_the_communication(client, sedec):
+    client.patch(
+        "/actions/7", headers=sedec.headers, json={"title": "CCIs", "communication": COMMUNICATION}
+    )
+    [entry] = client.get(
+        "/audit", headers=sedec.headers, params={"entity_type": "action", "entity_id": "7"}
+    ).json()["items"]
+    assert entry["action"] == "action.amended"
+    assert entry["actor_id"] == sedec.id
+    assert entry["after"]["communication"] == COMMUNICATION["reference"]
+    assert entry["before"]["title"].startswith("Promoting opportunities")

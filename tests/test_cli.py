@@ -1,0 +1,71 @@
+"""The kep command: a new operator gets a first admin token."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.main import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def kep(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        env={**os.environ, "KEP_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def test_create_user_prints_a_token_that_works(tmp_path):
+    url = f"sqlite:///{tmp_path}/kep.db"
+    result = kep(
+        "create-user",
+        "--role",
+        "admin",
+        "--name",
+        "Ada",
+        "--email",
+        "ada@example.eu",
+        database_url=url,
+    )
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    assert token.startswith("kep_")
+    app = create_app(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
+    with TestClient(app) as client:
+        me = client.get("/me", headers={"Authorization": f"Bearer {token}"}).json()
+        assert me["role"] == "admin"
+        assert len(client.get("/actions").json()) == 11
+    app.state.engine.dispose()
+
+
+def test_create_user_refuses_a_duplicate_email_with_a_message(tmp_path):
+    url = f"sqlite:///{tmp_path}/kep.db"
+    args = ("create-user", "--role", "admin", "--name", "Ada", "--email", "ada@example.eu")
+    assert kep(*args, database_url=url).returncode == 0
+    again = kep(*args, database_url=url)
+    assert again.returncode != 0
+    assert "already exists" in again.stderr
+
+
+def test_create_user_refuses_a_secretariat_without_institution(tmp_path):
+    result = kep(
+        "create-user",
+        "--role",
+        "secretariat",
+        "--name",
+        "S",
+        "--email",
+        "s@example.eu",
+        database_url=f"sqlite:///{tmp_path}/kep.db",
+    )
+    assert result.returncode != 0
+    assert "institution" in result.stderr

@@ -1,0 +1,55 @@
+"""Settings: defaults, KEP_ variables, and impossible settings stopping start-up."""
+
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from app.config import Settings
+
+
+def test_defaults(monkeypatch):
+    for name in ("KEP_DATABASE_URL", "KEP_SUPPORT_CAP", "KEP_PLAN_START_YEAR"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.database_url == "sqlite:///./kep.db"
+    assert list(settings.plan_years) == [2026, 2027, 2028, 2029]
+    assert settings.support_cap == 3
+    assert settings.max_body_bytes == 1024 * 1024
+    assert settings.base_url == "http://127.0.0.1:8000"
+
+
+def test_settings_come_from_kep_variables(monkeypatch):
+    monkeypatch.setenv("KEP_SUPPORT_CAP", "5")
+    monkeypatch.setenv("KEP_PUBLIC_BASE_URL", "https://kep.example.eu/")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.support_cap == 5
+    assert settings.base_url == "https://kep.example.eu"
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"KEP_PLAN_START_YEAR": "2030", "KEP_PLAN_END_YEAR": "2029"}, "KEP_PLAN_END_YEAR"),
+        ({"KEP_SUPPORT_CAP": "0"}, "support_cap"),
+        ({"KEP_DATABASE_URL": "mysql://x"}, "KEP_DATABASE_URL"),
+        ({"KEP_PUBLIC_BASE_URL": "not a url"}, "public_base_url"),
+    ],
+)
+def test_impossible_settings_are_refused_by_name(monkeypatch, variables, named):
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=named):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_kep_refuses_to_start_on_an_impossible_setting():
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"],
+        env={"KEP_SUPPORT_CAP": "-1", "PATH": ""},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "KEP_SUPPORT_CAP" in result.stderr

@@ -1,0 +1,64 @@
+"""Every bad request gets a JSON answer with a detail a person can act on."""
+
+import json
+
+from app.errors import AppError
+
+
+def test_unknown_path_is_404_json(client):
+    response = client.get("/no-such-thing")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}
+
+
+def test_malformed_json_is_422_in_fastapis_shape(client, admin):
+    response = client.post(
+        "/users",
+        headers={**admin.headers, "Content-Type": "application/json"},
+        content=b"{not json",
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_body_over_the_limit_is_413(client, admin, db):
+    huge = json.dumps({"name": "x" * (1024 * 1024), "email": "a@example.eu", "role": "admin"})
+    response = client.post("/users", headers=admin.headers, content=huge)
+    assert response.status_code == 413
+    assert "1048576 bytes" in response.json()["detail"]
+
+
+def test_chunked_body_over_the_limit_is_413(client, admin):
+    def chunks():
+        for _ in range(40):
+            yield b"x" * 65536
+
+    response = client.post("/signup", content=chunks())
+    assert response.status_code == 413
+
+
+def test_every_endpoint_documents_its_error_answers(client):
+    spec = client.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if path in {"/health"}:
+                continue
+            codes = set(operation["responses"])
+            has_input = operation.get("parameters") or operation.get("requestBody")
+            needs_auth = "security" in operation
+            if needs_auth:
+                assert "401" in codes, f"{method.upper()} {path} lacks 401"
+            if has_input:
+                assert "422" in codes, f"{method.upper()} {path} lacks 422"
+            for code in codes - {"200", "201", "204", "422"}:
+                schema = operation["responses"][code]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, code)
+
+
+def test_app_errors_carry_their_status():
+    from app.errors import Conflict, Forbidden, Unauthorized
+
+    assert Conflict("x").status_code == 409
+    assert Forbidden("x").status_code == 403
+    assert Unauthorized("x").headers == {"WWW-Authenticate": "Bearer"}
+    assert isinstance(Conflict("x"), AppError)
