@@ -3,17 +3,31 @@
 from app.models.audit import AuditEntry
 from app.models.base import Base
 from app.models.catalogue import Action, ActionChange, ActionStatus, PriorityArea
+from app.models.events import (
+    AgendaItem,
+    Event,
+    EventKind,
+    EventStatus,
+    Registration,
+    RegistrationStatus,
+)
 from app.models.users import ApiToken, Institution, Role, User
 
 __all__ = [
     "Action",
     "ActionChange",
     "ActionStatus",
+    "AgendaItem",
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Event",
+    "EventKind",
+    "EventStatus",
     "Institution",
     "PriorityArea",
+    "Registration",
+    "RegistrationStatus",
     "Role",
     "User",
 ]

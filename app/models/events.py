@@ -1,0 +1,158 @@
+"""Events, their agendas, and registrations."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, utcnow
+from app.models.catalogue import Action, PriorityArea
+from app.models.users import User
+
+
+class EventKind(StrEnum):
+    joint_seminar = "joint_seminar"
+    peer_to_peer = "peer_to_peer"
+    other = "other"
+
+
+class EventStatus(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    published = "published"
+    cancelled = "cancelled"
+
+
+class RegistrationStatus(StrEnum):
+    registered = "registered"
+    waitlisted = "waitlisted"
+    cancelled = "cancelled"
+
+
+event_actions = Table(
+    "event_actions",
+    Base.metadata,
+    Column("event_id", ForeignKey("events.id"), primary_key=True),
+    Column("action_number", ForeignKey("actions.number"), primary_key=True, index=True),
+)
+
+event_priority_areas = Table(
+    "event_priority_areas",
+    Base.metadata,
+    Column("event_id", ForeignKey("events.id"), primary_key=True),
+    Column(
+        "priority_area_number", ForeignKey("priority_areas.number"), primary_key=True, index=True
+    ),
+)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('joint_seminar', 'peer_to_peer', 'other')", name="kind"
+        ),
+        CheckConstraint(
+            "status IN ('draft', 'submitted', 'published', 'cancelled')", name="status"
+        ),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
+        CheckConstraint(
+            "venue_name IS NOT NULL OR online_url IS NOT NULL", name="venue_or_online"
+        ),
+        CheckConstraint("sequence >= 0", name="sequence_not_negative"),
+        Index("ix_events_status_starts_at", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    timezone: Mapped[str] = mapped_column(String(64))
+    venue_name: Mapped[str | None] = mapped_column(String(200))
+    venue_address: Mapped[str | None] = mapped_column(String(300))
+    venue_city: Mapped[str | None] = mapped_column(String(100))
+    venue_country: Mapped[str | None] = mapped_column(String(2), index=True)
+    online_url: Mapped[str | None] = mapped_column(String(2000))
+    capacity: Mapped[int | None]
+    host_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    agenda_confirmed_at: Mapped[datetime | None]
+    agenda_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    host: Mapped[User | None] = relationship(foreign_keys=[host_id])
+    agenda_confirmed_by: Mapped[User | None] = relationship(foreign_keys=[agenda_confirmed_by_id])
+    actions: Mapped[list[Action]] = relationship(
+        secondary=event_actions, order_by=Action.number
+    )
+    priority_areas: Mapped[list[PriorityArea]] = relationship(
+        secondary=event_priority_areas, order_by=PriorityArea.number
+    )
+    agenda: Mapped[list["AgendaItem"]] = relationship(
+        back_populates="event", order_by="(AgendaItem.starts_at, AgendaItem.position)"
+    )
+
+
+class AgendaItem(Base):
+    __tablename__ = "agenda_items"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        UniqueConstraint("event_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    position: Mapped[int]
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    speakers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    event: Mapped[Event] = relationship(back_populates="agenda")
+
+
+class Registration(Base):
+    __tablename__ = "registrations"
+    __table_args__ = (
+        # One registration per person and event; registering again after cancelling
+        # reuses the row, so the rule holds in the database without exceptions.
+        UniqueConstraint("event_id", "user_id"),
+        CheckConstraint(
+            "status IN ('registered', 'waitlisted', 'cancelled')", name="status"
+        ),
+        Index("ix_registrations_event_id_status_queued_at", "event_id", "status", "queued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None]
+
+    event: Mapped[Event] = relationship()
+    user: Mapped[User] = relationship()

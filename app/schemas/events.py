@@ -1,0 +1,217 @@
+"""Bodies for events, agendas and registrations."""
+
+from datetime import datetime
+from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import pycountry
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    UrlConstraints,
+    field_validator,
+    model_validator,
+)
+
+from app.models import EventKind, EventStatus, RegistrationStatus
+from app.schemas.common import Name, Strict, Summary, Title, one_line
+
+ActionNumbers = Annotated[list[int], Field(min_length=1, max_length=20)]
+PriorityAreaNumbers = Annotated[list[int], Field(min_length=1, max_length=4)]
+WebUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000, allowed_schemes=["http", "https"])]
+
+
+def _iana_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone such as Europe/Brussels") from None
+    if name not in _zones():
+        raise ValueError(f"{name!r} is not an IANA time zone such as Europe/Brussels")
+    return name
+
+
+_ZONES: set[str] = set()
+
+
+def _zones() -> set[str]:
+    if not _ZONES:
+        _ZONES.update(available_timezones())
+    return _ZONES
+
+
+TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_iana_zone)]
+
+
+def _country(code: str) -> str:
+    code = code.strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"{code!r} is not an ISO 3166 alpha-2 country code such as BE")
+    return code
+
+
+CountryCode = Annotated[str, AfterValidator(_country)]
+
+
+class Venue(Strict):
+    name: Name  # type: ignore[valid-type]
+    address: one_line(300) | None = None  # type: ignore[valid-type]
+    city: one_line(100) | None = None  # type: ignore[valid-type]
+    country: CountryCode | None = None
+
+
+class EventTiming(Strict):
+    """When and where: shared by event bodies and the scheduling of a seminar.
+
+    `starts_at` and `ends_at` take ISO 8601 with an offset (an instant), or without
+    one (a wall-clock time in `timezone`).
+    """
+
+    starts_at: datetime
+    ends_at: datetime
+    timezone: TimeZoneName
+    venue: Venue | None = None
+    online_url: WebUrl | None = None
+    capacity: int | None = Field(default=None, ge=1, le=100_000, description="empty: unlimited")
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> Self:
+        if self.venue is None and self.online_url is None:
+            raise ValueError("an event needs a venue, an online_url, or both")
+        return self
+
+
+class EventCreate(EventTiming):
+    title: Title  # type: ignore[valid-type]
+    description: Summary = ""  # type: ignore[valid-type]
+    kind: EventKind | None = Field(
+        default=None, description="members: peer_to_peer (the default for them)"
+    )
+    actions: ActionNumbers
+    priority_areas: PriorityAreaNumbers | None = Field(
+        default=None, description="default: every priority area the actions serve"
+    )
+    status: Literal[EventStatus.draft, EventStatus.published] | None = Field(
+        default=None,
+        description="secretariat only: draft (the default) or published at once; "
+        "a member's event is submitted for publication",
+    )
+
+
+class EventUpdate(Strict):
+    title: Title | None = None  # type: ignore[valid-type]
+    description: Summary | None = None  # type: ignore[valid-type]
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    timezone: TimeZoneName | None = None
+    venue: Venue | None = None
+    online_url: WebUrl | None = None
+    capacity: int | None = Field(default=None, ge=1, le=100_000)
+    actions: ActionNumbers | None = None
+    priority_areas: PriorityAreaNumbers | None = None
+
+    @field_validator("title", "starts_at", "ends_at", "timezone", "actions", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be changed but not emptied")
+        return value
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("name at least one field to change")
+        return self
+
+
+class CancelEvent(Strict):
+    reason: one_line(500)  # type: ignore[valid-type]
+
+
+class VenueRead(BaseModel):
+    name: str
+    address: str | None
+    city: str | None
+    country: str | None
+
+
+class PersonRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+
+
+class EventRead(BaseModel):
+    id: int
+    title: str
+    description: str
+    kind: EventKind
+    status: EventStatus
+    starts_at: datetime = Field(description="UTC")
+    ends_at: datetime = Field(description="UTC")
+    timezone: str
+    local_starts_at: datetime = Field(description="in the event's time zone, with its offset")
+    local_ends_at: datetime
+    venue: VenueRead | None
+    online_url: str | None
+    capacity: int | None
+    registered: int = Field(description="people holding a place")
+    waitlisted: int
+    actions: list[int]
+    priority_areas: list[int]
+    host: PersonRead | None
+    sequence: int
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    agenda_confirmed_at: datetime | None
+
+
+class Speaker(Strict):
+    name: Name  # type: ignore[valid-type]
+    affiliation: one_line(200) | None = None  # type: ignore[valid-type]
+
+
+class AgendaItemIn(Strict):
+    starts_at: datetime
+    ends_at: datetime
+    title: Title  # type: ignore[valid-type]
+    description: Summary = ""  # type: ignore[valid-type]
+    speakers: list[Speaker] = Field(default_factory=list, max_length=50)
+
+
+class AgendaIn(Strict):
+    items: list[AgendaItemIn] = Field(max_length=200)
+
+
+class AgendaItemRead(BaseModel):
+    starts_at: datetime
+    ends_at: datetime
+    local_starts_at: datetime
+    local_ends_at: datetime
+    title: str
+    description: str
+    speakers: list[Speaker]
+
+
+class AgendaRead(BaseModel):
+    event_id: int
+    items: list[AgendaItemRead]
+    confirmed_at: datetime | None
+    confirmed_by: PersonRead | None
+
+
+class RegistrationRead(BaseModel):
+    id: int
+    event_id: int
+    user: PersonRead
+    status: RegistrationStatus
+    position: int | None = Field(description="place on the waitlist, from 1")
+    created_at: datetime
+    updated_at: datetime
