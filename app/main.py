@@ -6,7 +6,7 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_handlers
 from app.middleware import BodySizeLimit
-from app.routers import audit, catalogue, health, users
+from app.routers import audit, catalogue, events, health, registrations, users
 
 DESCRIPTION = """
 Joint DG RTD–CoR seminars and peer-to-peer events of the Knowledge Exchange Platform
@@ -28,6 +28,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     install_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, users, catalogue, audit):
+    for module in (health, users, catalogue, events, registrations, audit):
         app.include_router(module.router)
     return app

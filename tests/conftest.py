@@ -325,3 +325,34 @@ def race_account(race_app: FastAPI):
         return add_account(race_app.state.sessionmaker, role, name, **fields)
 
     return make
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(connection: Connection):
+    """``with count_queries() as counter:`` counts the SQL statements the block sends."""
+    from sqlalchemy import event
+
+    @contextlib.contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+
+        def record(_conn, _cursor, statement, *_args) -> None:
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                counter.statements.append(statement)
+
+        event.listen(connection, "before_cursor_execute", record)
+        try:
+            yield counter
+        finally:
+            event.remove(connection, "before_cursor_execute", record)
+
+    return counting

@@ -61,17 +61,13 @@ event_priority_areas = Table(
 class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('joint_seminar', 'peer_to_peer', 'other')", name="kind"
-        ),
+        CheckConstraint("kind IN ('joint_seminar', 'peer_to_peer', 'other')", name="kind"),
         CheckConstraint(
             "status IN ('draft', 'submitted', 'published', 'cancelled')", name="status"
         ),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
-        CheckConstraint(
-            "venue_name IS NOT NULL OR online_url IS NOT NULL", name="venue_or_online"
-        ),
+        CheckConstraint("venue_name IS NOT NULL OR online_url IS NOT NULL", name="venue_or_online"),
         CheckConstraint("sequence >= 0", name="sequence_not_negative"),
         Index("ix_events_status_starts_at", "status", "starts_at"),
     )
@@ -103,9 +99,7 @@ class Event(Base):
 
     host: Mapped[User | None] = relationship(foreign_keys=[host_id])
     agenda_confirmed_by: Mapped[User | None] = relationship(foreign_keys=[agenda_confirmed_by_id])
-    actions: Mapped[list[Action]] = relationship(
-        secondary=event_actions, order_by=Action.number
-    )
+    actions: Mapped[list[Action]] = relationship(secondary=event_actions, order_by=Action.number)
     priority_areas: Mapped[list[PriorityArea]] = relationship(
         secondary=event_priority_areas, order_by=PriorityArea.number
     )
@@ -139,9 +133,7 @@ class Registration(Base):
         # One registration per person and event; registering again after cancelling
         # reuses the row, so the rule holds in the database without exceptions.
         UniqueConstraint("event_id", "user_id"),
-        CheckConstraint(
-            "status IN ('registered', 'waitlisted', 'cancelled')", name="status"
-        ),
+        CheckConstraint("status IN ('registered', 'waitlisted', 'cancelled')", name="status"),
         Index("ix_registrations_event_id_status_queued_at", "event_id", "status", "queued_at"),
     )
 

@@ -46,14 +46,14 @@ def _zones() -> set[str]:
 TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_iana_zone)]
 
 
-def _country(code: str) -> str:
+def country_code(code: str) -> str:
     code = code.strip().upper()
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
         raise ValueError(f"{code!r} is not an ISO 3166 alpha-2 country code such as BE")
     return code
 
 
-CountryCode = Annotated[str, AfterValidator(_country)]
+CountryCode = Annotated[str, AfterValidator(country_code)]
 
 
 class Venue(Strict):

@@ -1,0 +1,167 @@
+"""Events and their agendas."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from pydantic import AfterValidator
+from sqlalchemy.orm import Session
+
+from app.deps import ClockDep, CurrentUser, OptionalUser, Secretariat, SessionDep
+from app.errors import responses
+from app.models import Event, EventKind, EventStatus
+from app.schemas.common import Page
+from app.schemas.events import (
+    AgendaIn,
+    AgendaRead,
+    CancelEvent,
+    EventCreate,
+    EventRead,
+    EventUpdate,
+    country_code,
+)
+from app.services import agenda, events
+
+router = APIRouter(tags=["events"])
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _one(session: Session, event: Event) -> EventRead:
+    [body] = events.describe(session=session, events=[event])
+    return body
+
+
+@router.post(
+    "/events",
+    response_model=EventRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(401, 403),
+)
+def create_event(body: EventCreate, session: SessionDep, user: CurrentUser, clock: ClockDep):
+    """Create an event. A member creates a `peer_to_peer` event that they host; it is
+    `submitted` until the secretariat publishes it. The secretariat creates events of
+    any kind, as `draft` or `published` at once. Priority areas default to those of the
+    actions."""
+    return _one(session, events.create_event(session=session, actor=user, data=body, now=clock()))
+
+
+@router.get("/events", response_model=Page[EventRead])
+def list_events(
+    session: SessionDep,
+    viewer: OptionalUser,
+    from_: Annotated[
+        datetime | None, Query(alias="from", description="ends after this instant")
+    ] = None,
+    to: Annotated[datetime | None, Query(description="starts before this instant")] = None,
+    kind: EventKind | None = None,
+    action: Annotated[int | None, Query(ge=1)] = None,
+    priority_area: Annotated[int | None, Query(ge=1)] = None,
+    country: Annotated[str | None, AfterValidator(country_code)] = None,
+    status: EventStatus | None = None,
+    host: Annotated[int | None, Query(description="the hosting member's user id")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+):
+    """Events ordered by start, with the total count. `from` and `to` select the events
+    that overlap that interval. Anonymous callers see published and cancelled events;
+    hosts also see their own unpublished ones; the secretariat sees all."""
+    filters = events.EventFilters(
+        ends_after=_as_utc(from_),
+        starts_before=_as_utc(to),
+        kind=kind,
+        action=action,
+        priority_area=priority_area,
+        country=country,
+        status=status,
+        host=host,
+    )
+    items, total = events.list_events(
+        session=session, viewer=viewer, filters=filters, limit=limit, offset=offset
+    )
+    return Page[EventRead](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/events/{event_id}", response_model=EventRead, responses=responses(404))
+def read_event(event_id: int, session: SessionDep, viewer: OptionalUser):
+    """One event, if you may see it."""
+    return _one(session, events.get_visible(session=session, event_id=event_id, viewer=viewer))
+
+
+@router.patch(
+    "/events/{event_id}", response_model=EventRead, responses=responses(401, 403, 404, 409)
+)
+def update_event(
+    event_id: int, body: EventUpdate, session: SessionDep, user: CurrentUser, clock: ClockDep
+):
+    """Change an event (its host or the secretariat). A change to a published event
+    increments `sequence`; a change of times clears the agenda's confirmation."""
+    event = events.update_event(
+        session=session, actor=user, event_id=event_id, data=body, now=clock()
+    )
+    return _one(session, event)
+
+
+@router.post(
+    "/events/{event_id}/publish",
+    response_model=EventRead,
+    responses=responses(401, 403, 404, 409),
+)
+def publish_event(event_id: int, session: SessionDep, user: Secretariat, clock: ClockDep):
+    """Publish a draft or submitted event (secretariat)."""
+    event = events.publish_event(session=session, actor=user, event_id=event_id, now=clock())
+    return _one(session, event)
+
+
+@router.post(
+    "/events/{event_id}/cancel",
+    response_model=EventRead,
+    responses=responses(401, 403, 404, 409),
+)
+def cancel_event(
+    event_id: int, body: CancelEvent, session: SessionDep, user: CurrentUser, clock: ClockDep
+):
+    """Cancel an event (its host or the secretariat). It stays visible as `cancelled`,
+    with its registrations kept."""
+    event = events.cancel_event(
+        session=session, actor=user, event_id=event_id, reason=body.reason, now=clock()
+    )
+    return _one(session, event)
+
+
+@router.get("/events/{event_id}/agenda", response_model=AgendaRead, responses=responses(404))
+def read_agenda(event_id: int, session: SessionDep, viewer: OptionalUser):
+    """The agenda in order, with when and by whom it was confirmed."""
+    return agenda.describe(events.get_visible(session=session, event_id=event_id, viewer=viewer))
+
+
+@router.put(
+    "/events/{event_id}/agenda",
+    response_model=AgendaRead,
+    responses=responses(401, 403, 404, 409),
+)
+def replace_agenda(
+    event_id: int, body: AgendaIn, session: SessionDep, user: CurrentUser, clock: ClockDep
+):
+    """Replace the agenda (host or secretariat). Each item lies within the event's time;
+    times without an offset are read in the event's zone. Any change clears the
+    confirmation."""
+    event = agenda.replace_agenda(
+        session=session, actor=user, event_id=event_id, data=body, now=clock()
+    )
+    return agenda.describe(event)
+
+
+@router.post(
+    "/events/{event_id}/agenda/confirm",
+    response_model=AgendaRead,
+    responses=responses(401, 403, 404, 409),
+)
+def confirm_agenda(event_id: int, session: SessionDep, user: Secretariat, clock: ClockDep):
+    """Confirm the agenda as it stands (secretariat). An empty agenda cannot be confirmed."""
+    event = agenda.confirm_agenda(session=session, actor=user, event_id=event_id, now=clock())
+    return agenda.describe(event)

@@ -1,0 +1,135 @@
+"""Agendas: set by the host or the secretariat, confirmed by the secretariat.
+
+A confirmation stands for the agenda exactly as it was confirmed: any later change to
+the items or to the event's times clears it.
+"""
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, Invalid
+from app.models import AgendaItem, Event, User
+from app.schemas.events import AgendaIn, AgendaItemRead, AgendaRead, PersonRead, Speaker
+from app.services import audit
+from app.services.event_access import check_manager, check_not_cancelled, get_visible, touch
+from app.services.times import instant, local
+
+
+def _items_snapshot(event: Event) -> list[dict[str, Any]]:
+    return [
+        {
+            "starts_at": item.starts_at,
+            "ends_at": item.ends_at,
+            "title": item.title,
+            "description": item.description,
+            "speakers": item.speakers,
+        }
+        for item in event.agenda
+    ]
+
+
+def replace_agenda(
+    *, session: Session, actor: User, event_id: int, data: AgendaIn, now: datetime
+) -> Event:
+    event = get_visible(session=session, event_id=event_id, viewer=actor, for_update=True)
+    check_manager(actor, event)
+    check_not_cancelled(event)
+    zone = ZoneInfo(event.timezone)
+    items = []
+    for number, given in enumerate(data.items, start=1):
+        where = f"agenda item {number} ({given.title!r})"
+        starts_at = instant(given.starts_at, zone, f"{where}: starts_at")
+        ends_at = instant(given.ends_at, zone, f"{where}: ends_at")
+        if ends_at <= starts_at:
+            raise Invalid(f"{where} must end after it starts")
+        if starts_at < event.starts_at or ends_at > event.ends_at:
+            raise Invalid(
+                f"{where} must lie within the event, "
+                f"{local(event.starts_at, event.timezone):%Y-%m-%d %H:%M} to "
+                f"{local(event.ends_at, event.timezone):%Y-%m-%d %H:%M} {event.timezone}"
+            )
+        items.append((starts_at, ends_at, given))
+    items.sort(key=lambda item: item[0])
+    before = _items_snapshot(event)
+
+    session.execute(delete(AgendaItem).where(AgendaItem.event_id == event.id))
+    session.expire(event, ["agenda"])
+    for position, (starts_at, ends_at, given) in enumerate(items, start=1):
+        session.add(
+            AgendaItem(
+                event_id=event.id,
+                position=position,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                title=given.title,
+                description=given.description,
+                speakers=[speaker.model_dump() for speaker in given.speakers],
+            )
+        )
+    session.flush()
+    session.expire(event, ["agenda"])
+    after = _items_snapshot(event)
+    if after != before:
+        was_confirmed = event.agenda_confirmed_at is not None
+        event.agenda_confirmed_at = None
+        event.agenda_confirmed_by_id = None
+        touch(event, now)
+        audit.record(
+            session=session,
+            actor=actor,
+            action="agenda.replaced",
+            entity_type="event",
+            entity_id=event.id,
+            before={"items": before, "confirmed": was_confirmed},
+            after={"items": after, "confirmed": False},
+            at=now,
+        )
+    return event
+
+
+def confirm_agenda(*, session: Session, actor: User, event_id: int, now: datetime) -> Event:
+    event = get_visible(session=session, event_id=event_id, viewer=actor, for_update=True)
+    check_not_cancelled(event)
+    if not event.agenda:
+        raise Conflict(f"Event {event.id} has no agenda yet; an empty agenda cannot be confirmed")
+    if event.agenda_confirmed_at is None:
+        event.agenda_confirmed_at = now
+        event.agenda_confirmed_by_id = actor.id
+        audit.record(
+            session=session,
+            actor=actor,
+            action="agenda.confirmed",
+            entity_type="event",
+            entity_id=event.id,
+            after={"items": _items_snapshot(event)},
+            at=now,
+        )
+    return event
+
+
+def describe(event: Event) -> AgendaRead:
+    return AgendaRead(
+        event_id=event.id,
+        items=[
+            AgendaItemRead(
+                starts_at=item.starts_at,
+                ends_at=item.ends_at,
+                local_starts_at=local(item.starts_at, event.timezone),
+                local_ends_at=local(item.ends_at, event.timezone),
+                title=item.title,
+                description=item.description,
+                speakers=[Speaker.model_validate(speaker) for speaker in item.speakers],
+            )
+            for item in event.agenda
+        ],
+        confirmed_at=event.agenda_confirmed_at,
+        confirmed_by=(
+            PersonRead.model_validate(event.agenda_confirmed_by)
+            if event.agenda_confirmed_by
+            else None
+        ),
+    )

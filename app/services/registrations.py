@@ -1,0 +1,202 @@
+"""Registration with capacity and a waitlist.
+
+Every change locks the event's row first (``SELECT ... FOR UPDATE`` on PostgreSQL;
+SQLite transactions take the write lock when they begin), so the count of places
+and the order of the waitlist are read and changed by one transaction at a time.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.errors import Conflict, NotFound
+from app.models import Event, EventStatus, Registration, RegistrationStatus, User
+from app.schemas.events import PersonRead, RegistrationRead
+from app.services import audit
+from app.services.event_access import check_manager, get_visible
+
+ACTIVE = (RegistrationStatus.registered, RegistrationStatus.waitlisted)
+QUEUE_ORDER = (Registration.queued_at, Registration.id)
+
+
+def count_registered(*, session: Session, event_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count()).where(
+                Registration.event_id == event_id,
+                Registration.status == RegistrationStatus.registered,
+            )
+        )
+        or 0
+    )
+
+
+def _log(
+    session: Session,
+    actor: User,
+    action: str,
+    registration: Registration,
+    before: str | None,
+    now: datetime,
+) -> None:
+    audit.record(
+        session=session,
+        actor=actor,
+        action=action,
+        entity_type="registration",
+        entity_id=registration.id,
+        before={"status": before} if before else None,
+        after={
+            "event_id": registration.event_id,
+            "user_id": registration.user_id,
+            "status": registration.status,
+        },
+        at=now,
+    )
+
+
+def register(*, session: Session, user: User, event_id: int, now: datetime) -> Registration:
+    event = get_visible(session=session, event_id=event_id, viewer=user, for_update=True)
+    if event.status == EventStatus.cancelled:
+        raise Conflict(f"Event {event.id} is cancelled; it takes no registrations")
+    if event.status != EventStatus.published:
+        raise Conflict(f"Event {event.id} is not published yet; registration opens when it is")
+    if event.starts_at <= now:
+        raise Conflict(
+            f"Event {event.id} began on {event.starts_at:%Y-%m-%d %H:%M} UTC; "
+            "registration is closed"
+        )
+    registration = session.scalars(
+        select(Registration).where(
+            Registration.event_id == event.id, Registration.user_id == user.id
+        )
+    ).one_or_none()
+    if registration is not None and registration.status in ACTIVE:
+        raise Conflict(f"You are already {registration.status} for event {event.id}")
+    full = (
+        event.capacity is not None
+        and count_registered(session=session, event_id=event.id) >= event.capacity
+    )
+    status = RegistrationStatus.waitlisted if full else RegistrationStatus.registered
+    before = None
+    if registration is None:
+        registration = Registration(event_id=event.id, user_id=user.id, created_at=now)
+        session.add(registration)
+    else:
+        before = registration.status
+        registration.cancelled_at = None
+    registration.status = status
+    registration.queued_at = now
+    registration.updated_at = now
+    session.flush()
+    _log(session, user, "registration.created", registration, before, now)
+    return registration
+
+
+def cancel_own(*, session: Session, user: User, event_id: int, now: datetime) -> Registration:
+    event = get_visible(session=session, event_id=event_id, viewer=user, for_update=True)
+    registration = session.scalars(
+        select(Registration).where(
+            Registration.event_id == event.id,
+            Registration.user_id == user.id,
+            Registration.status.in_(ACTIVE),
+        )
+    ).one_or_none()
+    if registration is None:
+        raise NotFound(f"You have no registration for event {event.id}")
+    if event.ends_at <= now:
+        raise Conflict(f"Event {event.id} is over; its registrations are kept as they were")
+    before = registration.status
+    registration.status = RegistrationStatus.cancelled
+    registration.cancelled_at = now
+    registration.updated_at = now
+    session.flush()
+    _log(session, user, "registration.cancelled", registration, before, now)
+    if event.status != EventStatus.cancelled:
+        fill_places(session=session, actor=user, event=event, now=now)
+    return registration
+
+
+def fill_places(*, session: Session, actor: User, event: Event, now: datetime) -> None:
+    """Promote the head of the waitlist into every free place. The event's row is locked."""
+    waiting = (
+        select(Registration)
+        .where(
+            Registration.event_id == event.id, Registration.status == RegistrationStatus.waitlisted
+        )
+        .order_by(*QUEUE_ORDER)
+    )
+    if event.capacity is not None:
+        free = event.capacity - count_registered(session=session, event_id=event.id)
+        if free <= 0:
+            return
+        waiting = waiting.limit(free)
+    for registration in session.scalars(waiting).all():
+        registration.status = RegistrationStatus.registered
+        registration.updated_at = now
+        session.flush()
+        _log(
+            session,
+            actor,
+            "registration.promoted",
+            registration,
+            RegistrationStatus.waitlisted,
+            now,
+        )
+
+
+def _positions(session: Session, registrations: list[Registration]) -> dict[int, int]:
+    """The waitlist place of each waitlisted registration, from 1, in one query per event."""
+    event_ids = {r.event_id for r in registrations if r.status == RegistrationStatus.waitlisted}
+    if not event_ids:
+        return {}
+    ranked = select(
+        Registration.id,
+        func.row_number()
+        .over(partition_by=Registration.event_id, order_by=QUEUE_ORDER)
+        .label("position"),
+    ).where(
+        Registration.event_id.in_(event_ids), Registration.status == RegistrationStatus.waitlisted
+    )
+    return dict(session.execute(ranked).tuples().all())
+
+
+def describe(*, session: Session, registrations: list[Registration]) -> list[RegistrationRead]:
+    positions = _positions(session, registrations)
+    return [
+        RegistrationRead(
+            id=r.id,
+            event_id=r.event_id,
+            user=PersonRead.model_validate(r.user),
+            status=RegistrationStatus(r.status),
+            position=positions.get(r.id),
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
+        for r in registrations
+    ]
+
+
+def list_for_event(*, session: Session, viewer: User, event_id: int) -> list[Registration]:
+    event = get_visible(session=session, event_id=event_id, viewer=viewer)
+    check_manager(viewer, event)
+    return list(
+        session.scalars(
+            select(Registration)
+            .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE))
+            .options(selectinload(Registration.user))
+            .order_by(Registration.status, *QUEUE_ORDER)
+        )
+    )
+
+
+def list_own(*, session: Session, user: User) -> list[Registration]:
+    return list(
+        session.scalars(
+            select(Registration)
+            .where(Registration.user_id == user.id)
+            .options(selectinload(Registration.user))
+            .order_by(Registration.created_at.desc(), Registration.id.desc())
+        )
+    )

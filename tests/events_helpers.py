@@ -1,0 +1,38 @@
+"""Small builders shared by the event tests."""
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+
+def event_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": "Regional innovation valleys: lessons from Norte",
+        "description": "How regions build innovation ecosystems.",
+        "starts_at": "2027-03-10T09:30",
+        "ends_at": "2027-03-10T17:00",
+        "timezone": "Europe/Brussels",
+        "venue": {
+            "name": "Jacques Delors building",
+            "address": "Rue Belliard 99-101",
+            "city": "Brussels",
+            "country": "BE",
+        },
+        "actions": [3],
+    }
+    body.update(overrides)
+    return {key: value for key, value in body.items() if value is not ...}
+
+
+def create_event(client: TestClient, headers: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    response = client.post("/events", headers=headers, json=event_body(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def published_event(
+    client: TestClient, secretariat_headers: dict[str, str], **overrides: Any
+) -> dict[str, Any]:
+    overrides.setdefault("kind", "other")
+    overrides.setdefault("status", "published")
+    return create_event(client, secretariat_headers, **overrides)

@@ -1,0 +1,125 @@
+"""Listing events: filters, order, pagination, visibility, and a constant number of queries."""
+
+import pytest
+
+from tests.events_helpers import create_event, published_event
+
+
+@pytest.fixture
+def programme(client, dg_rtd, member, make_account):
+    """A small programme: three public events in two countries, a draft, a submission."""
+    other_member = make_account("member", member_state="IT", region="Lazio")
+    brussels = published_event(
+        client, dg_rtd.headers, title="Brussels", actions=[1], starts_at="2027-03-10T09:00",
+        ends_at="2027-03-10T17:00",
+    )
+    rome = create_event(
+        client, other_member.headers, title="Rome", actions=[9],
+        starts_at="2027-04-01T09:00", ends_at="2027-04-02T13:00", timezone="Europe/Rome",
+        venue={"name": "Campidoglio", "city": "Rome", "country": "IT"},
+    )
+    client.post(f"/events/{rome['id']}/publish", headers=dg_rtd.headers)
+    online = published_event(
+        client, dg_rtd.headers, title="Webinar", kind="joint_seminar", actions=[11],
+        starts_at="2027-02-01T14:00", ends_at="2027-02-01T15:30", venue=None,
+        online_url="https://webcast.example.eu/neb",
+    )
+    draft = create_event(client, dg_rtd.headers, title="Draft", kind="other")
+    submitted = create_event(client, member.headers, title="Submitted")
+    return {
+        "brussels": brussels["id"], "rome": rome["id"], "online": online["id"],
+        "draft": draft["id"], "submitted": submitted["id"], "other_member": other_member,
+    }
+
+
+def titles(response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [event["title"] for event in response.json()["items"]]
+
+
+def test_anonymous_sees_public_events_ordered_by_start(client, programme):
+    response = client.get("/events")
+    assert titles(response) == ["Webinar", "Brussels", "Rome"]
+    assert response.json()["total"] == 3
+
+
+def test_a_host_also_sees_their_unpublished_events(client, programme, member):
+    assert titles(client.get("/events", headers=member.headers)) == [
+        "Webinar", "Brussels", "Submitted", "Rome"
+    ]
+
+
+def test_the_secretariat_sees_all(client, programme, jrc):
+    assert client.get("/events", headers=jrc.headers).json()["total"] == 5
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"kind": "joint_seminar"}, ["Webinar"]),
+        ({"action": 9}, ["Rome"]),
+        ({"priority_area": 2}, ["Webinar", "Brussels"]),
+        ({"priority_area": 4}, ["Brussels", "Rome"]),
+        ({"country": "it"}, ["Rome"]),
+        ({"status": "published"}, ["Webinar", "Brussels", "Rome"]),
+        ({"from": "2027-03-01T00:00:00Z", "to": "2027-04-01T12:00:00+02:00"}, ["Brussels", "Rome"]),
+        ({"from": "2027-04-02T10:00:00Z"}, ["Rome"]),
+        ({"to": "2027-02-01T13:00:00Z"}, []),
+        ({"to": "2027-02-01T13:00:01Z"}, ["Webinar"]),
+    ],
+)
+def test_filters(client, programme, params, expected):
+    assert titles(client.get("/events", params=params)) == expected
+
+
+def test_filter_by_host(client, programme):
+    host = programme["other_member"].id
+    assert titles(client.get("/events", params={"host": host})) == ["Rome"]
+
+
+def test_pagination_keeps_the_total(client, programme):
+    page = client.get("/events", params={"limit": 2, "offset": 1}).json()
+    assert [event["title"] for event in page["items"]] == ["Brussels", "Rome"]
+    assert (page["total"], page["limit"], page["offset"]) == (3, 2, 1)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 0}, {"limit": 201}, {"offset": -1}, {"country": "Belgium"}, {"kind": "party"},
+     {"from": "not a date"}, {"status": "lost"}],
+)
+def test_bad_listing_parameters_are_422(client, params):
+    assert client.get("/events", params=params).status_code == 422
+
+
+def test_listing_and_reading_cost_the_same_queries_however_many_events(
+    client, dg_rtd, count_queries
+):
+    def listing_cost() -> tuple[int, int]:
+        events = client.get("/events", params={"limit": 200}).json()["items"]
+        with count_queries() as listing:
+            client.get("/events", params={"limit": 200})
+        with count_queries() as single:
+            client.get(f"/events/{events[-1]['id']}")
+        return listing.count, single.count
+
+    agenda = {
+        "items": [
+            {"starts_at": f"2027-03-10T{hour:02d}:00", "ends_at": f"2027-03-10T{hour:02d}:45",
+             "title": f"Session {hour}", "speakers": [{"name": "A", "affiliation": "B"}]}
+            for hour in range(10, 16)
+        ]
+    }
+
+    def add(count: int) -> None:
+        for _ in range(count):
+            event = published_event(client, dg_rtd.headers, actions=[1, 3, 7], capacity=5)
+            client.put(f"/events/{event['id']}/agenda", headers=dg_rtd.headers, json=agenda)
+            client.post(f"/events/{event['id']}/registrations", headers=dg_rtd.headers)
+
+    add(1)
+    few = listing_cost()
+    add(12)
+    many = listing_cost()
+    assert few == many
+    assert few[0] <= 6

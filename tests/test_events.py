@@ -1,0 +1,390 @@
+"""Events: creation by members and the secretariat, visibility, editing, links to the plan."""
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import Event
+from tests.conftest import audit_count
+from tests.events_helpers import create_event, event_body, published_event
+
+
+def event_count(db) -> int:
+    return db.scalar(select(func.count()).select_from(Event))
+
+
+# -- who creates what -----------------------------------------------------------------
+
+
+def test_member_creates_a_peer_to_peer_event_they_host_and_it_waits_for_publication(
+    client, member, participant
+):
+    event = create_event(client, member.headers)
+    assert event["kind"] == "peer_to_peer"
+    assert event["status"] == "submitted"
+    assert event["host"] == {"id": member.id, "name": "Maria Member"}
+    assert event["sequence"] == 0
+    assert client.get(f"/events/{event['id']}").status_code == 404
+    assert client.get(f"/events/{event['id']}", headers=participant.headers).status_code == 404
+    assert client.get(f"/events/{event['id']}", headers=member.headers).status_code == 200
+    assert client.get("/events").json()["total"] == 0
+
+
+def test_secretariat_publishes_a_submitted_event_and_everyone_sees_it(client, member, sedec):
+    event = create_event(client, member.headers)
+    published = client.post(f"/events/{event['id']}/publish", headers=sedec.headers)
+    assert published.status_code == 200
+    assert published.json()["status"] == "published"
+    assert client.get(f"/events/{event['id']}").json()["status"] == "published"
+    assert [e["id"] for e in client.get("/events").json()["items"]] == [event["id"]]
+
+
+def test_member_cannot_create_other_kinds_or_publish(client, member, db):
+    count = event_count(db)
+    other = client.post("/events", headers=member.headers, json=event_body(kind="joint_seminar"))
+    assert other.status_code == 403
+    assert "peer_to_peer" in other.json()["detail"]
+    published = client.post("/events", headers=member.headers, json=event_body(status="published"))
+    assert published.status_code == 403
+    event = create_event(client, member.headers)
+    assert client.post(f"/events/{event['id']}/publish", headers=member.headers).status_code == 403
+    assert event_count(db) == count + 1
+
+
+@pytest.mark.parametrize("role", ["participant", "admin"])
+def test_participants_and_admins_do_not_create_events(client, make_account, role, db):
+    account = make_account(role)
+    count = event_count(db)
+    response = client.post("/events", headers=account.headers, json=event_body())
+    assert response.status_code == 403
+    assert event_count(db) == count
+
+
+def test_anonymous_cannot_create_events(client):
+    assert client.post("/events", json=event_body()).status_code == 401
+
+
+def test_secretariat_creates_any_kind_as_draft_or_published(client, dg_rtd):
+    draft = create_event(client, dg_rtd.headers, kind="joint_seminar")
+    assert draft["status"] == "draft"
+    assert draft["host"] is None
+    assert client.get(f"/events/{draft['id']}").status_code == 404
+    published = create_event(client, dg_rtd.headers, kind="other", status="published")
+    assert published["status"] == "published"
+    assert published["published_at"] is not None
+    assert client.get(f"/events/{published['id']}").status_code == 200
+
+
+def test_secretariat_must_name_the_kind(client, dg_rtd):
+    response = client.post("/events", headers=dg_rtd.headers, json=event_body())
+    assert response.status_code == 403
+    assert "kind" in response.json()["detail"]
+
+
+def test_publishing_twice_is_409(client, dg_rtd):
+    event = published_event(client, dg_rtd.headers)
+    response = client.post(f"/events/{event['id']}/publish", headers=dg_rtd.headers)
+    assert response.status_code == 409
+    assert "already published" in response.json()["detail"]
+
+
+# -- editing --------------------------------------------------------------------------
+
+
+def test_host_and_secretariat_edit_nobody_else(client, member, sedec, make_account):
+    event = create_event(client, member.headers)
+    other_member = make_account("member")
+    path = f"/events/{event['id']}"
+    client.post(f"{path}/publish", headers=sedec.headers)
+    assert client.patch(path, headers=other_member.headers, json={"title": "Mine"}).status_code == 403
+    by_host = client.patch(path, headers=member.headers, json={"title": "Host's title"})
+    assert by_host.status_code == 200
+    by_secretariat = client.patch(path, headers=sedec.headers, json={"title": "Edited"})
+    assert by_secretariat.json()["title"] == "Edited"
+
+
+def test_every_change_to_a_published_event_increments_sequence(client, dg_rtd, clock):
+    event = published_event(client, dg_rtd.headers)
+    assert event["sequence"] == 0
+    clock.advance(hours=1)
+    first = client.patch(
+        f"/events/{event['id']}", headers=dg_rtd.headers, json={"description": "More"}
+    ).json()
+    assert first["sequence"] == 1
+    assert first["updated_at"] > event["updated_at"]
+    second = client.patch(
+        f"/events/{event['id']}", headers=dg_rtd.headers, json={"capacity": 80}
+    ).json()
+    assert second["sequence"] == 2
+
+
+def test_an_edit_that_changes_nothing_keeps_the_sequence(client, dg_rtd):
+    event = published_event(client, dg_rtd.headers)
+    same = client.patch(
+        f"/events/{event['id']}", headers=dg_rtd.headers, json={"title": event["title"]}
+    ).json()
+    assert same["sequence"] == 0
+
+
+def test_host_cancels_with_a_reason_and_the_event_stays_visible(client, member, sedec):
+    event = create_event(client, member.headers)
+    client.post(f"/events/{event['id']}/publish", headers=sedec.headers)
+    response = client.post(
+        f"/events/{event['id']}/cancel", headers=member.headers, json={"reason": "Venue closed"}
+    )
+    assert response.status_code == 200
+    cancelled = client.get(f"/events/{event['id']}").json()
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["cancel_reason"] == "Venue closed"
+    assert cancelled["sequence"] == 1
+    again = client.post(
+        f"/events/{event['id']}/cancel", headers=member.headers, json={"reason": "Again"}
+    )
+    assert again.status_code == 409
+    edit = client.patch(f"/events/{event['id']}", headers=sedec.headers, json={"title": "New"})
+    assert edit.status_code == 409
+
+
+def test_others_cannot_cancel(client, dg_rtd, participant, member):
+    event = published_event(client, dg_rtd.headers)
+    for account in (participant, member):
+        response = client.post(
+            f"/events/{event['id']}/cancel", headers=account.headers, json={"reason": "No"}
+        )
+        assert response.status_code == 403
+
+
+def test_cancel_needs_a_reason(client, dg_rtd):
+    event = published_event(client, dg_rtd.headers)
+    response = client.post(f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={})
+    assert response.status_code == 422
+    assert client.get(f"/events/{event['id']}").json()["status"] == "published"
+
+
+def test_a_cancelled_draft_never_becomes_public(client, dg_rtd):
+    event = create_event(client, dg_rtd.headers, kind="other")
+    client.post(f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "x"})
+    assert client.get(f"/events/{event['id']}").status_code == 404
+
+
+# -- links to the plan ----------------------------------------------------------------
+
+
+def test_priority_areas_default_to_the_union_of_the_actions(client, dg_rtd):
+    event = published_event(client, dg_rtd.headers, actions=[7, 9])
+    assert event["actions"] == [7, 9]
+    assert event["priority_areas"] == [1, 3, 4]
+
+
+def test_an_event_may_name_fewer_priority_areas(client, dg_rtd):
+    event = published_event(client, dg_rtd.headers, actions=[3], priority_areas=[2])
+    assert event["priority_areas"] == [2]
+
+
+def test_a_priority_area_no_action_serves_is_422_naming_both(client, dg_rtd, db):
+    count = event_count(db)
+    response = client.post(
+        "/events",
+        headers=dg_rtd.headers,
+        json=event_body(kind="other", actions=[2, 5], priority_areas=[1, 4]),
+    )
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "Priority area 4" in detail
+    assert "2, 5" in detail
+    assert event_count(db) == count
+
+
+@pytest.mark.parametrize(
+    ("actions", "message"),
+    [([], "at least 1 item"), ([99], "Unknown action 99"), ([3, 42], "Unknown action 42")],
+)
+def test_unknown_or_missing_actions_are_422(client, dg_rtd, db, actions, message):
+    count = event_count(db)
+    response = client.post(
+        "/events", headers=dg_rtd.headers, json=event_body(kind="other", actions=actions)
+    )
+    assert response.status_code == 422
+    assert message in response.text
+    assert event_count(db) == count
+
+
+def test_a_retired_action_takes_no_new_events_but_keeps_its_old_ones(client, dg_rtd, sedec):
+    old = published_event(client, dg_rtd.headers, actions=[5, 6])
+    client.patch(
+        "/actions/5",
+        headers=sedec.headers,
+        json={"status": "retired", "communication": {"reference": "R-1", "date": "2027-01-05"}},
+    )
+    response = client.post(
+        "/events", headers=dg_rtd.headers, json=event_body(kind="other", actions=[5])
+    )
+    assert response.status_code == 422
+    assert "Action 5 is retired" in response.json()["detail"]
+    assert client.get(f"/events/{old['id']}").json()["actions"] == [5, 6]
+    edited = client.patch(
+        f"/events/{old['id']}", headers=dg_rtd.headers, json={"title": "Still linked"}
+    )
+    assert edited.json()["actions"] == [5, 6]
+    relinked = client.patch(
+        f"/events/{old['id']}", headers=dg_rtd.headers, json={"actions": [5, 6, 1]}
+    )
+    assert relinked.status_code == 200
+    assert relinked.json()["actions"] == [1, 5, 6]
+
+
+def test_changing_actions_recomputes_the_default_priority_areas(client, dg_rtd):
+    event = published_event(client, dg_rtd.headers, actions=[2])
+    changed = client.patch(
+        f"/events/{event['id']}", headers=dg_rtd.headers, json={"actions": [11]}
+    ).json()
+    assert changed["priority_areas"] == [2]
+
+
+# -- time -----------------------------------------------------------------------------
+
+
+def test_local_times_are_read_in_the_zone_and_answered_both_ways(client, dg_rtd):
+    event = published_event(client, dg_rtd.headers, starts_at="2027-03-10T09:30")
+    assert event["starts_at"] == "2027-03-10T08:30:00Z"
+    assert event["local_starts_at"] == "2027-03-10T09:30:00+01:00"
+    assert event["timezone"] == "Europe/Brussels"
+
+
+def test_times_with_an_offset_are_instants(client, dg_rtd):
+    event = published_event(
+        client,
+        dg_rtd.headers,
+        starts_at="2027-07-01T10:00:00+03:00",
+        ends_at="2027-07-01T12:00:00Z",
+        timezone="Europe/Helsinki",
+    )
+    assert event["starts_at"] == "2027-07-01T07:00:00Z"
+    assert event["local_starts_at"] == "2027-07-01T10:00:00+03:00"
+    assert event["local_ends_at"] == "2027-07-01T15:00:00+03:00"
+
+
+def test_an_event_may_span_several_days(client, dg_rtd):
+    event = published_event(
+        client, dg_rtd.headers, starts_at="2027-05-03T09:00", ends_at="2027-05-05T13:00"
+    )
+    assert event["ends_at"] == "2027-05-05T11:00:00Z"
+
+
+def test_an_event_across_the_daylight_saving_change_keeps_both_offsets(client, dg_rtd):
+    event = published_event(
+        client, dg_rtd.headers, starts_at="2027-03-27T10:00", ends_at="2027-03-28T16:00"
+    )
+    assert event["local_starts_at"].endswith("+01:00")
+    assert event["local_ends_at"].endswith("+02:00")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"starts_at": "2027-03-28T02:30", "ends_at": "2027-03-28T05:00"}, "does not exist"),
+        ({"starts_at": "2027-10-31T02:30", "ends_at": "2027-10-31T05:00"}, "happens twice"),
+        ({"timezone": "Europe/Atlantis"}, "not an IANA time zone"),
+        ({"timezone": "../../etc/passwd"}, "not an IANA time zone"),
+        ({"ends_at": "2027-03-10T09:00"}, "ends_at must be after starts_at"),
+        ({"ends_at": "2027-03-10T09:30"}, "ends_at must be after starts_at"),
+        ({"ends_at": "2027-05-10T09:30"}, "at most 31 days"),
+        ({"starts_at": "1899-01-01T10:00", "ends_at": "1899-01-01T12:00"}, "between 2000"),
+        ({"starts_at": "2027-02-30T10:00"}, "starts_at"),
+        ({"starts_at": "yesterday"}, "starts_at"),
+    ],
+)
+def test_impossible_times_are_422_and_write_nothing(client, dg_rtd, db, overrides, message):
+    count, audits = event_count(db), audit_count(db)
+    response = client.post(
+        "/events", headers=dg_rtd.headers, json=event_body(kind="other", **overrides)
+    )
+    assert response.status_code == 422, response.text
+    assert message in response.text
+    assert (event_count(db), audit_count(db)) == (count, audits)
+
+
+# -- bad input ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"title": "Two\nlines"}, "single line"),
+        ({"title": "Bell\x07"}, "single line"),
+        ({"title": ""}, "at least 1 character"),
+        ({"title": "x" * 201}, "at most 200 characters"),
+        ({"description": "x" * 10_001}, "at most 10000 characters"),
+        ({"venue": None, "online_url": None}, "venue, an online_url, or both"),
+        ({"online_url": "ftp://example.eu/x"}, "URL scheme should be 'http' or 'https'"),
+        ({"online_url": "javascript:alert(1)"}, "online_url"),
+        ({"venue": {"name": "Hall", "country": "XX"}}, "not an ISO 3166"),
+        ({"venue": {"name": "Hall\r\nInjected: yes"}}, "single line"),
+        ({"capacity": 0}, "greater than or equal to 1"),
+        ({"capacity": -5}, "greater than or equal to 1"),
+        ({"kind": "party"}, "kind"),
+        ({"priority_areas": [5]}, "Unknown priority area 5"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_bad_event_input_is_422_and_writes_nothing(client, dg_rtd, db, overrides, message):
+    count, audits = event_count(db), audit_count(db)
+    response = client.post(
+        "/events", headers=dg_rtd.headers, json=event_body(**{"kind": "other", **overrides})
+    )
+    assert response.status_code == 422, response.text
+    assert message in response.text
+    assert (event_count(db), audit_count(db)) == (count, audits)
+
+
+def test_an_online_only_event_is_fine(client, dg_rtd):
+    event = published_event(
+        client, dg_rtd.headers, venue=None, online_url="https://webcast.example.eu/kep"
+    )
+    assert event["venue"] is None
+    assert event["online_url"] == "https://webcast.example.eu/kep"
+
+
+def test_removing_the_only_place_of_an_event_is_refused(client, dg_rtd):
+    event = published_event(client, dg_rtd.headers)
+    response = client.patch(f"/events/{event['id']}", headers=dg_rtd.headers, json={"venue": None})
+    assert response.status_code == 409
+    assert client.get(f"/events/{event['id']}").json()["venue"]["city"] == "Brussels"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"title": None}, {"starts_at": None}, {"actions": []}, {"capacity": 0}],
+)
+def test_bad_edits_are_422_and_change_nothing(client, dg_rtd, body):
+    event = published_event(client, dg_rtd.headers)
+    response = client.patch(f"/events/{event['id']}", headers=dg_rtd.headers, json=body)
+    assert response.status_code == 422
+    assert client.get(f"/events/{event['id']}").json() == event
+
+
+def test_unknown_event_is_404(client, dg_rtd):
+    assert client.get("/events/424242").status_code == 404
+    assert client.patch("/events/424242", headers=dg_rtd.headers, json={"title": "x"}).status_code == 404
+
+
+# -- audit ----------------------------------------------------------------------------
+
+
+def test_event_changes_are_in_the_audit_trail(client, member, sedec):
+    event = create_event(client, member.headers)
+    path = f"/events/{event['id']}"
+    client.post(f"{path}/publish", headers=sedec.headers)
+    client.patch(path, headers=member.headers, json={"title": "Renamed"})
+    client.post(f"{path}/cancel", headers=sedec.headers, json={"reason": "Strike"})
+    entries = client.get(
+        "/audit", headers=sedec.headers, params={"entity_type": "event", "entity_id": event["id"]}
+    ).json()["items"]
+    assert [(e["action"], e["actor_id"]) for e in reversed(entries)] == [
+        ("event.created", member.id),
+        ("event.published", sedec.id),
+        ("event.updated", member.id),
+        ("event.cancelled", sedec.id),
+    ]
+    updated = entries[1]
+    assert updated["before"]["title"] == event["title"]
+    assert updated["after"]["title"] == "Renamed"
