@@ -13,6 +13,12 @@ class Settings(BaseSettings):
         default="sqlite:///./kep.db",
         description="SQLAlchemy URL; PostgreSQL as postgresql+psycopg://user@host/db",
     )
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=32,
+        description="database connections per process; below the 40 worker threads",
+    )
     plan_start_year: int = Field(default=2026, ge=2000, le=2100)
     plan_end_year: int = Field(default=2029, ge=2000, le=2100)
     support_cap: int = Field(

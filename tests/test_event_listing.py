@@ -10,25 +10,44 @@ def programme(client, dg_rtd, member, make_account):
     """A small programme: three public events in two countries, a draft, a submission."""
     other_member = make_account("member", member_state="IT", region="Lazio")
     brussels = published_event(
-        client, dg_rtd.headers, title="Brussels", actions=[1], starts_at="2027-03-10T09:00",
+        client,
+        dg_rtd.headers,
+        title="Brussels",
+        actions=[1],
+        starts_at="2027-03-10T09:00",
         ends_at="2027-03-10T17:00",
     )
     rome = create_event(
-        client, other_member.headers, title="Rome", actions=[9],
-        starts_at="2027-04-01T09:00", ends_at="2027-04-02T13:00", timezone="Europe/Rome",
+        client,
+        other_member.headers,
+        title="Rome",
+        actions=[9],
+        starts_at="2027-04-01T09:00",
+        ends_at="2027-04-02T13:00",
+        timezone="Europe/Rome",
         venue={"name": "Campidoglio", "city": "Rome", "country": "IT"},
     )
     client.post(f"/events/{rome['id']}/publish", headers=dg_rtd.headers)
     online = published_event(
-        client, dg_rtd.headers, title="Webinar", kind="joint_seminar", actions=[11],
-        starts_at="2027-02-01T14:00", ends_at="2027-02-01T15:30", venue=None,
+        client,
+        dg_rtd.headers,
+        title="Webinar",
+        kind="joint_seminar",
+        actions=[11],
+        starts_at="2027-02-01T14:00",
+        ends_at="2027-02-01T15:30",
+        venue=None,
         online_url="https://webcast.example.eu/neb",
     )
     draft = create_event(client, dg_rtd.headers, title="Draft", kind="other")
     submitted = create_event(client, member.headers, title="Submitted")
     return {
-        "brussels": brussels["id"], "rome": rome["id"], "online": online["id"],
-        "draft": draft["id"], "submitted": submitted["id"], "other_member": other_member,
+        "brussels": brussels["id"],
+        "rome": rome["id"],
+        "online": online["id"],
+        "draft": draft["id"],
+        "submitted": submitted["id"],
+        "other_member": other_member,
     }
 
 
@@ -45,7 +64,10 @@ def test_anonymous_sees_public_events_ordered_by_start(client, programme):
 
 def test_a_host_also_sees_their_unpublished_events(client, programme, member):
     assert titles(client.get("/events", headers=member.headers)) == [
-        "Webinar", "Brussels", "Submitted", "Rome"
+        "Webinar",
+        "Brussels",
+        "Submitted",
+        "Rome",
     ]
 
 
@@ -85,8 +107,15 @@ def test_pagination_keeps_the_total(client, programme):
 
 @pytest.mark.parametrize(
     "params",
-    [{"limit": 0}, {"limit": 201}, {"offset": -1}, {"country": "Belgium"}, {"kind": "party"},
-     {"from": "not a date"}, {"status": "lost"}],
+    [
+        {"limit": 0},
+        {"limit": 201},
+        {"offset": -1},
+        {"country": "Belgium"},
+        {"kind": "party"},
+        {"from": "not a date"},
+        {"status": "lost"},
+    ],
 )
 def test_bad_listing_parameters_are_422(client, params):
     assert client.get("/events", params=params).status_code == 422
@@ -105,8 +134,12 @@ def test_listing_and_reading_cost_the_same_queries_however_many_events(
 
     agenda = {
         "items": [
-            {"starts_at": f"2027-03-10T{hour:02d}:00", "ends_at": f"2027-03-10T{hour:02d}:45",
-             "title": f"Session {hour}", "speakers": [{"name": "A", "affiliation": "B"}]}
+            {
+                "starts_at": f"2027-03-10T{hour:02d}:00",
+                "ends_at": f"2027-03-10T{hour:02d}:45",
+                "title": f"Session {hour}",
+                "speakers": [{"name": "A", "affiliation": "B"}],
+            }
             for hour in range(10, 16)
         ]
     }

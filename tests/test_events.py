@@ -95,7 +95,9 @@ def test_host_and_secretariat_edit_nobody_else(client, member, sedec, make_accou
     other_member = make_account("member")
     path = f"/events/{event['id']}"
     client.post(f"{path}/publish", headers=sedec.headers)
-    assert client.patch(path, headers=other_member.headers, json={"title": "Mine"}).status_code == 403
+    assert (
+        client.patch(path, headers=other_member.headers, json={"title": "Mine"}).status_code == 403
+    )
     by_host = client.patch(path, headers=member.headers, json={"title": "Host's title"})
     assert by_host.status_code == 200
     by_secretariat = client.patch(path, headers=sedec.headers, json={"title": "Edited"})
@@ -364,7 +366,10 @@ def test_bad_edits_are_422_and_change_nothing(client, dg_rtd, body):
 
 def test_unknown_event_is_404(client, dg_rtd):
     assert client.get("/events/424242").status_code == 404
-    assert client.patch("/events/424242", headers=dg_rtd.headers, json={"title": "x"}).status_code == 404
+    assert (
+        client.patch("/events/424242", headers=dg_rtd.headers, json={"title": "x"}).status_code
+        == 404
+    )
 
 
 # -- audit ----------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def create_event(body: EventCreate, session: SessionDep, user: CurrentUser, cloc
     return _one(session, events.create_event(session=session, actor=user, data=body, now=clock()))
 
 
-@router.get("/events", response_model=Page[EventRead])
+@router.get("/events", response_model=Page[EventRead], responses=responses(401))
 def list_events(
     session: SessionDep,
     viewer: OptionalUser,
@@ -86,7 +86,7 @@ def list_events(
     return Page[EventRead](items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/events/{event_id}", response_model=EventRead, responses=responses(404))
+@router.get("/events/{event_id}", response_model=EventRead, responses=responses(401, 404))
 def read_event(event_id: int, session: SessionDep, viewer: OptionalUser):
     """One event, if you may see it."""
     return _one(session, events.get_visible(session=session, event_id=event_id, viewer=viewer))
@@ -133,7 +133,7 @@ def cancel_event(
     return _one(session, event)
 
 
-@router.get("/events/{event_id}/agenda", response_model=AgendaRead, responses=responses(404))
+@router.get("/events/{event_id}/agenda", response_model=AgendaRead, responses=responses(401, 404))
 def read_agenda(event_id: int, session: SessionDep, viewer: OptionalUser):
     """The agenda in order, with when and by whom it was confirmed."""
     return agenda.describe(events.get_visible(session=session, event_id=event_id, viewer=viewer))

@@ -159,7 +159,7 @@ def _positions(session: Session, registrations: list[Registration]) -> dict[int,
     ).where(
         Registration.event_id.in_(event_ids), Registration.status == RegistrationStatus.waitlisted
     )
-    return dict(session.execute(ranked).tuples().all())
+    return dict(session.execute(ranked).all())
 
 
 def describe(*, session: Session, registrations: list[Registration]) -> list[RegistrationRead]:

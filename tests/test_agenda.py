@@ -1,0 +1,196 @@
+"""Agendas: set by the host or the secretariat, confirmed by the secretariat."""
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import AgendaItem
+from tests.conftest import audit_count
+from tests.events_helpers import create_event, published_event
+
+ITEMS = [
+    {
+        "starts_at": "2027-03-10T14:00",
+        "ends_at": "2027-03-10T15:30",
+        "title": "Panel: valleys and missions",
+        "speakers": [
+            {"name": "Ana Costa", "affiliation": "Norte region"},
+            {"name": "Piet Jansen", "affiliation": "DG RTD"},
+        ],
+    },
+    {
+        "starts_at": "2027-03-10T09:30",
+        "ends_at": "2027-03-10T10:00",
+        "title": "Opening",
+        "description": "Welcome by the SEDEC chair.",
+        "speakers": [{"name": "Heike Raab", "affiliation": "CoR SEDEC"}],
+    },
+]
+
+
+@pytest.fixture
+def event(client, dg_rtd):
+    return published_event(client, dg_rtd.headers)
+
+
+def put_agenda(client, event, headers, items=ITEMS):
+    return client.put(f"/events/{event['id']}/agenda", headers=headers, json={"items": items})
+
+
+def test_the_host_sets_an_agenda_and_anyone_reads_it_in_order(client, member, sedec):
+    event = create_event(client, member.headers)
+    client.post(f"/events/{event['id']}/publish", headers=sedec.headers)
+    response = put_agenda(client, event, member.headers)
+    assert response.status_code == 200, response.text
+    agenda = client.get(f"/events/{event['id']}/agenda").json()
+    assert [item["title"] for item in agenda["items"]] == ["Opening", "Panel: valleys and missions"]
+    assert agenda["items"][0]["starts_at"] == "2027-03-10T08:30:00Z"
+    assert agenda["items"][0]["local_starts_at"] == "2027-03-10T09:30:00+01:00"
+    assert agenda["items"][1]["speakers"][1] == {"name": "Piet Jansen", "affiliation": "DG RTD"}
+    assert agenda["confirmed_at"] is None
+
+
+def test_the_secretariat_confirms_and_the_confirmation_names_who(client, event, dg_rtd, sedec):
+    put_agenda(client, event, dg_rtd.headers)
+    confirmed = client.post(f"/events/{event['id']}/agenda/confirm", headers=sedec.headers)
+    assert confirmed.status_code == 200
+    agenda = client.get(f"/events/{event['id']}/agenda").json()
+    assert agenda["confirmed_at"] == "2026-11-25T09:00:00Z"
+    assert agenda["confirmed_by"] == {"id": sedec.id, "name": "Sven Sedec"}
+
+
+def test_a_change_to_the_agenda_clears_the_confirmation(client, event, dg_rtd):
+    put_agenda(client, event, dg_rtd.headers)
+    client.post(f"/events/{event['id']}/agenda/confirm", headers=dg_rtd.headers)
+    put_agenda(client, event, dg_rtd.headers, ITEMS[:1])
+    agenda = client.get(f"/events/{event['id']}/agenda").json()
+    assert agenda["confirmed_at"] is None
+    assert agenda["confirmed_by"] is None
+
+
+def test_putting_the_same_agenda_again_keeps_the_confirmation(client, event, dg_rtd):
+    put_agenda(client, event, dg_rtd.headers)
+    client.post(f"/events/{event['id']}/agenda/confirm", headers=dg_rtd.headers)
+    put_agenda(client, event, dg_rtd.headers)
+    assert client.get(f"/events/{event['id']}/agenda").json()["confirmed_at"] is not None
+
+
+def test_a_change_to_the_event_times_clears_the_confirmation(client, event, dg_rtd):
+    put_agenda(client, event, dg_rtd.headers)
+    client.post(f"/events/{event['id']}/agenda/confirm", headers=dg_rtd.headers)
+    moved = client.patch(
+        f"/events/{event['id']}", headers=dg_rtd.headers, json={"ends_at": "2027-03-10T18:00"}
+    )
+    assert moved.status_code == 200
+    assert moved.json()["agenda_confirmed_at"] is None
+    assert client.get(f"/events/{event['id']}/agenda").json()["confirmed_at"] is None
+
+
+def test_a_title_change_keeps_the_confirmation(client, event, dg_rtd):
+    put_agenda(client, event, dg_rtd.headers)
+    client.post(f"/events/{event['id']}/agenda/confirm", headers=dg_rtd.headers)
+    client.patch(f"/events/{event['id']}", headers=dg_rtd.headers, json={"title": "New title"})
+    assert client.get(f"/events/{event['id']}/agenda").json()["confirmed_at"] is not None
+
+
+def test_moving_the_event_away_from_its_agenda_is_refused(client, event, dg_rtd):
+    put_agenda(client, event, dg_rtd.headers)
+    response = client.patch(
+        f"/events/{event['id']}", headers=dg_rtd.headers, json={"ends_at": "2027-03-10T12:00"}
+    )
+    assert response.status_code == 409
+    assert "Panel: valleys and missions" in response.json()["detail"]
+    assert client.get(f"/events/{event['id']}").json()["ends_at"] == "2027-03-10T16:00:00Z"
+
+
+def test_an_empty_agenda_cannot_be_confirmed(client, event, dg_rtd):
+    response = client.post(f"/events/{event['id']}/agenda/confirm", headers=dg_rtd.headers)
+    assert response.status_code == 409
+    assert "empty agenda" in response.json()["detail"]
+    put_agenda(client, event, dg_rtd.headers, [])
+    assert (
+        client.post(f"/events/{event['id']}/agenda/confirm", headers=dg_rtd.headers).status_code
+        == 409
+    )
+
+
+def test_only_the_secretariat_confirms(client, member, sedec):
+    event = create_event(client, member.headers)
+    client.post(f"/events/{event['id']}/publish", headers=sedec.headers)
+    put_agenda(client, event, member.headers)
+    response = client.post(f"/events/{event['id']}/agenda/confirm", headers=member.headers)
+    assert response.status_code == 403
+    assert client.get(f"/events/{event['id']}/agenda").json()["confirmed_at"] is None
+
+
+def test_only_the_host_and_the_secretariat_set_the_agenda(client, event, member, participant, db):
+    count = audit_count(db)
+    for account in (member, participant):
+        assert put_agenda(client, event, account.headers).status_code == 403
+    assert put_agenda(client, event, {}).status_code == 401
+    assert audit_count(db) == count
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"starts_at": "2027-03-10T08:00"}, "must lie within the event"),
+        ({"ends_at": "2027-03-10T17:30"}, "must lie within the event"),
+        ({"ends_at": "2027-03-10T14:00"}, "must end after it starts"),
+        (
+            {"starts_at": "2027-03-10T14:00:00-05:00", "ends_at": "2027-03-10T22:00:00Z"},
+            "must lie within the event",
+        ),
+        ({"title": "Line\nbreak"}, "single line"),
+        ({"speakers": [{"name": ""}]}, "at least 1 character"),
+        ({"speakers": [{"name": "A", "affiliation": "B\tC"}]}, "single line"),
+        ({"room": "A1"}, "room"),
+    ],
+)
+def test_bad_agenda_items_are_refused_and_change_nothing(
+    client, event, dg_rtd, db, change, message
+):
+    put_agenda(client, event, dg_rtd.headers)
+    before = client.get(f"/events/{event['id']}/agenda").json()
+    count = audit_count(db)
+    response = put_agenda(client, event, dg_rtd.headers, [{**ITEMS[0], **change}])
+    assert response.status_code == 422, response.text
+    assert message in response.text
+    assert client.get(f"/events/{event['id']}/agenda").json() == before
+    assert audit_count(db) == count
+
+
+def test_a_cancelled_events_agenda_is_frozen(client, event, dg_rtd):
+    client.post(f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "x"})
+    assert put_agenda(client, event, dg_rtd.headers).status_code == 409
+
+
+def test_an_agenda_change_is_a_new_version_of_a_published_event(client, event, dg_rtd):
+    put_agenda(client, event, dg_rtd.headers)
+    assert client.get(f"/events/{event['id']}").json()["sequence"] == 1
+
+
+def test_replacing_the_agenda_leaves_only_the_new_items(client, event, dg_rtd, db):
+    put_agenda(client, event, dg_rtd.headers)
+    put_agenda(client, event, dg_rtd.headers, ITEMS[1:])
+    stored = db.scalar(
+        select(func.count()).select_from(AgendaItem).where(AgendaItem.event_id == event["id"])
+    )
+    assert stored == 1
+
+
+def test_agenda_changes_and_confirmations_are_audited(client, event, dg_rtd, sedec):
+    put_agenda(client, event, dg_rtd.headers)
+    client.post(f"/events/{event['id']}/agenda/confirm", headers=sedec.headers)
+    entries = client.get(
+        "/audit", headers=sedec.headers, params={"entity_type": "event", "entity_id": event["id"]}
+    ).json()["items"]
+    assert [(e["action"], e["actor_id"]) for e in entries[:2]] == [
+        ("agenda.confirmed", sedec.id),
+        ("agenda.replaced", dg_rtd.id),
+    ]
+    assert len(entries[1]["after"]["items"]) == 2
+
+
+def test_the_agenda_of_a_hidden_event_is_404(client, member):
+    event = create_event(client, member.headers)
+    assert client.get(f"/events/{event['id']}/agenda").status_code == 404

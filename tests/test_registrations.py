@@ -1,0 +1,192 @@
+"""Registration: places, the waitlist, cancellation and promotion, and who sees whom."""
+
+import pytest
+
+from app.models import Registration
+from tests.conftest import audit_count
+from tests.events_helpers import create_event, published_event
+
+
+@pytest.fixture
+def small_event(client, dg_rtd):
+    return published_event(client, dg_rtd.headers, capacity=2)
+
+
+def register(client, event, account):
+    return client.post(f"/events/{event['id']}/registrations", headers=account.headers)
+
+
+def test_register_while_places_remain_then_waitlist_in_order(client, small_event, make_account):
+    people = [make_account("participant") for _ in range(4)]
+    answers = [register(client, small_event, person) for person in people]
+    assert [a.status_code for a in answers] == [201] * 4
+    assert [(a.json()["status"], a.json()["position"]) for a in answers] == [
+        ("registered", None),
+        ("registered", None),
+        ("waitlisted", 1),
+        ("waitlisted", 2),
+    ]
+    event = client.get(f"/events/{small_event['id']}").json()
+    assert (event["registered"], event["waitlisted"]) == (2, 2)
+
+
+def test_registering_twice_is_409(client, small_event, participant):
+    register(client, small_event, participant)
+    again = register(client, small_event, participant)
+    assert again.status_code == 409
+    assert "already registered" in again.json()["detail"]
+
+
+def test_one_registration_per_person_is_held_by_the_database(db, small_event, participant):
+    from sqlalchemy.exc import IntegrityError
+
+    db.add(Registration(event_id=small_event["id"], user_id=participant.id, status="registered"))
+    db.flush()
+    with pytest.raises(IntegrityError), db.begin_nested():
+        db.add(
+            Registration(event_id=small_event["id"], user_id=participant.id, status="waitlisted")
+        )
+        db.flush()
+
+
+def test_cancelling_promotes_the_first_on_the_waitlist(client, small_event, make_account, clock):
+    first, second, third, fourth = (make_account("participant") for _ in range(4))
+    for person in (first, second, third, fourth):
+        clock.advance(minutes=1)
+        register(client, small_event, person)
+    cancelled = client.delete(
+        f"/events/{small_event['id']}/registrations/me", headers=second.headers
+    )
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    mine = {r["event_id"]: r for r in client.get("/me/registrations", headers=third.headers).json()}
+    assert mine[small_event["id"]]["status"] == "registered"
+    assert client.get("/me/registrations", headers=fourth.headers).json()[0]["position"] == 1
+
+
+def test_a_waitlisted_person_cancelling_moves_the_others_up(client, small_event, make_account):
+    people = [make_account("participant") for _ in range(5)]
+    for person in people:
+        register(client, small_event, person)
+    client.delete(f"/events/{small_event['id']}/registrations/me", headers=people[2].headers)
+    last = client.get("/me/registrations", headers=people[4].headers).json()[0]
+    assert (last["status"], last["position"]) == ("waitlisted", 2)
+
+
+def test_register_again_after_cancelling_goes_to_the_back(client, small_event, make_account):
+    a, b, c = (make_account("participant") for _ in range(3))
+    for person in (a, b, c):
+        register(client, small_event, person)
+    client.delete(f"/events/{small_event['id']}/registrations/me", headers=a.headers)
+    again = register(client, small_event, a)
+    assert again.status_code == 201
+    assert (again.json()["status"], again.json()["position"]) == ("waitlisted", 1)
+
+
+def test_cancelling_without_a_registration_is_404(client, small_event, participant):
+    response = client.delete(
+        f"/events/{small_event['id']}/registrations/me", headers=participant.headers
+    )
+    assert response.status_code == 404
+
+
+def test_unlimited_capacity_never_waitlists(client, dg_rtd, make_account):
+    event = published_event(client, dg_rtd.headers)
+    for _ in range(5):
+        assert register(client, event, make_account("member")).json()["status"] == "registered"
+
+
+def test_cancelled_events_refuse_registration(client, small_event, dg_rtd, participant, db):
+    client.post(f"/events/{small_event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "x"})
+    count = audit_count(db)
+    response = register(client, small_event, participant)
+    assert response.status_code == 409
+    assert "cancelled" in response.json()["detail"]
+    assert audit_count(db) == count
+
+
+def test_past_and_started_events_refuse_registration(client, small_event, participant, clock):
+    clock.set(clock.now.replace(year=2027, month=3, day=10, hour=9))
+    response = register(client, small_event, participant)
+    assert response.status_code == 409
+    assert "registration is closed" in response.json()["detail"]
+
+
+def test_unpublished_events_refuse_registration(client, member, participant, sedec):
+    event = create_event(client, member.headers)
+    assert register(client, event, participant).status_code == 404
+    own = register(client, event, member)
+    assert own.status_code == 409
+    assert "not published" in own.json()["detail"]
+
+
+def test_anonymous_cannot_register(client, small_event):
+    assert client.post(f"/events/{small_event['id']}/registrations").status_code == 401
+
+
+def test_cancelling_an_event_keeps_its_registrations(client, small_event, dg_rtd, participant):
+    register(client, small_event, participant)
+    client.post(f"/events/{small_event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "x"})
+    listed = client.get(f"/events/{small_event['id']}/registrations", headers=dg_rtd.headers)
+    assert [r["user"]["id"] for r in listed.json()] == [participant.id]
+
+
+def test_lowering_capacity_below_the_registered_count_is_409(client, dg_rtd, make_account):
+    event = published_event(client, dg_rtd.headers, capacity=3)
+    for _ in range(3):
+        register(client, event, make_account("participant"))
+    response = client.patch(f"/events/{event['id']}", headers=dg_rtd.headers, json={"capacity": 2})
+    assert response.status_code == 409
+    assert "3 people hold a place" in response.json()["detail"]
+    assert client.get(f"/events/{event['id']}").json()["capacity"] == 3
+
+
+def test_raising_capacity_promotes_from_the_waitlist(client, small_event, dg_rtd, make_account):
+    people = [make_account("participant") for _ in range(5)]
+    for person in people:
+        register(client, small_event, person)
+    raised = client.patch(
+        f"/events/{small_event['id']}", headers=dg_rtd.headers, json={"capacity": 4}
+    ).json()
+    assert (raised["registered"], raised["waitlisted"]) == (4, 1)
+    unlimited = client.patch(
+        f"/events/{small_event['id']}", headers=dg_rtd.headers, json={"capacity": None}
+    ).json()
+    assert (unlimited["registered"], unlimited["waitlisted"]) == (5, 0)
+
+
+def test_only_host_and_secretariat_see_who_registered(
+    client, member, sedec, participant, make_account
+):
+    event = create_event(client, member.headers)
+    client.post(f"/events/{event['id']}/publish", headers=sedec.headers)
+    register(client, event, participant)
+    path = f"/events/{event['id']}/registrations"
+    assert client.get(path, headers=member.headers).status_code == 200
+    assert client.get(path, headers=sedec.headers).json()[0]["user"]["id"] == participant.id
+    assert client.get(path, headers=participant.headers).status_code == 403
+    assert client.get(path, headers=make_account("member").headers).status_code == 403
+    assert client.get(path).status_code == 401
+    assert "registrations" not in str(client.get(f"/events/{event['id']}").json().keys())
+
+
+def test_my_registrations_are_mine_only(client, small_event, participant, member):
+    register(client, small_event, participant)
+    mine = client.get("/me/registrations", headers=participant.headers).json()
+    assert [(r["event_id"], r["status"]) for r in mine] == [(small_event["id"], "registered")]
+    assert client.get("/me/registrations", headers=member.headers).json() == []
+
+
+def test_registrations_are_audited(client, small_event, make_account, dg_rtd):
+    a, b, c = (make_account("participant") for _ in range(3))
+    for person in (a, b, c):
+        register(client, small_event, person)
+    client.delete(f"/events/{small_event['id']}/registrations/me", headers=a.headers)
+    entries = client.get(
+        "/audit", headers=dg_rtd.headers, params={"entity_type": "registration"}
+    ).json()["items"]
+    assert [(e["action"], e["actor_id"]) for e in entries[:2]] == [
+        ("registration.promoted", a.id),
+        ("registration.cancelled", a.id),
+    ]
+    assert entries[0]["after"]["user_id"] == c.id
