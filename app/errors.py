@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 log = logging.getLogger(__name__)
 
@@ -83,3 +83,10 @@ def install_handlers(app: FastAPI) -> None:
         return error_response(
             409, "This conflicts with a change made at the same moment; reload and try again"
         )
+
+    @app.exception_handler(DataError)
+    async def _data(_request: Request, exc: DataError) -> JSONResponse:
+        # Input validation bounds every value the database stores; this is the net
+        # under it, so that a value it missed is still the client's 422, never a 500.
+        log.warning("database refused a value: %s", exc.orig)
+        return error_response(422, "A value is out of the range the service accepts")

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from app.errors import AppError
 
 
@@ -62,3 +64,29 @@ def test_app_errors_carry_their_status():
     assert Forbidden("x").status_code == 403
     assert Unauthorized("x").headers == {"WWW-Authenticate": "Bearer"}
     assert isinstance(Conflict("x"), AppError)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/events/9223372036854775808",
+        "/events/0",
+        "/actions/99999999999",
+        "/priority-areas/99999999999",
+        "/events?action=99999999999",
+        "/events?host=99999999999",
+        "/events?priority_area=-1",
+    ],
+)
+def test_numbers_beyond_what_the_database_stores_are_422_not_500(client, path):
+    response = client.get(path)
+    assert response.status_code == 422
+
+
+def test_out_of_range_numbers_in_a_body_are_422(client, dg_rtd):
+    from tests.events_helpers import event_body
+
+    body = event_body(kind="other", actions=[2**40])
+    response = client.post("/events", headers=dg_rtd.headers, json=body)
+    assert response.status_code == 422
+    assert "less than or equal to 2147483647" in response.text

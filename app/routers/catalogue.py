@@ -12,6 +12,7 @@ from app.schemas.catalogue import (
     ActionUpdate,
     PriorityAreaRead,
 )
+from app.schemas.common import IdPath
 from app.services import catalogue
 
 router = APIRouter(tags=["catalogue"])
@@ -24,7 +25,7 @@ def list_priority_areas(session: SessionDep):
 
 
 @router.get("/priority-areas/{number}", response_model=PriorityAreaRead, responses=responses(404))
-def read_priority_area(number: int, session: SessionDep):
+def read_priority_area(number: IdPath, session: SessionDep):
     """One priority area."""
     return catalogue.get_priority_area(session=session, number=number)
 
@@ -36,7 +37,7 @@ def list_actions(session: SessionDep, status: ActionStatus | None = None):
 
 
 @router.get("/actions/{number}", response_model=ActionDetail, responses=responses(404))
-def read_action(number: int, session: SessionDep):
+def read_action(number: IdPath, session: SessionDep):
     """One action with its history: every change and the communication that agreed it."""
     return catalogue.get_action(session=session, number=number, with_history=True)
 
@@ -56,7 +57,7 @@ def add_action(body: ActionCreate, session: SessionDep, user: Secretariat, clock
 
 @router.patch("/actions/{number}", response_model=ActionDetail, responses=responses(401, 403, 404))
 def amend_action(
-    number: int, body: ActionUpdate, session: SessionDep, user: Secretariat, clock: ClockDep
+    number: IdPath, body: ActionUpdate, session: SessionDep, user: Secretariat, clock: ClockDep
 ):
     """Amend an action's title, summary or priority areas, or retire (`status: retired`) or
     restore it. Every change names its registered communication and stays in the history."""

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.deps import ClockDep, CurrentUser, OptionalUser, Secretariat, SessionDep
 from app.errors import responses
 from app.models import Event, EventKind, EventStatus
-from app.schemas.common import Page
+from app.schemas.common import MAX_ID, IdPath, Page
 from app.schemas.events import (
     AgendaIn,
     AgendaRead,
@@ -59,11 +59,13 @@ def list_events(
     ] = None,
     to: Annotated[datetime | None, Query(description="starts before this instant")] = None,
     kind: EventKind | None = None,
-    action: Annotated[int | None, Query(ge=1)] = None,
-    priority_area: Annotated[int | None, Query(ge=1)] = None,
+    action: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    priority_area: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     country: Annotated[str | None, AfterValidator(country_code)] = None,
     status: EventStatus | None = None,
-    host: Annotated[int | None, Query(description="the hosting member's user id")] = None,
+    host: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="the hosting member's user id")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ):
@@ -87,7 +89,7 @@ def list_events(
 
 
 @router.get("/events/{event_id}", response_model=EventRead, responses=responses(401, 404))
-def read_event(event_id: int, session: SessionDep, viewer: OptionalUser):
+def read_event(event_id: IdPath, session: SessionDep, viewer: OptionalUser):
     """One event, if you may see it."""
     return _one(session, events.get_visible(session=session, event_id=event_id, viewer=viewer))
 
@@ -96,7 +98,7 @@ def read_event(event_id: int, session: SessionDep, viewer: OptionalUser):
     "/events/{event_id}", response_model=EventRead, responses=responses(401, 403, 404, 409)
 )
 def update_event(
-    event_id: int, body: EventUpdate, session: SessionDep, user: CurrentUser, clock: ClockDep
+    event_id: IdPath, body: EventUpdate, session: SessionDep, user: CurrentUser, clock: ClockDep
 ):
     """Change an event (its host or the secretariat). A change to a published event
     increments `sequence`; a change of times clears the agenda's confirmation."""
@@ -111,7 +113,7 @@ def update_event(
     response_model=EventRead,
     responses=responses(401, 403, 404, 409),
 )
-def publish_event(event_id: int, session: SessionDep, user: Secretariat, clock: ClockDep):
+def publish_event(event_id: IdPath, session: SessionDep, user: Secretariat, clock: ClockDep):
     """Publish a draft or submitted event (secretariat)."""
     event = events.publish_event(session=session, actor=user, event_id=event_id, now=clock())
     return _one(session, event)
@@ -123,7 +125,7 @@ def publish_event(event_id: int, session: SessionDep, user: Secretariat, clock: 
     responses=responses(401, 403, 404, 409),
 )
 def cancel_event(
-    event_id: int, body: CancelEvent, session: SessionDep, user: CurrentUser, clock: ClockDep
+    event_id: IdPath, body: CancelEvent, session: SessionDep, user: CurrentUser, clock: ClockDep
 ):
     """Cancel an event (its host or the secretariat). It stays visible as `cancelled`,
     with its registrations kept."""
@@ -134,7 +136,7 @@ def cancel_event(
 
 
 @router.get("/events/{event_id}/agenda", response_model=AgendaRead, responses=responses(401, 404))
-def read_agenda(event_id: int, session: SessionDep, viewer: OptionalUser):
+def read_agenda(event_id: IdPath, session: SessionDep, viewer: OptionalUser):
     """The agenda in order, with when and by whom it was confirmed."""
     return agenda.describe(events.get_visible(session=session, event_id=event_id, viewer=viewer))
 
@@ -145,7 +147,7 @@ def read_agenda(event_id: int, session: SessionDep, viewer: OptionalUser):
     responses=responses(401, 403, 404, 409),
 )
 def replace_agenda(
-    event_id: int, body: AgendaIn, session: SessionDep, user: CurrentUser, clock: ClockDep
+    event_id: IdPath, body: AgendaIn, session: SessionDep, user: CurrentUser, clock: ClockDep
 ):
     """Replace the agenda (host or secretariat). Each item lies within the event's time;
     times without an offset are read in the event's zone. Any change clears the
@@ -161,7 +163,7 @@ def replace_agenda(
     response_model=AgendaRead,
     responses=responses(401, 403, 404, 409),
 )
-def confirm_agenda(event_id: int, session: SessionDep, user: Secretariat, clock: ClockDep):
+def confirm_agenda(event_id: IdPath, session: SessionDep, user: Secretariat, clock: ClockDep):
     """Confirm the agenda as it stands (secretariat). An empty agenda cannot be confirmed."""
     event = agenda.confirm_agenda(session=session, actor=user, event_id=event_id, now=clock())
     return agenda.describe(event)

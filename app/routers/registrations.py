@@ -4,6 +4,7 @@ from fastapi import APIRouter, status
 
 from app.deps import ClockDep, CurrentUser, SessionDep
 from app.errors import responses
+from app.schemas.common import IdPath
 from app.schemas.events import RegistrationRead
 from app.services import registrations
 
@@ -16,7 +17,7 @@ router = APIRouter(tags=["registrations"])
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 404, 409),
 )
-def register(event_id: int, session: SessionDep, user: CurrentUser, clock: ClockDep):
+def register(event_id: IdPath, session: SessionDep, user: CurrentUser, clock: ClockDep):
     """Register for a published event that has not begun: `registered` while places
     remain, otherwise `waitlisted` with a `position`."""
     registration = registrations.register(
@@ -31,7 +32,7 @@ def register(event_id: int, session: SessionDep, user: CurrentUser, clock: Clock
     response_model=RegistrationRead,
     responses=responses(401, 404, 409),
 )
-def cancel_registration(event_id: int, session: SessionDep, user: CurrentUser, clock: ClockDep):
+def cancel_registration(event_id: IdPath, session: SessionDep, user: CurrentUser, clock: ClockDep):
     """Cancel your registration; the first on the waitlist takes the place."""
     registration = registrations.cancel_own(
         session=session, user=user, event_id=event_id, now=clock()
@@ -45,7 +46,7 @@ def cancel_registration(event_id: int, session: SessionDep, user: CurrentUser, c
     response_model=list[RegistrationRead],
     responses=responses(401, 403, 404),
 )
-def list_registrations(event_id: int, session: SessionDep, user: CurrentUser):
+def list_registrations(event_id: IdPath, session: SessionDep, user: CurrentUser):
     """Who registered (the host and the secretariat only): places first, then the
     waitlist in order."""
     found = registrations.list_for_event(session=session, viewer=user, event_id=event_id)

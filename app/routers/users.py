@@ -5,6 +5,7 @@ from fastapi import APIRouter, status
 from app.deps import Admin, ClockDep, CurrentUser, SessionDep
 from app.errors import responses
 from app.models import Role
+from app.schemas.common import IdPath
 from app.schemas.users import (
     Signup,
     SignupResult,
@@ -38,7 +39,7 @@ def create_user(body: UserCreate, session: SessionDep, admin: Admin):
 
 
 @router.get("/users/{user_id}", response_model=UserRead, responses=responses(401, 403, 404))
-def read_user(user_id: int, session: SessionDep, actor: CurrentUser):
+def read_user(user_id: IdPath, session: SessionDep, actor: CurrentUser):
     """One account: for admins, or for the account's owner."""
     user = users.get_user(session=session, user_id=user_id)
     users.check_self_or_admin(actor, user)
@@ -52,7 +53,7 @@ def read_user(user_id: int, session: SessionDep, actor: CurrentUser):
     responses=responses(401, 403, 404),
 )
 def issue_token(
-    user_id: int, session: SessionDep, actor: CurrentUser, body: TokenCreate | None = None
+    user_id: IdPath, session: SessionDep, actor: CurrentUser, body: TokenCreate | None = None
 ):
     """Issue an API token. The secret is in this answer only: store it now."""
     user = users.get_user(session=session, user_id=user_id)
@@ -65,7 +66,7 @@ def issue_token(
 @router.get(
     "/users/{user_id}/tokens", response_model=list[TokenRead], responses=responses(401, 403, 404)
 )
-def list_tokens(user_id: int, session: SessionDep, actor: CurrentUser):
+def list_tokens(user_id: IdPath, session: SessionDep, actor: CurrentUser):
     """The account's tokens, without their secrets: when each was issued, last used, revoked."""
     user = users.get_user(session=session, user_id=user_id)
     users.check_self_or_admin(actor, user)
@@ -78,7 +79,7 @@ def list_tokens(user_id: int, session: SessionDep, actor: CurrentUser):
     responses=responses(401, 403, 404),
 )
 def revoke_token(
-    user_id: int, token_id: int, session: SessionDep, actor: CurrentUser, clock: ClockDep
+    user_id: IdPath, token_id: IdPath, session: SessionDep, actor: CurrentUser, clock: ClockDep
 ):
     """Revoke a token: it stops working at once. Revoking twice is harmless."""
     user = users.get_user(session=session, user_id=user_id)

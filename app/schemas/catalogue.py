@@ -6,9 +6,9 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.models import ActionStatus
-from app.schemas.common import Communication, Strict, Summary, Title
+from app.schemas.common import Communication, Id, Strict, Summary, Title
 
-PriorityAreaNumbers = Annotated[list[int], Field(min_length=1, max_length=20)]
+PriorityAreaNumbers = Annotated[list[Id], Field(min_length=1, max_length=20)]
 
 
 class PriorityAreaRead(BaseModel):
@@ -66,7 +66,7 @@ class ActionCreate(Strict):
     title: Title  # type: ignore[valid-type]
     summary: Summary = ""  # type: ignore[valid-type]
     priority_areas: PriorityAreaNumbers
-    focus_priority_area: int | None = None
+    focus_priority_area: Id | None = None
     communication: Communication
 
 
@@ -74,7 +74,7 @@ class ActionUpdate(Strict):
     title: Title | None = None  # type: ignore[valid-type]
     summary: Summary | None = None  # type: ignore[valid-type]
     priority_areas: PriorityAreaNumbers | None = None
-    focus_priority_area: int | None = None
+    focus_priority_area: Id | None = None
     status: ActionStatus | None = None
     communication: Communication
 

@@ -4,6 +4,7 @@ import unicodedata
 from datetime import date
 from typing import Annotated, Generic, TypeVar
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 
@@ -38,6 +39,12 @@ def multiline(max_length: int) -> type[str]:
 
 
 T = TypeVar("T")
+
+# Identifiers and numbers are 32-bit integers in the database; larger ones are refused
+# as invalid input before they reach it.
+MAX_ID = 2_147_483_647
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 Title = one_line(200)
 Name = one_line(200)

@@ -17,10 +17,10 @@ from pydantic import (
 )
 
 from app.models import EventKind, EventStatus, RegistrationStatus
-from app.schemas.common import Name, Strict, Summary, Title, one_line
+from app.schemas.common import Id, Name, Strict, Summary, Title, one_line
 
-ActionNumbers = Annotated[list[int], Field(min_length=1, max_length=20)]
-PriorityAreaNumbers = Annotated[list[int], Field(min_length=1, max_length=4)]
+ActionNumbers = Annotated[list[Id], Field(min_length=1, max_length=20)]
+PriorityAreaNumbers = Annotated[list[Id], Field(min_length=1, max_length=4)]
 WebUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000, allowed_schemes=["http", "https"])]
 
 
