@@ -27,7 +27,9 @@ class User(Base):
     __table_args__ = (
         CheckConstraint("role IN ('admin', 'secretariat', 'member', 'participant')", name="role"),
         CheckConstraint(
-            "(role = 'secretariat' AND institution IN ('dg_rtd', 'cor_sedec', 'jrc'))"
+            # IS NOT NULL first: `NULL IN (...)` is NULL, which a CHECK lets through.
+            "(role = 'secretariat' AND institution IS NOT NULL"
+            " AND institution IN ('dg_rtd', 'cor_sedec', 'jrc'))"
             " OR (role <> 'secretariat' AND institution IS NULL)",
             name="institution_iff_secretariat",
         ),

@@ -3,13 +3,12 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
 
 from app.deps import SecretariatOrAdmin, SessionDep
 from app.errors import responses
-from app.models import AuditEntry
 from app.schemas.audit import AuditEntryRead
 from app.schemas.common import Page
+from app.services import audit
 
 router = APIRouter(tags=["audit"])
 
@@ -24,16 +23,12 @@ def list_audit(
     offset: Annotated[int, Query(ge=0)] = 0,
 ):
     """Every state change, newest first: when, who, which entity, what, before and after."""
-    query = select(AuditEntry)
-    if entity_type is not None:
-        query = query.where(AuditEntry.entity_type == entity_type)
-    if entity_id is not None:
-        query = query.where(AuditEntry.entity_id == entity_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset)).all()
+    entries, total = audit.list_entries(
+        session=session, entity_type=entity_type, entity_id=entity_id, limit=limit, offset=offset
+    )
     return Page[AuditEntryRead](
-        items=[AuditEntryRead.model_validate(item) for item in items],
-        total=total or 0,
+        items=[AuditEntryRead.model_validate(entry) for entry in entries],
+        total=total,
         limit=limit,
         offset=offset,
     )

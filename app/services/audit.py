@@ -3,6 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import AuditEntry, User
@@ -42,3 +43,22 @@ def record(
         entry.at = at
     session.add(entry)
     return entry
+
+
+def list_entries(
+    *,
+    session: Session,
+    entity_type: str | None,
+    entity_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[AuditEntry], int]:
+    """Entries newest first, with the total that the filters select."""
+    query = select(AuditEntry)
+    if entity_type is not None:
+        query = query.where(AuditEntry.entity_type == entity_type)
+    if entity_id is not None:
+        query = query.where(AuditEntry.entity_id == entity_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    entries = session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
+    return list(entries), total

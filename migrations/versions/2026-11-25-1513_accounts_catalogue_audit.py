@@ -40,7 +40,7 @@ def upgrade() -> None:
             name=op.f("ck_users_member_state_iff_member"),
         ),
         sa.CheckConstraint(
-            "(role = 'secretariat' AND institution IN ('dg_rtd', 'cor_sedec', 'jrc')) OR (role <> 'secretariat' AND institution IS NULL)",
+            "(role = 'secretariat' AND institution IS NOT NULL AND institution IN ('dg_rtd', 'cor_sedec', 'jrc')) OR (role <> 'secretariat' AND institution IS NULL)",
             name=op.f("ck_users_institution_iff_secretariat"),
         ),
         sa.CheckConstraint(

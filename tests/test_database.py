@@ -1,0 +1,52 @@
+"""Rules held by the database itself, on both engines."""
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+
+def test_foreign_keys_are_enforced(db):
+    with pytest.raises(IntegrityError), db.begin_nested():
+        db.execute(
+            text(
+                "INSERT INTO api_tokens (user_id, token_hash, label, created_at) "
+                "VALUES (987654, 'x', 'orphan', CURRENT_TIMESTAMP)"
+            )
+        )
+
+
+def test_a_secretariat_account_without_institution_is_refused_by_the_database(db):
+    with pytest.raises(IntegrityError), db.begin_nested():
+        db.execute(
+            text(
+                "INSERT INTO users (name, email, role, created_at) "
+                "VALUES ('S', 's@example.eu', 'secretariat', CURRENT_TIMESTAMP)"
+            )
+        )
+
+
+def test_an_event_ending_before_it_starts_is_refused_by_the_database(db, dg_rtd):
+    with pytest.raises(IntegrityError), db.begin_nested():
+        db.execute(
+            text(
+                "INSERT INTO events (title, description, kind, status, starts_at, ends_at, "
+                "timezone, online_url, created_by_id, sequence, created_at, updated_at) "
+                "VALUES ('t', '', 'other', 'draft', '2027-01-02 10:00', '2027-01-02 09:00', "
+                "'UTC', 'https://x.eu', :user, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"user": dg_rtd.id},
+        )
+
+
+def test_a_failed_request_writes_nothing(client, dg_rtd, db):
+    """The session dependency rolls back: a request that fails half-way leaves no trace."""
+    from tests.events_helpers import published_event
+
+    event = published_event(client, dg_rtd.headers)
+    response = client.patch(
+        f"/events/{event['id']}",
+        headers=dg_rtd.headers,
+        json={"title": "Changed first", "venue": None},  # the title changes, then it fails
+    )
+    assert response.status_code == 409
+    assert client.get(f"/events/{event['id']}").json()["title"] == event["title"]
