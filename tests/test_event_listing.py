@@ -99,6 +99,14 @@ def test_filter_by_host(client, programme):
     assert titles(client.get("/events", params={"host": host})) == ["Rome"]
 
 
+def test_an_empty_interval_is_422(client):
+    response = client.get(
+        "/events", params={"from": "2027-05-01T00:00Z", "to": "2027-04-01T00:00Z"}
+    )
+    assert response.status_code == 422
+    assert "`to` must be after `from`" in response.json()["detail"]
+
+
 def test_pagination_keeps_the_total(client, programme):
     page = client.get("/events", params={"limit": 2, "offset": 1}).json()
     assert [event["title"] for event in page["items"]] == ["Brussels", "Rome"]

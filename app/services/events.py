@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.errors import Conflict, Forbidden
+from app.errors import Conflict, Forbidden, Invalid
 from app.models import (
     Event,
     EventKind,
@@ -188,6 +188,8 @@ def list_events(
     limit: int,
     offset: int,
 ) -> tuple[list[EventRead], int]:
+    if filters.ends_after and filters.starts_before and filters.starts_before <= filters.ends_after:
+        raise Invalid("`to` must be after `from`")
     query = filtered(select(Event).where(visible_to(viewer)), filters)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     events = list(
