@@ -6,7 +6,7 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_handlers
 from app.middleware import BodySizeLimit
-from app.routers import audit, catalogue, events, health, registrations, users
+from app.routers import audit, catalogue, events, health, registrations, seminars, users
 
 DESCRIPTION = """
 Joint DG RTD–CoR seminars and peer-to-peer events of the Knowledge Exchange Platform
@@ -24,10 +24,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="KEP 2.0 events service", version="0.1.0", description=DESCRIPTION)
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url)
+    app.state.engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     install_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, users, catalogue, events, registrations, audit):
+    for module in (health, users, catalogue, seminars, events, registrations, audit):
         app.include_router(module.router)
     return app

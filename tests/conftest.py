@@ -335,6 +335,9 @@ class QueryCounter:
     def count(self) -> int:
         return len(self.statements)
 
+    def __len__(self) -> int:
+        return self.count
+
 
 @pytest.fixture
 def count_queries(connection: Connection):

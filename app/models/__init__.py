@@ -11,9 +11,19 @@ from app.models.events import (
     Registration,
     RegistrationStatus,
 )
+from app.models.seminars import (
+    AGREEING_INSTITUTIONS,
+    Proposal,
+    ProposalStatus,
+    Seminar,
+    SeminarAgreement,
+    SeminarPhase,
+    Support,
+)
 from app.models.users import ApiToken, Institution, Role, User
 
 __all__ = [
+    "AGREEING_INSTITUTIONS",
     "Action",
     "ActionChange",
     "ActionStatus",
@@ -26,8 +36,14 @@ __all__ = [
     "EventStatus",
     "Institution",
     "PriorityArea",
+    "Proposal",
+    "ProposalStatus",
     "Registration",
     "RegistrationStatus",
     "Role",
+    "Seminar",
+    "SeminarAgreement",
+    "SeminarPhase",
+    "Support",
     "User",
 ]

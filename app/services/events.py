@@ -1,5 +1,6 @@
 """Events: who may create, see and change them, and how they answer."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -213,7 +214,16 @@ def _apply_venue(event: Event, venue: Venue | None) -> None:
     event.venue_country = venue.country if venue else None
 
 
-def create_event(*, session: Session, actor: User, data: EventCreate, now: datetime) -> Event:
+def create_event(
+    *,
+    session: Session,
+    actor: User,
+    data: EventCreate,
+    now: datetime,
+    inherited_actions: Iterable[int] = (),
+) -> Event:
+    """A new event. ``inherited_actions`` were linked before the event existed (an agreed
+    seminar topic's), so they stay linked even if retired since."""
     if actor.role == Role.member:
         if data.kind not in (None, EventKind.peer_to_peer):
             raise Forbidden("Members host peer_to_peer events; other kinds are for the secretariat")
@@ -234,7 +244,10 @@ def create_event(*, session: Session, actor: User, data: EventCreate, now: datet
     ends_at = instant(data.ends_at, zone, "ends_at")
     check_span(starts_at, ends_at, longest=LONGEST_EVENT)
     actions, areas = catalogue.resolve_links(
-        session=session, action_numbers=data.actions, priority_area_numbers=data.priority_areas
+        session=session,
+        action_numbers=data.actions,
+        priority_area_numbers=data.priority_areas,
+        already_linked=inherited_actions,
     )
     event = Event(
         title=data.title,

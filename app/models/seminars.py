@@ -1,0 +1,166 @@
+"""Joint seminars: the call for topics, proposals, supports and the joint agreement."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, utcnow
+from app.models.catalogue import Action, PriorityArea
+from app.models.users import User
+
+
+class SeminarPhase(StrEnum):
+    upcoming = "upcoming"
+    proposals = "proposals"
+    voting = "voting"
+    agreement = "agreement"
+    agreed = "agreed"
+    scheduled = "scheduled"
+
+
+class ProposalStatus(StrEnum):
+    submitted = "submitted"
+    withdrawn = "withdrawn"
+    agreed = "agreed"
+    not_selected = "not_selected"
+
+
+# The two institutions whose choices make the joint agreement.
+AGREEING_INSTITUTIONS = ("dg_rtd", "cor_sedec")
+
+
+class Seminar(Base):
+    __tablename__ = "seminars"
+    __table_args__ = (
+        # At most two seminars a year, one of each number.
+        UniqueConstraint("year", "number"),
+        CheckConstraint("number IN (1, 2)", name="number"),
+        CheckConstraint(
+            "proposals_open_at < proposals_close_at AND proposals_close_at < voting_close_at",
+            name="dates_in_order",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]
+    number: Mapped[int]
+    proposals_open_at: Mapped[datetime]
+    proposals_close_at: Mapped[datetime]
+    voting_close_at: Mapped[datetime]
+    agreed_at: Mapped[datetime | None]
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), unique=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    agreements: Mapped[list["SeminarAgreement"]] = relationship(
+        back_populates="seminar", order_by="SeminarAgreement.institution"
+    )
+
+    def choice_of(self, institution: str) -> int | None:
+        for agreement in self.agreements:
+            if agreement.institution == institution:
+                return agreement.proposal_id
+        return None
+
+    @property
+    def agreed_proposal_id(self) -> int | None:
+        # Agreed means both institutions named the same proposal; their choices are
+        # locked from then on, so either one says which.
+        return self.choice_of("dg_rtd") if self.agreed_at is not None else None
+
+
+proposal_actions = Table(
+    "proposal_actions",
+    Base.metadata,
+    Column("proposal_id", ForeignKey("proposals.id"), primary_key=True),
+    Column("action_number", ForeignKey("actions.number"), primary_key=True, index=True),
+)
+
+proposal_priority_areas = Table(
+    "proposal_priority_areas",
+    Base.metadata,
+    Column("proposal_id", ForeignKey("proposals.id"), primary_key=True),
+    Column(
+        "priority_area_number", ForeignKey("priority_areas.number"), primary_key=True, index=True
+    ),
+)
+
+
+class Proposal(Base):
+    __tablename__ = "proposals"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('submitted', 'withdrawn', 'agreed', 'not_selected')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seminar_id: Mapped[int] = mapped_column(ForeignKey("seminars.id"), index=True)
+    proposer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=ProposalStatus.submitted)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+
+    seminar: Mapped[Seminar] = relationship()
+    proposer: Mapped[User] = relationship()
+    actions: Mapped[list[Action]] = relationship(secondary=proposal_actions, order_by=Action.number)
+    priority_areas: Mapped[list[PriorityArea]] = relationship(
+        secondary=proposal_priority_areas, order_by=PriorityArea.number
+    )
+
+    @property
+    def action_numbers(self) -> list[int]:
+        return [action.number for action in self.actions]
+
+    @property
+    def priority_area_numbers(self) -> list[int]:
+        return [area.number for area in self.priority_areas]
+
+
+class Support(Base):
+    """One voter's support for one proposal, with whom the voter spoke for at the time."""
+
+    __tablename__ = "supports"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "voter_id"),
+        CheckConstraint("affiliation IN ('cor', 'dg_rtd', 'cor_sedec', 'jrc')", name="affiliation"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    voter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    affiliation: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SeminarAgreement(Base):
+    """One institution's choice of topic. Withdrawing it empties `proposal_id`."""
+
+    __tablename__ = "seminar_agreements"
+    __table_args__ = (
+        UniqueConstraint("seminar_id", "institution"),
+        CheckConstraint("institution IN ('dg_rtd', 'cor_sedec')", name="institution"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seminar_id: Mapped[int] = mapped_column(ForeignKey("seminars.id"))
+    institution: Mapped[str] = mapped_column(String(20))
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"), index=True)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    seminar: Mapped[Seminar] = relationship(back_populates="agreements")

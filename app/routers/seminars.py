@@ -1,0 +1,343 @@
+"""Joint DG RTD-CoR seminars: the call for topics, supports, the tally, the joint agreement
+and the scheduling of the agreed seminar."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from app.deps import (
+    ClockDep,
+    CurrentUser,
+    OptionalUser,
+    Secretariat,
+    SessionDep,
+    SettingsDep,
+    require_roles,
+)
+from app.errors import responses
+from app.models import Proposal, ProposalStatus, Role, Seminar, User
+from app.schemas.common import IdPath
+from app.schemas.events import EventRead
+from app.schemas.seminars import (
+    AgreementChoice,
+    ProposalCreate,
+    ProposalRead,
+    ProposalUpdate,
+    ScheduleSeminar,
+    SeminarCreate,
+    SeminarRead,
+    SeminarUpdate,
+    SupportRead,
+    TallyRead,
+)
+from app.services import events, seminars
+
+router = APIRouter()
+
+# Members and secretariat staff propose topics and support them.
+Voter = Annotated[User, Depends(require_roles(Role.member, Role.secretariat))]
+
+
+def seminar_or_404(seminar_id: IdPath, session: SessionDep) -> Seminar:
+    return seminars.get_seminar(session=session, seminar_id=seminar_id)
+
+
+SeminarDep = Annotated[Seminar, Depends(seminar_or_404)]
+
+
+def _read(
+    session: SessionDep, proposal: Proposal, viewer: User | None, now: datetime
+) -> ProposalRead:
+    [read] = seminars.describe_proposals(
+        session=session, proposals=[proposal], viewer=viewer, now=now
+    )
+    return read
+
+
+# Seminars
+
+
+@router.post(
+    "/seminars",
+    tags=["seminars"],
+    response_model=SeminarRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(401, 403, 409),
+)
+def create_seminar(
+    body: SeminarCreate,
+    session: SessionDep,
+    user: Secretariat,
+    clock: ClockDep,
+    settings: SettingsDep,
+):
+    """Open a joint seminar: seminar 1 or 2 of a year of the plan, with the moments when
+    proposals open, proposals close (and voting opens) and voting closes, in that order."""
+    now = clock()
+    seminar = seminars.create_seminar(
+        session=session, actor=user, data=body, plan_years=settings.plan_years, now=now
+    )
+    return seminars.describe_seminar(seminar, now)
+
+
+@router.get("/seminars", tags=["seminars"], response_model=list[SeminarRead])
+def list_seminars(
+    session: SessionDep,
+    clock: ClockDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+):
+    """The joint seminars, by year and number, each with its current `phase`: `upcoming`,
+    `proposals`, `voting`, `agreement`, `agreed` or `scheduled`."""
+    now = clock()
+    return [
+        seminars.describe_seminar(seminar, now)
+        for seminar in seminars.list_seminars(session=session, year=year)
+    ]
+
+
+@router.get(
+    "/seminars/{seminar_id}",
+    tags=["seminars"],
+    response_model=SeminarRead,
+    responses=responses(404),
+)
+def read_seminar(seminar: SeminarDep, clock: ClockDep):
+    """One joint seminar with its phase, the institutions' choices and its event, once
+    scheduled."""
+    return seminars.describe_seminar(seminar, clock())
+
+
+@router.patch(
+    "/seminars/{seminar_id}",
+    tags=["seminars"],
+    response_model=SeminarRead,
+    responses=responses(401, 403, 404, 409),
+)
+def update_seminar(
+    seminar_id: IdPath,
+    body: SeminarUpdate,
+    session: SessionDep,
+    user: Secretariat,
+    clock: ClockDep,
+    settings: SettingsDep,
+):
+    """Move the seminar's dates (or its year and number). A date still ahead moves freely,
+    in order; a date that has passed moves only into the future, and not once supports or
+    an institution's choice exist. After the agreement nothing changes."""
+    now = clock()
+    seminar = seminars.update_seminar(
+        session=session,
+        actor=user,
+        seminar_id=seminar_id,
+        data=body,
+        plan_years=settings.plan_years,
+        now=now,
+    )
+    return seminars.describe_seminar(seminar, now)
+
+
+# Proposals
+
+
+@router.post(
+    "/seminars/{seminar_id}/proposals",
+    tags=["proposals"],
+    response_model=ProposalRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(401, 403, 404, 409),
+)
+def submit_proposal(
+    seminar_id: IdPath, body: ProposalCreate, session: SessionDep, user: Voter, clock: ClockDep
+):
+    """Propose a topic while proposals are open (members and secretariat staff): a title,
+    a summary, the plan's actions it serves and, optionally, which of their priority areas
+    (by default all of them)."""
+    now = clock()
+    proposal = seminars.submit_proposal(
+        session=session, actor=user, seminar_id=seminar_id, data=body, now=now
+    )
+    return _read(session, proposal, user, now)
+
+
+@router.get(
+    "/seminars/{seminar_id}/proposals",
+    tags=["proposals"],
+    response_model=list[ProposalRead],
+    responses=responses(401, 404),
+)
+def list_proposals(
+    seminar: SeminarDep,
+    session: SessionDep,
+    viewer: OptionalUser,
+    clock: ClockDep,
+    status: ProposalStatus | None = None,
+):
+    """The seminar's proposals in order of submission, withdrawn ones included (`status`
+    filters). `supports` is filled in once you may see the tally."""
+    proposals = seminars.list_proposals(session=session, seminar=seminar, status=status)
+    return seminars.describe_proposals(
+        session=session, proposals=proposals, viewer=viewer, now=clock()
+    )
+
+
+@router.get(
+    "/proposals/{proposal_id}",
+    tags=["proposals"],
+    response_model=ProposalRead,
+    responses=responses(401, 404),
+)
+def read_proposal(proposal_id: IdPath, session: SessionDep, viewer: OptionalUser, clock: ClockDep):
+    """One proposal."""
+    proposal = seminars.get_proposal(session=session, proposal_id=proposal_id)
+    return _read(session, proposal, viewer, clock())
+
+
+@router.patch(
+    "/proposals/{proposal_id}",
+    tags=["proposals"],
+    response_model=ProposalRead,
+    responses=responses(401, 403, 404, 409),
+)
+def update_proposal(
+    proposal_id: IdPath,
+    body: ProposalUpdate,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+):
+    """Edit your own proposal until proposals close. Changing `actions` without naming
+    `priority_areas` links every priority area the new actions serve."""
+    now = clock()
+    proposal = seminars.update_proposal(
+        session=session, actor=user, proposal_id=proposal_id, data=body, now=now
+    )
+    return _read(session, proposal, user, now)
+
+
+@router.post(
+    "/proposals/{proposal_id}/withdraw",
+    tags=["proposals"],
+    response_model=ProposalRead,
+    responses=responses(401, 403, 404, 409),
+)
+def withdraw_proposal(proposal_id: IdPath, session: SessionDep, user: CurrentUser, clock: ClockDep):
+    """Withdraw your own proposal until proposals close. It stays listed as `withdrawn`."""
+    now = clock()
+    proposal = seminars.withdraw_proposal(
+        session=session, actor=user, proposal_id=proposal_id, now=now
+    )
+    return _read(session, proposal, user, now)
+
+
+# Supports and the tally
+
+
+@router.put(
+    "/proposals/{proposal_id}/support",
+    tags=["supports"],
+    response_model=SupportRead,
+    responses=responses(401, 403, 404, 409),
+)
+def give_support(
+    proposal_id: IdPath, session: SessionDep, user: Voter, clock: ClockDep, settings: SettingsDep
+):
+    """Support a proposal while voting is open (members and secretariat staff). Supporting
+    it again changes nothing. A voter gives at most `support_cap` supports per seminar."""
+    return seminars.give_support(
+        session=session,
+        voter=user,
+        proposal_id=proposal_id,
+        cap=settings.support_cap,
+        now=clock(),
+    )
+
+
+@router.delete(
+    "/proposals/{proposal_id}/support",
+    tags=["supports"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=responses(401, 403, 404, 409),
+)
+def take_back_support(proposal_id: IdPath, session: SessionDep, user: Voter, clock: ClockDep):
+    """Take your support back while voting is open; it frees a support for another
+    proposal."""
+    seminars.take_back_support(session=session, voter=user, proposal_id=proposal_id, now=clock())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/seminars/{seminar_id}/tally",
+    tags=["supports"],
+    response_model=TallyRead,
+    responses=responses(401, 403, 404),
+)
+def read_tally(seminar: SeminarDep, session: SessionDep, viewer: OptionalUser, clock: ClockDep):
+    """Supports per proposal, most supported first (ties: earlier submission), split by
+    the voters' institution: `cor` for members, `dg_rtd`, `cor_sedec`, `jrc`. Visible to
+    the secretariat at any time, to everyone once voting closes."""
+    return seminars.tally(session=session, seminar=seminar, viewer=viewer, now=clock())
+
+
+# The joint agreement and scheduling
+
+
+@router.put(
+    "/seminars/{seminar_id}/agreement",
+    tags=["seminars"],
+    response_model=SeminarRead,
+    responses=responses(401, 403, 404, 409),
+)
+def record_choice(
+    seminar_id: IdPath,
+    body: AgreementChoice,
+    session: SessionDep,
+    user: Secretariat,
+    clock: ClockDep,
+):
+    """Record your institution's choice of topic (DG RTD or CoR SEDEC staff, after voting
+    closes). When both institutions name the same proposal, the topic is agreed: that
+    proposal becomes `agreed`, the others `not_selected`, and the choices are locked."""
+    now = clock()
+    seminar = seminars.record_choice(
+        session=session, actor=user, seminar_id=seminar_id, proposal_id=body.proposal_id, now=now
+    )
+    return seminars.describe_seminar(seminar, now)
+
+
+@router.delete(
+    "/seminars/{seminar_id}/agreement",
+    tags=["seminars"],
+    response_model=SeminarRead,
+    responses=responses(401, 403, 404, 409),
+)
+def withdraw_choice(seminar_id: IdPath, session: SessionDep, user: Secretariat, clock: ClockDep):
+    """Withdraw your institution's choice, until the topic is agreed."""
+    now = clock()
+    seminar = seminars.withdraw_choice(session=session, actor=user, seminar_id=seminar_id, now=now)
+    return seminars.describe_seminar(seminar, now)
+
+
+@router.post(
+    "/seminars/{seminar_id}/event",
+    tags=["seminars"],
+    response_model=EventRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(401, 403, 404, 409),
+)
+def schedule_seminar(
+    seminar_id: IdPath,
+    body: ScheduleSeminar,
+    session: SessionDep,
+    user: Secretariat,
+    clock: ClockDep,
+):
+    """Schedule the agreed seminar as a `joint_seminar` event. Its title, description,
+    actions and priority areas come from the agreed topic; the body gives when and where.
+    From then on it is an event like any other (agenda, registration, cancellation)."""
+    event = seminars.schedule(
+        session=session, actor=user, seminar_id=seminar_id, data=body, now=clock()
+    )
+    [read] = events.describe(session=session, events=[event])
+    return read

@@ -1,0 +1,353 @@
+"""The joint agreement of DG RTD and CoR SEDEC on a topic, and scheduling the agreed seminar."""
+
+import pytest
+
+from tests.conftest import audit_count
+from tests.test_seminars import (
+    AFTER_VOTING,
+    IN_PROPOSALS,
+    IN_VOTING,
+    audit_entries,
+    open_seminar,
+    propose,
+)
+
+
+@pytest.fixture
+def seminar(client, clock, sedec) -> dict:
+    return open_seminar(client, sedec)
+
+
+@pytest.fixture
+def proposals(client, clock, seminar, member, dg_rtd, make_account) -> list[dict]:
+    """Three submitted proposals and a withdrawn one; the clock after voting closed."""
+    clock.set(IN_PROPOSALS)
+    made = [
+        propose(client, member, seminar["id"], title="Innovation valleys", actions=[2]),
+        propose(client, dg_rtd, seminar["id"], title="Risk data for regions", actions=[9]),
+        propose(client, make_account("member"), seminar["id"], title="Bauhaus", actions=[11]),
+    ]
+    gone = propose(client, member, seminar["id"], title="Withdrawn topic", actions=[6])
+    client.post(f"/proposals/{gone['id']}/withdraw", headers=member.headers)
+    made.append({**gone, "status": "withdrawn"})
+    clock.set(AFTER_VOTING)
+    return made
+
+
+def choose(client, account, seminar_id: int, proposal_id: int):
+    return client.put(
+        f"/seminars/{seminar_id}/agreement",
+        headers=account.headers,
+        json={"proposal_id": proposal_id},
+    )
+
+
+def statuses(client, seminar_id: int) -> dict[str, str]:
+    listed = client.get(f"/seminars/{seminar_id}/proposals").json()
+    return {proposal["title"]: proposal["status"] for proposal in listed}
+
+
+def test_an_institution_records_its_choice_after_voting(client, seminar, proposals, dg_rtd, jrc):
+    response = choose(client, dg_rtd, seminar["id"], proposals[1]["id"])
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["phase"] == "agreement"
+    assert body["agreement"] == {
+        "dg_rtd": proposals[1]["id"],
+        "cor_sedec": None,
+        "agreed_proposal_id": None,
+    }
+    assert client.get(f"/seminars/{seminar['id']}").json()["agreement"] == body["agreement"]
+    entry = audit_entries(client, jrc, "seminar", seminar["id"])[-1]
+    assert entry["action"] == "agreement.recorded"
+    assert entry["actor_id"] == dg_rtd.id
+    assert entry["before"] == {"institution": "dg_rtd", "proposal_id": None}
+    assert entry["after"] == {"institution": "dg_rtd", "proposal_id": proposals[1]["id"]}
+
+
+def test_the_same_choice_from_both_institutions_agrees_the_topic(
+    client, seminar, proposals, dg_rtd, sedec, jrc
+):
+    choose(client, sedec, seminar["id"], proposals[0]["id"])
+    response = choose(client, dg_rtd, seminar["id"], proposals[0]["id"])
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["phase"] == "agreed"
+    assert body["agreed_at"] == "2027-02-05T10:00:00Z"
+    assert body["agreement"] == {
+        "dg_rtd": proposals[0]["id"],
+        "cor_sedec": proposals[0]["id"],
+        "agreed_proposal_id": proposals[0]["id"],
+    }
+    assert statuses(client, seminar["id"]) == {
+        "Innovation valleys": "agreed",
+        "Risk data for regions": "not_selected",
+        "Bauhaus": "not_selected",
+        "Withdrawn topic": "withdrawn",
+    }
+    actions = [entry["action"] for entry in audit_entries(client, jrc, "seminar", seminar["id"])]
+    assert actions[-2:] == ["agreement.recorded", "seminar.agreed"]
+    agreed = audit_entries(client, jrc, "proposal", proposals[0]["id"])[-1]
+    assert (agreed["action"], agreed["actor_id"]) == ("proposal.agreed", dg_rtd.id)
+    assert audit_entries(client, jrc, "proposal", proposals[2]["id"])[-1]["action"] == (
+        "proposal.not_selected"
+    )
+
+
+def test_different_choices_agree_nothing_until_one_changes(
+    client, seminar, proposals, dg_rtd, sedec
+):
+    choose(client, dg_rtd, seminar["id"], proposals[1]["id"])
+    disagreed = choose(client, sedec, seminar["id"], proposals[2]["id"]).json()
+    assert disagreed["phase"] == "agreement"
+    assert disagreed["agreement"]["agreed_proposal_id"] is None
+    assert set(statuses(client, seminar["id"]).values()) == {"submitted", "withdrawn"}
+    agreed = choose(client, sedec, seminar["id"], proposals[1]["id"]).json()
+    assert agreed["phase"] == "agreed"
+    assert agreed["agreement"]["agreed_proposal_id"] == proposals[1]["id"]
+
+
+def test_choosing_the_same_again_changes_nothing(client, seminar, proposals, dg_rtd, db):
+    first = choose(client, dg_rtd, seminar["id"], proposals[1]["id"]).json()
+    count = audit_count(db)
+    again = choose(client, dg_rtd, seminar["id"], proposals[1]["id"])
+    assert again.status_code == 200
+    assert again.json() == first
+    assert audit_count(db) == count
+
+
+def test_an_institution_withdraws_its_choice(client, seminar, proposals, dg_rtd, sedec, jrc, db):
+    choose(client, dg_rtd, seminar["id"], proposals[1]["id"])
+    choose(client, sedec, seminar["id"], proposals[2]["id"])
+    response = client.delete(f"/seminars/{seminar['id']}/agreement", headers=sedec.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["agreement"] == {
+        "dg_rtd": proposals[1]["id"],
+        "cor_sedec": None,
+        "agreed_proposal_id": None,
+    }
+    entry = audit_entries(client, jrc, "seminar", seminar["id"])[-1]
+    assert entry["action"] == "agreement.withdrawn"
+    assert entry["actor_id"] == sedec.id
+    assert entry["before"] == {"institution": "cor_sedec", "proposal_id": proposals[2]["id"]}
+    count = audit_count(db)
+    again = client.delete(f"/seminars/{seminar['id']}/agreement", headers=sedec.headers)
+    assert again.status_code == 200
+    assert audit_count(db) == count
+    # Another SEDEC official can then record the institution's choice again.
+    chosen = choose(client, sedec, seminar["id"], proposals[1]["id"]).json()
+    assert chosen["phase"] == "agreed"
+
+
+def test_choices_are_locked_once_agreed(client, seminar, proposals, dg_rtd, sedec, db):
+    choose(client, dg_rtd, seminar["id"], proposals[0]["id"])
+    choose(client, sedec, seminar["id"], proposals[0]["id"])
+    count = audit_count(db)
+    change = choose(client, dg_rtd, seminar["id"], proposals[1]["id"])
+    assert change.status_code == 409
+    assert (
+        "agreed the topic of seminar 1 of 2027 on 2027-02-05T10:00:00Z (proposal "
+        in (change.json()["detail"])
+    )
+    assert "the choices are locked" in change.json()["detail"]
+    withdraw = client.delete(f"/seminars/{seminar['id']}/agreement", headers=sedec.headers)
+    assert withdraw.status_code == 409
+    dates = client.patch(
+        f"/seminars/{seminar['id']}",
+        headers=sedec.headers,
+        json={"voting_close_at": "2027-03-01T00:00:00Z"},
+    )
+    assert dates.status_code == 409
+    assert "no longer change" in dates.json()["detail"]
+    assert audit_count(db) == count
+    assert client.get(f"/seminars/{seminar['id']}").json()["phase"] == "agreed"
+
+
+@pytest.mark.parametrize("who", ["jrc", "member", "participant", "admin"])
+def test_only_dg_rtd_and_sedec_agree(client, seminar, proposals, request, db, who):
+    account = request.getfixturevalue(who)
+    count = audit_count(db)
+    response = choose(client, account, seminar["id"], proposals[0]["id"])
+    assert response.status_code == 403
+    withdraw = client.delete(f"/seminars/{seminar['id']}/agreement", headers=account.headers)
+    assert withdraw.status_code == 403
+    if who == "jrc":
+        assert (
+            "Only DG RTD and CoR SEDEC agree seminar topics; you speak for the JRC"
+            in (response.json()["detail"])
+        )
+    anonymous = client.put(
+        f"/seminars/{seminar['id']}/agreement", json={"proposal_id": proposals[0]["id"]}
+    )
+    assert anonymous.status_code == 401
+    assert audit_count(db) == count
+
+
+def test_no_choice_before_voting_closes(client, seminar, proposals, clock, dg_rtd, db):
+    clock.set(IN_VOTING)
+    count = audit_count(db)
+    response = choose(client, dg_rtd, seminar["id"], proposals[0]["id"])
+    assert response.status_code == 409
+    assert "closes on 2027-02-01T17:00:00Z" in response.json()["detail"]
+    assert audit_count(db) == count
+
+
+def test_the_choice_must_be_a_submitted_proposal_of_this_seminar(
+    client, seminar, proposals, clock, sedec, dg_rtd, db
+):
+    other = open_seminar(client, sedec, number=2)
+    clock.set(IN_PROPOSALS)
+    foreign = propose(client, sedec, other["id"], title="Elsewhere")
+    clock.set(AFTER_VOTING)
+    count = audit_count(db)
+    for proposal_id in (foreign["id"], 999999):
+        response = choose(client, dg_rtd, seminar["id"], proposal_id)
+        assert response.status_code == 422
+        assert (
+            f"Proposal {proposal_id} is not a proposal of seminar 1 of 2027"
+            in (response.json()["detail"])
+        )
+    withdrawn = choose(client, dg_rtd, seminar["id"], proposals[3]["id"])
+    assert withdrawn.status_code == 409
+    assert "is withdrawn; choose a submitted one" in withdrawn.json()["detail"]
+    bad = client.put(
+        f"/seminars/{seminar['id']}/agreement", headers=dg_rtd.headers, json={"proposal_id": "x"}
+    )
+    assert bad.status_code == 422
+    assert audit_count(db) == count
+
+
+def test_agreeing_on_an_unknown_seminar_is_404(client, dg_rtd):
+    assert choose(client, dg_rtd, 999999, 1).status_code == 404
+
+
+# Scheduling the agreed seminar
+
+WHEN_AND_WHERE = {
+    "starts_at": "2027-04-15T09:30:00",
+    "ends_at": "2027-04-15T17:00:00",
+    "timezone": "Europe/Brussels",
+    "venue": {
+        "name": "Jacques Delors building",
+        "address": "Rue Belliard 99-101",
+        "city": "Brussels",
+        "country": "BE",
+    },
+    "capacity": 120,
+}
+
+
+@pytest.fixture
+def agreed(client, seminar, proposals, dg_rtd, sedec) -> dict:
+    choose(client, dg_rtd, seminar["id"], proposals[0]["id"])
+    assert choose(client, sedec, seminar["id"], proposals[0]["id"]).json()["phase"] == "agreed"
+    return seminar
+
+
+def test_the_agreed_seminar_is_scheduled_as_a_joint_seminar_event(client, agreed, proposals, jrc):
+    response = client.post(
+        f"/seminars/{agreed['id']}/event", headers=jrc.headers, json=WHEN_AND_WHERE
+    )
+    assert response.status_code == 201, response.text
+    event = response.json()
+    assert event["kind"] == "joint_seminar"
+    assert event["status"] == "published"
+    assert event["title"] == "Innovation valleys"
+    assert event["description"] == proposals[0]["summary"]
+    assert event["actions"] == proposals[0]["actions"] == [2]
+    assert event["priority_areas"] == proposals[0]["priority_areas"] == [1]
+    assert event["starts_at"] == "2027-04-15T07:30:00Z"  # 09:30 in Brussels, summer time
+    assert event["timezone"] == "Europe/Brussels"
+    assert event["venue"]["city"] == "Brussels"
+    assert event["capacity"] == 120
+    seminar = client.get(f"/seminars/{agreed['id']}").json()
+    assert seminar["phase"] == "scheduled"
+    assert seminar["event_id"] == event["id"]
+    assert client.get(f"/events/{event['id']}").json()["id"] == event["id"]
+    entry = audit_entries(client, jrc, "seminar", agreed["id"])[-1]
+    assert entry["action"] == "seminar.scheduled"
+    assert entry["actor_id"] == jrc.id
+    assert entry["after"]["event_id"] == event["id"]
+
+
+def test_an_action_retired_after_the_agreement_stays_linked_to_the_seminar(
+    client, agreed, proposals, sedec
+):
+    retired = client.patch(
+        "/actions/2",
+        headers=sedec.headers,
+        json={"status": "retired", "communication": {"reference": "R-9", "date": "2027-03-01"}},
+    )
+    assert retired.status_code == 200
+    response = client.post(
+        f"/seminars/{agreed['id']}/event", headers=sedec.headers, json=WHEN_AND_WHERE
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["actions"] == [2]
+
+
+def test_a_seminar_may_be_scheduled_as_a_draft(client, agreed, sedec):
+    response = client.post(
+        f"/seminars/{agreed['id']}/event",
+        headers=sedec.headers,
+        json={**WHEN_AND_WHERE, "status": "draft"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "draft"
+
+
+def test_scheduling_twice_is_409(client, agreed, sedec, db):
+    first = client.post(
+        f"/seminars/{agreed['id']}/event", headers=sedec.headers, json=WHEN_AND_WHERE
+    )
+    count = audit_count(db)
+    again = client.post(
+        f"/seminars/{agreed['id']}/event", headers=sedec.headers, json=WHEN_AND_WHERE
+    )
+    assert again.status_code == 409
+    assert f"already scheduled as event {first.json()['id']}" in again.json()["detail"]
+    assert audit_count(db) == count
+
+
+def test_only_an_agreed_seminar_is_scheduled(client, seminar, proposals, dg_rtd, sedec, db):
+    choose(client, dg_rtd, seminar["id"], proposals[0]["id"])
+    count = audit_count(db)
+    response = client.post(
+        f"/seminars/{seminar['id']}/event", headers=sedec.headers, json=WHEN_AND_WHERE
+    )
+    assert response.status_code == 409
+    assert "is in its agreement phase" in response.json()["detail"]
+    assert audit_count(db) == count
+    assert client.get(f"/seminars/{seminar['id']}").json()["event_id"] is None
+
+
+@pytest.mark.parametrize("who", ["member", "participant", "admin"])
+def test_only_the_secretariat_schedules(client, agreed, request, db, who):
+    account = request.getfixturevalue(who)
+    count = audit_count(db)
+    path = f"/seminars/{agreed['id']}/event"
+    assert client.post(path, headers=account.headers, json=WHEN_AND_WHERE).status_code == 403
+    assert client.post(path, json=WHEN_AND_WHERE).status_code == 401
+    assert audit_count(db) == count
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"venue": None}, "a venue, an online_url, or both"),
+        ({"timezone": "Europe/Atlantis"}, "IANA time zone"),
+        ({"actions": [1]}, "actions"),
+        ({"title": "Another title"}, "title"),
+        ({"status": "cancelled"}, "status"),
+        ({"ends_at": "2027-04-15T08:00:00"}, "ends_at"),
+    ],
+)
+def test_bad_schedules_are_422_and_change_nothing(client, agreed, sedec, db, change, message):
+    count = audit_count(db)
+    response = client.post(
+        f"/seminars/{agreed['id']}/event", headers=sedec.headers, json={**WHEN_AND_WHERE, **change}
+    )
+    assert response.status_code == 422, response.text
+    assert message in response.text
+    assert audit_count(db) == count
+    assert client.get(f"/seminars/{agreed['id']}").json()["phase"] == "agreed"

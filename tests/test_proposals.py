@@ -1,0 +1,348 @@
+"""Topic proposals: who proposes, when, with which links to the plan; edits and withdrawals."""
+
+import pytest
+
+from tests.conftest import audit_count
+from tests.test_seminars import (
+    AFTER_VOTING,
+    CLOSE,
+    IN_PROPOSALS,
+    IN_VOTING,
+    OPEN,
+    audit_entries,
+    open_seminar,
+    proposal_body,
+    propose,
+    support,
+)
+
+
+@pytest.fixture
+def seminar(client, clock, sedec) -> dict:
+    """Seminar 1 of 2027, with the clock in its proposals phase."""
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_PROPOSALS)
+    return seminar
+
+
+def test_a_member_proposes_a_topic_while_proposals_are_open(client, seminar, member, jrc):
+    proposal = propose(client, member, seminar["id"])
+    assert proposal["seminar_id"] == seminar["id"]
+    assert proposal["title"] == "Regional innovation valleys"
+    assert proposal["actions"] == [2, 10]
+    assert proposal["priority_areas"] == [1, 2, 3, 4]  # the union of the actions' areas
+    assert proposal["status"] == "submitted"
+    assert proposal["proposer"] == {
+        "id": member.id,
+        "name": "Maria Member",
+        "institution": None,
+        "member_state": "PT",
+    }
+    assert proposal["submitted_at"] == "2026-12-10T10:00:00Z"
+    assert proposal["supports"] is None  # the tally is not visible to members yet
+    assert proposal["supported_by_me"] is False
+    assert client.get(f"/proposals/{proposal['id']}", headers=member.headers).json() == proposal
+    [entry] = audit_entries(client, jrc, "proposal", proposal["id"])
+    assert entry["action"] == "proposal.submitted"
+    assert entry["actor_id"] == member.id
+    assert entry["after"]["seminar_id"] == seminar["id"]
+
+
+def test_secretariat_staff_propose_for_their_institution(client, seminar, dg_rtd):
+    proposal = propose(client, dg_rtd, seminar["id"], actions=[9], priority_areas=[4])
+    assert proposal["proposer"]["institution"] == "dg_rtd"
+    assert proposal["proposer"]["member_state"] is None
+    assert proposal["priority_areas"] == [4]
+    assert proposal["supports"] == 0  # the secretariat sees the tally at any time
+
+
+@pytest.mark.parametrize(
+    ("links", "message"),
+    [
+        (
+            {"actions": [2], "priority_areas": [4]},
+            "Priority area 4 is served by none of the actions 2",
+        ),
+        ({"actions": [99]}, "Unknown action 99"),
+        ({"actions": []}, "actions"),
+        ({"actions": [2], "priority_areas": [7]}, "Unknown priority area 7"),
+    ],
+)
+def test_links_to_the_plan_follow_the_catalogue_rules(client, seminar, member, db, links, message):
+    count = audit_count(db)
+    response = client.post(
+        f"/seminars/{seminar['id']}/proposals", headers=member.headers, json=proposal_body(**links)
+    )
+    assert response.status_code == 422
+    assert message in response.text
+    assert audit_count(db) == count
+    assert client.get(f"/seminars/{seminar['id']}/proposals").json() == []
+
+
+def test_a_retired_action_takes_no_new_proposals(client, seminar, member, sedec):
+    retire = client.patch(
+        "/actions/5",
+        headers=sedec.headers,
+        json={"status": "retired", "communication": {"reference": "Ares(1)", "date": "2026-11-20"}},
+    )
+    assert retire.status_code == 200
+    response = client.post(
+        f"/seminars/{seminar['id']}/proposals",
+        headers=member.headers,
+        json=proposal_body(actions=[5]),
+    )
+    assert response.status_code == 422
+    assert "Action 5 is retired" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"title": "Two\nlines"}, "single line"),
+        ({"title": ""}, "title"),
+        ({"summary": "   "}, "must not be empty"),
+        ({"summary": "bad \x00 byte"}, "control characters"),
+        ({"colour": "red"}, "colour"),
+        ({"title": "x" * 201}, "title"),
+    ],
+)
+def test_bad_proposals_are_422(client, seminar, member, fields, message):
+    response = client.post(
+        f"/seminars/{seminar['id']}/proposals", headers=member.headers, json=proposal_body(**fields)
+    )
+    assert response.status_code == 422
+    assert message in response.text
+
+
+def test_a_summary_may_span_lines(client, seminar, member):
+    proposal = propose(client, member, seminar["id"], summary="First line.\nSecond line.")
+    assert proposal["summary"] == "First line.\nSecond line."
+
+
+@pytest.mark.parametrize("who", ["participant", "admin"])
+def test_participants_and_admins_do_not_propose(client, seminar, request, db, who):
+    account = request.getfixturevalue(who)
+    count = audit_count(db)
+    path = f"/seminars/{seminar['id']}/proposals"
+    response = client.post(path, headers=account.headers, json=proposal_body())
+    assert response.status_code == 403
+    assert "member, secretariat" in response.json()["detail"]
+    assert client.post(path, json=proposal_body()).status_code == 401
+    assert audit_count(db) == count
+
+
+@pytest.mark.parametrize(
+    ("moment", "words"),
+    [
+        (OPEN.replace(hour=8), "open on 2026-12-01T09:00:00Z until 2027-01-15T17:00:00Z"),
+        (CLOSE, "were open from 2026-12-01T09:00:00Z until 2027-01-15T17:00:00Z"),
+        (AFTER_VOTING, "were open from 2026-12-01T09:00:00Z until 2027-01-15T17:00:00Z"),
+    ],
+)
+def test_proposing_outside_the_window_is_409_with_its_dates(
+    client, seminar, clock, member, db, moment, words
+):
+    clock.set(moment)
+    count = audit_count(db)
+    response = client.post(
+        f"/seminars/{seminar['id']}/proposals", headers=member.headers, json=proposal_body()
+    )
+    assert response.status_code == 409
+    assert words in response.json()["detail"]
+    assert audit_count(db) == count
+
+
+def test_proposing_to_an_unknown_seminar_is_404(client, member):
+    response = client.post(
+        "/seminars/999999/proposals", headers=member.headers, json=proposal_body()
+    )
+    assert response.status_code == 404
+    assert client.get("/seminars/999999/proposals").status_code == 404
+    assert client.get("/proposals/999999").status_code == 404
+
+
+# Editing and withdrawing
+
+
+def test_the_proposer_edits_their_proposal(client, seminar, member, jrc):
+    proposal = propose(client, member, seminar["id"])
+    response = client.patch(
+        f"/proposals/{proposal['id']}",
+        headers=member.headers,
+        json={"title": "Innovation valleys, revisited", "actions": [9]},
+    )
+    assert response.status_code == 200, response.text
+    edited = response.json()
+    assert edited["title"] == "Innovation valleys, revisited"
+    assert edited["actions"] == [9]
+    assert edited["priority_areas"] == [4]  # the new actions' areas
+    assert edited["summary"] == proposal["summary"]
+    entry = audit_entries(client, jrc, "proposal", proposal["id"])[-1]
+    assert entry["action"] == "proposal.updated"
+    assert entry["actor_id"] == member.id
+    assert entry["before"]["actions"] == [2, 10]
+    assert entry["after"]["actions"] == [9]
+
+
+def test_narrowing_the_priority_areas_keeps_the_actions(client, seminar, member):
+    proposal = propose(client, member, seminar["id"])
+    response = client.patch(
+        f"/proposals/{proposal['id']}", headers=member.headers, json={"priority_areas": [2]}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["actions"] == [2, 10]
+    assert response.json()["priority_areas"] == [2]
+    wrong = client.patch(
+        f"/proposals/{proposal['id']}",
+        headers=member.headers,
+        json={"actions": [2], "priority_areas": [4]},
+    )
+    assert wrong.status_code == 422
+    assert "served by none" in wrong.json()["detail"]
+    assert client.get(f"/proposals/{proposal['id']}").json()["priority_areas"] == [2]
+
+
+def test_a_retired_action_already_linked_stays_through_an_edit(client, seminar, member, sedec):
+    proposal = propose(client, member, seminar["id"], actions=[5, 10])
+    client.patch(
+        "/actions/5",
+        headers=sedec.headers,
+        json={"status": "retired", "communication": {"reference": "Ares(2)", "date": "2026-12-01"}},
+    )
+    response = client.patch(
+        f"/proposals/{proposal['id']}", headers=member.headers, json={"priority_areas": [1]}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["actions"] == [5, 10]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "name at least one field"),
+        ({"title": None}, "may be changed but not emptied"),
+        ({"title": "Two\nlines"}, "single line"),
+        ({"title": "Regional innovation valleys"}, "already stands"),
+    ],
+)
+def test_bad_edits_are_422(client, seminar, member, body, message):
+    proposal = propose(client, member, seminar["id"])
+    response = client.patch(f"/proposals/{proposal['id']}", headers=member.headers, json=body)
+    assert response.status_code == 422
+    assert message in response.text
+
+
+@pytest.mark.parametrize("who", ["dg_rtd", "participant", "other_member"])
+def test_only_the_proposer_edits_or_withdraws(
+    client, seminar, member, make_account, request, db, who
+):
+    if who == "other_member":
+        account = make_account("member", "Otto Other")
+    else:
+        account = request.getfixturevalue(who)
+    proposal = propose(client, member, seminar["id"])
+    count = audit_count(db)
+    edit = client.patch(
+        f"/proposals/{proposal['id']}", headers=account.headers, json={"title": "Mine"}
+    )
+    assert edit.status_code == 403
+    assert "Only the proposer, Maria Member" in edit.json()["detail"]
+    withdraw = client.post(f"/proposals/{proposal['id']}/withdraw", headers=account.headers)
+    assert withdraw.status_code == 403
+    assert client.post(f"/proposals/{proposal['id']}/withdraw").status_code == 401
+    assert audit_count(db) == count
+    assert client.get(f"/proposals/{proposal['id']}").json()["status"] == "submitted"
+
+
+def test_the_proposer_withdraws_and_the_record_stays(client, seminar, member, jrc):
+    proposal = propose(client, member, seminar["id"])
+    response = client.post(f"/proposals/{proposal['id']}/withdraw", headers=member.headers)
+    assert response.status_code == 200, response.text
+    withdrawn = response.json()
+    assert withdrawn["status"] == "withdrawn"
+    assert withdrawn["withdrawn_at"] == "2026-12-10T10:00:00Z"
+    listed = client.get(f"/seminars/{seminar['id']}/proposals").json()
+    assert [(p["id"], p["status"]) for p in listed] == [(proposal["id"], "withdrawn")]
+    entry = audit_entries(client, jrc, "proposal", proposal["id"])[-1]
+    assert entry["action"] == "proposal.withdrawn"
+    assert entry["actor_id"] == member.id
+
+
+def test_a_withdrawn_proposal_is_neither_withdrawn_again_nor_edited(client, seminar, member, db):
+    proposal = propose(client, member, seminar["id"])
+    client.post(f"/proposals/{proposal['id']}/withdraw", headers=member.headers)
+    count = audit_count(db)
+    again = client.post(f"/proposals/{proposal['id']}/withdraw", headers=member.headers)
+    assert again.status_code == 409
+    assert "was withdrawn on 2026-12-10T10:00:00Z" in again.json()["detail"]
+    edit = client.patch(f"/proposals/{proposal['id']}", headers=member.headers, json={"title": "X"})
+    assert edit.status_code == 409
+    assert audit_count(db) == count
+
+
+def test_edits_and_withdrawals_end_when_proposals_close(client, seminar, clock, member, db):
+    proposal = propose(client, member, seminar["id"])
+    clock.set(CLOSE)
+    count = audit_count(db)
+    edit = client.patch(f"/proposals/{proposal['id']}", headers=member.headers, json={"title": "X"})
+    assert edit.status_code == 409
+    assert "until 2027-01-15T17:00:00Z" in edit.json()["detail"]
+    withdraw = client.post(f"/proposals/{proposal['id']}/withdraw", headers=member.headers)
+    assert withdraw.status_code == 409
+    assert audit_count(db) == count
+    assert client.get(f"/proposals/{proposal['id']}").json()["title"] == proposal["title"]
+
+
+# Listing
+
+
+def test_supports_show_once_the_tally_is_visible(
+    client, seminar, clock, member, participant, dg_rtd, make_account
+):
+    proposal = propose(client, member, seminar["id"])
+    clock.set(IN_VOTING)
+    voters = [make_account("member", f"Voter {n}") for n in range(2)]
+    for voter in voters:
+        assert support(client, voter, proposal["id"]).status_code == 200
+    path = f"/seminars/{seminar['id']}/proposals"
+    assert client.get(path).json()[0]["supports"] is None
+    assert client.get(path, headers=participant.headers).json()[0]["supports"] is None
+    mine = client.get(path, headers=voters[0].headers).json()[0]
+    assert (mine["supports"], mine["supported_by_me"]) == (None, True)
+    assert client.get(path, headers=dg_rtd.headers).json()[0]["supports"] == 2
+    clock.set(AFTER_VOTING)
+    assert client.get(path).json()[0]["supports"] == 2
+    assert client.get(f"/proposals/{proposal['id']}").json()["supports"] == 2
+    assert client.get(path).json()[0]["supported_by_me"] is None
+
+
+def test_the_list_filters_by_status(client, seminar, member, dg_rtd):
+    kept = propose(client, member, seminar["id"])
+    gone = propose(client, dg_rtd, seminar["id"], title="Another topic")
+    client.post(f"/proposals/{gone['id']}/withdraw", headers=dg_rtd.headers)
+    path = f"/seminars/{seminar['id']}/proposals"
+    assert [p["id"] for p in client.get(path).json()] == [kept["id"], gone["id"]]
+    assert [p["id"] for p in client.get(path, params={"status": "submitted"}).json()] == [
+        kept["id"]
+    ]
+    assert client.get(path, params={"status": "lost"}).status_code == 422
+
+
+def test_listing_proposals_takes_the_same_queries_for_few_or_many(
+    client, seminar, clock, member, dg_rtd, make_account, count_queries
+):
+    propose(client, member, seminar["id"])
+    path = f"/seminars/{seminar['id']}/proposals"
+    client.get(path, headers=dg_rtd.headers)  # the token's use is noted once a minute
+    with count_queries() as few:
+        client.get(path, headers=dg_rtd.headers)
+    for n in range(5):
+        proposer = make_account("member", f"Proposer {n}", member_state="FR", region="Bretagne")
+        propose(client, proposer, seminar["id"], title=f"Topic {n}", actions=[n + 1])
+    clock.set(IN_VOTING)
+    for proposal in client.get(path).json()[:3]:
+        support(client, member, proposal["id"])
+    client.get(path, headers=dg_rtd.headers)
+    with count_queries() as many:
+        assert len(client.get(path, headers=dg_rtd.headers).json()) == 6
+    assert len(many) == len(few)

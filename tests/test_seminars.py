@@ -1,0 +1,455 @@
+"""Joint seminars: opening the call, its dates and phases, and moving dates safely.
+
+The helpers here (a seminar's timeline, opening a seminar, proposing a topic) are
+shared by the other seminar test files.
+"""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.conftest import audit_count
+
+# The timeline of seminar 1 of 2027; the test clock starts on 2026-11-25.
+OPEN = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+CLOSE = datetime(2027, 1, 15, 17, 0, tzinfo=UTC)
+VOTING_CLOSE = datetime(2027, 2, 1, 17, 0, tzinfo=UTC)
+IN_PROPOSALS = datetime(2026, 12, 10, 10, 0, tzinfo=UTC)
+IN_VOTING = datetime(2027, 1, 20, 10, 0, tzinfo=UTC)
+AFTER_VOTING = datetime(2027, 2, 5, 10, 0, tzinfo=UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def seminar_body(**overrides) -> dict:
+    return {
+        "year": 2027,
+        "number": 1,
+        "proposals_open_at": iso(OPEN),
+        "proposals_close_at": iso(CLOSE),
+        "voting_close_at": iso(VOTING_CLOSE),
+        **overrides,
+    }
+
+
+def open_seminar(client, account, **overrides) -> dict:
+    response = client.post("/seminars", headers=account.headers, json=seminar_body(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def proposal_body(**overrides) -> dict:
+    return {
+        "title": "Regional innovation valleys",
+        "summary": "How regions build innovation ecosystems together.",
+        "actions": [2, 10],
+        **overrides,
+    }
+
+
+def propose(client, account, seminar_id: int, **overrides) -> dict:
+    response = client.post(
+        f"/seminars/{seminar_id}/proposals",
+        headers=account.headers,
+        json=proposal_body(**overrides),
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def support(client, account, proposal_id: int):
+    return client.put(f"/proposals/{proposal_id}/support", headers=account.headers)
+
+
+def audit_entries(client, account, entity_type: str, entity_id: int) -> list[dict]:
+    response = client.get(
+        "/audit",
+        headers=account.headers,
+        params={"entity_type": entity_type, "entity_id": str(entity_id), "limit": 200},
+    )
+    assert response.status_code == 200, response.text
+    return list(reversed(response.json()["items"]))
+
+
+# Opening a seminar
+
+
+def test_secretariat_opens_a_seminar(client, sedec):
+    seminar = open_seminar(client, sedec)
+    assert seminar["year"] == 2027
+    assert seminar["number"] == 1
+    assert seminar["proposals_open_at"] == "2026-12-01T09:00:00Z"
+    assert seminar["phase"] == "upcoming"
+    assert seminar["agreement"] == {"dg_rtd": None, "cor_sedec": None, "agreed_proposal_id": None}
+    assert seminar["event_id"] is None
+    assert client.get(f"/seminars/{seminar['id']}").json() == seminar
+    [entry] = audit_entries(client, sedec, "seminar", seminar["id"])
+    assert entry["action"] == "seminar.created"
+    assert entry["actor_id"] == sedec.id
+    assert entry["after"]["voting_close_at"].startswith("2027-02-01T17:00:00")
+
+
+def test_dates_with_an_offset_are_kept_as_utc(client, dg_rtd):
+    seminar = open_seminar(client, dg_rtd, proposals_open_at="2026-12-01T10:00:00+01:00")
+    assert seminar["proposals_open_at"] == "2026-12-01T09:00:00Z"
+
+
+def test_third_seminar_in_a_year_is_refused(client, dg_rtd, db):
+    open_seminar(client, dg_rtd, number=1)
+    open_seminar(client, dg_rtd, number=2)
+    count = audit_count(db)
+    again = client.post("/seminars", headers=dg_rtd.headers, json=seminar_body(number=1))
+    assert again.status_code == 409
+    assert "Seminar 1 of 2027 already exists" in again.json()["detail"]
+    third = client.post("/seminars", headers=dg_rtd.headers, json=seminar_body(number=3))
+    assert third.status_code == 422
+    assert "number" in third.text
+    assert audit_count(db) == count
+    assert len(client.get("/seminars", params={"year": 2027}).json()) == 2
+
+
+@pytest.mark.parametrize("year", [2025, 2030])
+def test_a_year_outside_the_plans_term_is_422(client, dg_rtd, db, year):
+    count = audit_count(db)
+    response = client.post("/seminars", headers=dg_rtd.headers, json=seminar_body(year=year))
+    assert response.status_code == 422
+    assert f"{year} is outside the plan's term, 2026–2029" in response.json()["detail"]
+    assert audit_count(db) == count
+
+
+def test_the_plans_term_is_a_setting(client, app, dg_rtd):
+    app.state.settings = app.state.settings.model_copy(update={"plan_end_year": 2030})
+    assert (
+        client.post("/seminars", headers=dg_rtd.headers, json=seminar_body(year=2030)).status_code
+        == 201
+    )
+
+
+@pytest.mark.parametrize(
+    ("dates", "pair"),
+    [
+        (
+            {"proposals_close_at": "2026-11-30T09:00:00Z"},
+            "proposals_close_at (2026-11-30T09:00:00Z) must be after proposals_open_at",
+        ),
+        (
+            {"proposals_close_at": iso(OPEN)},
+            "proposals_close_at (2026-12-01T09:00:00Z) must be after proposals_open_at",
+        ),
+        (
+            {"voting_close_at": "2027-01-10T00:00:00Z"},
+            "voting_close_at (2027-01-10T00:00:00Z) must be after proposals_close_at",
+        ),
+    ],
+)
+def test_dates_out_of_order_are_422_naming_the_pair(client, dg_rtd, db, dates, pair):
+    count = audit_count(db)
+    response = client.post("/seminars", headers=dg_rtd.headers, json=seminar_body(**dates))
+    assert response.status_code == 422
+    assert pair in response.json()["detail"]
+    assert audit_count(db) == count
+    assert client.get("/seminars").json() == []
+
+
+def test_naive_dates_are_refused(client, dg_rtd):
+    response = client.post(
+        "/seminars", headers=dg_rtd.headers, json=seminar_body(proposals_open_at="2026-12-01T09:00")
+    )
+    assert response.status_code == 422
+    assert "timezone" in response.text
+    assert client.get("/seminars").json() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"year": "next"}, "year"),
+        ({"colour": "red"}, "colour"),
+        ({"voting_close_at": None}, "voting_close_at"),
+        ({"proposals_open_at": "soon"}, "proposals_open_at"),
+    ],
+)
+def test_bad_seminar_bodies_are_422(client, dg_rtd, body, message):
+    response = client.post("/seminars", headers=dg_rtd.headers, json=seminar_body(**body))
+    assert response.status_code == 422
+    assert message in response.text
+
+
+@pytest.mark.parametrize("who", ["member", "participant", "admin"])
+def test_only_the_secretariat_opens_seminars(client, request, db, who):
+    account = request.getfixturevalue(who)
+    count = audit_count(db)
+    response = client.post("/seminars", headers=account.headers, json=seminar_body())
+    assert response.status_code == 403
+    assert "secretariat" in response.json()["detail"]
+    assert client.post("/seminars", json=seminar_body()).status_code == 401
+    assert audit_count(db) == count
+
+
+def test_unknown_seminar_is_404(client):
+    response = client.get("/seminars/999999")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No seminar with id 999999"}
+
+
+def test_seminars_are_listed_by_year(client, sedec):
+    second = open_seminar(client, sedec, number=2)
+    first = open_seminar(client, sedec, number=1)
+    other = open_seminar(
+        client,
+        sedec,
+        year=2028,
+        proposals_open_at="2027-12-01T09:00:00Z",
+        proposals_close_at="2028-01-15T09:00:00Z",
+        voting_close_at="2028-02-01T09:00:00Z",
+    )
+    listed = client.get("/seminars").json()
+    assert [s["id"] for s in listed] == [first["id"], second["id"], other["id"]]
+    assert [s["id"] for s in client.get("/seminars", params={"year": 2028}).json()] == [other["id"]]
+    assert client.get("/seminars", params={"year": 2026}).json() == []
+
+
+# The clock drives the phases
+
+
+def test_the_phase_follows_the_clock(client, clock, dg_rtd):
+    seminar = open_seminar(client, dg_rtd)
+    path = f"/seminars/{seminar['id']}"
+    expected = [
+        (datetime(2026, 12, 1, 8, 59, 59, tzinfo=UTC), "upcoming"),
+        (OPEN, "proposals"),
+        (IN_PROPOSALS, "proposals"),
+        (CLOSE, "voting"),
+        (IN_VOTING, "voting"),
+        (VOTING_CLOSE, "agreement"),
+        (AFTER_VOTING, "agreement"),
+    ]
+    for moment, phase in expected:
+        clock.set(moment)
+        assert client.get(path).json()["phase"] == phase, moment
+        assert client.get("/seminars").json()[0]["phase"] == phase
+
+
+# Moving dates
+
+
+def test_dates_still_ahead_move_freely_in_order(client, clock, sedec):
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_PROPOSALS)
+    response = client.patch(
+        f"/seminars/{seminar['id']}",
+        headers=sedec.headers,
+        json={
+            "proposals_close_at": "2027-01-20T17:00:00Z",
+            "voting_close_at": "2027-02-10T17:00:00Z",
+        },
+    )
+    assert response.status_code == 200, response.text
+    moved = response.json()
+    assert moved["proposals_close_at"] == "2027-01-20T17:00:00Z"
+    assert moved["voting_close_at"] == "2027-02-10T17:00:00Z"
+    assert moved["phase"] == "proposals"
+    entry = audit_entries(client, sedec, "seminar", seminar["id"])[-1]
+    assert entry["action"] == "seminar.updated"
+    assert entry["actor_id"] == sedec.id
+    assert entry["before"]["proposals_close_at"].startswith("2027-01-15T17:00")
+    assert entry["after"]["proposals_close_at"].startswith("2027-01-20T17:00")
+
+
+def test_closing_proposals_early_is_allowed(client, clock, sedec):
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_PROPOSALS)
+    response = client.patch(
+        f"/seminars/{seminar['id']}",
+        headers=sedec.headers,
+        json={"proposals_close_at": iso(IN_PROPOSALS)},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["phase"] == "voting"
+
+
+def test_moved_dates_must_stay_in_order(client, sedec, db):
+    seminar = open_seminar(client, sedec)
+    count = audit_count(db)
+    response = client.patch(
+        f"/seminars/{seminar['id']}",
+        headers=sedec.headers,
+        json={"voting_close_at": "2027-01-01T00:00:00Z"},
+    )
+    assert response.status_code == 422
+    assert (
+        "voting_close_at (2027-01-01T00:00:00Z) must be after proposals_close_at"
+        in (response.json()["detail"])
+    )
+    assert client.get(f"/seminars/{seminar['id']}").json() == seminar
+    assert audit_count(db) == count
+
+
+def test_moving_a_seminar_onto_a_taken_number_is_409(client, sedec):
+    open_seminar(client, sedec, number=1)
+    second = open_seminar(client, sedec, number=2)
+    response = client.patch(f"/seminars/{second['id']}", headers=sedec.headers, json={"number": 1})
+    assert response.status_code == 409
+    assert "already exists" in response.json()["detail"]
+    outside = client.patch(f"/seminars/{second['id']}", headers=sedec.headers, json={"year": 2031})
+    assert outside.status_code == 422
+    assert "outside the plan's term" in outside.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "name at least one field"),
+        ({"year": None}, "may be changed but not emptied"),
+        ({"proposals_open_at": "2026-12-01T09:00:00"}, "timezone"),
+        ({"number": 3}, "number"),
+    ],
+)
+def test_bad_seminar_changes_are_422(client, sedec, body, message):
+    seminar = open_seminar(client, sedec)
+    response = client.patch(f"/seminars/{seminar['id']}", headers=sedec.headers, json=body)
+    assert response.status_code == 422
+    assert message in response.text
+
+
+def test_a_change_that_changes_nothing_is_refused(client, sedec):
+    seminar = open_seminar(client, sedec)
+    response = client.patch(
+        f"/seminars/{seminar['id']}", headers=sedec.headers, json={"proposals_open_at": iso(OPEN)}
+    )
+    assert response.status_code == 422
+    assert "already stands" in response.json()["detail"]
+
+
+def test_members_may_not_move_dates(client, sedec, member):
+    seminar = open_seminar(client, sedec)
+    response = client.patch(
+        f"/seminars/{seminar['id']}", headers=member.headers, json={"number": 2}
+    )
+    assert response.status_code == 403
+    assert client.patch(f"/seminars/{seminar['id']}", json={"number": 2}).status_code == 401
+
+
+def test_a_passed_date_does_not_move_into_the_past(client, clock, sedec, db):
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_PROPOSALS)
+    count = audit_count(db)
+    response = client.patch(
+        f"/seminars/{seminar['id']}",
+        headers=sedec.headers,
+        json={"proposals_open_at": "2026-12-02T09:00:00Z"},
+    )
+    assert response.status_code == 409
+    assert "Proposals open already happened on 2026-12-01T09:00:00Z" in response.json()["detail"]
+    assert audit_count(db) == count
+
+
+def test_reopening_proposals_is_allowed_while_nobody_has_voted(client, clock, sedec, member):
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_PROPOSALS)
+    propose(client, member, seminar["id"])
+    clock.set(IN_VOTING)
+    response = client.patch(
+        f"/seminars/{seminar['id']}",
+        headers=sedec.headers,
+        json={"proposals_close_at": "2027-01-25T17:00:00Z"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["phase"] == "proposals"
+
+
+def test_reopening_proposals_once_supports_exist_is_409(client, clock, sedec, member, db):
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_PROPOSALS)
+    proposal = propose(client, member, seminar["id"])
+    clock.set(IN_VOTING)
+    assert support(client, member, proposal["id"]).status_code == 200
+    count = audit_count(db)
+    response = client.patch(
+        f"/seminars/{seminar['id']}",
+        headers=sedec.headers,
+        json={"proposals_close_at": "2027-01-25T17:00:00Z"},
+    )
+    assert response.status_code == 409
+    detail = response.json()["detail"]
+    assert "1 support(s) were given" in detail
+    assert "would reopen a closed phase" in detail
+    assert client.get(f"/seminars/{seminar['id']}").json()["phase"] == "voting"
+    assert audit_count(db) == count
+    # Extending the open voting phase reopens nothing.
+    extended = client.patch(
+        f"/seminars/{seminar['id']}",
+        headers=sedec.headers,
+        json={"voting_close_at": "2027-02-10T17:00:00Z"},
+    )
+    assert extended.status_code == 200, extended.text
+
+
+def test_reopening_voting_once_supports_exist_is_409(client, clock, sedec, member):
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_PROPOSALS)
+    proposal = propose(client, member, seminar["id"])
+    clock.set(IN_VOTING)
+    support(client, member, proposal["id"])
+    clock.set(AFTER_VOTING)
+    response = client.patch(
+        f"/seminars/{seminar['id']}",
+        headers=sedec.headers,
+        json={"voting_close_at": "2027-02-20T17:00:00Z"},
+    )
+    assert response.status_code == 409
+    assert "would reopen a closed phase" in response.json()["detail"]
+
+
+def test_reopening_voting_once_an_institution_chose_is_409(client, clock, sedec, member):
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_PROPOSALS)
+    proposal = propose(client, member, seminar["id"])
+    clock.set(AFTER_VOTING)
+    chosen = client.put(
+        f"/seminars/{seminar['id']}/agreement",
+        headers=sedec.headers,
+        json={"proposal_id": proposal["id"]},
+    )
+    assert chosen.status_code == 200, chosen.text
+    response = client.patch(
+        f"/seminars/{seminar['id']}",
+        headers=sedec.headers,
+        json={"voting_close_at": "2027-02-20T17:00:00Z"},
+    )
+    assert response.status_code == 409
+    assert "an institution has recorded its choice" in response.json()["detail"]
+
+
+def test_unopening_the_call_once_proposals_exist_is_409(client, clock, sedec, member):
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_PROPOSALS)
+    propose(client, member, seminar["id"])
+    response = client.patch(
+        f"/seminars/{seminar['id']}",
+        headers=sedec.headers,
+        json={"proposals_open_at": "2026-12-20T09:00:00Z"},
+    )
+    assert response.status_code == 409
+    assert "1 proposal(s) were made" in response.json()["detail"]
+
+
+def test_listing_seminars_takes_the_same_queries_for_one_or_many(client, sedec, count_queries):
+    open_seminar(client, sedec, number=1)
+    with count_queries() as one:
+        assert len(client.get("/seminars").json()) == 1
+    open_seminar(client, sedec, number=2)
+    for year in (2028, 2029):
+        open_seminar(
+            client,
+            sedec,
+            year=year,
+            proposals_open_at=f"{year - 1}-12-01T09:00:00Z",
+            proposals_close_at=f"{year}-01-15T09:00:00Z",
+            voting_close_at=f"{year}-02-01T09:00:00Z",
+        )
+    with count_queries() as many:
+        assert len(client.get("/seminars").json()) == 4
+    assert len(many) == len(one)
