@@ -2,10 +2,17 @@
 
 import unicodedata
 from datetime import date
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 
 def _no_control_characters(value: str) -> str:
@@ -55,6 +62,30 @@ class Strict(BaseModel):
     """A request body: unknown fields are refused, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class Patch(Strict):
+    """A partial update: what is left out stays as it is, and something must change.
+
+    The fields named in ``not_emptied`` may be changed but never set to null.
+    """
+
+    not_emptied: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            emptied = [name for name in cls.not_emptied if name in data and data[name] is None]
+            if emptied:
+                raise ValueError(f"{', '.join(emptied)} may be changed but not emptied")
+        return data
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("name at least one field to change")
+        return self
 
 
 class Communication(Strict):

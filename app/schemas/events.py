@@ -12,12 +12,11 @@ from pydantic import (
     Field,
     HttpUrl,
     UrlConstraints,
-    field_validator,
     model_validator,
 )
 
 from app.models import EventKind, EventStatus, RegistrationStatus
-from app.schemas.common import Id, Name, Strict, Summary, Title, one_line
+from app.schemas.common import Id, Name, Patch, Strict, Summary, Title, one_line
 
 ActionNumbers = Annotated[list[Id], Field(min_length=1, max_length=20)]
 PriorityAreaNumbers = Annotated[list[Id], Field(min_length=1, max_length=4)]
@@ -101,7 +100,9 @@ class EventCreate(EventTiming):
     )
 
 
-class EventUpdate(Strict):
+class EventUpdate(Patch):
+    not_emptied = ("title", "starts_at", "ends_at", "timezone", "actions")
+
     title: Title | None = None  # type: ignore[valid-type]
     description: Summary | None = None  # type: ignore[valid-type]
     starts_at: datetime | None = None
@@ -112,19 +113,6 @@ class EventUpdate(Strict):
     capacity: int | None = Field(default=None, ge=1, le=100_000)
     actions: ActionNumbers | None = None
     priority_areas: PriorityAreaNumbers | None = None
-
-    @field_validator("title", "starts_at", "ends_at", "timezone", "actions", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may be changed but not emptied")
-        return value
-
-    @model_validator(mode="after")
-    def _something_changes(self) -> Self:
-        if not self.model_fields_set:
-            raise ValueError("name at least one field to change")
-        return self
 
 
 class CancelEvent(Strict):

@@ -1,7 +1,7 @@
 """Bodies for joint seminars, topic proposals, supports, the tally and the joint agreement."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -9,12 +9,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    field_validator,
-    model_validator,
 )
 
 from app.models import ProposalStatus, SeminarPhase
-from app.schemas.common import Id, Strict, Summary, Title
+from app.schemas.common import Id, Patch, Strict, Summary, Title
 from app.schemas.events import ActionNumbers, EventTiming, PriorityAreaNumbers
 
 Instant = Annotated[
@@ -33,12 +31,6 @@ def _not_blank(value: str) -> str:
 ProposalSummary = Annotated[Summary, AfterValidator(_not_blank)]  # type: ignore[valid-type]
 
 
-def _not_null(value: object) -> object:
-    if value is None:
-        raise ValueError("may be changed but not emptied")
-    return value
-
-
 class SeminarCreate(Strict):
     year: int = Field(description="a year of the plan's term")
     number: Literal[1, 2] = Field(description="the first or the second seminar of the year")
@@ -47,23 +39,14 @@ class SeminarCreate(Strict):
     voting_close_at: Instant
 
 
-class SeminarUpdate(Strict):
+class SeminarUpdate(Patch):
+    not_emptied = ("year", "number", "proposals_open_at", "proposals_close_at", "voting_close_at")
+
     year: int | None = None
     number: Literal[1, 2] | None = None
     proposals_open_at: Instant | None = None
     proposals_close_at: Instant | None = None
     voting_close_at: Instant | None = None
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        return _not_null(value)
-
-    @model_validator(mode="after")
-    def _something_changes(self) -> Self:
-        if not self.model_fields_set:
-            raise ValueError("name at least one field to change")
-        return self
 
 
 class AgreementRead(BaseModel):
@@ -96,7 +79,9 @@ class ProposalCreate(Strict):
     )
 
 
-class ProposalUpdate(Strict):
+class ProposalUpdate(Patch):
+    not_emptied = ("title", "summary", "actions", "priority_areas")
+
     title: Title | None = None  # type: ignore[valid-type]
     summary: ProposalSummary | None = None
     actions: ActionNumbers | None = None
@@ -104,17 +89,6 @@ class ProposalUpdate(Strict):
         default=None,
         description="left out while actions change: every priority area the new actions serve",
     )
-
-    @field_validator("title", "summary", "actions", "priority_areas", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        return _not_null(value)
-
-    @model_validator(mode="after")
-    def _something_changes(self) -> Self:
-        if not self.model_fields_set:
-            raise ValueError("name at least one field to change")
-        return self
 
 
 class ProposerRead(BaseModel):

@@ -685,6 +685,39 @@ def _open_for_agreement(seminar: Seminar, now: datetime) -> None:
         )
 
 
+def _set_choice(
+    session: Session,
+    actor: User,
+    seminar: Seminar,
+    institution: str,
+    proposal_id: int | None,
+    now: datetime,
+) -> bool:
+    """Record (or with None, withdraw) an institution's choice; False if it stood already."""
+    choice = next((a for a in seminar.agreements if a.institution == institution), None)
+    before = choice.proposal_id if choice is not None else None
+    if before == proposal_id:
+        return False
+    if choice is None:
+        choice = SeminarAgreement(institution=institution, recorded_by_id=actor.id)
+        seminar.agreements.append(choice)
+    choice.proposal_id = proposal_id
+    choice.recorded_by_id = actor.id
+    choice.recorded_at = now
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="agreement.recorded" if proposal_id is not None else "agreement.withdrawn",
+        entity_type="seminar",
+        entity_id=seminar.id,
+        before={"institution": institution, "proposal_id": before},
+        after={"institution": institution, "proposal_id": proposal_id},
+        at=now,
+    )
+    return True
+
+
 def record_choice(
     *, session: Session, actor: User, seminar_id: int, proposal_id: int, now: datetime
 ) -> Seminar:
@@ -703,27 +736,8 @@ def record_choice(
         )
     if proposal.status != ProposalStatus.submitted:
         raise Conflict(f"Proposal {proposal.id} is {proposal.status}; choose a submitted one")
-    choice = next((a for a in seminar.agreements if a.institution == institution), None)
-    if choice is not None and choice.proposal_id == proposal.id:
+    if not _set_choice(session, actor, seminar, institution, proposal.id, now):
         return seminar
-    before = choice.proposal_id if choice is not None else None
-    if choice is None:
-        choice = SeminarAgreement(institution=institution, recorded_by_id=actor.id)
-        seminar.agreements.append(choice)
-    choice.proposal_id = proposal.id
-    choice.recorded_by_id = actor.id
-    choice.recorded_at = now
-    session.flush()
-    audit.record(
-        session=session,
-        actor=actor,
-        action="agreement.recorded",
-        entity_type="seminar",
-        entity_id=seminar.id,
-        before={"institution": institution, "proposal_id": before},
-        after={"institution": institution, "proposal_id": proposal.id},
-        at=now,
-    )
     other = next(name for name in AGREEING_INSTITUTIONS if name != institution)
     if seminar.choice_of(other) == proposal.id:
         _agree(session, actor, seminar, proposal, now)
@@ -770,24 +784,7 @@ def withdraw_choice(*, session: Session, actor: User, seminar_id: int, now: date
     seminar = _lock_seminar(session, seminar_id)
     if seminar.agreed_at is not None:
         _open_for_agreement(seminar, now)
-    choice = next((a for a in seminar.agreements if a.institution == institution), None)
-    if choice is None or choice.proposal_id is None:
-        return seminar
-    before = choice.proposal_id
-    choice.proposal_id = None
-    choice.recorded_by_id = actor.id
-    choice.recorded_at = now
-    session.flush()
-    audit.record(
-        session=session,
-        actor=actor,
-        action="agreement.withdrawn",
-        entity_type="seminar",
-        entity_id=seminar.id,
-        before={"institution": institution, "proposal_id": before},
-        after={"institution": institution, "proposal_id": None},
-        at=now,
-    )
+    _set_choice(session, actor, seminar, institution, None, now)
     return seminar
 
 
