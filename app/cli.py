@@ -1,4 +1,4 @@
-"""The ``kep`` command for operators: serve, migrate, create-user."""
+"""The ``kep`` command for operators: serve, migrate, create-user, demo."""
 
 import argparse
 import sys
@@ -93,6 +93,27 @@ def _create_user(args: argparse.Namespace) -> None:
     print(secret)
 
 
+def _demo(_args: argparse.Namespace) -> None:
+    from app.clock import system_clock
+    from app.db import make_engine, make_sessionmaker
+    from app.demo import NotEmpty, fill
+
+    settings = _settings_or_exit()
+    migrate(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            tokens = fill(session=session, settings=settings, now=system_clock())
+    except NotEmpty as error:
+        raise SystemExit(str(error)) from None
+    finally:
+        engine.dispose()
+    print("A fictional programme is in place: two joint seminars, peer-to-peer events.")
+    print("API tokens of the demo accounts (send as 'Authorization: Bearer <token>'):")
+    for key, token in tokens.items():
+        print(f"  {key:<12} {token}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kep", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--member-state", dest="member_state")
     create.add_argument("--region")
     create.set_defaults(run=_create_user)
+
+    demo = commands.add_parser("demo", help="fill an empty database with a fictional programme")
+    demo.set_defaults(run=_demo)
 
     return parser
 

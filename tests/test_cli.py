@@ -69,3 +69,24 @@ def test_create_user_refuses_a_secretariat_without_institution(tmp_path):
     )
     assert result.returncode != 0
     assert "institution" in result.stderr
+
+
+def test_demo_fills_an_empty_database_once(tmp_path):
+    url = f"sqlite:///{tmp_path}/kep.db"
+    result = kep("demo", database_url=url)
+    assert result.returncode == 0, result.stderr
+    tokens = dict(line.split() for line in result.stdout.splitlines() if "kep_" in line)
+    assert set(tokens) >= {"admin", "dg_rtd", "cor_sedec", "jrc", "member", "participant"}
+    app = create_app(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
+    with TestClient(app) as client:
+        member = {"Authorization": f"Bearer {tokens['member']}"}
+        assert client.get("/me", headers=member).json()["role"] == "member"
+        phases = [seminar["phase"] for seminar in client.get("/seminars").json()]
+        assert phases == ["scheduled", "proposals"]
+        titles = [event["title"] for event in client.get("/events").json()["items"]]
+        assert titles[0] == "Regional innovation valleys: from pilots to scale"
+        assert len(titles) == 2  # the other member's event awaits publication
+    app.state.engine.dispose()
+    again = kep("demo", database_url=url)
+    assert again.returncode != 0
+    assert "empty" in again.stderr

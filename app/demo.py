@@ -1,0 +1,261 @@
+"""``kep demo``: a fictional programme in an empty database, to try the service out.
+
+Everything goes through the same services as the API, so the demo obeys every rule;
+the timeline is laid out around the moment it runs, so phases look right whenever
+it is run.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.models import Role, User
+from app.schemas.events import AgendaIn, EventCreate
+from app.schemas.seminars import ProposalCreate, ScheduleSeminar, SeminarCreate
+from app.schemas.users import UserCreate
+from app.services import agenda, events, registrations, seminars, users
+
+PEOPLE = [
+    ("admin", Role.admin, {}),
+    ("dg_rtd", Role.secretariat, {"institution": "dg_rtd"}),
+    ("cor_sedec", Role.secretariat, {"institution": "cor_sedec"}),
+    ("jrc", Role.secretariat, {"institution": "jrc"}),
+    ("member", Role.member, {"member_state": "PT", "region": "Norte"}),
+    ("member_2", Role.member, {"member_state": "IT", "region": "Emilia-Romagna"}),
+    ("member_3", Role.member, {"member_state": "PL", "region": "Małopolska"}),
+    ("participant", Role.participant, {}),
+]
+NAMES = {
+    "admin": "Alex Operator",
+    "dg_rtd": "Rosa Research (DG RTD)",
+    "cor_sedec": "Sam Sedec (CoR SEDEC)",
+    "jrc": "Jonas Centre (JRC)",
+    "member": "Ana Costa",
+    "member_2": "Marco Bianchi",
+    "member_3": "Zofia Nowak",
+    "participant": "Pat Participant",
+}
+BRUSSELS = {
+    "name": "Jacques Delors building, room JDE 52",
+    "address": "Rue Belliard 99-101",
+    "city": "Brussels",
+    "country": "BE",
+}
+
+
+class NotEmpty(Exception):
+    pass
+
+
+def _day(moment: datetime, hour: int) -> datetime:
+    """A wall-clock hour on ``moment``'s date, as a naive local time for an event body."""
+    return moment.replace(hour=hour, minute=0, second=0, microsecond=0, tzinfo=None)
+
+
+def fill(*, session: Session, settings: Settings, now: datetime) -> dict[str, str]:
+    """Fill an empty database; the API token of each demo account, by account key."""
+    if session.scalar(select(User.id).limit(1)) is not None:
+        raise NotEmpty("The database already has accounts; kep demo fills an empty one only")
+    accounts: dict[str, User] = {}
+    tokens: dict[str, str] = {}
+    for key, role, fields in PEOPLE:
+        user = users.create_user(
+            session=session,
+            actor=None,
+            data=UserCreate(name=NAMES[key], email=f"{key}@demo.kep.example", role=role, **fields),
+        )
+        _token, tokens[key] = users.issue_token(
+            session=session, actor=user, user=user, label="kep demo"
+        )
+        accounts[key] = user
+    years = settings.plan_years
+    year = now.year if now.year in years else years[0]
+    _agreed_and_scheduled_seminar(session, settings, accounts, year, now)
+    if year + 1 in years:
+        _seminar_taking_proposals(session, settings, accounts, year + 1, now)
+    _peer_to_peer_events(session, accounts, now)
+    return tokens
+
+
+def _agreed_and_scheduled_seminar(
+    session: Session, settings: Settings, who: dict[str, User], year: int, now: datetime
+) -> None:
+    opened, closed, voted = (
+        now - timedelta(days=90),
+        now - timedelta(days=60),
+        now - timedelta(days=30),
+    )
+    seminar = seminars.create_seminar(
+        session=session,
+        actor=who["cor_sedec"],
+        data=SeminarCreate(
+            year=year,
+            number=2,
+            proposals_open_at=opened,
+            proposals_close_at=closed,
+            voting_close_at=voted,
+        ),
+        plan_years=settings.plan_years,
+        now=opened - timedelta(days=7),
+    )
+    topics = [
+        ("member", "Regional innovation valleys: from pilots to scale", [3, 10], None),
+        (
+            "member_2",
+            "Health research close to patients: clinical trials in the regions",
+            [6],
+            None,
+        ),
+        ("dg_rtd", "Knowledge valorisation for regional clusters", [8], [1]),
+    ]
+    made = []
+    for offset, (key, title, actions, areas) in enumerate(topics):
+        made.append(
+            seminars.submit_proposal(
+                session=session,
+                actor=who[key],
+                seminar_id=seminar.id,
+                data=ProposalCreate(
+                    title=title,
+                    summary=f"{title}: what works, what funds it, what regions need next.",
+                    actions=actions,
+                    priority_areas=areas,
+                ),
+                now=opened + timedelta(days=offset + 1),
+            )
+        )
+    votes = {"member": [0, 2], "member_2": [1, 0], "member_3": [0], "jrc": [2], "dg_rtd": [0]}
+    for key, picks in votes.items():
+        for pick in picks:
+            seminars.give_support(
+                session=session,
+                voter=who[key],
+                proposal_id=made[pick].id,
+                cap=settings.support_cap,
+                now=closed + timedelta(days=2),
+            )
+    for key in ("dg_rtd", "cor_sedec"):
+        seminars.record_choice(
+            session=session,
+            actor=who[key],
+            seminar_id=seminar.id,
+            proposal_id=made[0].id,
+            now=voted + timedelta(days=3),
+        )
+    day = now + timedelta(days=21)
+    event = seminars.schedule(
+        session=session,
+        actor=who["cor_sedec"],
+        seminar_id=seminar.id,
+        data=ScheduleSeminar(
+            starts_at=_day(day, 9),
+            ends_at=_day(day, 17),
+            timezone="Europe/Brussels",
+            venue=BRUSSELS,
+            online_url="https://webcast.demo.kep.example/seminar",
+            capacity=120,
+        ),
+        now=voted + timedelta(days=5),
+    )
+    agenda.replace_agenda(
+        session=session,
+        actor=who["cor_sedec"],
+        event_id=event.id,
+        data=AgendaIn(
+            items=[
+                {
+                    "starts_at": _day(day, 9).replace(minute=30),
+                    "ends_at": _day(day, 10),
+                    "title": "Opening",
+                    "speakers": [{"name": "Chair of the SEDEC commission", "affiliation": "CoR"}],
+                },
+                {
+                    "starts_at": _day(day, 10),
+                    "ends_at": _day(day, 12),
+                    "title": "Valleys in practice: three regions",
+                    "speakers": [
+                        {"name": NAMES["member"], "affiliation": "Norte"},
+                        {"name": NAMES["member_3"], "affiliation": "Małopolska"},
+                    ],
+                },
+                {
+                    "starts_at": _day(day, 14),
+                    "ends_at": _day(day, 16),
+                    "title": "Funding the next step: Horizon Europe and cohesion policy",
+                    "speakers": [{"name": NAMES["dg_rtd"], "affiliation": "DG RTD"}],
+                },
+            ]
+        ),
+        now=voted + timedelta(days=6),
+    )
+    agenda.confirm_agenda(
+        session=session, actor=who["dg_rtd"], event_id=event.id, now=voted + timedelta(days=7)
+    )
+    for key in ("participant", "member_2"):
+        registrations.register(session=session, user=who[key], event_id=event.id, now=now)
+
+
+def _seminar_taking_proposals(
+    session: Session, settings: Settings, who: dict[str, User], year: int, now: datetime
+) -> None:
+    opened = now - timedelta(days=7)
+    seminar = seminars.create_seminar(
+        session=session,
+        actor=who["dg_rtd"],
+        data=SeminarCreate(
+            year=year,
+            number=1,
+            proposals_open_at=opened,
+            proposals_close_at=now + timedelta(days=21),
+            voting_close_at=now + timedelta(days=42),
+        ),
+        plan_years=settings.plan_years,
+        now=opened - timedelta(days=1),
+    )
+    seminars.submit_proposal(
+        session=session,
+        actor=who["member_3"],
+        seminar_id=seminar.id,
+        data=ProposalCreate(
+            title="Disaster resilience data for small municipalities",
+            summary="Using the Risk Data Hub in local preparedness plans.",
+            actions=[9],
+        ),
+        now=now - timedelta(days=2),
+    )
+
+
+def _peer_to_peer_events(session: Session, who: dict[str, User], now: datetime) -> None:
+    day = now + timedelta(days=45)
+    porto = events.create_event(
+        session=session,
+        actor=who["member"],
+        data=EventCreate(
+            title="Peer learning: smart specialisation in Norte",
+            description="A site visit and workshop with the regional innovation agency.",
+            starts_at=_day(day, 10),
+            ends_at=_day(day + timedelta(days=1), 13),
+            timezone="Europe/Lisbon",
+            venue={"name": "Alfândega do Porto", "city": "Porto", "country": "PT"},
+            capacity=40,
+            actions=[1, 10],
+        ),
+        now=now - timedelta(days=3),
+    )
+    events.publish_event(session=session, actor=who["cor_sedec"], event_id=porto.id, now=now)
+    registrations.register(session=session, user=who["member_2"], event_id=porto.id, now=now)
+    events.create_event(
+        session=session,
+        actor=who["member_2"],
+        data=EventCreate(
+            title="Cultural and creative industries in Emilia-Romagna",
+            starts_at=_day(day + timedelta(days=14), 14),
+            ends_at=_day(day + timedelta(days=14), 18),
+            timezone="Europe/Rome",
+            online_url="https://meet.demo.kep.example/cci",
+            actions=[7],
+        ),
+        now=now,
+    )
