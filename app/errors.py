@@ -4,6 +4,8 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError
@@ -70,7 +72,23 @@ def error_response(status_code: int, detail: str, headers: dict[str, str] | None
     return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
 
 
+def _printable(value: Any) -> Any:
+    """``value`` with lone surrogates escaped: JSON may carry them, UTF-8 cannot."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {key: _printable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_printable(item) for item in value]
+    return value
+
+
 def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own 422 body, made safe to encode whatever the client sent.
+        return JSONResponse({"detail": _printable(jsonable_encoder(exc.errors()))}, 422)
+
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
         return error_response(exc.status_code, exc.detail, exc.headers)
@@ -81,7 +99,9 @@ def install_handlers(app: FastAPI) -> None:
         # won the race for a unique or foreign key. The transaction is rolled back.
         log.info("integrity error turned into 409: %s", exc.orig)
         return error_response(
-            409, "This conflicts with a change made at the same moment; reload and try again"
+            409,
+            "This conflicts with the stored data, or with a change made at the same moment; "
+            "reload and try again",
         )
 
     @app.exception_handler(DataError)

@@ -112,6 +112,21 @@ def test_name_with_a_newline_is_refused(client, admin):
     assert "single line" in response.text
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"name": "x\\ud800", "email": "s@example.eu"}',
+        '{"name": "ok", "email": "s\\ud800@example.eu"}',
+        '{"name": "ok", "email": "s@example.eu", "extra": "\\udfff"}',
+    ],
+)
+def test_lone_surrogates_are_422_not_500(client, db, body):
+    count = audit_count(db)
+    response = client.post("/signup", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert audit_count(db) == count
+
+
 def test_signup_gives_a_participant_and_a_working_token(client, db):
     response = client.post("/signup", json={"name": "Pia", "email": "pia@example.eu"})
     assert response.status_code == 201, response.text

@@ -34,8 +34,9 @@ def test_audit_filters_by_entity(client, admin, member):
     assert {entry["entity_id"] for entry in entries["items"]} == {str(member.id)}
 
 
-def test_audit_limit_is_bounded(client, admin):
-    response = client.get("/audit", headers=admin.headers, params={"limit": 100000})
+@pytest.mark.parametrize("params", [{"limit": 100000}, {"offset": 2**63}, {"offset": -1}])
+def test_audit_paging_is_bounded(client, admin, params):
+    response = client.get("/audit", headers=admin.headers, params=params)
     assert response.status_code == 422
 
 

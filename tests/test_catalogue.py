@@ -150,6 +150,9 @@ def test_anonymous_may_not_change_the_catalogue(client):
         ({"title": "Two\nlines", "communication": COMMUNICATION}, "single line"),
         ({"status": "deleted", "communication": COMMUNICATION}, "status"),
         ({"title": "Unknown field", "colour": "red", "communication": COMMUNICATION}, "colour"),
+        ({"priority_areas": None, "communication": COMMUNICATION}, "not emptied"),
+        ({"title": None, "communication": COMMUNICATION}, "not emptied"),
+        ({"status": None, "communication": COMMUNICATION}, "not emptied"),
     ],
 )
 def test_bad_amendments_are_422_and_change_nothing(client, sedec, db, body, message):

@@ -40,11 +40,20 @@ def test_registering_twice_is_409(client, small_event, participant):
 def test_one_registration_per_person_is_held_by_the_database(db, small_event, participant):
     from sqlalchemy.exc import IntegrityError
 
-    db.add(Registration(event_id=small_event["id"], user_id=participant.id, status="registered"))
+    db.add(
+        Registration(
+            event_id=small_event["id"], user_id=participant.id, status="registered", queue_number=1
+        )
+    )
     db.flush()
     with pytest.raises(IntegrityError), db.begin_nested():
         db.add(
-            Registration(event_id=small_event["id"], user_id=participant.id, status="waitlisted")
+            Registration(
+                event_id=small_event["id"],
+                user_id=participant.id,
+                status="waitlisted",
+                queue_number=2,
+            )
         )
         db.flush()
 

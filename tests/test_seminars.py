@@ -4,7 +4,7 @@ The helpers here (a seminar's timeline, opening a seminar, proposing a topic) ar
 shared by the other seminar test files.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -342,8 +342,36 @@ def test_a_passed_date_does_not_move_into_the_past(client, clock, sedec, db):
         json={"proposals_open_at": "2026-12-02T09:00:00Z"},
     )
     assert response.status_code == 409
-    assert "Proposals open already happened on 2026-12-01T09:00:00Z" in response.json()["detail"]
+    assert (
+        "proposals_open_at cannot move to 2026-12-02T09:00:00Z, which has passed"
+        in response.json()["detail"]
+    )
     assert audit_count(db) == count
+
+
+def test_a_date_still_ahead_does_not_move_into_the_past(client, clock, sedec, member, db):
+    """Closing voting "yesterday" would put supports given today after the close."""
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_PROPOSALS)
+    proposal = propose(client, member, seminar["id"])
+    clock.set(IN_VOTING)
+    support(client, member, proposal["id"])
+    count = audit_count(db)
+    earlier = (IN_VOTING - timedelta(hours=1)).isoformat()
+    response = client.patch(
+        f"/seminars/{seminar['id']}", headers=sedec.headers, json={"voting_close_at": earlier}
+    )
+    assert response.status_code == 409
+    assert "which has passed" in response.json()["detail"]
+    assert client.get(f"/seminars/{seminar['id']}").json()["phase"] == "voting"
+    assert audit_count(db) == count
+    now = client.patch(
+        f"/seminars/{seminar['id']}",
+        headers=sedec.headers,
+        json={"voting_close_at": IN_VOTING.isoformat()},
+    )
+    assert now.status_code == 200, now.text
+    assert now.json()["phase"] == "agreement"
 
 
 def test_reopening_proposals_is_allowed_while_nobody_has_voted(client, clock, sedec, member):

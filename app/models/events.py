@@ -134,7 +134,9 @@ class Registration(Base):
         # reuses the row, so the rule holds in the database without exceptions.
         UniqueConstraint("event_id", "user_id"),
         CheckConstraint("status IN ('registered', 'waitlisted', 'cancelled')", name="status"),
-        Index("ix_registrations_event_id_status_queued_at", "event_id", "status", "queued_at"),
+        # The order in which people asked for a place: numbered while the event's row is
+        # locked, so it is the order in which the requests were served, never a clock's.
+        UniqueConstraint("event_id", "queue_number"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -142,7 +144,7 @@ class Registration(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queue_number: Mapped[int]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None]
 

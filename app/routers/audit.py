@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from app.deps import SecretariatOrAdmin, SessionDep
 from app.errors import responses
 from app.schemas.audit import AuditEntryRead
-from app.schemas.common import Page
+from app.schemas.common import MAX_ID, Page
 from app.services import audit
 
 router = APIRouter(tags=["audit"])
@@ -20,7 +20,7 @@ def list_audit(
     entity_type: Annotated[str | None, Query(max_length=50)] = None,
     entity_id: Annotated[str | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ):
     """Every state change, newest first: when, who, which entity, what, before and after."""
     entries, total = audit.list_entries(

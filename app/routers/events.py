@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.deps import ClockDep, CurrentUser, OptionalUser, Secretariat, SessionDep
 from app.errors import responses
 from app.models import Event, EventKind, EventStatus
-from app.schemas.common import MAX_ID, IdPath, Page
+from app.schemas.common import MAX_ID, IdPath, Page, When
 from app.schemas.events import (
     AgendaIn,
     AgendaRead,
@@ -55,9 +55,9 @@ def list_events(
     session: SessionDep,
     viewer: OptionalUser,
     from_: Annotated[
-        datetime | None, Query(alias="from", description="ends after this instant")
+        When | None, Query(alias="from", description="ends after this instant")
     ] = None,
-    to: Annotated[datetime | None, Query(description="starts before this instant")] = None,
+    to: Annotated[When | None, Query(description="starts before this instant")] = None,
     kind: EventKind | None = None,
     action: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     priority_area: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
@@ -67,7 +67,7 @@ def list_events(
         int | None, Query(ge=1, le=MAX_ID, description="the hosting member's user id")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ):
     """Events ordered by start, with the total count. `from` and `to` select the events
     that overlap that interval. Anonymous callers see published and cancelled events;

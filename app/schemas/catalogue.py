@@ -6,7 +6,7 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.models import ActionStatus
-from app.schemas.common import Communication, Id, Strict, Summary, Title
+from app.schemas.common import Communication, Id, Patch, Strict, Summary, Title
 
 PriorityAreaNumbers = Annotated[list[Id], Field(min_length=1, max_length=20)]
 
@@ -70,7 +70,9 @@ class ActionCreate(Strict):
     communication: Communication
 
 
-class ActionUpdate(Strict):
+class ActionUpdate(Patch):
+    not_emptied = ("title", "summary", "priority_areas", "status", "communication")
+
     title: Title | None = None  # type: ignore[valid-type]
     summary: Summary | None = None  # type: ignore[valid-type]
     priority_areas: PriorityAreaNumbers | None = None

@@ -1,7 +1,7 @@
 """Field types and shapes shared by the request and response bodies."""
 
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 from fastapi import Path
@@ -16,7 +16,7 @@ from pydantic import (
 
 
 def _no_control_characters(value: str) -> str:
-    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in value):
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp") for char in value):
         raise ValueError("must be a single line without control characters")
     return value
 
@@ -52,6 +52,20 @@ T = TypeVar("T")
 MAX_ID = 2_147_483_647
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+# Times the service plans with; checked before any conversion, so that no arithmetic on
+# an absurd date (year 1, year 9999) can overflow.
+EARLIEST_YEAR = 2000
+LATEST_YEAR = 2100
+
+
+def plausible(moment: datetime) -> datetime:
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValueError(f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return moment
+
+
+When = Annotated[datetime, AfterValidator(plausible)]
 
 Title = one_line(200)
 Name = one_line(200)

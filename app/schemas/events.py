@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from app.models import EventKind, EventStatus, RegistrationStatus
-from app.schemas.common import Id, Name, Patch, Strict, Summary, Title, one_line
+from app.schemas.common import Id, Name, Patch, Strict, Summary, Title, When, one_line
 
 ActionNumbers = Annotated[list[Id], Field(min_length=1, max_length=20)]
 PriorityAreaNumbers = Annotated[list[Id], Field(min_length=1, max_length=4)]
@@ -69,8 +69,8 @@ class EventTiming(Strict):
     one (a wall-clock time in `timezone`).
     """
 
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: When
+    ends_at: When
     timezone: TimeZoneName
     venue: Venue | None = None
     online_url: WebUrl | None = None
@@ -101,12 +101,12 @@ class EventCreate(EventTiming):
 
 
 class EventUpdate(Patch):
-    not_emptied = ("title", "starts_at", "ends_at", "timezone", "actions")
+    not_emptied = ("title", "description", "starts_at", "ends_at", "timezone", "actions")
 
     title: Title | None = None  # type: ignore[valid-type]
     description: Summary | None = None  # type: ignore[valid-type]
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: When | None = None
+    ends_at: When | None = None
     timezone: TimeZoneName | None = None
     venue: Venue | None = None
     online_url: WebUrl | None = None
@@ -167,8 +167,8 @@ class Speaker(Strict):
 
 
 class AgendaItemIn(Strict):
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: When
+    ends_at: When
     title: Title  # type: ignore[valid-type]
     description: Summary = ""  # type: ignore[valid-type]
     speakers: list[Speaker] = Field(default_factory=list, max_length=50)

@@ -12,11 +12,12 @@ from pydantic import (
 )
 
 from app.models import ProposalStatus, SeminarPhase
-from app.schemas.common import Id, Patch, Strict, Summary, Title
+from app.schemas.common import Id, Patch, Strict, Summary, Title, plausible
 from app.schemas.events import ActionNumbers, EventTiming, PriorityAreaNumbers
 
 Instant = Annotated[
     AwareDatetime,
+    AfterValidator(plausible),
     AfterValidator(lambda moment: moment.astimezone(UTC)),
     Field(description="ISO 8601 with an offset, e.g. 2027-01-11T09:00:00+01:00; kept in UTC"),
 ]

@@ -31,13 +31,16 @@ def list_actions(*, session: Session, status: ActionStatus | None = None) -> lis
     return list(session.scalars(query))
 
 
-def get_action(*, session: Session, number: int, with_history: bool = False) -> Action:
+def get_action(
+    *, session: Session, number: int, with_history: bool = False, for_update: bool = False
+) -> Action:
     options = [selectinload(Action.priority_areas)]
     if with_history:
         options.append(selectinload(Action.history))
-    action = session.scalars(
-        select(Action).where(Action.number == number).options(*options)
-    ).one_or_none()
+    query = select(Action).where(Action.number == number).options(*options)
+    if for_update:
+        query = query.with_for_update()
+    action = session.scalars(query).one_or_none()
     if action is None:
         raise NotFound(f"No action {number} in the catalogue")
     return action
@@ -138,7 +141,8 @@ def add_action(*, session: Session, actor: User, data: ActionCreate, now: dateti
 def amend_action(
     *, session: Session, actor: User, number: int, data: ActionUpdate, now: datetime
 ) -> Action:
-    action = get_action(session=session, number=number)
+    # Locked: an event or proposal linking this action waits until a retirement lands.
+    action = get_action(session=session, number=number, for_update=True)
     before = _snapshot(action)
     changes = data.model_dump(exclude_unset=True, exclude={"communication"})
     if "priority_areas" in changes:

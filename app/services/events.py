@@ -235,7 +235,7 @@ def create_event(
         kind, status, host = EventKind.peer_to_peer, EventStatus.submitted, actor
     elif actor.role == Role.secretariat:
         if data.kind is None:
-            raise Forbidden("Name the kind: joint_seminar, peer_to_peer or other")
+            raise Invalid("Name the event's kind: joint_seminar, peer_to_peer or other")
         kind, status, host = data.kind, data.status or EventStatus.draft, None
     else:
         raise Forbidden("Events are created by members (their own) and the secretariat")
@@ -299,7 +299,7 @@ def update_event(
     if "online_url" in changes:
         event.online_url = str(data.online_url) if data.online_url else None
     if event.venue_name is None and event.online_url is None:
-        raise Conflict("An event needs a venue, an online_url, or both; keep one of them")
+        raise Invalid("An event needs a venue, an online_url, or both; keep one of them")
 
     if {"starts_at", "ends_at", "timezone"} & changes.keys():
         _retime(event, data)

@@ -17,7 +17,7 @@ from app.services import audit
 from app.services.event_access import check_manager, get_visible
 
 ACTIVE = (RegistrationStatus.registered, RegistrationStatus.waitlisted)
-QUEUE_ORDER = (Registration.queued_at, Registration.id)
+QUEUE_ORDER = (Registration.queue_number,)
 
 
 def count_registered(*, session: Session, event_id: int) -> int:
@@ -56,6 +56,14 @@ def _log(
     )
 
 
+def _next_in_queue(session: Session, event_id: int) -> int:
+    # Called with the event's row locked: no other transaction numbers this event's queue.
+    last = session.scalar(
+        select(func.max(Registration.queue_number)).where(Registration.event_id == event_id)
+    )
+    return (last or 0) + 1
+
+
 def register(*, session: Session, user: User, event_id: int, now: datetime) -> Registration:
     event = get_visible(session=session, event_id=event_id, viewer=user, for_update=True)
     if event.status == EventStatus.cancelled:
@@ -78,7 +86,7 @@ def register(*, session: Session, user: User, event_id: int, now: datetime) -> R
         event.capacity is not None
         and count_registered(session=session, event_id=event.id) >= event.capacity
     )
-    status = RegistrationStatus.waitlisted if full else RegistrationStatus.registered
+    queue_number = _next_in_queue(session, event.id)
     before = None
     if registration is None:
         registration = Registration(event_id=event.id, user_id=user.id, created_at=now)
@@ -86,8 +94,8 @@ def register(*, session: Session, user: User, event_id: int, now: datetime) -> R
     else:
         before = registration.status
         registration.cancelled_at = None
-    registration.status = status
-    registration.queued_at = now
+    registration.status = RegistrationStatus.waitlisted if full else RegistrationStatus.registered
+    registration.queue_number = queue_number
     registration.updated_at = now
     session.flush()
     _log(session, user, "registration.created", registration, before, now)

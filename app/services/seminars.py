@@ -246,13 +246,17 @@ def update_seminar(
         _check_slot_free(session, after["year"], after["number"], seminar.id)
     for name in DATES:
         old, new = before[name], after[name]
-        if new == old or old > now:
-            continue  # a date still ahead may move anywhere, in order
-        if new <= now:
+        if new == old:
+            continue
+        if new < now:
+            # Moving a moment into the past would rewrite what already happened: supports
+            # given "after" voting closed, a tally public before its time.
             raise Conflict(
-                f"{DATE_LABELS[name].capitalize()} already happened on {_at(old)}; a date "
-                "that has passed only moves into the future, to reopen its phase"
+                f"{name} cannot move to {_at(new)}, which has passed; dates only move "
+                f"to now ({_at(now)}) or later"
             )
+        if old > now:
+            continue  # a date still ahead may move anywhere ahead, in order
         activity = _has_activity(session, seminar)
         if name == "proposals_open_at" and activity is None:
             made = session.scalar(

@@ -4,9 +4,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.errors import Invalid
-
-EARLIEST_YEAR = 2000
-LATEST_YEAR = 2100
+from app.schemas.common import EARLIEST_YEAR, LATEST_YEAR
 
 
 def instant(value: datetime, zone: ZoneInfo, field: str) -> datetime:
