@@ -122,9 +122,10 @@ def update_seminar(
     clock: ClockDep,
     settings: SettingsDep,
 ):
-    """Move the seminar's dates (or its year and number). A date still ahead moves freely,
-    in order; a date that has passed moves only into the future, and not once supports or
-    an institution's choice exist. After the agreement nothing changes."""
+    """Move the seminar's dates (or its year and number). Dates stay in order and never
+    move into the past; a date that has passed moves forward only while nothing it closed
+    has happened since (proposals, supports, an institution's choice). After the
+    agreement nothing changes."""
     now = clock()
     seminar = seminars.update_seminar(
         session=session,
