@@ -72,14 +72,21 @@ def error_response(status_code: int, detail: str, headers: dict[str, str] | None
     return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
 
 
-def _printable(value: Any) -> Any:
-    """``value`` with lone surrogates escaped: JSON may carry them, UTF-8 cannot."""
+MAX_ECHO_DEPTH = 16
+
+
+def _echoable(value: Any, depth: int = 0) -> Any:
+    """What a 422 may echo of the input: lone surrogates escaped (JSON may carry them,
+    UTF-8 cannot), and nesting cut short (a body nested hundreds deep must not exhaust
+    the stack while its error is being written)."""
+    if depth > MAX_ECHO_DEPTH:
+        return "..."
     if isinstance(value, str):
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, dict):
-        return {key: _printable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_printable(item) for item in value]
+        return {str(key): _echoable(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_echoable(item, depth + 1) for item in value]
     return value
 
 
@@ -87,7 +94,7 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's own 422 body, made safe to encode whatever the client sent.
-        return JSONResponse({"detail": _printable(jsonable_encoder(exc.errors()))}, 422)
+        return JSONResponse({"detail": jsonable_encoder(_echoable(exc.errors()))}, 422)
 
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:

@@ -90,3 +90,13 @@ def test_out_of_range_numbers_in_a_body_are_422(client, dg_rtd):
     response = client.post("/events", headers=dg_rtd.headers, json=body)
     assert response.status_code == 422
     assert "less than or equal to 2147483647" in response.text
+
+
+@pytest.mark.parametrize("depth", [600, 950])
+def test_a_deeply_nested_body_is_422_not_500(client, depth):
+    nested = "[" * depth + "]" * depth
+    for body in (nested, f'{{"name": "a", "email": "a@example.eu", "x": {nested}}}'):
+        response = client.post(
+            "/signup", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code in (400, 422), response.text[:200]
