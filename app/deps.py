@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.clock import Clock, get_clock
 from app.config import Settings
@@ -39,7 +39,9 @@ def optional_user(
         return None
     digest = hash_token(credentials.credentials)
     token = session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+        select(ApiToken)
+        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+        .options(joinedload(ApiToken.user))  # one query per request for who is calling
     ).one_or_none()
     if token is None or not same_hash(token.token_hash, digest):
         raise Unauthorized("The API token is unknown or has been revoked")
