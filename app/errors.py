@@ -117,3 +117,31 @@ def install_handlers(app: FastAPI) -> None:
         # under it, so that a value it missed is still the client's 422, never a 500.
         log.warning("database refused a value: %s", exc.orig)
         return error_response(422, "A value is out of the range the service accepts")
+
+
+def document_body_limit(app: FastAPI) -> None:
+    """Add the 413 that the body-size middleware gives to every operation with a body."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            too_large = responses(413)[413]
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    if "requestBody" in operation:
+                        operation["responses"].setdefault(
+                            "413",
+                            {
+                                "description": too_large["description"],
+                                "content": {
+                                    "application/json": {
+                                        "schema": {"$ref": "#/components/schemas/ErrorBody"}
+                                    }
+                                },
+                            },
+                        )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
-from app.errors import install_handlers
+from app.errors import document_body_limit, install_handlers
 from app.middleware import BodySizeLimit
 from app.routers import audit, catalogue, events, health, registrations, seminars, users
 
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     install_handlers(app)
+    document_body_limit(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (health, users, catalogue, seminars, events, registrations, audit):
         app.include_router(module.router)

@@ -52,6 +52,8 @@ def test_every_endpoint_documents_its_error_answers(client):
                 assert "401" in codes, f"{method.upper()} {path} lacks 401"
             if has_input:
                 assert "422" in codes, f"{method.upper()} {path} lacks 422"
+            if "requestBody" in operation:
+                assert "413" in codes, f"{method.upper()} {path} lacks 413"
             for code in codes - {"200", "201", "204", "422"}:
                 schema = operation["responses"][code]["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, code)

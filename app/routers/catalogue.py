@@ -46,7 +46,7 @@ def read_action(number: IdPath, session: SessionDep):
     "/actions",
     response_model=ActionDetail,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 403),
+    responses=responses(401, 403, 409),
 )
 def add_action(body: ActionCreate, session: SessionDep, user: Secretariat, clock: ClockDep):
     """Add an action agreed by registered communication between CoR SEDEC and DG RTD.
