@@ -59,6 +59,7 @@ def _migrate(_args: argparse.Namespace) -> None:
 
 
 def _create_user(args: argparse.Namespace) -> None:
+    from app.clock import system_clock
     from app.db import make_engine, make_sessionmaker
     from app.errors import AppError
     from app.schemas.users import UserCreate
@@ -80,9 +81,14 @@ def _create_user(args: argparse.Namespace) -> None:
     engine = make_engine(settings.database_url)
     try:
         with make_sessionmaker(engine).begin() as session:
-            user = users.create_user(session=session, actor=None, data=data)
+            now = system_clock()
+            user = users.create_user(session=session, actor=None, data=data, now=now)
             _token, secret = users.issue_token(
-                session=session, actor=user, user=user, label="created on the command line"
+                session=session,
+                actor=user,
+                user=user,
+                label="created on the command line",
+                now=now,
             )
     except AppError as error:
         raise SystemExit(f"Cannot create the account: {error.detail}") from None

@@ -65,9 +65,10 @@ def fill(*, session: Session, settings: Settings, now: datetime) -> dict[str, st
             session=session,
             actor=None,
             data=UserCreate(name=NAMES[key], email=f"{key}@demo.kep.example", role=role, **fields),
+            now=now,
         )
         _token, tokens[key] = users.issue_token(
-            session=session, actor=user, user=user, label="kep demo"
+            session=session, actor=user, user=user, label="kep demo", now=now
         )
         accounts[key] = user
     years = settings.plan_years

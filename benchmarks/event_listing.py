@@ -39,6 +39,7 @@ def fill(app, count: int, start: int) -> None:
                 role=Role.secretariat,
                 institution="cor_sedec",
             ),
+            now=NOW,
         )
         people = [
             users.create_user(
@@ -47,6 +48,7 @@ def fill(app, count: int, start: int) -> None:
                 data=UserCreate(
                     name=f"P{n}", email=f"p{start}-{n}@example.eu", role=Role.participant
                 ),
+                now=NOW,
             )
             for n in range(5)
         ]
@@ -108,8 +110,11 @@ def main() -> None:
             data=UserCreate(
                 name="Reader", email="reader@example.eu", role=Role.secretariat, institution="jrc"
             ),
+            now=NOW,
         )
-        _token, secret = users.issue_token(session=session, actor=staff, user=staff, label="b")
+        _token, secret = users.issue_token(
+            session=session, actor=staff, user=staff, label="b", now=NOW
+        )
     secretariat = {"Authorization": f"Bearer {secret}"}
     print(f"database: {url.split(':', 1)[0]}, {args.rounds} rounds per figure")
     print(f"{'events':>7}  {'request':<34} {'mean ms':>8} {'median ms':>9} {'queries':>7}")

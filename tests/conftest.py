@@ -209,7 +209,12 @@ _DEFAULTS = {
 
 
 def add_account(
-    session_factory: sessionmaker[Session], role: Role | str, name: str | None = None, **fields
+    session_factory: sessionmaker[Session],
+    role: Role | str,
+    name: str | None = None,
+    *,
+    now: datetime,
+    **fields,
 ) -> Account:
     role = Role(role)
     name = name or f"{role.value.title()} {uuid.uuid4().hex[:6]}"
@@ -220,15 +225,17 @@ def add_account(
         **{**_DEFAULTS.get(role, {}), **fields},
     )
     with session_factory.begin() as session:
-        user = users.create_user(session=session, actor=None, data=data)
-        _token, secret = users.issue_token(session=session, actor=user, user=user, label="test")
+        user = users.create_user(session=session, actor=None, data=data, now=now)
+        _token, secret = users.issue_token(
+            session=session, actor=user, user=user, label="test", now=now
+        )
     return Account(user=user, token=secret)
 
 
 @pytest.fixture
-def make_account(session_factory: sessionmaker[Session]):
+def make_account(session_factory: sessionmaker[Session], clock: MovableClock):
     def make(role: Role | str, name: str | None = None, **fields) -> Account:
-        return add_account(session_factory, role, name, **fields)
+        return add_account(session_factory, role, name, now=clock(), **fields)
 
     return make
 
@@ -318,11 +325,11 @@ def race_client(race_app: FastAPI) -> Iterator[tuple[str, httpx.Client]]:
 
 
 @pytest.fixture
-def race_account(race_app: FastAPI):
+def race_account(race_app: FastAPI, clock: MovableClock):
     """Accounts committed for real in ``race_database``."""
 
     def make(role: Role | str, name: str | None = None, **fields) -> Account:
-        return add_account(race_app.state.sessionmaker, role, name, **fields)
+        return add_account(race_app.state.sessionmaker, role, name, now=clock(), **fields)
 
     return make
 

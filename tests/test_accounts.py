@@ -206,5 +206,7 @@ def test_account_creation_and_tokens_are_audited(client, admin, db):
     ).json()["items"]
     assert [entry["action"] for entry in entries] == ["token.issued", "user.created"]
     assert all(entry["actor_id"] == admin.id for entry in entries)
+    assert {entry["at"] for entry in entries} == {"2026-11-25T09:00:00Z"}  # the service's clock
+    assert created["created_at"] == "2026-11-25T09:00:00Z"
     assert entries[1]["after"]["email"] == "ola@example.eu"
     assert "kep_" not in str(entries)  # the secret never reaches the trail

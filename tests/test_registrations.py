@@ -199,3 +199,14 @@ def test_registrations_are_audited(client, small_event, make_account, dg_rtd):
         ("registration.cancelled", a.id),
     ]
     assert entries[0]["after"]["user_id"] == c.id
+
+
+def test_an_admin_does_not_learn_who_registered_from_the_audit_trail(
+    client, small_event, participant, admin, sedec
+):
+    register(client, small_event, participant)
+    params = {"entity_type": "registration"}
+    assert client.get("/audit", headers=admin.headers, params=params).json()["total"] == 0
+    everything = client.get("/audit", headers=admin.headers, params={"limit": 200}).json()
+    assert all(entry["entity_type"] != "registration" for entry in everything["items"])
+    assert client.get("/audit", headers=sedec.headers, params=params).json()["total"] == 1

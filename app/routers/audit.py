@@ -16,15 +16,21 @@ router = APIRouter(tags=["audit"])
 @router.get("/audit", response_model=Page[AuditEntryRead], responses=responses(401, 403))
 def list_audit(
     session: SessionDep,
-    _user: SecretariatOrAdmin,
+    user: SecretariatOrAdmin,
     entity_type: Annotated[str | None, Query(max_length=50)] = None,
     entity_id: Annotated[str | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ):
-    """Every state change, newest first: when, who, which entity, what, before and after."""
+    """Every state change, newest first: when, who, which entity, what, before and after.
+    Registrations (who registered for what) are shown to the secretariat only."""
     entries, total = audit.list_entries(
-        session=session, entity_type=entity_type, entity_id=entity_id, limit=limit, offset=offset
+        session=session,
+        viewer=user,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        limit=limit,
+        offset=offset,
     )
     return Page[AuditEntryRead](
         items=[AuditEntryRead.model_validate(entry) for entry in entries],

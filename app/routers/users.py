@@ -32,10 +32,10 @@ def read_me(user: CurrentUser):
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 403, 409),
 )
-def create_user(body: UserCreate, session: SessionDep, admin: Admin):
+def create_user(body: UserCreate, session: SessionDep, admin: Admin, clock: ClockDep):
     """Create an account (admins only). Secretariat accounts name their institution;
     member accounts their member state and region."""
-    return users.create_user(session=session, actor=admin, data=body)
+    return users.create_user(session=session, actor=admin, data=body, now=clock())
 
 
 @router.get("/users/{user_id}", response_model=UserRead, responses=responses(401, 403, 404))
@@ -53,13 +53,19 @@ def read_user(user_id: IdPath, session: SessionDep, actor: CurrentUser):
     responses=responses(401, 403, 404),
 )
 def issue_token(
-    user_id: IdPath, session: SessionDep, actor: CurrentUser, body: TokenCreate | None = None
+    user_id: IdPath,
+    session: SessionDep,
+    actor: CurrentUser,
+    clock: ClockDep,
+    body: TokenCreate | None = None,
 ):
     """Issue an API token. The secret is in this answer only: store it now."""
     user = users.get_user(session=session, user_id=user_id)
     users.check_self_or_admin(actor, user)
     label = body.label if body else TokenCreate().label
-    token, secret = users.issue_token(session=session, actor=actor, user=user, label=label)
+    token, secret = users.issue_token(
+        session=session, actor=actor, user=user, label=label, now=clock()
+    )
     return TokenIssued.of(token, secret)
 
 
@@ -95,14 +101,18 @@ def revoke_token(
     status_code=status.HTTP_201_CREATED,
     responses=responses(409),
 )
-def signup(body: Signup, session: SessionDep):
+def signup(body: Signup, session: SessionDep, clock: ClockDep):
     """Open a participant account and receive its first API token (shown once)."""
+    now = clock()
     user = users.create_user(
         session=session,
         actor=None,
         data=UserCreate(name=body.name, email=body.email, role=Role.participant),
+        now=now,
     )
-    token, secret = users.issue_token(session=session, actor=user, user=user, label="first token")
+    token, secret = users.issue_token(
+        session=session, actor=user, user=user, label="first token", now=now
+    )
     return SignupResult(
         user=UserRead.model_validate(user),
         token=TokenIssued.of(token, secret),

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import AuditEntry, User
+from app.models import AuditEntry, Role, User
 
 
 def jsonable(value: Any) -> Any:
@@ -45,9 +45,15 @@ def record(
     return entry
 
 
+# Who registered for an event is for its host and the secretariat only: operators see
+# the rest of the trail, not these entries.
+SECRETARIAT_ONLY = ("registration",)
+
+
 def list_entries(
     *,
     session: Session,
+    viewer: User,
     entity_type: str | None,
     entity_id: str | None,
     limit: int,
@@ -55,6 +61,8 @@ def list_entries(
 ) -> tuple[list[AuditEntry], int]:
     """Entries newest first, with the total that the filters select."""
     query = select(AuditEntry)
+    if viewer.role != Role.secretariat:
+        query = query.where(AuditEntry.entity_type.not_in(SECRETARIAT_ONLY))
     if entity_type is not None:
         query = query.where(AuditEntry.entity_type == entity_type)
     if entity_id is not None:

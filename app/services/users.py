@@ -23,7 +23,7 @@ def _user_snapshot(user: User) -> dict[str, object]:
     }
 
 
-def create_user(*, session: Session, actor: User | None, data: UserCreate) -> User:
+def create_user(*, session: Session, actor: User | None, data: UserCreate, now: datetime) -> User:
     email = data.email.lower()
     taken = session.scalar(select(User.id).where(User.email == email))
     if taken:
@@ -35,6 +35,7 @@ def create_user(*, session: Session, actor: User | None, data: UserCreate) -> Us
         institution=data.institution,
         member_state=data.member_state,
         region=data.region,
+        created_at=now,
     )
     session.add(user)
     session.flush()
@@ -45,6 +46,7 @@ def create_user(*, session: Session, actor: User | None, data: UserCreate) -> Us
         entity_type="user",
         entity_id=user.id,
         after=_user_snapshot(user),
+        at=now,
     )
     return user
 
@@ -61,10 +63,12 @@ def check_self_or_admin(actor: User, user: User) -> None:
         raise Forbidden("Only an admin or the account's owner may manage its tokens")
 
 
-def issue_token(*, session: Session, actor: User, user: User, label: str) -> tuple[ApiToken, str]:
+def issue_token(
+    *, session: Session, actor: User, user: User, label: str, now: datetime
+) -> tuple[ApiToken, str]:
     """A new token for ``user``; the secret is returned once and never stored."""
     secret = new_token()
-    token = ApiToken(user_id=user.id, token_hash=hash_token(secret), label=label)
+    token = ApiToken(user_id=user.id, token_hash=hash_token(secret), label=label, created_at=now)
     session.add(token)
     session.flush()
     audit.record(
@@ -74,6 +78,7 @@ def issue_token(*, session: Session, actor: User, user: User, label: str) -> tup
         entity_type="user",
         entity_id=user.id,
         after={"token_id": token.id, "label": label},
+        at=now,
     )
     return token, secret
 
@@ -94,5 +99,6 @@ def revoke_token(
             entity_id=user.id,
             before={"token_id": token.id, "revoked_at": None},
             after={"token_id": token.id, "revoked_at": now},
+            at=now,
         )
     return token
