@@ -165,6 +165,17 @@ def test_bad_amendments_are_422_and_change_nothing(client, sedec, db, body, mess
     assert audit_count(db) == count
 
 
+def test_adding_an_action_without_a_communication_is_422(client, sedec, db):
+    count = audit_count(db)
+    response = client.post(
+        "/actions", headers=sedec.headers, json={"title": "Unagreed", "priority_areas": [1]}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "communication"]
+    assert len(client.get("/actions").json()) == 11
+    assert audit_count(db) == count
+
+
 def test_an_amendment_that_changes_nothing_is_refused(client, sedec):
     title = client.get("/actions/2").json()["title"]
     response = client.patch(

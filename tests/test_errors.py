@@ -30,6 +30,22 @@ def test_body_over_the_limit_is_413(client, admin, db):
     assert "1048576 bytes" in response.json()["detail"]
 
 
+def test_the_body_limit_is_a_setting(settings, session_factory):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    app = create_app(settings.model_copy(update={"max_body_bytes": 2048}))
+    app.state.sessionmaker = session_factory
+    with TestClient(app) as client:
+        small = client.post("/signup", json={"name": "Sam", "email": "sam@example.eu"})
+        large = client.post("/signup", json={"name": "S" * 3000, "email": "s@example.eu"})
+    assert small.status_code == 201
+    assert large.status_code == 413
+    assert "2048 bytes" in large.json()["detail"]
+    app.state.engine.dispose()
+
+
 def test_chunked_body_over_the_limit_is_413(client, admin):
     def chunks():
         for _ in range(40):
@@ -37,6 +53,13 @@ def test_chunked_body_over_the_limit_is_413(client, admin):
 
     response = client.post("/signup", content=chunks())
     assert response.status_code == 413
+
+
+# Changes that any signed-in user may make, so that no role is ever refused.
+OPEN_TO_EVERY_USER = {
+    ("post", "/events/{event_id}/registrations"),
+    ("delete", "/events/{event_id}/registrations/me"),
+}
 
 
 def test_every_endpoint_documents_its_error_answers(client):
@@ -54,6 +77,10 @@ def test_every_endpoint_documents_its_error_answers(client):
                 assert "422" in codes, f"{method.upper()} {path} lacks 422"
             if "requestBody" in operation:
                 assert "413" in codes, f"{method.upper()} {path} lacks 413"
+            if "{" in path:
+                assert "404" in codes, f"{method.upper()} {path} lacks 404"
+            if needs_auth and method != "get" and (method, path) not in OPEN_TO_EVERY_USER:
+                assert "403" in codes, f"{method.upper()} {path} lacks 403"
             for code in codes - {"200", "201", "204", "422"}:
                 schema = operation["responses"][code]["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, code)
