@@ -1,8 +1,11 @@
 """Small builders shared by the event tests."""
 
+import contextlib
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 
 def event_body(**overrides: Any) -> dict[str, Any]:
@@ -36,3 +39,27 @@ def published_event(
     overrides.setdefault("kind", "other")
     overrides.setdefault("status", "published")
     return create_event(client, secretariat_headers, **overrides)
+
+
+def refused(response: Any, status: int, phrase: str) -> None:
+    """The answer is the refusal expected, and its detail says why."""
+    assert response.status_code == status, response.text
+    assert phrase in response.json()["detail"], response.json()["detail"]
+
+
+@contextlib.contextmanager
+def unchanged(client: TestClient, db: Session, event_id: int, headers: dict[str, str]):
+    """The requests made in the block leave the event, its agenda, its registrations and
+    the audit trail as they were."""
+
+    def state() -> tuple[Any, ...]:
+        return (
+            client.get(f"/events/{event_id}", headers=headers).json(),
+            client.get(f"/events/{event_id}/agenda", headers=headers).json(),
+            client.get(f"/events/{event_id}/registrations", headers=headers).json(),
+            db.execute(text("SELECT count(*) FROM audit_entries")).scalar_one(),
+        )
+
+    before = state()
+    yield
+    assert state() == before

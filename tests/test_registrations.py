@@ -4,7 +4,7 @@ import pytest
 
 from app.models import Registration
 from tests.conftest import audit_count
-from tests.events_helpers import create_event, published_event
+from tests.events_helpers import create_event, published_event, refused, unchanged
 
 
 @pytest.fixture
@@ -30,11 +30,10 @@ def test_register_while_places_remain_then_waitlist_in_order(client, small_event
     assert (event["registered"], event["waitlisted"]) == (2, 2)
 
 
-def test_registering_twice_is_409(client, small_event, participant):
+def test_registering_twice_is_409(client, db, small_event, participant, dg_rtd):
     register(client, small_event, participant)
-    again = register(client, small_event, participant)
-    assert again.status_code == 409
-    assert "already registered" in again.json()["detail"]
+    with unchanged(client, db, small_event["id"], dg_rtd.headers):
+        refused(register(client, small_event, participant), 409, "already registered")
 
 
 def test_one_registration_per_person_is_held_by_the_database(db, small_event, participant):
@@ -92,11 +91,12 @@ def test_register_again_after_cancelling_goes_to_the_back(client, small_event, m
     assert (again.json()["status"], again.json()["position"]) == ("waitlisted", 1)
 
 
-def test_cancelling_without_a_registration_is_404(client, small_event, participant):
-    response = client.delete(
-        f"/events/{small_event['id']}/registrations/me", headers=participant.headers
-    )
-    assert response.status_code == 404
+def test_cancelling_without_a_registration_is_404(client, db, small_event, participant, dg_rtd):
+    with unchanged(client, db, small_event["id"], dg_rtd.headers):
+        response = client.delete(
+            f"/events/{small_event['id']}/registrations/me", headers=participant.headers
+        )
+        refused(response, 404, "You have no registration")
 
 
 def test_unlimited_capacity_never_waitlists(client, dg_rtd, make_account):
@@ -114,19 +114,23 @@ def test_cancelled_events_refuse_registration(client, small_event, dg_rtd, parti
     assert audit_count(db) == count
 
 
-def test_past_and_started_events_refuse_registration(client, small_event, participant, clock):
-    clock.set(clock.now.replace(year=2027, month=3, day=10, hour=9))
-    response = register(client, small_event, participant)
-    assert response.status_code == 409
-    assert "registration is closed" in response.json()["detail"]
+def test_past_and_started_events_refuse_registration(
+    client, db, small_event, participant, clock, dg_rtd
+):
+    for moment in (
+        clock.now.replace(year=2027, month=3, day=10, hour=9),  # began at 08:30 UTC
+        clock.now.replace(year=2027, month=4, day=1),  # long over
+    ):
+        clock.set(moment)
+        with unchanged(client, db, small_event["id"], dg_rtd.headers):
+            refused(register(client, small_event, participant), 409, "registration is closed")
 
 
-def test_unpublished_events_refuse_registration(client, member, participant, sedec):
+def test_unpublished_events_refuse_registration(client, db, member, participant, sedec):
     event = create_event(client, member.headers)
-    assert register(client, event, participant).status_code == 404
-    own = register(client, event, member)
-    assert own.status_code == 409
-    assert "not published" in own.json()["detail"]
+    with unchanged(client, db, event["id"], sedec.headers):
+        refused(register(client, event, participant), 404, f"No event with id {event['id']}")
+        refused(register(client, event, member), 409, "not published")
 
 
 def test_anonymous_cannot_register(client, small_event):
@@ -173,9 +177,9 @@ def test_only_host_and_secretariat_see_who_registered(
     path = f"/events/{event['id']}/registrations"
     assert client.get(path, headers=member.headers).status_code == 200
     assert client.get(path, headers=sedec.headers).json()[0]["user"]["id"] == participant.id
-    assert client.get(path, headers=participant.headers).status_code == 403
-    assert client.get(path, headers=make_account("member").headers).status_code == 403
-    assert client.get(path).status_code == 401
+    for account in (participant, make_account("member")):
+        refused(client.get(path, headers=account.headers), 403, "Only the event's host")
+    refused(client.get(path), 401, "Not authenticated")
     assert "registrations" not in str(client.get(f"/events/{event['id']}").json().keys())
 
 
