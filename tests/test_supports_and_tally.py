@@ -167,7 +167,10 @@ def test_taking_a_support_back(client, proposals, member, jrc, db):
     response = take_back(client, member, proposals[0]["id"])
     assert response.status_code == 204
     assert response.content == b""
-    assert db.scalars(select(Support).where(Support.voter_id == member.id)).all() == []
+    [kept] = db.scalars(select(Support).where(Support.voter_id == member.id)).all()
+    assert kept.withdrawn_at is not None  # taken back, and kept
+    listed = client.get(f"/proposals/{proposals[0]['id']}", headers=member.headers).json()
+    assert listed["supported_by_me"] is False
     entry = audit_entries(client, jrc, "proposal", proposals[0]["id"])[-1]
     assert entry["action"] == "support.withdrawn"
     assert entry["actor_id"] == member.id
@@ -175,6 +178,20 @@ def test_taking_a_support_back(client, proposals, member, jrc, db):
     count = audit_count(db)
     assert take_back(client, member, proposals[0]["id"]).status_code == 204  # nothing to take
     assert audit_count(db) == count
+
+
+def test_a_support_taken_back_frees_its_place_and_can_be_given_again(
+    client, proposals, member, sedec, settings
+):
+    for proposal in proposals[: settings.support_cap]:
+        support(client, member, proposal["id"])
+    take_back(client, member, proposals[0]["id"])
+    again = support(client, member, proposals[0]["id"])
+    assert again.status_code == 200, again.text
+    assert again.json()["supports_given"] == settings.support_cap
+    tally = client.get(f"/seminars/{proposals[0]['seminar_id']}/tally", headers=sedec.headers)
+    counted = {entry["proposal_id"]: entry["supports"] for entry in tally.json()["proposals"]}
+    assert counted[proposals[0]["id"]] == 1
 
 
 def test_a_support_is_not_taken_back_after_voting(client, proposals, clock, member, db):

@@ -145,6 +145,8 @@ class Support(Base):
     voter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     affiliation: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Taking a support back keeps the row; supporting again gives it back.
+    withdrawn_at: Mapped[datetime | None]
 
 
 class SeminarAgreement(Base):

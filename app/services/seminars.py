@@ -54,6 +54,8 @@ DATE_LABELS = {
     "voting_close_at": "voting closes",
 }
 INSTITUTION_NAMES = {"dg_rtd": "DG RTD", "cor_sedec": "CoR SEDEC", "jrc": "the JRC"}
+# A support counts until its voter takes it back; the row stays either way.
+STANDING = Support.withdrawn_at.is_(None)
 
 
 def _at(moment: datetime | None) -> str:
@@ -460,7 +462,7 @@ def _support_counts(session: Session, proposal_ids: Iterable[int]) -> dict[int, 
         return {}
     rows = session.execute(
         select(Support.proposal_id, func.count())
-        .where(Support.proposal_id.in_(ids))
+        .where(Support.proposal_id.in_(ids), STANDING)
         .group_by(Support.proposal_id)
     )
     return {row[0]: row[1] for row in rows}
@@ -490,6 +492,7 @@ def describe_proposals(
                 select(Support.proposal_id).where(
                     Support.voter_id == viewer.id,
                     Support.proposal_id.in_([proposal.id for proposal in proposals]),
+                    STANDING,
                 )
             )
         )
@@ -532,7 +535,7 @@ def _supports_given(session: Session, voter: User, seminar: Seminar) -> int:
             select(func.count())
             .select_from(Support)
             .join(Proposal, Proposal.id == Support.proposal_id)
-            .where(Support.voter_id == voter.id, Proposal.seminar_id == seminar.id)
+            .where(Support.voter_id == voter.id, Proposal.seminar_id == seminar.id, STANDING)
         )
         or 0
     )
@@ -553,19 +556,18 @@ def give_support(
         select(Support).where(Support.proposal_id == proposal.id, Support.voter_id == voter.id)
     ).one_or_none()
     given = _supports_given(session, voter, seminar)
-    if support is None:
+    if support is None or support.withdrawn_at is not None:
         if given >= cap:
             raise Conflict(
                 f"You already support {given} proposals in {_name(seminar)}, the cap of "
                 f"{cap} supports per voter; take one back to support this one"
             )
-        support = Support(
-            proposal_id=proposal.id,
-            voter_id=voter.id,
-            affiliation=voter.affiliation,
-            created_at=now,
-        )
-        session.add(support)
+        if support is None:
+            support = Support(proposal_id=proposal.id, voter_id=voter.id)
+            session.add(support)
+        support.affiliation = voter.affiliation
+        support.created_at = now
+        support.withdrawn_at = None
         session.flush()
         given += 1
         audit.record(
@@ -596,11 +598,9 @@ def take_back_support(*, session: Session, voter: User, proposal_id: int, now: d
     support = session.scalars(
         select(Support).where(Support.proposal_id == proposal.id, Support.voter_id == voter.id)
     ).one_or_none()
-    if support is None:
+    if support is None or support.withdrawn_at is not None:
         return
-    # The support row is the voter's own vote: taking it back removes it, and the
-    # audit trail keeps that it was given and taken back.
-    session.delete(support)
+    support.withdrawn_at = now  # kept, as everything a user made is
     session.flush()
     audit.record(
         session=session,
@@ -633,7 +633,7 @@ def tally(*, session: Session, seminar: Seminar, viewer: User | None, now: datet
     rows = session.execute(
         select(Support.proposal_id, Support.affiliation, func.count())
         .join(Proposal, Proposal.id == Support.proposal_id)
-        .where(Proposal.seminar_id == seminar.id)
+        .where(Proposal.seminar_id == seminar.id, STANDING)
         .group_by(Support.proposal_id, Support.affiliation)
     )
     for proposal_id, affiliation, count in rows:
@@ -642,7 +642,7 @@ def tally(*, session: Session, seminar: Seminar, viewer: User | None, now: datet
     voters = session.scalar(
         select(func.count(func.distinct(Support.voter_id)))
         .join(Proposal, Proposal.id == Support.proposal_id)
-        .where(Proposal.seminar_id == seminar.id)
+        .where(Proposal.seminar_id == seminar.id, STANDING)
     )
     entries = [
         TallyEntry(

@@ -160,6 +160,7 @@ def upgrade() -> None:
         sa.Column("voter_id", sa.Integer(), nullable=False),
         sa.Column("affiliation", sa.String(length=20), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "affiliation IN ('cor', 'dg_rtd', 'cor_sedec', 'jrc')",
             name=op.f("ck_supports_affiliation"),
