@@ -301,10 +301,13 @@ def live_server(app: FastAPI) -> Iterator[str]:
         thread.join(timeout=15)
 
 
-@pytest.fixture(scope="session")
-def race_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated PostgreSQL database whose rows are really committed, for race tests."""
-    with scratch_database("postgresql", tmp_path_factory) as url:
+@pytest.fixture(scope="session", params=BACKENDS)
+def race_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database whose rows are really committed, for race tests: PostgreSQL,
+    where row locks hold the limits, and SQLite, where transactions take the write lock."""
+    with scratch_database(request.param, tmp_path_factory) as url:
         migrate(url)
         yield url
 

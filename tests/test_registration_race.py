@@ -1,4 +1,5 @@
-"""Capacity holds when many people register at the same moment (PostgreSQL, real HTTP)."""
+"""Capacity holds when many people register at the same moment: real HTTP, real commits,
+on PostgreSQL and on SQLite."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor

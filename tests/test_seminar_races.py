@@ -1,4 +1,5 @@
-"""Limits that hold when many requests race, on PostgreSQL with real commits."""
+"""Limits that hold when many requests race through a live server, with real commits,
+on PostgreSQL and on SQLite."""
 
 import itertools
 import threading
@@ -12,8 +13,6 @@ from sqlalchemy import func, select
 from app.config import Settings
 from app.models import Support
 from tests.test_seminars import AFTER_VOTING, IN_PROPOSALS, IN_VOTING, seminar_body
-
-pytestmark = pytest.mark.postgres_only
 
 # The race database lives for the whole session: each test takes years of its own.
 _years = itertools.count(2040)
