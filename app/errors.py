@@ -41,10 +41,6 @@ class Conflict(AppError):
     status_code = 409
 
 
-class PayloadTooLarge(AppError):
-    status_code = 413
-
-
 class Invalid(AppError):
     """Input that parses but breaks a rule (a priority area no action serves, ...)."""
 

@@ -57,7 +57,6 @@ def replace_agenda(
     before = _items_snapshot(event)
 
     session.execute(delete(AgendaItem).where(AgendaItem.event_id == event.id))
-    session.expire(event, ["agenda"])
     for position, (starts_at, ends_at, given) in enumerate(items, start=1):
         session.add(
             AgendaItem(

@@ -223,3 +223,23 @@ def resolve_links(
             f"{', '.join(map(str, sorted(served)))}"
         )
     return actions, [served[number] for number in named]
+
+
+def relink(
+    *,
+    session: Session,
+    linked: list[int],
+    action_numbers: list[int] | None,
+    priority_area_numbers: list[int] | None,
+) -> tuple[list[Action], list[PriorityArea]]:
+    """The links after an edit that names new actions, new priority areas, or both.
+
+    Actions left out stay as ``linked`` (retired ones included); priority areas left out
+    default to all that the actions serve.
+    """
+    return resolve_links(
+        session=session,
+        action_numbers=action_numbers if action_numbers is not None else linked,
+        priority_area_numbers=priority_area_numbers,
+        already_linked=linked,
+    )

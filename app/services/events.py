@@ -308,14 +308,12 @@ def update_event(
         _recapacitate(session, actor, event, data.capacity, now)
 
     if "actions" in changes or "priority_areas" in changes:
-        current = [action.number for action in event.actions]
-        actions, areas = catalogue.resolve_links(
+        event.actions, event.priority_areas = catalogue.relink(
             session=session,
-            action_numbers=data.actions if data.actions is not None else current,
+            linked=[action.number for action in event.actions],
+            action_numbers=data.actions,
             priority_area_numbers=data.priority_areas,
-            already_linked=current,
         )
-        event.actions, event.priority_areas = actions, areas
 
     after = snapshot(event)
     if after == before:

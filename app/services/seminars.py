@@ -45,7 +45,7 @@ from app.schemas.seminars import (
     TallyRead,
 )
 from app.services import audit, events
-from app.services.catalogue import resolve_links
+from app.services.catalogue import relink, resolve_links
 
 DATES = ("proposals_open_at", "proposals_close_at", "voting_close_at")
 DATE_LABELS = {
@@ -400,14 +400,12 @@ def update_proposal(
     before = _proposal_snapshot(proposal)
     changes = data.model_dump(exclude_unset=True)
     if "actions" in changes or "priority_areas" in changes:
-        actions, areas = resolve_links(
+        proposal.actions, proposal.priority_areas = relink(
             session=session,
-            action_numbers=changes.get("actions", proposal.action_numbers),
-            priority_area_numbers=changes.get("priority_areas"),
-            already_linked=proposal.action_numbers,
+            linked=proposal.action_numbers,
+            action_numbers=data.actions,
+            priority_area_numbers=data.priority_areas,
         )
-        proposal.actions = actions
-        proposal.priority_areas = areas
     for name in ("title", "summary"):
         if name in changes:
             setattr(proposal, name, changes[name])
