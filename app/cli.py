@@ -59,11 +59,11 @@ def _migrate(_args: argparse.Namespace) -> None:
 
 
 def _create_user(args: argparse.Namespace) -> None:
+    from app.accounts import service as users
+    from app.accounts.schemas import UserCreate
     from app.clock import system_clock
     from app.db import make_engine, make_sessionmaker
     from app.errors import AppError
-    from app.schemas.users import UserCreate
-    from app.services import users
 
     settings = _settings_or_exit()
     migrate(settings)

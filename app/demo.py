@@ -10,12 +10,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.accounts import service as users
+from app.accounts.schemas import UserCreate
 from app.config import Settings
+from app.events import agenda, registrations
+from app.events import service as events
+from app.events.schemas import AgendaIn, EventCreate
 from app.models import Role, User
-from app.schemas.events import AgendaIn, EventCreate
-from app.schemas.seminars import ProposalCreate, ScheduleSeminar, SeminarCreate
-from app.schemas.users import UserCreate
-from app.services import agenda, events, registrations, seminars, users
+from app.seminars import service as seminars
+from app.seminars.schemas import ProposalCreate, ScheduleSeminar, SeminarCreate
 
 PEOPLE = [
     ("admin", Role.admin, {}),

@@ -2,11 +2,17 @@
 
 from fastapi import FastAPI
 
+from app import health
+from app.accounts import api as accounts
+from app.audit import api as audit
+from app.catalogue import api as catalogue
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import document_body_limit, install_handlers
+from app.events import api as events
+from app.events import registrations_api as registrations
 from app.middleware import BodySizeLimit
-from app.routers import audit, catalogue, events, health, registrations, seminars, users
+from app.seminars import api as seminars
 
 DESCRIPTION = """
 Joint DG RTD–CoR seminars and peer-to-peer events of the Knowledge Exchange Platform
@@ -29,6 +35,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     document_body_limit(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, users, catalogue, seminars, events, registrations, audit):
+    for module in (health, accounts, catalogue, seminars, events, registrations, audit):
         app.include_router(module.router)
     return app

@@ -17,13 +17,15 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from app.accounts import service as users
+from app.accounts.schemas import UserCreate
 from app.cli import migrate
 from app.config import Settings
+from app.events import registrations
+from app.events import service as events
+from app.events.schemas import EventCreate
 from app.main import create_app
 from app.models import Role
-from app.schemas.events import EventCreate
-from app.schemas.users import UserCreate
-from app.services import events, registrations, users
 
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 

@@ -26,14 +26,14 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.accounts import service as users
+from app.accounts.schemas import UserCreate
 from app.cli import alembic_config
 from app.clock import get_clock
 from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
 from app.models import Role, User
-from app.schemas.users import UserCreate
-from app.services import users
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]

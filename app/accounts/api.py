@@ -2,11 +2,8 @@
 
 from fastapi import APIRouter, status
 
-from app.deps import Admin, ClockDep, CurrentUser, SessionDep
-from app.errors import responses
-from app.models import Role
-from app.schemas.common import IdPath
-from app.schemas.users import (
+from app.accounts import service as users
+from app.accounts.schemas import (
     Signup,
     SignupResult,
     TokenCreate,
@@ -15,7 +12,10 @@ from app.schemas.users import (
     UserCreate,
     UserRead,
 )
-from app.services import users
+from app.auth.deps import Admin, ClockDep, CurrentUser, SessionDep
+from app.common.schemas import IdPath
+from app.errors import responses
+from app.models import Role
 
 router = APIRouter(tags=["accounts"])
 

@@ -2,18 +2,18 @@
 
 from fastapi import APIRouter, status
 
-from app.deps import ClockDep, Secretariat, SessionDep
-from app.errors import responses
-from app.models import ActionStatus
-from app.schemas.catalogue import (
+from app.auth.deps import ClockDep, Secretariat, SessionDep
+from app.catalogue import service as catalogue
+from app.catalogue.schemas import (
     ActionCreate,
     ActionDetail,
     ActionRead,
     ActionUpdate,
     PriorityAreaRead,
 )
-from app.schemas.common import IdPath
-from app.services import catalogue
+from app.common.schemas import IdPath
+from app.errors import responses
+from app.models import ActionStatus
 
 router = APIRouter(tags=["catalogue"])
 

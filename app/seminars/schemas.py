@@ -11,9 +11,9 @@ from pydantic import (
     Field,
 )
 
+from app.common.schemas import Id, Patch, Strict, Summary, Title, plausible
+from app.events.schemas import ActionNumbers, EventTiming, PriorityAreaNumbers
 from app.models import ProposalStatus, SeminarPhase
-from app.schemas.common import Id, Patch, Strict, Summary, Title, plausible
-from app.schemas.events import ActionNumbers, EventTiming, PriorityAreaNumbers
 
 Instant = Annotated[
     AwareDatetime,

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.deps import SessionDep
+from app.auth.deps import SessionDep
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)

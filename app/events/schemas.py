@@ -16,8 +16,8 @@ from pydantic import (
     model_validator,
 )
 
+from app.common.schemas import Id, Name, Patch, Strict, Summary, Title, When, one_line
 from app.models import EventKind, EventStatus, RegistrationStatus
-from app.schemas.common import Id, Name, Patch, Strict, Summary, Title, When, one_line
 
 ActionNumbers = Annotated[list[Id], Field(min_length=1, max_length=20)]
 PriorityAreaNumbers = Annotated[list[Id], Field(min_length=1, max_length=4)]

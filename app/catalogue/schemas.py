@@ -5,8 +5,8 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.common.schemas import Communication, Id, Patch, Strict, Summary, Title
 from app.models import ActionStatus
-from app.schemas.common import Communication, Id, Patch, Strict, Summary, Title
 
 PriorityAreaNumbers = Annotated[list[Id], Field(min_length=1, max_length=20)]
 

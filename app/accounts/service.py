@@ -5,11 +5,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.accounts.schemas import UserCreate
+from app.audit import service as audit
+from app.auth.tokens import hash_token, new_token
 from app.errors import Conflict, Forbidden, NotFound
 from app.models import ApiToken, Role, User
-from app.schemas.users import UserCreate
-from app.security import hash_token, new_token
-from app.services import audit
 
 
 def _user_snapshot(user: User) -> dict[str, object]:

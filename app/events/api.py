@@ -7,11 +7,12 @@ from fastapi import APIRouter, Query, status
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
-from app.deps import ClockDep, CurrentUser, OptionalUser, Secretariat, SessionDep
+from app.auth.deps import ClockDep, CurrentUser, OptionalUser, Secretariat, SessionDep
+from app.common.schemas import MAX_ID, IdPath, Page, When
 from app.errors import responses
-from app.models import Event, EventKind, EventStatus
-from app.schemas.common import MAX_ID, IdPath, Page, When
-from app.schemas.events import (
+from app.events import agenda
+from app.events import service as events
+from app.events.schemas import (
     AgendaIn,
     AgendaRead,
     CancelEvent,
@@ -20,7 +21,7 @@ from app.schemas.events import (
     EventUpdate,
     country_code,
 )
-from app.services import agenda, events
+from app.models import Event, EventKind, EventStatus
 
 router = APIRouter(tags=["events"])
 

@@ -5,8 +5,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from app.common.schemas import Name, Strict, one_line
 from app.models import Institution, Role
-from app.schemas.common import Name, Strict, one_line
 
 # ISO 3166-1 alpha-2 codes of the 27 member states. The EU's own style writes
 # Greece as EL; it is accepted and kept as the ISO code GR.

@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
 from app.errors import Conflict, Invalid
+from app.events.access import check_manager, check_not_cancelled, get_visible, touch
+from app.events.schemas import AgendaIn, AgendaItemRead, AgendaRead, PersonRead, Speaker
+from app.events.times import instant, local
 from app.models import AgendaItem, Event, User
-from app.schemas.events import AgendaIn, AgendaItemRead, AgendaRead, PersonRead, Speaker
-from app.services import audit
-from app.services.event_access import check_manager, check_not_cancelled, get_visible, touch
-from app.services.times import instant, local
 
 
 def _items_snapshot(event: Event) -> list[dict[str, Any]]:

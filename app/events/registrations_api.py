@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter, status
 
-from app.deps import ClockDep, CurrentUser, SessionDep
+from app.auth.deps import ClockDep, CurrentUser, SessionDep
+from app.common.schemas import IdPath
 from app.errors import responses
-from app.schemas.common import IdPath
-from app.schemas.events import RegistrationRead
-from app.services import registrations
+from app.events import registrations
+from app.events.schemas import RegistrationRead
 
 router = APIRouter(tags=["registrations"])
 

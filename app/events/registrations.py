@@ -10,11 +10,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.audit import service as audit
 from app.errors import Conflict, NotFound
+from app.events.access import check_manager, get_visible
+from app.events.schemas import PersonRead, RegistrationRead
 from app.models import Event, EventStatus, Registration, RegistrationStatus, User
-from app.schemas.events import PersonRead, RegistrationRead
-from app.services import audit
-from app.services.event_access import check_manager, get_visible
 
 ACTIVE = (RegistrationStatus.registered, RegistrationStatus.waitlisted)
 QUEUE_ORDER = (Registration.queue_number,)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.deps import (
+from app.auth.deps import (
     ClockDep,
     CurrentUser,
     OptionalUser,
@@ -15,11 +15,13 @@ from app.deps import (
     SettingsDep,
     require_roles,
 )
+from app.common.schemas import IdPath
 from app.errors import responses
+from app.events import service as events
+from app.events.schemas import EventRead
 from app.models import Proposal, ProposalStatus, Role, Seminar, User
-from app.schemas.common import IdPath
-from app.schemas.events import EventRead
-from app.schemas.seminars import (
+from app.seminars import service as seminars
+from app.seminars.schemas import (
     AgreementChoice,
     ProposalCreate,
     ProposalRead,
@@ -31,7 +33,6 @@ from app.schemas.seminars import (
     SupportRead,
     TallyRead,
 )
-from app.services import events, seminars
 
 router = APIRouter()
 

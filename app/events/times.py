@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from app.common.schemas import EARLIEST_YEAR, LATEST_YEAR
 from app.errors import Invalid
-from app.schemas.common import EARLIEST_YEAR, LATEST_YEAR
 
 
 def instant(value: datetime, zone: ZoneInfo, field: str) -> datetime:

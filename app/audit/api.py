@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.deps import SecretariatOrAdmin, SessionDep
+from app.audit import service as audit
+from app.audit.schemas import AuditEntryRead
+from app.auth.deps import SecretariatOrAdmin, SessionDep
+from app.common.schemas import MAX_ID, Page
 from app.errors import responses
-from app.schemas.audit import AuditEntryRead
-from app.schemas.common import MAX_ID, Page
-from app.services import audit
 
 router = APIRouter(tags=["audit"])
 

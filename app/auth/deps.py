@@ -8,12 +8,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from app.auth.tokens import hash_token, same_hash
 from app.clock import Clock, get_clock
 from app.config import Settings
 from app.db import get_session
 from app.errors import Forbidden, Unauthorized
 from app.models import ApiToken, Role, User
-from app.security import hash_token, same_hash
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]

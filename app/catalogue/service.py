@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.audit import service as audit
+from app.catalogue.schemas import ActionCreate, ActionUpdate
 from app.errors import Invalid, NotFound
 from app.models import Action, ActionChange, ActionStatus, PriorityArea, User
-from app.schemas.catalogue import ActionCreate, ActionUpdate
-from app.services import audit
 
 
 def list_priority_areas(*, session: Session) -> list[PriorityArea]:

@@ -9,7 +9,26 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.audit import service as audit
+from app.catalogue import service as catalogue
 from app.errors import Conflict, Forbidden, Invalid
+from app.events import registrations
+from app.events.access import (
+    check_manager,
+    check_not_cancelled,
+    get_visible,
+    touch,
+    visible_to,
+)
+from app.events.schemas import (
+    EventCreate,
+    EventRead,
+    EventUpdate,
+    PersonRead,
+    Venue,
+    VenueRead,
+)
+from app.events.times import check_span, instant, local
 from app.models import (
     Event,
     EventKind,
@@ -20,23 +39,6 @@ from app.models import (
     User,
 )
 from app.models.events import event_actions, event_priority_areas
-from app.schemas.events import (
-    EventCreate,
-    EventRead,
-    EventUpdate,
-    PersonRead,
-    Venue,
-    VenueRead,
-)
-from app.services import audit, catalogue, registrations
-from app.services.event_access import (
-    check_manager,
-    check_not_cancelled,
-    get_visible,
-    touch,
-    visible_to,
-)
-from app.services.times import check_span, instant, local
 
 LONGEST_EVENT = timedelta(days=31)
 EVENT_OPTIONS = (

@@ -15,7 +15,11 @@ from pydantic import ValidationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.audit import service as audit
+from app.catalogue.service import relink, resolve_links
 from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.events import service as events
+from app.events.schemas import EventCreate, EventTiming
 from app.models import (
     AGREEING_INSTITUTIONS,
     Event,
@@ -28,8 +32,7 @@ from app.models import (
     Support,
     User,
 )
-from app.schemas.events import EventCreate, EventTiming
-from app.schemas.seminars import (
+from app.seminars.schemas import (
     AgreementRead,
     InstitutionSplit,
     ProposalCreate,
@@ -44,8 +47,6 @@ from app.schemas.seminars import (
     TallyEntry,
     TallyRead,
 )
-from app.services import audit, events
-from app.services.catalogue import relink, resolve_links
 
 DATES = ("proposals_open_at", "proposals_close_at", "voting_close_at")
 DATE_LABELS = {
