@@ -17,7 +17,7 @@ from app.events import agenda, registrations
 from app.events import service as events
 from app.events.schemas import AgendaIn, EventCreate
 from app.models import Role, User
-from app.seminars import service as seminars
+from app.seminars import agreement, calendar, proposals, scheduling, supports
 from app.seminars.schemas import ProposalCreate, ScheduleSeminar, SeminarCreate
 
 PEOPLE = [
@@ -91,7 +91,7 @@ def _agreed_and_scheduled_seminar(
         now - timedelta(days=60),
         now - timedelta(days=30),
     )
-    seminar = seminars.create_seminar(
+    seminar = calendar.create_seminar(
         session=session,
         actor=who["cor_sedec"],
         data=SeminarCreate(
@@ -117,7 +117,7 @@ def _agreed_and_scheduled_seminar(
     made = []
     for offset, (key, title, actions, areas) in enumerate(topics):
         made.append(
-            seminars.submit_proposal(
+            proposals.submit_proposal(
                 session=session,
                 actor=who[key],
                 seminar_id=seminar.id,
@@ -133,7 +133,7 @@ def _agreed_and_scheduled_seminar(
     votes = {"member": [0, 2], "member_2": [1, 0], "member_3": [0], "jrc": [2], "dg_rtd": [0]}
     for key, picks in votes.items():
         for pick in picks:
-            seminars.give_support(
+            supports.give_support(
                 session=session,
                 voter=who[key],
                 proposal_id=made[pick].id,
@@ -141,7 +141,7 @@ def _agreed_and_scheduled_seminar(
                 now=closed + timedelta(days=2),
             )
     for key in ("dg_rtd", "cor_sedec"):
-        seminars.record_choice(
+        agreement.record_choice(
             session=session,
             actor=who[key],
             seminar_id=seminar.id,
@@ -149,7 +149,7 @@ def _agreed_and_scheduled_seminar(
             now=voted + timedelta(days=3),
         )
     day = now + timedelta(days=21)
-    event = seminars.schedule(
+    event = scheduling.schedule(
         session=session,
         actor=who["cor_sedec"],
         seminar_id=seminar.id,
@@ -205,7 +205,7 @@ def _seminar_taking_proposals(
     session: Session, settings: Settings, who: dict[str, User], year: int, now: datetime
 ) -> None:
     opened = now - timedelta(days=7)
-    seminar = seminars.create_seminar(
+    seminar = calendar.create_seminar(
         session=session,
         actor=who["dg_rtd"],
         data=SeminarCreate(
@@ -218,7 +218,7 @@ def _seminar_taking_proposals(
         plan_years=settings.plan_years,
         now=opened - timedelta(days=1),
     )
-    seminars.submit_proposal(
+    proposals.submit_proposal(
         session=session,
         actor=who["member_3"],
         seminar_id=seminar.id,

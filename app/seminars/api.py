@@ -20,7 +20,7 @@ from app.errors import responses
 from app.events import service as events
 from app.events.schemas import EventRead
 from app.models import Proposal, ProposalStatus, Role, Seminar, User
-from app.seminars import service as seminars
+from app.seminars import agreement, calendar, presenters, proposals, scheduling, supports, tally
 from app.seminars.schemas import (
     AgreementChoice,
     ProposalCreate,
@@ -41,7 +41,7 @@ Voter = Annotated[User, Depends(require_roles(Role.member, Role.secretariat))]
 
 
 def seminar_or_404(seminar_id: IdPath, session: SessionDep) -> Seminar:
-    return seminars.get_seminar(session=session, seminar_id=seminar_id)
+    return calendar.get_seminar(session=session, seminar_id=seminar_id)
 
 
 SeminarDep = Annotated[Seminar, Depends(seminar_or_404)]
@@ -50,7 +50,7 @@ SeminarDep = Annotated[Seminar, Depends(seminar_or_404)]
 def _read(
     session: SessionDep, proposal: Proposal, viewer: User | None, now: datetime
 ) -> ProposalRead:
-    [read] = seminars.describe_proposals(
+    [read] = presenters.describe_proposals(
         session=session, proposals=[proposal], viewer=viewer, now=now
     )
     return read
@@ -76,10 +76,10 @@ def create_seminar(
     """Open a joint seminar: seminar 1 or 2 of a year of the plan, with the moments when
     proposals open, proposals close (and voting opens) and voting closes, in that order."""
     now = clock()
-    seminar = seminars.create_seminar(
+    seminar = calendar.create_seminar(
         session=session, actor=user, data=body, plan_years=settings.plan_years, now=now
     )
-    return seminars.describe_seminar(seminar, now)
+    return calendar.describe_seminar(seminar, now)
 
 
 @router.get("/seminars", tags=["seminars"], response_model=list[SeminarRead])
@@ -92,8 +92,8 @@ def list_seminars(
     `proposals`, `voting`, `agreement`, `agreed` or `scheduled`."""
     now = clock()
     return [
-        seminars.describe_seminar(seminar, now)
-        for seminar in seminars.list_seminars(session=session, year=year)
+        calendar.describe_seminar(seminar, now)
+        for seminar in calendar.list_seminars(session=session, year=year)
     ]
 
 
@@ -106,7 +106,7 @@ def list_seminars(
 def read_seminar(seminar: SeminarDep, clock: ClockDep):
     """One joint seminar with its phase, the institutions' choices and its event, once
     scheduled."""
-    return seminars.describe_seminar(seminar, clock())
+    return calendar.describe_seminar(seminar, clock())
 
 
 @router.patch(
@@ -128,7 +128,7 @@ def update_seminar(
     has happened since (proposals, supports, an institution's choice). After the
     agreement nothing changes."""
     now = clock()
-    seminar = seminars.update_seminar(
+    seminar = calendar.update_seminar(
         session=session,
         actor=user,
         seminar_id=seminar_id,
@@ -136,7 +136,7 @@ def update_seminar(
         plan_years=settings.plan_years,
         now=now,
     )
-    return seminars.describe_seminar(seminar, now)
+    return calendar.describe_seminar(seminar, now)
 
 
 # Proposals
@@ -156,7 +156,7 @@ def submit_proposal(
     a summary, the plan's actions it serves and, optionally, which of their priority areas
     (by default all of them)."""
     now = clock()
-    proposal = seminars.submit_proposal(
+    proposal = proposals.submit_proposal(
         session=session, actor=user, seminar_id=seminar_id, data=body, now=now
     )
     return _read(session, proposal, user, now)
@@ -177,9 +177,9 @@ def list_proposals(
 ):
     """The seminar's proposals in order of submission, withdrawn ones included (`status`
     filters). `supports` is filled in once you may see the tally."""
-    proposals = seminars.list_proposals(session=session, seminar=seminar, status=status)
-    return seminars.describe_proposals(
-        session=session, proposals=proposals, viewer=viewer, now=clock()
+    found = proposals.list_proposals(session=session, seminar=seminar, status=status)
+    return presenters.describe_proposals(
+        session=session, proposals=found, viewer=viewer, now=clock()
     )
 
 
@@ -191,7 +191,7 @@ def list_proposals(
 )
 def read_proposal(proposal_id: IdPath, session: SessionDep, viewer: OptionalUser, clock: ClockDep):
     """One proposal."""
-    proposal = seminars.get_proposal(session=session, proposal_id=proposal_id)
+    proposal = proposals.get_proposal(session=session, proposal_id=proposal_id)
     return _read(session, proposal, viewer, clock())
 
 
@@ -211,7 +211,7 @@ def update_proposal(
     """Edit your own proposal until proposals close. Changing `actions` without naming
     `priority_areas` links every priority area the new actions serve."""
     now = clock()
-    proposal = seminars.update_proposal(
+    proposal = proposals.update_proposal(
         session=session, actor=user, proposal_id=proposal_id, data=body, now=now
     )
     return _read(session, proposal, user, now)
@@ -226,7 +226,7 @@ def update_proposal(
 def withdraw_proposal(proposal_id: IdPath, session: SessionDep, user: CurrentUser, clock: ClockDep):
     """Withdraw your own proposal until proposals close. It stays listed as `withdrawn`."""
     now = clock()
-    proposal = seminars.withdraw_proposal(
+    proposal = proposals.withdraw_proposal(
         session=session, actor=user, proposal_id=proposal_id, now=now
     )
     return _read(session, proposal, user, now)
@@ -246,7 +246,7 @@ def give_support(
 ):
     """Support a proposal while voting is open (members and secretariat staff). Supporting
     it again changes nothing. A voter gives at most `support_cap` supports per seminar."""
-    return seminars.give_support(
+    return supports.give_support(
         session=session,
         voter=user,
         proposal_id=proposal_id,
@@ -265,7 +265,7 @@ def give_support(
 def take_back_support(proposal_id: IdPath, session: SessionDep, user: Voter, clock: ClockDep):
     """Take your support back while voting is open; it frees a support for another
     proposal."""
-    seminars.take_back_support(session=session, voter=user, proposal_id=proposal_id, now=clock())
+    supports.take_back_support(session=session, voter=user, proposal_id=proposal_id, now=clock())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -279,7 +279,7 @@ def read_tally(seminar: SeminarDep, session: SessionDep, viewer: OptionalUser, c
     """Supports per proposal, most supported first (ties: earlier submission), split by
     the voters' institution: `cor` for members, `dg_rtd`, `cor_sedec`, `jrc`. Visible to
     the secretariat at any time, to everyone once voting closes."""
-    return seminars.tally(session=session, seminar=seminar, viewer=viewer, now=clock())
+    return tally.tally(session=session, seminar=seminar, viewer=viewer, now=clock())
 
 
 # The joint agreement and scheduling
@@ -302,10 +302,10 @@ def record_choice(
     closes). When both institutions name the same proposal, the topic is agreed: that
     proposal becomes `agreed`, the others `not_selected`, and the choices are locked."""
     now = clock()
-    seminar = seminars.record_choice(
+    seminar = agreement.record_choice(
         session=session, actor=user, seminar_id=seminar_id, proposal_id=body.proposal_id, now=now
     )
-    return seminars.describe_seminar(seminar, now)
+    return calendar.describe_seminar(seminar, now)
 
 
 @router.delete(
@@ -317,8 +317,8 @@ def record_choice(
 def withdraw_choice(seminar_id: IdPath, session: SessionDep, user: Secretariat, clock: ClockDep):
     """Withdraw your institution's choice, until the topic is agreed."""
     now = clock()
-    seminar = seminars.withdraw_choice(session=session, actor=user, seminar_id=seminar_id, now=now)
-    return seminars.describe_seminar(seminar, now)
+    seminar = agreement.withdraw_choice(session=session, actor=user, seminar_id=seminar_id, now=now)
+    return calendar.describe_seminar(seminar, now)
 
 
 @router.post(
@@ -338,7 +338,7 @@ def schedule_seminar(
     """Schedule the agreed seminar as a `joint_seminar` event. Its title, description,
     actions and priority areas come from the agreed topic; the body gives when and where.
     From then on it is an event like any other (agenda, registration, cancellation)."""
-    event = seminars.schedule(
+    event = scheduling.schedule(
         session=session, actor=user, seminar_id=seminar_id, data=body, now=clock()
     )
     [read] = events.describe(session=session, events=[event])

@@ -1,0 +1,181 @@
+"""Topic proposals: made, edited and withdrawn while proposals are open."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.audit import service as audit
+from app.catalogue.service import relink, resolve_links
+from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.models import (
+    Proposal,
+    ProposalStatus,
+    Seminar,
+    User,
+)
+from app.seminars.locks import lock_seminar
+from app.seminars.schemas import (
+    ProposalCreate,
+    ProposalUpdate,
+)
+from app.seminars.wording import iso, label
+
+
+def check_proposals_open(seminar: Seminar, now: datetime, doing: str) -> None:
+    if seminar.agreed_at is None and seminar.proposals_open_at <= now < seminar.proposals_close_at:
+        return
+    when = "open on" if now < seminar.proposals_open_at else "were open from"
+    raise Conflict(
+        f"Proposals for {label(seminar)} {when} {iso(seminar.proposals_open_at)} until "
+        f"{iso(seminar.proposals_close_at)}; {doing} only while they are open"
+    )
+
+
+def _proposal_snapshot(proposal: Proposal) -> dict[str, Any]:
+    return {
+        "title": proposal.title,
+        "summary": proposal.summary,
+        "actions": proposal.action_numbers,
+        "priority_areas": proposal.priority_area_numbers,
+        "status": proposal.status,
+    }
+
+
+def _proposal_query() -> Select[Proposal]:
+    return select(Proposal).options(
+        selectinload(Proposal.proposer),
+        selectinload(Proposal.actions),
+        selectinload(Proposal.priority_areas),
+    )
+
+
+def get_proposal(*, session: Session, proposal_id: int) -> Proposal:
+    proposal = session.scalars(_proposal_query().where(Proposal.id == proposal_id)).one_or_none()
+    if proposal is None:
+        raise NotFound(f"No proposal with id {proposal_id}")
+    return proposal
+
+
+def list_proposals(
+    *, session: Session, seminar: Seminar, status: ProposalStatus | None = None
+) -> list[Proposal]:
+    query = (
+        _proposal_query()
+        .where(Proposal.seminar_id == seminar.id)
+        .order_by(Proposal.submitted_at, Proposal.id)
+    )
+    if status is not None:
+        query = query.where(Proposal.status == status)
+    return list(session.scalars(query))
+
+
+def submit_proposal(
+    *, session: Session, actor: User, seminar_id: int, data: ProposalCreate, now: datetime
+) -> Proposal:
+    seminar = lock_seminar(session, seminar_id, shared=True)
+    check_proposals_open(seminar, now, "topics are proposed")
+    actions, areas = resolve_links(
+        session=session, action_numbers=data.actions, priority_area_numbers=data.priority_areas
+    )
+    proposal = Proposal(
+        seminar_id=seminar.id,
+        proposer_id=actor.id,
+        title=data.title,
+        summary=data.summary,
+        status=ProposalStatus.submitted,
+        submitted_at=now,
+        updated_at=now,
+        actions=actions,
+        priority_areas=areas,
+    )
+    session.add(proposal)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="proposal.submitted",
+        entity_type="proposal",
+        entity_id=proposal.id,
+        after={"seminar_id": seminar.id, **_proposal_snapshot(proposal)},
+        at=now,
+    )
+    return proposal
+
+
+def _own_open_proposal(
+    session: Session, actor: User, proposal_id: int, now: datetime, doing: str
+) -> Proposal:
+    proposal = get_proposal(session=session, proposal_id=proposal_id)
+    if proposal.proposer_id != actor.id:
+        raise Forbidden(
+            f"Only the proposer, {proposal.proposer.name}, may {doing} proposal {proposal.id}"
+        )
+    seminar = lock_seminar(session, proposal.seminar_id, shared=True)
+    # Re-read under a row lock: two edits or withdrawals of one proposal queue here.
+    proposal = session.scalars(
+        _proposal_query()
+        .where(Proposal.id == proposal_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if proposal.status == ProposalStatus.withdrawn:
+        raise Conflict(f"Proposal {proposal.id} was withdrawn on {iso(proposal.withdrawn_at)}")
+    check_proposals_open(seminar, now, f"the proposer may {doing} it")
+    return proposal
+
+
+def update_proposal(
+    *, session: Session, actor: User, proposal_id: int, data: ProposalUpdate, now: datetime
+) -> Proposal:
+    proposal = _own_open_proposal(session, actor, proposal_id, now, "edit")
+    before = _proposal_snapshot(proposal)
+    changes = data.model_dump(exclude_unset=True)
+    if "actions" in changes or "priority_areas" in changes:
+        proposal.actions, proposal.priority_areas = relink(
+            session=session,
+            linked=proposal.action_numbers,
+            action_numbers=data.actions,
+            priority_area_numbers=data.priority_areas,
+        )
+    for name in ("title", "summary"):
+        if name in changes:
+            setattr(proposal, name, changes[name])
+    after = _proposal_snapshot(proposal)
+    if after == before:
+        raise Invalid(f"Proposal {proposal.id} already stands as given; nothing to change")
+    proposal.updated_at = now
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="proposal.updated",
+        entity_type="proposal",
+        entity_id=proposal.id,
+        before=before,
+        after=after,
+        at=now,
+    )
+    return proposal
+
+
+def withdraw_proposal(
+    *, session: Session, actor: User, proposal_id: int, now: datetime
+) -> Proposal:
+    proposal = _own_open_proposal(session, actor, proposal_id, now, "withdraw")
+    proposal.status = ProposalStatus.withdrawn
+    proposal.withdrawn_at = now
+    proposal.updated_at = now
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="proposal.withdrawn",
+        entity_type="proposal",
+        entity_id=proposal.id,
+        before={"status": ProposalStatus.submitted},
+        after={"status": ProposalStatus.withdrawn},
+        at=now,
+    )
+    return proposal
