@@ -10,7 +10,6 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import document_body_limit, install_handlers
 from app.events import api as events
-from app.events import registrations_api as registrations
 from app.middleware import BodySizeLimit
 from app.seminars import api as seminars
 
@@ -35,6 +34,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     document_body_limit(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, accounts, catalogue, seminars, events, registrations, audit):
+    for module in (health, accounts, catalogue, seminars, events, audit):
         app.include_router(module.router)
     return app

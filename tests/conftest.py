@@ -7,90 +7,32 @@ from several connections (races) use a scratch database of their own.
 """
 
 import contextlib
-import os
-import socket
-import threading
-import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 import pytest
-import uvicorn
-from alembic import command
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.accounts import service as users
-from app.accounts.schemas import UserCreate
-from app.cli import alembic_config
 from app.clock import get_clock
 from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
-from app.models import Role, User
-
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BACKENDS = ["sqlite", "postgresql"]
-
-
-def postgres_url() -> str:
-    return os.environ.get("KEP_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-
-
-def _postgres_reachable(url: str) -> str | None:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as error:  # any failure to connect means: not here
-        return str(error).splitlines()[0]
-    finally:
-        engine.dispose()
-    return None
-
-
-def require_postgres(url: str) -> None:
-    problem = _postgres_reachable(url)
-    if problem is None:
-        return
-    message = f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: {problem}"
-    if os.environ.get("KEP_REQUIRE_POSTGRES") == "1":
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
-
-
-def migrate(url: str, revision: str = "head", *, down: bool = False) -> None:
-    config = alembic_config(url)
-    config.attributes["configure_logger"] = False
-    (command.downgrade if down else command.upgrade)(config, revision)
-
-
-@contextlib.contextmanager
-def scratch_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A new, empty database of the given kind, dropped afterwards."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('scratch')}/kep.db"
-        return
-    base = postgres_url()
-    require_postgres(base)
-    name = f"kep_scratch_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(base).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+from app.models import Role
+from tests.helpers.accounts import Account, add_account
+from tests.helpers.clock import MovableClock
+from tests.helpers.database import (
+    BACKENDS,
+    QueryCounter,
+    migrate,
+    postgres_url,
+    require_postgres,
+    scratch_database,
+)
+from tests.helpers.server import live_server
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -142,23 +84,6 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-class MovableClock:
-    """The service's clock in tests: set it or move it instead of sleeping."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, now: datetime) -> None:
-        self.now = now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
 @pytest.fixture
 def clock() -> MovableClock:
     return MovableClock(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
@@ -184,52 +109,6 @@ def app(
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as client:
         yield client
-
-
-@dataclass
-class Account:
-    """A user of the service as a test sees it: the row and the header to act as them."""
-
-    user: User
-    token: str
-    headers: dict[str, str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.headers = {"Authorization": f"Bearer {self.token}"}
-
-    @property
-    def id(self) -> int:
-        return self.user.id
-
-
-_DEFAULTS = {
-    Role.secretariat: {"institution": "dg_rtd"},
-    Role.member: {"member_state": "BE", "region": "Brussels-Capital Region"},
-}
-
-
-def add_account(
-    session_factory: sessionmaker[Session],
-    role: Role | str,
-    name: str | None = None,
-    *,
-    now: datetime,
-    **fields,
-) -> Account:
-    role = Role(role)
-    name = name or f"{role.value.title()} {uuid.uuid4().hex[:6]}"
-    data = UserCreate(
-        name=name,
-        email=f"{uuid.uuid4().hex[:10]}@example.eu",
-        role=role,
-        **{**_DEFAULTS.get(role, {}), **fields},
-    )
-    with session_factory.begin() as session:
-        user = users.create_user(session=session, actor=None, data=data, now=now)
-        _token, secret = users.issue_token(
-            session=session, actor=user, user=user, label="test", now=now
-        )
-    return Account(user=user, token=secret)
 
 
 @pytest.fixture
@@ -270,37 +149,6 @@ def participant(make_account) -> Account:
     return make_account(Role.participant, "Paul Participant")
 
 
-def audit_count(session: Session) -> int:
-    return session.execute(text("SELECT count(*) FROM audit_entries")).scalar_one()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def live_server(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free local port in a thread; yields its base URL."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", limit_concurrency=500)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def race_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -335,18 +183,6 @@ def race_account(race_app: FastAPI, clock: MovableClock):
         return add_account(race_app.state.sessionmaker, role, name, now=clock(), **fields)
 
     return make
-
-
-class QueryCounter:
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)
-
-    def __len__(self) -> int:
-        return self.count
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import ApiToken, User
-from tests.conftest import audit_count
+from tests.helpers.database import audit_count
 
 
 def test_me_answers_the_caller(client, sedec):

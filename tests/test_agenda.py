@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import AgendaItem
-from tests.conftest import audit_count
-from tests.events_helpers import create_event, published_event, refused, unchanged
+from tests.helpers.database import audit_count
+from tests.helpers.events import create_event, published_event, refused, unchanged
 
 ITEMS = [
     {

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.conftest import audit_count
-from tests.test_seminars import (
+from tests.helpers.database import audit_count
+from tests.helpers.seminars import (
     AFTER_VOTING,
     IN_PROPOSALS,
     IN_VOTING,

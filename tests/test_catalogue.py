@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import audit_count
+from tests.helpers.database import audit_count
 
 COMMUNICATION = {"reference": "Ares(2027)1234567", "date": "2027-02-03"}
 

@@ -40,7 +40,7 @@ def test_an_event_ending_before_it_starts_is_refused_by_the_database(db, dg_rtd)
 
 def test_a_failed_request_writes_nothing(client, dg_rtd, db):
     """The session dependency rolls back: a request that fails half-way leaves no trace."""
-    from tests.events_helpers import published_event
+    from tests.helpers.events import published_event
 
     event = published_event(client, dg_rtd.headers)
     response = client.patch(

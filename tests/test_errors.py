@@ -113,7 +113,7 @@ def test_numbers_beyond_what_the_database_stores_are_422_not_500(client, path):
 
 
 def test_out_of_range_numbers_in_a_body_are_422(client, dg_rtd):
-    from tests.events_helpers import event_body
+    from tests.helpers.events import event_body
 
     body = event_body(kind="other", actions=[2**40])
     response = client.post("/events", headers=dg_rtd.headers, json=body)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.events_helpers import create_event, published_event
+from tests.helpers.events import create_event, published_event
 
 
 @pytest.fixture

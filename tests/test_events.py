@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Event
-from tests.conftest import audit_count
-from tests.events_helpers import create_event, event_body, published_event, refused, unchanged
+from tests.helpers.database import audit_count
+from tests.helpers.events import create_event, event_body, published_event, refused, unchanged
 
 
 def event_count(db) -> int:

@@ -8,7 +8,7 @@ from sqlalchemy import inspect, text
 from app.cli import alembic_config
 from app.db import make_engine
 from app.models import Base
-from tests.conftest import migrate, scratch_database
+from tests.helpers.database import migrate, scratch_database
 
 
 def test_models_and_migrations_do_not_differ(engine):

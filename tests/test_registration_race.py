@@ -10,7 +10,7 @@ import httpx
 from app.clock import get_clock
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import live_server
+from tests.helpers.server import live_server
 
 CAPACITY = 20
 PEOPLE = 120

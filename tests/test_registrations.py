@@ -3,8 +3,8 @@
 import pytest
 
 from app.models import Registration
-from tests.conftest import audit_count
-from tests.events_helpers import create_event, published_event, refused, unchanged
+from tests.helpers.database import audit_count
+from tests.helpers.events import create_event, published_event, refused, unchanged
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.config import Settings
 from app.models import Support
-from tests.test_seminars import AFTER_VOTING, IN_PROPOSALS, IN_VOTING, seminar_body
+from tests.helpers.seminars import AFTER_VOTING, IN_PROPOSALS, IN_VOTING, seminar_body
 
 # The race database lives for the whole session: each test takes years of its own.
 _years = itertools.count(2040)

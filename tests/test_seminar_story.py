@@ -1,6 +1,6 @@
 """A whole joint seminar cycle through the API, from the call for topics to registration."""
 
-from tests.test_seminars import AFTER_VOTING, IN_PROPOSALS, IN_VOTING, seminar_body
+from tests.helpers.seminars import AFTER_VOTING, IN_PROPOSALS, IN_VOTING, seminar_body
 
 
 def test_a_joint_seminar_from_call_to_registration(client, clock, make_account):

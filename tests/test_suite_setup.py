@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import require_postgres
+from tests.helpers.database import require_postgres
 
 UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
 

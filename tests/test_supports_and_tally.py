@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Support
-from tests.conftest import audit_count
-from tests.test_seminars import (
+from tests.helpers.database import audit_count
+from tests.helpers.seminars import (
     AFTER_VOTING,
     CLOSE,
     IN_PROPOSALS,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.auth.deps import ClockDep, CurrentUser, OptionalUser, Secretariat, SessionDep
 from app.common.schemas import MAX_ID, IdPath, Page, When
 from app.errors import responses
-from app.events import agenda
+from app.events import agenda, registrations
 from app.events import service as events
 from app.events.schemas import (
     AgendaIn,
@@ -19,11 +19,12 @@ from app.events.schemas import (
     EventCreate,
     EventRead,
     EventUpdate,
+    RegistrationRead,
     country_code,
 )
 from app.models import Event, EventKind, EventStatus
 
-router = APIRouter(tags=["events"])
+event_router = APIRouter(tags=["events"])
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
@@ -37,7 +38,7 @@ def _one(session: Session, event: Event) -> EventRead:
     return body
 
 
-@router.post(
+@event_router.post(
     "/events",
     response_model=EventRead,
     status_code=status.HTTP_201_CREATED,
@@ -51,7 +52,7 @@ def create_event(body: EventCreate, session: SessionDep, user: CurrentUser, cloc
     return _one(session, events.create_event(session=session, actor=user, data=body, now=clock()))
 
 
-@router.get("/events", response_model=Page[EventRead], responses=responses(401))
+@event_router.get("/events", response_model=Page[EventRead], responses=responses(401))
 def list_events(
     session: SessionDep,
     viewer: OptionalUser,
@@ -89,13 +90,13 @@ def list_events(
     return Page[EventRead](items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/events/{event_id}", response_model=EventRead, responses=responses(401, 404))
+@event_router.get("/events/{event_id}", response_model=EventRead, responses=responses(401, 404))
 def read_event(event_id: IdPath, session: SessionDep, viewer: OptionalUser):
     """One event, if you may see it."""
     return _one(session, events.get_visible(session=session, event_id=event_id, viewer=viewer))
 
 
-@router.patch(
+@event_router.patch(
     "/events/{event_id}", response_model=EventRead, responses=responses(401, 403, 404, 409)
 )
 def update_event(
@@ -109,7 +110,7 @@ def update_event(
     return _one(session, event)
 
 
-@router.post(
+@event_router.post(
     "/events/{event_id}/publish",
     response_model=EventRead,
     responses=responses(401, 403, 404, 409),
@@ -120,7 +121,7 @@ def publish_event(event_id: IdPath, session: SessionDep, user: Secretariat, cloc
     return _one(session, event)
 
 
-@router.post(
+@event_router.post(
     "/events/{event_id}/cancel",
     response_model=EventRead,
     responses=responses(401, 403, 404, 409),
@@ -136,13 +137,15 @@ def cancel_event(
     return _one(session, event)
 
 
-@router.get("/events/{event_id}/agenda", response_model=AgendaRead, responses=responses(401, 404))
+@event_router.get(
+    "/events/{event_id}/agenda", response_model=AgendaRead, responses=responses(401, 404)
+)
 def read_agenda(event_id: IdPath, session: SessionDep, viewer: OptionalUser):
     """The agenda in order, with when and by whom it was confirmed."""
     return agenda.describe(events.get_visible(session=session, event_id=event_id, viewer=viewer))
 
 
-@router.put(
+@event_router.put(
     "/events/{event_id}/agenda",
     response_model=AgendaRead,
     responses=responses(401, 403, 404, 409),
@@ -159,7 +162,7 @@ def replace_agenda(
     return agenda.describe(event)
 
 
-@router.post(
+@event_router.post(
     "/events/{event_id}/agenda/confirm",
     response_model=AgendaRead,
     responses=responses(401, 403, 404, 409),
@@ -168,3 +171,66 @@ def confirm_agenda(event_id: IdPath, session: SessionDep, user: Secretariat, clo
     """Confirm the agenda as it stands (secretariat). An empty agenda cannot be confirmed."""
     event = agenda.confirm_agenda(session=session, actor=user, event_id=event_id, now=clock())
     return agenda.describe(event)
+
+
+# Registration
+
+registration_router = APIRouter(tags=["registrations"])
+
+
+@registration_router.post(
+    "/events/{event_id}/registrations",
+    response_model=RegistrationRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(401, 404, 409),
+)
+def register(event_id: IdPath, session: SessionDep, user: CurrentUser, clock: ClockDep):
+    """Register for a published event that has not begun: `registered` while places
+    remain, otherwise `waitlisted` with a `position`."""
+    registration = registrations.register(
+        session=session, user=user, event_id=event_id, now=clock()
+    )
+    [body] = registrations.describe(session=session, registrations=[registration])
+    return body
+
+
+@registration_router.delete(
+    "/events/{event_id}/registrations/me",
+    response_model=RegistrationRead,
+    responses=responses(401, 404, 409),
+)
+def cancel_registration(event_id: IdPath, session: SessionDep, user: CurrentUser, clock: ClockDep):
+    """Cancel your registration; the first on the waitlist takes the place."""
+    registration = registrations.cancel_own(
+        session=session, user=user, event_id=event_id, now=clock()
+    )
+    [body] = registrations.describe(session=session, registrations=[registration])
+    return body
+
+
+@registration_router.get(
+    "/events/{event_id}/registrations",
+    response_model=list[RegistrationRead],
+    responses=responses(401, 403, 404),
+)
+def list_registrations(event_id: IdPath, session: SessionDep, user: CurrentUser):
+    """Who registered (the host and the secretariat only): places first, then the
+    waitlist in order."""
+    found = registrations.list_for_event(session=session, viewer=user, event_id=event_id)
+    return registrations.describe(session=session, registrations=found)
+
+
+@registration_router.get(
+    "/me/registrations",
+    response_model=list[RegistrationRead],
+    responses=responses(401),
+)
+def my_registrations(session: SessionDep, user: CurrentUser):
+    """Your registrations, newest first, cancelled ones included."""
+    found = registrations.list_own(session=session, user=user)
+    return registrations.describe(session=session, registrations=found)
+
+
+router = APIRouter()
+router.include_router(event_router)
+router.include_router(registration_router)

@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
-from app.catalogue import service as catalogue
+from app.catalogue import links
 from app.errors import Conflict, Forbidden, Invalid
 from app.events import registrations
 from app.events.access import (
@@ -245,7 +245,7 @@ def create_event(
     starts_at = instant(data.starts_at, zone, "starts_at")
     ends_at = instant(data.ends_at, zone, "ends_at")
     check_span(starts_at, ends_at, longest=LONGEST_EVENT)
-    actions, areas = catalogue.resolve_links(
+    actions, areas = links.resolve_links(
         session=session,
         action_numbers=data.actions,
         priority_area_numbers=data.priority_areas,
@@ -310,7 +310,7 @@ def update_event(
         _recapacitate(session, actor, event, data.capacity, now)
 
     if "actions" in changes or "priority_areas" in changes:
-        event.actions, event.priority_areas = catalogue.relink(
+        event.actions, event.priority_areas = links.relink(
             session=session,
             linked=[action.number for action in event.actions],
             action_numbers=data.actions,

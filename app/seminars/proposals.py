@@ -7,7 +7,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
-from app.catalogue.service import relink, resolve_links
+from app.catalogue.links import relink, resolve_links
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.models import (
     Proposal,

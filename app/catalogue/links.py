@@ -1,0 +1,84 @@
+"""The one rule that links events and proposals to the plan's actions and priority areas."""
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.catalogue.service import priority_areas
+from app.errors import Invalid
+from app.models import Action, ActionStatus, PriorityArea
+
+
+def resolve_links(
+    *,
+    session: Session,
+    action_numbers: Iterable[int],
+    priority_area_numbers: Iterable[int] | None,
+    already_linked: Iterable[int] = (),
+) -> tuple[list[Action], list[PriorityArea]]:
+    """The actions and priority areas an event or a proposal serves.
+
+    At least one action; each must exist and be active, unless it was linked before
+    it was retired. The priority areas default to the union of the actions' ones; any
+    named area must be served by at least one of the actions.
+    """
+    wanted = sorted(set(action_numbers))
+    if not wanted:
+        raise Invalid("Name at least one action of the plan that this serves")
+    found = {
+        action.number: action
+        for action in session.scalars(
+            select(Action)
+            .where(Action.number.in_(wanted))
+            .options(selectinload(Action.priority_areas))
+        )
+    }
+    missing = [number for number in wanted if number not in found]
+    if missing:
+        raise Invalid(f"Unknown action {', '.join(map(str, missing))}; see GET /actions")
+    kept = set(already_linked)
+    retired = [
+        number
+        for number in wanted
+        if found[number].status == ActionStatus.retired and number not in kept
+    ]
+    if retired:
+        raise Invalid(f"Action {', '.join(map(str, retired))} is retired and takes no new links")
+    actions = [found[number] for number in wanted]
+    served = {area.number: area for action in actions for area in action.priority_areas}
+    if priority_area_numbers is None:
+        return actions, [served[number] for number in sorted(served)]
+    named = sorted(set(priority_area_numbers))
+    if not named:
+        raise Invalid("Name at least one priority area, or leave priority_areas out")
+    unserved = [number for number in named if number not in served]
+    if unserved:
+        priority_areas(session, unserved)  # an unknown number gets its own message
+        action_list = ", ".join(map(str, wanted))
+        raise Invalid(
+            f"Priority area {', '.join(map(str, unserved))} is served by none of the "
+            f"actions {action_list}; they serve priority areas "
+            f"{', '.join(map(str, sorted(served)))}"
+        )
+    return actions, [served[number] for number in named]
+
+
+def relink(
+    *,
+    session: Session,
+    linked: list[int],
+    action_numbers: list[int] | None,
+    priority_area_numbers: list[int] | None,
+) -> tuple[list[Action], list[PriorityArea]]:
+    """The links after an edit that names new actions, new priority areas, or both.
+
+    Actions left out stay as ``linked`` (retired ones included); priority areas left out
+    default to all that the actions serve.
+    """
+    return resolve_links(
+        session=session,
+        action_numbers=action_numbers if action_numbers is not None else linked,
+        priority_area_numbers=priority_area_numbers,
+        already_linked=linked,
+    )

@@ -1,0 +1,57 @@
+"""Accounts as a test uses them."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.accounts import service as users
+from app.accounts.schemas import UserCreate
+from app.models import Role, User
+
+
+@dataclass
+class Account:
+    """A user of the service as a test sees it: the row and the header to act as them."""
+
+    user: User
+    token: str
+    headers: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def id(self) -> int:
+        return self.user.id
+
+
+_DEFAULTS = {
+    Role.secretariat: {"institution": "dg_rtd"},
+    Role.member: {"member_state": "BE", "region": "Brussels-Capital Region"},
+}
+
+
+def add_account(
+    session_factory: sessionmaker[Session],
+    role: Role | str,
+    name: str | None = None,
+    *,
+    now: datetime,
+    **fields,
+) -> Account:
+    role = Role(role)
+    name = name or f"{role.value.title()} {uuid.uuid4().hex[:6]}"
+    data = UserCreate(
+        name=name,
+        email=f"{uuid.uuid4().hex[:10]}@example.eu",
+        role=role,
+        **{**_DEFAULTS.get(role, {}), **fields},
+    )
+    with session_factory.begin() as session:
+        user = users.create_user(session=session, actor=None, data=data, now=now)
+        _token, secret = users.issue_token(
+            session=session, actor=user, user=user, label="test", now=now
+        )
+    return Account(user=user, token=secret)
