@@ -82,21 +82,16 @@ def _create_user(args: argparse.Namespace) -> None:
     try:
         with make_sessionmaker(engine).begin() as session:
             now = system_clock()
-            user = users.create_user(session=session, actor=None, data=data, now=now)
-            _token, secret = users.issue_token(
-                session=session,
-                actor=user,
-                user=user,
-                label="created on the command line",
-                now=now,
+            account = users.create_account(
+                session=session, data=data, token_label="created on the command line", now=now
             )
     except AppError as error:
         raise SystemExit(f"Cannot create the account: {error.detail}") from None
     finally:
         engine.dispose()
-    print(f"Created {data.role} {data.name} <{user.email}> with id {user.id}.")
+    print(f"Created {data.role} {data.name} <{account.user.email}> with id {account.user.id}.")
     print("API token (shown once, keep it safe):")
-    print(secret)
+    print(account.secret)
 
 
 def _demo(_args: argparse.Namespace) -> None:

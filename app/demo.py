@@ -15,10 +15,10 @@ from app.accounts.schemas import UserCreate
 from app.config import Settings
 from app.events import agenda, registrations
 from app.events import service as events
-from app.events.schemas import AgendaIn, EventCreate
-from app.models import Role, User
+from app.events.schemas import AgendaIn, EventCreate, EventTiming
+from app.models import EventStatus, Role, User
 from app.seminars import agreement, calendar, proposals, scheduling, supports
-from app.seminars.schemas import ProposalCreate, ScheduleSeminar, SeminarCreate
+from app.seminars.schemas import ProposalCreate, SeminarCreate
 
 PEOPLE = [
     ("admin", Role.admin, {}),
@@ -64,16 +64,13 @@ def fill(*, session: Session, settings: Settings, now: datetime) -> dict[str, st
     accounts: dict[str, User] = {}
     tokens: dict[str, str] = {}
     for key, role, fields in PEOPLE:
-        user = users.create_user(
+        account = users.create_account(
             session=session,
-            actor=None,
             data=UserCreate(name=NAMES[key], email=f"{key}@demo.kep.example", role=role, **fields),
+            token_label="kep demo",
             now=now,
         )
-        _token, tokens[key] = users.issue_token(
-            session=session, actor=user, user=user, label="kep demo", now=now
-        )
-        accounts[key] = user
+        accounts[key], tokens[key] = account.user, account.secret
     years = settings.plan_years
     year = now.year if now.year in years else years[0]
     _agreed_and_scheduled_seminar(session, settings, accounts, year, now)
@@ -153,7 +150,7 @@ def _agreed_and_scheduled_seminar(
         session=session,
         actor=who["cor_sedec"],
         seminar_id=seminar.id,
-        data=ScheduleSeminar(
+        timing=EventTiming(
             starts_at=_day(day, 9),
             ends_at=_day(day, 17),
             timezone="Europe/Brussels",
@@ -161,6 +158,7 @@ def _agreed_and_scheduled_seminar(
             online_url="https://webcast.demo.kep.example/seminar",
             capacity=120,
         ),
+        status=EventStatus.published,
         now=voted + timedelta(days=5),
     )
     agenda.replace_agenda(

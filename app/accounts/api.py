@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, status
 
+from app.accounts import presenters
 from app.accounts import service as users
 from app.accounts.schemas import (
     Signup,
@@ -12,7 +13,7 @@ from app.accounts.schemas import (
     UserCreate,
     UserRead,
 )
-from app.auth.deps import Admin, ClockDep, CurrentUser, SessionDep
+from app.auth.deps import Admin, ClockDep, CurrentUser, ManagedAccount, SessionDep
 from app.common.schemas import IdPath
 from app.errors import responses
 from app.models import Role
@@ -23,7 +24,7 @@ router = APIRouter(tags=["accounts"])
 @router.get("/me", response_model=UserRead, responses=responses(401))
 def read_me(user: CurrentUser):
     """The account behind the token you send."""
-    return user
+    return presenters.user_read(user)
 
 
 @router.post(
@@ -35,15 +36,14 @@ def read_me(user: CurrentUser):
 def create_user(body: UserCreate, session: SessionDep, admin: Admin, clock: ClockDep):
     """Create an account (admins only). Secretariat accounts name their institution;
     member accounts their member state and region."""
-    return users.create_user(session=session, actor=admin, data=body, now=clock())
+    user = users.create_user(session=session, actor=admin, data=body, now=clock())
+    return presenters.user_read(user)
 
 
 @router.get("/users/{user_id}", response_model=UserRead, responses=responses(401, 403, 404))
-def read_user(user_id: IdPath, session: SessionDep, actor: CurrentUser):
+def read_user(user: ManagedAccount):
     """One account: for admins, or for the account's owner."""
-    user = users.get_user(session=session, user_id=user_id)
-    users.check_self_or_admin(actor, user)
-    return user
+    return presenters.user_read(user)
 
 
 @router.post(
@@ -53,30 +53,26 @@ def read_user(user_id: IdPath, session: SessionDep, actor: CurrentUser):
     responses=responses(401, 403, 404),
 )
 def issue_token(
-    user_id: IdPath,
+    user: ManagedAccount,
     session: SessionDep,
     actor: CurrentUser,
     clock: ClockDep,
     body: TokenCreate | None = None,
 ):
     """Issue an API token. The secret is in this answer only: store it now."""
-    user = users.get_user(session=session, user_id=user_id)
-    users.check_self_or_admin(actor, user)
     label = body.label if body else TokenCreate().label
     token, secret = users.issue_token(
         session=session, actor=actor, user=user, label=label, now=clock()
     )
-    return TokenIssued.of(token, secret)
+    return presenters.token_issued(token, secret)
 
 
 @router.get(
     "/users/{user_id}/tokens", response_model=list[TokenRead], responses=responses(401, 403, 404)
 )
-def list_tokens(user_id: IdPath, session: SessionDep, actor: CurrentUser):
+def list_tokens(user: ManagedAccount):
     """The account's tokens, without their secrets: when each was issued, last used, revoked."""
-    user = users.get_user(session=session, user_id=user_id)
-    users.check_self_or_admin(actor, user)
-    return sorted(user.tokens, key=lambda token: token.id)
+    return [presenters.token_read(token) for token in sorted(user.tokens, key=lambda t: t.id)]
 
 
 @router.delete(
@@ -85,14 +81,13 @@ def list_tokens(user_id: IdPath, session: SessionDep, actor: CurrentUser):
     responses=responses(401, 403, 404),
 )
 def revoke_token(
-    user_id: IdPath, token_id: IdPath, session: SessionDep, actor: CurrentUser, clock: ClockDep
+    user: ManagedAccount, token_id: IdPath, session: SessionDep, actor: CurrentUser, clock: ClockDep
 ):
     """Revoke a token: it stops working at once. Revoking twice is harmless."""
-    user = users.get_user(session=session, user_id=user_id)
-    users.check_self_or_admin(actor, user)
-    return users.revoke_token(
+    token = users.revoke_token(
         session=session, actor=actor, user=user, token_id=token_id, now=clock()
     )
+    return presenters.token_read(token)
 
 
 @router.post(
@@ -103,17 +98,10 @@ def revoke_token(
 )
 def signup(body: Signup, session: SessionDep, clock: ClockDep):
     """Open a participant account and receive its first API token (shown once)."""
-    now = clock()
-    user = users.create_user(
+    account = users.create_account(
         session=session,
-        actor=None,
         data=UserCreate(name=body.name, email=body.email, role=Role.participant),
-        now=now,
+        token_label="first token",
+        now=clock(),
     )
-    token, secret = users.issue_token(
-        session=session, actor=user, user=user, label="first token", now=now
-    )
-    return SignupResult(
-        user=UserRead.model_validate(user),
-        token=TokenIssued.of(token, secret),
-    )
+    return presenters.signup_result(account)

@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
 
-from app.common.schemas import Name, Strict, one_line
+from app.common.schemas import Line100, Line200, Name, Strict
 from app.models import Institution, Role
 
 # ISO 3166-1 alpha-2 codes of the 27 member states. The EU's own style writes
@@ -44,12 +44,12 @@ EU_MEMBER_STATES = frozenset(
 
 
 class UserCreate(Strict):
-    name: Name  # type: ignore[valid-type]
+    name: Name
     email: EmailStr = Field(max_length=320)
     role: Role
     institution: Institution | None = None
     member_state: str | None = Field(default=None, description="EU country code, e.g. BE")
-    region: one_line(200) | None = None  # type: ignore[valid-type]
+    region: Line200 | None = None
 
     @field_validator("member_state")
     @classmethod
@@ -79,13 +79,11 @@ class UserCreate(Strict):
 
 
 class Signup(Strict):
-    name: Name  # type: ignore[valid-type]
+    name: Name
     email: EmailStr = Field(max_length=320)
 
 
 class UserRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
     name: str
     email: str
@@ -97,12 +95,10 @@ class UserRead(BaseModel):
 
 
 class TokenCreate(Strict):
-    label: one_line(100) = "API token"  # type: ignore[valid-type]
+    label: Line100 = "API token"
 
 
 class TokenRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
     label: str
     created_at: datetime
@@ -112,10 +108,6 @@ class TokenRead(BaseModel):
 
 class TokenIssued(TokenRead):
     token: str = Field(description="The secret. Shown this once; only its hash is kept.")
-
-    @classmethod
-    def of(cls, token: object, secret: str) -> "TokenIssued":
-        return cls(**TokenRead.model_validate(token).model_dump(), token=secret)
 
 
 class SignupResult(BaseModel):

@@ -1,5 +1,6 @@
 """Accounts and API tokens."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -8,8 +9,8 @@ from sqlalchemy.orm import Session
 from app.accounts.schemas import UserCreate
 from app.audit import service as audit
 from app.auth.tokens import hash_token, new_token
-from app.errors import Conflict, Forbidden, NotFound
-from app.models import ApiToken, Role, User
+from app.errors import Conflict, NotFound
+from app.models import ApiToken, User
 
 
 def _user_snapshot(user: User) -> dict[str, object]:
@@ -51,16 +52,30 @@ def create_user(*, session: Session, actor: User | None, data: UserCreate, now: 
     return user
 
 
+@dataclass(frozen=True)
+class NewAccount:
+    """An account with its first token, and that token's secret, shown this once."""
+
+    user: User
+    token: ApiToken
+    secret: str
+
+
+def create_account(
+    *, session: Session, data: UserCreate, token_label: str, now: datetime
+) -> NewAccount:
+    """An account opened with its first token: by its owner signing up, or by the operator
+    on the server's command line."""
+    user = create_user(session=session, actor=None, data=data, now=now)
+    token, secret = issue_token(session=session, actor=user, user=user, label=token_label, now=now)
+    return NewAccount(user=user, token=token, secret=secret)
+
+
 def get_user(*, session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"No user with id {user_id}")
     return user
-
-
-def check_self_or_admin(actor: User, user: User) -> None:
-    if actor.role != Role.admin and actor.id != user.id:
-        raise Forbidden("Only an admin or the account's owner may manage its tokens")
 
 
 def issue_token(

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.audit import presenters
 from app.audit import service as audit
 from app.audit.schemas import AuditEntryRead
 from app.auth.deps import SecretariatOrAdmin, SessionDep
@@ -33,7 +34,7 @@ def list_audit(
         offset=offset,
     )
     return Page[AuditEntryRead](
-        items=[AuditEntryRead.model_validate(entry) for entry in entries],
+        items=[presenters.entry_read(entry) for entry in entries],
         total=total,
         limit=limit,
         offset=offset,

@@ -3,12 +3,10 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 
 class AuditEntryRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
     at: datetime
     actor_id: int | None

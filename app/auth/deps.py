@@ -8,8 +8,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from app.accounts import service as accounts
 from app.auth.tokens import hash_token, same_hash
 from app.clock import Clock, get_clock
+from app.common.schemas import IdPath
 from app.config import Settings
 from app.db import get_session
 from app.errors import Forbidden, Unauthorized
@@ -47,11 +49,11 @@ def optional_user(
         raise Unauthorized("The API token is unknown or has been revoked")
     now = clock()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        _touch(session, token, now)
+        _record_last_use(session, token, now)
     return token.user
 
 
-def _touch(session: Session, token: ApiToken, now: datetime) -> None:
+def _record_last_use(session: Session, token: ApiToken, now: datetime) -> None:
     # Skip the bookkeeping when another request holds the row: concurrent requests
     # with one token must never queue behind each other for a timestamp.
     free = session.scalars(
@@ -83,3 +85,14 @@ CurrentUser = Annotated[User, Depends(current_user)]
 Admin = Annotated[User, Depends(require_roles(Role.admin))]
 Secretariat = Annotated[User, Depends(require_roles(Role.secretariat))]
 SecretariatOrAdmin = Annotated[User, Depends(require_roles(Role.secretariat, Role.admin))]
+
+
+def managed_account(user_id: IdPath, session: SessionDep, actor: CurrentUser) -> User:
+    """The account at ``/users/{user_id}``, for an admin or for the account's owner."""
+    user = accounts.get_user(session=session, user_id=user_id)
+    if actor.role != Role.admin and actor.id != user.id:
+        raise Forbidden("Only an admin or the account's owner may manage its tokens")
+    return user
+
+
+ManagedAccount = Annotated[User, Depends(managed_account)]

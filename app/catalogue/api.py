@@ -3,6 +3,7 @@
 from fastapi import APIRouter, status
 
 from app.auth.deps import ClockDep, Secretariat, SessionDep
+from app.catalogue import presenters
 from app.catalogue import service as catalogue
 from app.catalogue.schemas import (
     ActionCreate,
@@ -21,25 +22,32 @@ router = APIRouter(tags=["catalogue"])
 @router.get("/priority-areas", response_model=list[PriorityAreaRead])
 def list_priority_areas(session: SessionDep):
     """The plan's four priority areas."""
-    return catalogue.list_priority_areas(session=session)
+    return [
+        presenters.priority_area_read(area)
+        for area in catalogue.list_priority_areas(session=session)
+    ]
 
 
 @router.get("/priority-areas/{number}", response_model=PriorityAreaRead, responses=responses(404))
 def read_priority_area(number: IdPath, session: SessionDep):
     """One priority area."""
-    return catalogue.get_priority_area(session=session, number=number)
+    return presenters.priority_area_read(
+        catalogue.get_priority_area(session=session, number=number)
+    )
 
 
 @router.get("/actions", response_model=list[ActionRead])
 def list_actions(session: SessionDep, status: ActionStatus | None = None):
     """The plan's actions with the priority areas each contributes to; `status` filters."""
-    return catalogue.list_actions(session=session, status=status)
+    actions = catalogue.list_actions(session=session, status=status)
+    return [presenters.action_read(action) for action in actions]
 
 
 @router.get("/actions/{number}", response_model=ActionDetail, responses=responses(404))
 def read_action(number: IdPath, session: SessionDep):
     """One action with its history: every change and the communication that agreed it."""
-    return catalogue.get_action(session=session, number=number, with_history=True)
+    action = catalogue.get_action(session=session, number=number, with_history=True)
+    return presenters.action_detail(action)
 
 
 @router.post(
@@ -52,7 +60,7 @@ def add_action(body: ActionCreate, session: SessionDep, user: Secretariat, clock
     """Add an action agreed by registered communication between CoR SEDEC and DG RTD.
     It takes the next free number."""
     action = catalogue.add_action(session=session, actor=user, data=body, now=clock())
-    return catalogue.get_action(session=session, number=action.number, with_history=True)
+    return presenters.action_detail(action)
 
 
 @router.patch("/actions/{number}", response_model=ActionDetail, responses=responses(401, 403, 404))
@@ -61,6 +69,7 @@ def amend_action(
 ):
     """Amend an action's title, summary or priority areas, or retire (`status: retired`) or
     restore it. Every change names its registered communication and stays in the history."""
-    catalogue.amend_action(session=session, actor=user, number=number, data=body, now=clock())
-    session.expire_all()
-    return catalogue.get_action(session=session, number=number, with_history=True)
+    action = catalogue.amend_action(
+        session=session, actor=user, number=number, data=body, now=clock()
+    )
+    return presenters.action_detail(action)

@@ -36,7 +36,10 @@ def resolve_links(
     }
     missing = [number for number in wanted if number not in found]
     if missing:
-        raise Invalid(f"Unknown action {', '.join(map(str, missing))}; see GET /actions")
+        raise Invalid(
+            f"Unknown action {', '.join(map(str, missing))}; the plan's catalogue has no "
+            "such action"
+        )
     kept = set(already_linked)
     retired = [
         number

@@ -97,6 +97,7 @@ def _log_change(
             after=audit.jsonable(after),
         )
     )
+    session.expire(action, ["history"])  # the change just added is read with the rest
     audit.record(
         session=session,
         actor=actor,

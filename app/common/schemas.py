@@ -27,22 +27,22 @@ def _no_control_characters_but_newlines(value: str) -> str:
     return value
 
 
-def one_line(max_length: int) -> type[str]:
-    """A trimmed single line of 1 to ``max_length`` characters."""
-    return Annotated[  # type: ignore[return-value]
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
-        AfterValidator(_no_control_characters),
-    ]
+def _line(max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
 
 
-def multiline(max_length: int) -> type[str]:
-    """Free text (a summary, a description): newlines allowed, other control characters not."""
-    return Annotated[  # type: ignore[return-value]
-        str,
-        StringConstraints(strip_whitespace=True, max_length=max_length),
-        AfterValidator(_no_control_characters_but_newlines),
-    ]
+_SINGLE_LINE = AfterValidator(_no_control_characters)
+_FREE_TEXT = AfterValidator(_no_control_characters_but_newlines)
+
+# Trimmed single lines of 1 to n characters.
+Title = Annotated[str, _line(200), _SINGLE_LINE]
+Name = Annotated[str, _line(200), _SINGLE_LINE]
+Line100 = Annotated[str, _line(100), _SINGLE_LINE]
+Line200 = Annotated[str, _line(200), _SINGLE_LINE]
+Line300 = Annotated[str, _line(300), _SINGLE_LINE]
+Line500 = Annotated[str, _line(500), _SINGLE_LINE]
+# Free text (a summary, a description): newlines allowed, other control characters not.
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000), _FREE_TEXT]
 
 
 T = TypeVar("T")
@@ -65,11 +65,9 @@ def plausible(moment: datetime) -> datetime:
     return moment
 
 
-When = Annotated[datetime, AfterValidator(plausible)]
-
-Title = one_line(200)
-Name = one_line(200)
-Summary = multiline(10_000)
+# A time as people type it: with an offset (an instant), or without one (a wall-clock
+# time, read later in the time zone it belongs to).
+WallClockOrInstant = Annotated[datetime, AfterValidator(plausible)]
 
 
 class Strict(BaseModel):
@@ -105,7 +103,7 @@ class Patch(Strict):
 class Communication(Strict):
     """The registered communication between CoR SEDEC and DG RTD that agreed a change."""
 
-    reference: one_line(200) = Field(examples=["Ares(2026)1234567"])  # type: ignore[valid-type]
+    reference: Line200 = Field(examples=["Ares(2026)1234567"])
     date: date
 
 

@@ -1,6 +1,5 @@
 """Who sees an event and who may change it; shared by events, agendas and registrations."""
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select, true
@@ -51,10 +50,3 @@ def get_visible(
 def check_not_cancelled(event: Event) -> None:
     if event.status == EventStatus.cancelled:
         raise Conflict(f"Event {event.id} is cancelled; it can no longer be changed")
-
-
-def touch(event: Event, now: datetime) -> None:
-    """Every change to a published event is a new version for calendar clients."""
-    if event.published_at is not None:
-        event.sequence += 1
-    event.updated_at = now

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.errors import Conflict, Invalid
-from app.events.access import check_manager, check_not_cancelled, get_visible, touch
-from app.events.schemas import AgendaIn, AgendaItemRead, AgendaRead, PersonRead, Speaker
+from app.events.access import check_manager, check_not_cancelled, get_visible
+from app.events.schemas import AgendaIn
 from app.events.times import instant, local
 from app.models import AgendaItem, Event, User
 
@@ -76,7 +76,7 @@ def replace_agenda(
         was_confirmed = event.agenda_confirmed_at is not None
         event.agenda_confirmed_at = None
         event.agenda_confirmed_by_id = None
-        touch(event, now)
+        event.record_change(now)
         audit.record(
             session=session,
             actor=actor,
@@ -108,27 +108,3 @@ def confirm_agenda(*, session: Session, actor: User, event_id: int, now: datetim
             at=now,
         )
     return event
-
-
-def describe(event: Event) -> AgendaRead:
-    return AgendaRead(
-        event_id=event.id,
-        items=[
-            AgendaItemRead(
-                starts_at=item.starts_at,
-                ends_at=item.ends_at,
-                local_starts_at=local(item.starts_at, event.timezone),
-                local_ends_at=local(item.ends_at, event.timezone),
-                title=item.title,
-                description=item.description,
-                speakers=[Speaker.model_validate(speaker) for speaker in item.speakers],
-            )
-            for item in event.agenda
-        ],
-        confirmed_at=event.agenda_confirmed_at,
-        confirmed_by=(
-            PersonRead.model_validate(event.agenda_confirmed_by)
-            if event.agenda_confirmed_by
-            else None
-        ),
-    )

@@ -8,9 +8,9 @@ from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from app.auth.deps import ClockDep, CurrentUser, OptionalUser, Secretariat, SessionDep
-from app.common.schemas import MAX_ID, IdPath, Page, When
+from app.common.schemas import MAX_ID, IdPath, Page, WallClockOrInstant
 from app.errors import responses
-from app.events import agenda, registrations
+from app.events import access, agenda, presenters, queries, registrations
 from app.events import service as events
 from app.events.schemas import (
     AgendaIn,
@@ -22,7 +22,7 @@ from app.events.schemas import (
     RegistrationRead,
     country_code,
 )
-from app.models import Event, EventKind, EventStatus
+from app.models import Event, EventKind, EventStatus, Registration
 
 event_router = APIRouter(tags=["events"])
 
@@ -33,9 +33,16 @@ def _as_utc(value: datetime | None) -> datetime | None:
     return value
 
 
-def _one(session: Session, event: Event) -> EventRead:
-    [body] = events.describe(session=session, events=[event])
-    return body
+def _present(session: Session, event: Event) -> EventRead:
+    [listed] = queries.with_occupancy(session, [event])
+    return presenters.event_read(listed)
+
+
+def _present_registrations(session: Session, found: list[Registration]) -> list[RegistrationRead]:
+    return [
+        presenters.registration_read(placed.registration, placed.position)
+        for placed in registrations.with_positions(session, found)
+    ]
 
 
 @event_router.post(
@@ -49,7 +56,9 @@ def create_event(body: EventCreate, session: SessionDep, user: CurrentUser, cloc
     `submitted` until the secretariat publishes it. The secretariat creates events of
     any kind, as `draft` or `published` at once. Priority areas default to those of the
     actions."""
-    return _one(session, events.create_event(session=session, actor=user, data=body, now=clock()))
+    return _present(
+        session, events.create_event(session=session, actor=user, data=body, now=clock())
+    )
 
 
 @event_router.get("/events", response_model=Page[EventRead], responses=responses(401))
@@ -57,9 +66,11 @@ def list_events(
     session: SessionDep,
     viewer: OptionalUser,
     from_: Annotated[
-        When | None, Query(alias="from", description="ends after this instant")
+        WallClockOrInstant | None, Query(alias="from", description="ends after this instant")
     ] = None,
-    to: Annotated[When | None, Query(description="starts before this instant")] = None,
+    to: Annotated[
+        WallClockOrInstant | None, Query(description="starts before this instant")
+    ] = None,
     kind: EventKind | None = None,
     action: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     priority_area: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
@@ -74,7 +85,7 @@ def list_events(
     """Events ordered by start, with the total count. `from` and `to` select the events
     that overlap that interval. Anonymous callers see published and cancelled events;
     hosts also see their own unpublished ones; the secretariat sees all."""
-    filters = events.EventFilters(
+    filters = queries.EventFilters(
         ends_after=_as_utc(from_),
         starts_before=_as_utc(to),
         kind=kind,
@@ -84,16 +95,22 @@ def list_events(
         status=status,
         host=host,
     )
-    items, total = events.list_events(
+    page = queries.list_events(
         session=session, viewer=viewer, filters=filters, limit=limit, offset=offset
     )
-    return Page[EventRead](items=items, total=total, limit=limit, offset=offset)
+    return Page[EventRead](
+        items=[presenters.event_read(listed) for listed in page.events],
+        total=page.total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @event_router.get("/events/{event_id}", response_model=EventRead, responses=responses(401, 404))
 def read_event(event_id: IdPath, session: SessionDep, viewer: OptionalUser):
     """One event, if you may see it."""
-    return _one(session, events.get_visible(session=session, event_id=event_id, viewer=viewer))
+    event = access.get_visible(session=session, event_id=event_id, viewer=viewer)
+    return _present(session, event)
 
 
 @event_router.patch(
@@ -107,7 +124,7 @@ def update_event(
     event = events.update_event(
         session=session, actor=user, event_id=event_id, data=body, now=clock()
     )
-    return _one(session, event)
+    return _present(session, event)
 
 
 @event_router.post(
@@ -118,7 +135,7 @@ def update_event(
 def publish_event(event_id: IdPath, session: SessionDep, user: Secretariat, clock: ClockDep):
     """Publish a draft or submitted event (secretariat)."""
     event = events.publish_event(session=session, actor=user, event_id=event_id, now=clock())
-    return _one(session, event)
+    return _present(session, event)
 
 
 @event_router.post(
@@ -134,7 +151,7 @@ def cancel_event(
     event = events.cancel_event(
         session=session, actor=user, event_id=event_id, reason=body.reason, now=clock()
     )
-    return _one(session, event)
+    return _present(session, event)
 
 
 @event_router.get(
@@ -142,7 +159,9 @@ def cancel_event(
 )
 def read_agenda(event_id: IdPath, session: SessionDep, viewer: OptionalUser):
     """The agenda in order, with when and by whom it was confirmed."""
-    return agenda.describe(events.get_visible(session=session, event_id=event_id, viewer=viewer))
+    return presenters.agenda_read(
+        access.get_visible(session=session, event_id=event_id, viewer=viewer)
+    )
 
 
 @event_router.put(
@@ -159,7 +178,7 @@ def replace_agenda(
     event = agenda.replace_agenda(
         session=session, actor=user, event_id=event_id, data=body, now=clock()
     )
-    return agenda.describe(event)
+    return presenters.agenda_read(event)
 
 
 @event_router.post(
@@ -170,7 +189,7 @@ def replace_agenda(
 def confirm_agenda(event_id: IdPath, session: SessionDep, user: Secretariat, clock: ClockDep):
     """Confirm the agenda as it stands (secretariat). An empty agenda cannot be confirmed."""
     event = agenda.confirm_agenda(session=session, actor=user, event_id=event_id, now=clock())
-    return agenda.describe(event)
+    return presenters.agenda_read(event)
 
 
 # Registration
@@ -190,7 +209,7 @@ def register(event_id: IdPath, session: SessionDep, user: CurrentUser, clock: Cl
     registration = registrations.register(
         session=session, user=user, event_id=event_id, now=clock()
     )
-    [body] = registrations.describe(session=session, registrations=[registration])
+    [body] = _present_registrations(session, [registration])
     return body
 
 
@@ -204,7 +223,7 @@ def cancel_registration(event_id: IdPath, session: SessionDep, user: CurrentUser
     registration = registrations.cancel_own(
         session=session, user=user, event_id=event_id, now=clock()
     )
-    [body] = registrations.describe(session=session, registrations=[registration])
+    [body] = _present_registrations(session, [registration])
     return body
 
 
@@ -217,7 +236,7 @@ def list_registrations(event_id: IdPath, session: SessionDep, user: CurrentUser)
     """Who registered (the host and the secretariat only): places first, then the
     waitlist in order."""
     found = registrations.list_for_event(session=session, viewer=user, event_id=event_id)
-    return registrations.describe(session=session, registrations=found)
+    return _present_registrations(session, found)
 
 
 @registration_router.get(
@@ -228,7 +247,7 @@ def list_registrations(event_id: IdPath, session: SessionDep, user: CurrentUser)
 def my_registrations(session: SessionDep, user: CurrentUser):
     """Your registrations, newest first, cancelled ones included."""
     found = registrations.list_own(session=session, user=user)
-    return registrations.describe(session=session, registrations=found)
+    return _present_registrations(session, found)
 
 
 router = APIRouter()

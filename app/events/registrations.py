@@ -5,6 +5,7 @@ SQLite transactions take the write lock when they begin), so the count of places
 and the order of the waitlist are read and changed by one transaction at a time.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -13,7 +14,6 @@ from sqlalchemy.orm import Session, selectinload
 from app.audit import service as audit
 from app.errors import Conflict, NotFound
 from app.events.access import check_manager, get_visible
-from app.events.schemas import PersonRead, RegistrationRead
 from app.models import Event, EventStatus, Registration, RegistrationStatus, User
 
 ACTIVE = (RegistrationStatus.registered, RegistrationStatus.waitlisted)
@@ -154,36 +154,30 @@ def fill_places(*, session: Session, actor: User, event: Event, now: datetime) -
         )
 
 
-def _positions(session: Session, registrations: list[Registration]) -> dict[int, int]:
-    """The waitlist place of each waitlisted registration, from 1, in one query per event."""
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A registration with its place on the waitlist (from 1), if it waits."""
+
+    registration: Registration
+    position: int | None
+
+
+def with_positions(session: Session, registrations: list[Registration]) -> list[Placed]:
+    """``registrations`` with their waitlist positions, in one query per event."""
     event_ids = {r.event_id for r in registrations if r.status == RegistrationStatus.waitlisted}
-    if not event_ids:
-        return {}
-    ranked = select(
-        Registration.id,
-        func.row_number()
-        .over(partition_by=Registration.event_id, order_by=QUEUE_ORDER)
-        .label("position"),
-    ).where(
-        Registration.event_id.in_(event_ids), Registration.status == RegistrationStatus.waitlisted
-    )
-    return dict(session.execute(ranked).all())
-
-
-def describe(*, session: Session, registrations: list[Registration]) -> list[RegistrationRead]:
-    positions = _positions(session, registrations)
-    return [
-        RegistrationRead(
-            id=r.id,
-            event_id=r.event_id,
-            user=PersonRead.model_validate(r.user),
-            status=RegistrationStatus(r.status),
-            position=positions.get(r.id),
-            created_at=r.created_at,
-            updated_at=r.updated_at,
+    positions: dict[int, int] = {}
+    if event_ids:
+        ranked = select(
+            Registration.id,
+            func.row_number()
+            .over(partition_by=Registration.event_id, order_by=QUEUE_ORDER)
+            .label("position"),
+        ).where(
+            Registration.event_id.in_(event_ids),
+            Registration.status == RegistrationStatus.waitlisted,
         )
-        for r in registrations
-    ]
+        positions = {row.id: row.position for row in session.execute(ranked)}
+    return [Placed(registration, positions.get(registration.id)) for registration in registrations]
 
 
 def list_for_event(*, session: Session, viewer: User, event_id: int) -> list[Registration]:

@@ -6,17 +6,21 @@ from typing import Annotated, Literal, Self
 from zoneinfo import available_timezones
 
 import pycountry
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    HttpUrl,
-    UrlConstraints,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, Field, HttpUrl, UrlConstraints, model_validator
 
-from app.common.schemas import Id, Name, Patch, Strict, Summary, Title, When, one_line
+from app.common.schemas import (
+    Id,
+    Line100,
+    Line200,
+    Line300,
+    Line500,
+    Name,
+    Patch,
+    Strict,
+    Summary,
+    Title,
+    WallClockOrInstant,
+)
 from app.models import EventKind, EventStatus, RegistrationStatus
 
 ActionNumbers = Annotated[list[Id], Field(min_length=1, max_length=20)]
@@ -50,9 +54,9 @@ CountryCode = Annotated[str, AfterValidator(country_code)]
 
 
 class Venue(Strict):
-    name: Name  # type: ignore[valid-type]
-    address: one_line(300) | None = None  # type: ignore[valid-type]
-    city: one_line(100) | None = None  # type: ignore[valid-type]
+    name: Name
+    address: Line300 | None = None
+    city: Line100 | None = None
     country: CountryCode | None = None
 
 
@@ -63,8 +67,8 @@ class EventTiming(Strict):
     one (a wall-clock time in `timezone`).
     """
 
-    starts_at: When
-    ends_at: When
+    starts_at: WallClockOrInstant
+    ends_at: WallClockOrInstant
     timezone: TimeZoneName
     venue: Venue | None = None
     online_url: WebUrl | None = None
@@ -78,8 +82,8 @@ class EventTiming(Strict):
 
 
 class EventCreate(EventTiming):
-    title: Title  # type: ignore[valid-type]
-    description: Summary = ""  # type: ignore[valid-type]
+    title: Title
+    description: Summary = ""
     kind: EventKind | None = Field(
         default=None, description="members: peer_to_peer (the default for them)"
     )
@@ -97,10 +101,10 @@ class EventCreate(EventTiming):
 class EventUpdate(Patch):
     not_emptied = ("title", "description", "starts_at", "ends_at", "timezone", "actions")
 
-    title: Title | None = None  # type: ignore[valid-type]
-    description: Summary | None = None  # type: ignore[valid-type]
-    starts_at: When | None = None
-    ends_at: When | None = None
+    title: Title | None = None
+    description: Summary | None = None
+    starts_at: WallClockOrInstant | None = None
+    ends_at: WallClockOrInstant | None = None
     timezone: TimeZoneName | None = None
     venue: Venue | None = None
     online_url: WebUrl | None = None
@@ -110,7 +114,7 @@ class EventUpdate(Patch):
 
 
 class CancelEvent(Strict):
-    reason: one_line(500)  # type: ignore[valid-type]
+    reason: Line500
 
 
 class VenueRead(BaseModel):
@@ -121,8 +125,6 @@ class VenueRead(BaseModel):
 
 
 class PersonRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
     name: str
 
@@ -156,15 +158,15 @@ class EventRead(BaseModel):
 
 
 class Speaker(Strict):
-    name: Name  # type: ignore[valid-type]
-    affiliation: one_line(200) | None = None  # type: ignore[valid-type]
+    name: Name
+    affiliation: Line200 | None = None
 
 
 class AgendaItemIn(Strict):
-    starts_at: When
-    ends_at: When
-    title: Title  # type: ignore[valid-type]
-    description: Summary = ""  # type: ignore[valid-type]
+    starts_at: WallClockOrInstant
+    ends_at: WallClockOrInstant
+    title: Title
+    description: Summary = ""
     speakers: list[Speaker] = Field(default_factory=list, max_length=50)
 
 

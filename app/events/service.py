@@ -1,112 +1,22 @@
-"""Events: who may create, see and change them, and how they answer."""
+"""Events: who may create and change them, and what each change does."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.catalogue import links
 from app.errors import Conflict, Forbidden, Invalid
 from app.events import registrations
-from app.events.access import (
-    check_manager,
-    check_not_cancelled,
-    get_visible,
-    touch,
-    visible_to,
-)
-from app.events.schemas import (
-    EventCreate,
-    EventRead,
-    EventUpdate,
-    PersonRead,
-    Venue,
-    VenueRead,
-)
-from app.events.times import check_span, instant, local
-from app.models import (
-    Event,
-    EventKind,
-    EventStatus,
-    Registration,
-    RegistrationStatus,
-    Role,
-    User,
-)
-from app.models.events import event_actions, event_priority_areas
+from app.events.access import check_manager, check_not_cancelled, get_visible
+from app.events.schemas import EventCreate, EventTiming, EventUpdate, Venue
+from app.events.times import check_span, instant
+from app.models import Event, EventKind, EventStatus, Role, User
 
 LONGEST_EVENT = timedelta(days=31)
-EVENT_OPTIONS = (
-    selectinload(Event.actions),
-    selectinload(Event.priority_areas),
-    selectinload(Event.host),
-)
-
-
-# -- answers --------------------------------------------------------------------------
-
-
-def _counts(session: Session, event_ids: list[int]) -> dict[tuple[int, str], int]:
-    if not event_ids:
-        return {}
-    rows = session.execute(
-        select(Registration.event_id, Registration.status, func.count())
-        .where(
-            Registration.event_id.in_(event_ids),
-            Registration.status != RegistrationStatus.cancelled,
-        )
-        .group_by(Registration.event_id, Registration.status)
-    )
-    return {(event_id, status): count for event_id, status, count in rows}
-
-
-def describe(*, session: Session, events: list[Event]) -> list[EventRead]:
-    """The response bodies for ``events``, with their registration counts in one query."""
-    counts = _counts(session, [event.id for event in events])
-    return [_read(event, counts) for event in events]
-
-
-def _read(event: Event, counts: dict[tuple[int, str], int]) -> EventRead:
-    venue = None
-    if event.venue_name is not None:
-        venue = VenueRead(
-            name=event.venue_name,
-            address=event.venue_address,
-            city=event.venue_city,
-            country=event.venue_country,
-        )
-    return EventRead(
-        id=event.id,
-        title=event.title,
-        description=event.description,
-        kind=EventKind(event.kind),
-        status=EventStatus(event.status),
-        starts_at=event.starts_at,
-        ends_at=event.ends_at,
-        timezone=event.timezone,
-        local_starts_at=local(event.starts_at, event.timezone),
-        local_ends_at=local(event.ends_at, event.timezone),
-        venue=venue,
-        online_url=event.online_url,
-        capacity=event.capacity,
-        registered=counts.get((event.id, RegistrationStatus.registered), 0),
-        waitlisted=counts.get((event.id, RegistrationStatus.waitlisted), 0),
-        actions=[action.number for action in event.actions],
-        priority_areas=[area.number for area in event.priority_areas],
-        host=PersonRead.model_validate(event.host) if event.host else None,
-        sequence=event.sequence,
-        created_at=event.created_at,
-        updated_at=event.updated_at,
-        published_at=event.published_at,
-        cancelled_at=event.cancelled_at,
-        cancel_reason=event.cancel_reason,
-        agenda_confirmed_at=event.agenda_confirmed_at,
-    )
 
 
 def snapshot(event: Event) -> dict[str, Any]:
@@ -134,78 +44,6 @@ def snapshot(event: Event) -> dict[str, Any]:
     }
 
 
-# -- listing --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EventFilters:
-    starts_before: datetime | None = None
-    ends_after: datetime | None = None
-    kind: EventKind | None = None
-    action: int | None = None
-    priority_area: int | None = None
-    country: str | None = None
-    status: EventStatus | None = None
-    host: int | None = None
-
-
-def filtered(query: Select[Any], filters: EventFilters) -> Select[Any]:
-    if filters.ends_after is not None:
-        query = query.where(Event.ends_at > filters.ends_after)
-    if filters.starts_before is not None:
-        query = query.where(Event.starts_at < filters.starts_before)
-    if filters.kind is not None:
-        query = query.where(Event.kind == filters.kind)
-    if filters.status is not None:
-        query = query.where(Event.status == filters.status)
-    if filters.country is not None:
-        query = query.where(Event.venue_country == filters.country)
-    if filters.host is not None:
-        query = query.where(Event.host_id == filters.host)
-    if filters.action is not None:
-        query = query.where(
-            select(event_actions.c.event_id)
-            .where(
-                event_actions.c.event_id == Event.id,
-                event_actions.c.action_number == filters.action,
-            )
-            .exists()
-        )
-    if filters.priority_area is not None:
-        query = query.where(
-            select(event_priority_areas.c.event_id)
-            .where(
-                event_priority_areas.c.event_id == Event.id,
-                event_priority_areas.c.priority_area_number == filters.priority_area,
-            )
-            .exists()
-        )
-    return query
-
-
-def list_events(
-    *,
-    session: Session,
-    viewer: User | None,
-    filters: EventFilters,
-    limit: int,
-    offset: int,
-) -> tuple[list[EventRead], int]:
-    if filters.ends_after and filters.starts_before and filters.starts_before <= filters.ends_after:
-        raise Invalid("`to` must be after `from`")
-    query = filtered(select(Event).where(visible_to(viewer)), filters)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    events = list(
-        session.scalars(
-            query.options(*EVENT_OPTIONS)
-            .order_by(Event.starts_at, Event.id)
-            .limit(limit)
-            .offset(offset)
-        )
-    )
-    return describe(session=session, events=events), total or 0
-
-
 # -- changes --------------------------------------------------------------------------
 
 
@@ -216,16 +54,9 @@ def _apply_venue(event: Event, venue: Venue | None) -> None:
     event.venue_country = venue.country if venue else None
 
 
-def create_event(
-    *,
-    session: Session,
-    actor: User,
-    data: EventCreate,
-    now: datetime,
-    inherited_actions: Iterable[int] = (),
-) -> Event:
-    """A new event. ``inherited_actions`` were linked before the event existed (an agreed
-    seminar topic's), so they stay linked even if retired since."""
+def create_event(*, session: Session, actor: User, data: EventCreate, now: datetime) -> Event:
+    """A new event: a member's own peer-to-peer event, submitted for publication, or the
+    secretariat's event of any kind, as a draft or published at once."""
     if actor.role == Role.member:
         if data.kind not in (None, EventKind.peer_to_peer):
             raise Forbidden("Members host peer_to_peer events; other kinds are for the secretariat")
@@ -241,35 +72,68 @@ def create_event(
         kind, status, host = data.kind, data.status or EventStatus.draft, None
     else:
         raise Forbidden("Events are created by members (their own) and the secretariat")
-    zone = ZoneInfo(data.timezone)
-    starts_at = instant(data.starts_at, zone, "starts_at")
-    ends_at = instant(data.ends_at, zone, "ends_at")
-    check_span(starts_at, ends_at, longest=LONGEST_EVENT)
-    actions, areas = links.resolve_links(
+    return add_event(
         session=session,
-        action_numbers=data.actions,
-        priority_area_numbers=data.priority_areas,
-        already_linked=inherited_actions,
-    )
-    event = Event(
+        actor=actor,
         title=data.title,
         description=data.description,
         kind=kind,
         status=status,
+        host=host,
+        timing=data,
+        actions=data.actions,
+        priority_areas=data.priority_areas,
+        now=now,
+    )
+
+
+def add_event(
+    *,
+    session: Session,
+    actor: User,
+    title: str,
+    description: str,
+    kind: EventKind,
+    status: EventStatus,
+    host: User | None,
+    timing: EventTiming,
+    actions: Iterable[int],
+    priority_areas: Iterable[int] | None,
+    now: datetime,
+    inherited_actions: Iterable[int] = (),
+) -> Event:
+    """Store an event whose kind, status and host are decided. ``inherited_actions`` were
+    linked before the event existed (an agreed seminar topic's), so they stay linked even
+    if retired since."""
+    zone = ZoneInfo(timing.timezone)
+    starts_at = instant(timing.starts_at, zone, "starts_at")
+    ends_at = instant(timing.ends_at, zone, "ends_at")
+    check_span(starts_at, ends_at, longest=LONGEST_EVENT)
+    linked_actions, linked_areas = links.resolve_links(
+        session=session,
+        action_numbers=actions,
+        priority_area_numbers=priority_areas,
+        already_linked=inherited_actions,
+    )
+    event = Event(
+        title=title,
+        description=description,
+        kind=kind,
+        status=status,
         starts_at=starts_at,
         ends_at=ends_at,
-        timezone=data.timezone,
-        online_url=str(data.online_url) if data.online_url else None,
-        capacity=data.capacity,
+        timezone=timing.timezone,
+        online_url=str(timing.online_url) if timing.online_url else None,
+        capacity=timing.capacity,
         host=host,
         created_by_id=actor.id,
         created_at=now,
         updated_at=now,
         published_at=now if status == EventStatus.published else None,
-        actions=actions,
-        priority_areas=areas,
+        actions=linked_actions,
+        priority_areas=linked_areas,
     )
-    _apply_venue(event, data.venue)
+    _apply_venue(event, timing.venue)
     session.add(event)
     session.flush()
     audit.record(
@@ -320,7 +184,7 @@ def update_event(
     after = snapshot(event)
     if after == before:
         return event
-    touch(event, now)
+    event.record_change(now)
     after["sequence"] = event.sequence
     session.flush()
     audit.record(
@@ -403,7 +267,7 @@ def cancel_event(
     event.status = EventStatus.cancelled
     event.cancelled_at = now
     event.cancel_reason = reason
-    touch(event, now)
+    event.record_change(now)
     audit.record(
         session=session,
         actor=actor,

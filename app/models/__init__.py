@@ -20,13 +20,14 @@ from app.models.seminars import (
     SeminarPhase,
     Support,
 )
-from app.models.users import ApiToken, Institution, Role, User
+from app.models.users import Affiliation, ApiToken, Institution, Role, User
 
 __all__ = [
     "AGREEING_INSTITUTIONS",
     "Action",
     "ActionChange",
     "ActionStatus",
+    "Affiliation",
     "AgendaItem",
     "ApiToken",
     "AuditEntry",

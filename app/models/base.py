@@ -1,9 +1,10 @@
 """Declarative base, constraint naming convention and column types shared by all models."""
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, Enum, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -41,6 +42,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def text_enum(enum: type[StrEnum], length: int = 20) -> Enum:
+    """An enum column stored as its values in a VARCHAR, read back as the enum.
+
+    No native database enum and no generated CHECK: each table names its CHECK of the
+    allowed values itself, so the constraint and its name are the same on both engines.
+    """
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
 
 
 class Base(DeclarativeBase):

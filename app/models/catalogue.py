@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, utcnow
+from app.models.base import Base, text_enum, utcnow
 
 
 class ActionStatus(StrEnum):
@@ -38,7 +38,9 @@ class Action(Base):
     number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     title: Mapped[str] = mapped_column(String(300))
     summary: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default=ActionStatus.active)
+    status: Mapped[ActionStatus] = mapped_column(
+        text_enum(ActionStatus, length=10), default=ActionStatus.active
+    )
     focus_priority_area: Mapped[int | None] = mapped_column(ForeignKey("priority_areas.number"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

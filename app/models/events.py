@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, utcnow
+from app.models.base import Base, text_enum, utcnow
 from app.models.catalogue import Action, PriorityArea
 from app.models.users import User
 
@@ -75,8 +75,8 @@ class Event(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    kind: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[EventKind] = mapped_column(text_enum(EventKind))
+    status: Mapped[EventStatus] = mapped_column(text_enum(EventStatus))
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     timezone: Mapped[str] = mapped_column(String(64))
@@ -106,6 +106,13 @@ class Event(Base):
     agenda: Mapped[list["AgendaItem"]] = relationship(
         back_populates="event", order_by="(AgendaItem.starts_at, AgendaItem.position)"
     )
+
+    def record_change(self, now: datetime) -> None:
+        """Mark a change: a published event gets a new version (``sequence``), as calendar
+        clients expect of every change they have seen the event before."""
+        if self.published_at is not None:
+            self.sequence += 1
+        self.updated_at = now
 
 
 class AgendaItem(Base):
@@ -142,7 +149,7 @@ class Registration(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[RegistrationStatus] = mapped_column(text_enum(RegistrationStatus))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     queue_number: Mapped[int]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,20 +3,12 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import (
-    CheckConstraint,
-    Column,
-    ForeignKey,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, utcnow
+from app.models.base import Base, text_enum, utcnow
 from app.models.catalogue import Action, PriorityArea
-from app.models.users import User
+from app.models.users import Affiliation, Institution, User
 
 
 class SeminarPhase(StrEnum):
@@ -36,7 +28,7 @@ class ProposalStatus(StrEnum):
 
 
 # The two institutions whose choices make the joint agreement.
-AGREEING_INSTITUTIONS = ("dg_rtd", "cor_sedec")
+AGREEING_INSTITUTIONS = (Institution.dg_rtd, Institution.cor_sedec)
 
 
 class Seminar(Base):
@@ -67,7 +59,12 @@ class Seminar(Base):
         back_populates="seminar", order_by="SeminarAgreement.institution"
     )
 
-    def choice_of(self, institution: str) -> int | None:
+    @property
+    def label(self) -> str:
+        """How messages name the seminar: "seminar 1 of 2027"."""
+        return f"seminar {self.number} of {self.year}"
+
+    def choice_of(self, institution: Institution) -> int | None:
         for agreement in self.agreements:
             if agreement.institution == institution:
                 return agreement.proposal_id
@@ -77,7 +74,7 @@ class Seminar(Base):
     def agreed_proposal_id(self) -> int | None:
         # Agreed means both institutions named the same proposal; their choices are
         # locked from then on, so either one says which.
-        return self.choice_of("dg_rtd") if self.agreed_at is not None else None
+        return self.choice_of(Institution.dg_rtd) if self.agreed_at is not None else None
 
 
 proposal_actions = Table(
@@ -110,7 +107,9 @@ class Proposal(Base):
     proposer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default=ProposalStatus.submitted)
+    status: Mapped[ProposalStatus] = mapped_column(
+        text_enum(ProposalStatus), default=ProposalStatus.submitted
+    )
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[datetime | None]
@@ -143,7 +142,7 @@ class Support(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
     voter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    affiliation: Mapped[str] = mapped_column(String(20))
+    affiliation: Mapped[Affiliation] = mapped_column(text_enum(Affiliation))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Taking a support back keeps the row; supporting again gives it back.
     withdrawn_at: Mapped[datetime | None]
@@ -160,7 +159,7 @@ class SeminarAgreement(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seminar_id: Mapped[int] = mapped_column(ForeignKey("seminars.id"))
-    institution: Mapped[str] = mapped_column(String(20))
+    institution: Mapped[Institution] = mapped_column(text_enum(Institution))
     proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"), index=True)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

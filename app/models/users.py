@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, utcnow
+from app.models.base import Base, text_enum, utcnow
 
 
 class Role(StrEnum):
@@ -17,6 +17,15 @@ class Role(StrEnum):
 
 
 class Institution(StrEnum):
+    dg_rtd = "dg_rtd"
+    cor_sedec = "cor_sedec"
+    jrc = "jrc"
+
+
+class Affiliation(StrEnum):
+    """Who a voter speaks for: `cor` for a CoR member, or a secretariat's institution."""
+
+    cor = "cor"
     dg_rtd = "dg_rtd"
     cor_sedec = "cor_sedec"
     jrc = "jrc"
@@ -43,8 +52,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320), unique=True)
-    role: Mapped[str] = mapped_column(String(20))
-    institution: Mapped[str | None] = mapped_column(String(20))
+    role: Mapped[Role] = mapped_column(text_enum(Role))
+    institution: Mapped[Institution | None] = mapped_column(text_enum(Institution))
     member_state: Mapped[str | None] = mapped_column(String(2))
     region: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -52,11 +61,12 @@ class User(Base):
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
 
     @property
-    def affiliation(self) -> str:
-        """Who the person speaks for: their institution, or `cor` for a CoR member."""
+    def affiliation(self) -> Affiliation | None:
+        """Who the person speaks for: `cor` for a CoR member, or their institution;
+        None for roles that speak for nobody (admins, participants)."""
         if self.role == Role.member:
-            return "cor"
-        return self.institution or self.role
+            return Affiliation.cor
+        return Affiliation(self.institution) if self.institution is not None else None
 
 
 class ApiToken(Base):

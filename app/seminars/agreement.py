@@ -9,6 +9,7 @@ from app.audit import service as audit
 from app.errors import Conflict, Forbidden, Invalid
 from app.models import (
     AGREEING_INSTITUTIONS,
+    Institution,
     Proposal,
     ProposalStatus,
     Seminar,
@@ -16,11 +17,11 @@ from app.models import (
     User,
 )
 from app.seminars.locks import lock_seminar
-from app.seminars.wording import INSTITUTION_NAMES, iso, label
+from app.seminars.wording import INSTITUTION_NAMES, iso
 
 
-def _agreeing_institution(actor: User) -> str:
-    if actor.institution not in AGREEING_INSTITUTIONS:
+def _agreeing_institution(actor: User) -> Institution:
+    if actor.institution is None or actor.institution not in AGREEING_INSTITUTIONS:
         who = INSTITUTION_NAMES.get(actor.institution or "", actor.role)
         raise Forbidden(f"Only DG RTD and CoR SEDEC agree seminar topics; you speak for {who}")
     return actor.institution
@@ -29,13 +30,13 @@ def _agreeing_institution(actor: User) -> str:
 def _open_for_agreement(seminar: Seminar, now: datetime) -> None:
     if seminar.agreed_at is not None:
         raise Conflict(
-            f"DG RTD and CoR SEDEC agreed the topic of {label(seminar)} on "
+            f"DG RTD and CoR SEDEC agreed the topic of {seminar.label} on "
             f"{iso(seminar.agreed_at)} (proposal {seminar.agreed_proposal_id}); "
             "the choices are locked"
         )
     if now < seminar.voting_close_at:
         raise Conflict(
-            f"Voting on {label(seminar)} closes on {iso(seminar.voting_close_at)}; the "
+            f"Voting on {seminar.label} closes on {iso(seminar.voting_close_at)}; the "
             "institutions record their choices after that"
         )
 
@@ -44,7 +45,7 @@ def _set_choice(
     session: Session,
     actor: User,
     seminar: Seminar,
-    institution: str,
+    institution: Institution,
     proposal_id: int | None,
     now: datetime,
 ) -> bool:
@@ -86,8 +87,8 @@ def record_choice(
     proposal = session.get(Proposal, proposal_id)
     if proposal is None or proposal.seminar_id != seminar.id:
         raise Invalid(
-            f"Proposal {proposal_id} is not a proposal of {label(seminar)}; see "
-            f"GET /seminars/{seminar.id}/proposals"
+            f"Proposal {proposal_id} is not a proposal of {seminar.label}; choose one of "
+            "its submitted proposals"
         )
     if proposal.status != ProposalStatus.submitted:
         raise Conflict(f"Proposal {proposal.id} is {proposal.status}; choose a submitted one")

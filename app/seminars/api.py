@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from sqlalchemy.orm import Session
 
 from app.auth.deps import (
     ClockDep,
@@ -17,7 +18,8 @@ from app.auth.deps import (
 )
 from app.common.schemas import IdPath
 from app.errors import responses
-from app.events import service as events
+from app.events import presenters as event_presenters
+from app.events import queries
 from app.events.schemas import EventRead
 from app.models import Proposal, ProposalStatus, Role, Seminar, User
 from app.seminars import agreement, calendar, presenters, proposals, scheduling, supports, tally
@@ -47,13 +49,18 @@ def seminar_or_404(seminar_id: IdPath, session: SessionDep) -> Seminar:
 SeminarDep = Annotated[Seminar, Depends(seminar_or_404)]
 
 
-def _read(
-    session: SessionDep, proposal: Proposal, viewer: User | None, now: datetime
+def _present(
+    session: Session, found: list[Proposal], viewer: User | None, now: datetime
+) -> list[ProposalRead]:
+    figures = tally.proposal_figures(session=session, proposals=found, viewer=viewer, now=now)
+    return [presenters.proposal_read(proposal, figures) for proposal in found]
+
+
+def _present_one(
+    session: Session, proposal: Proposal, viewer: User | None, now: datetime
 ) -> ProposalRead:
-    [read] = presenters.describe_proposals(
-        session=session, proposals=[proposal], viewer=viewer, now=now
-    )
-    return read
+    [body] = _present(session, [proposal], viewer, now)
+    return body
 
 
 # Seminars
@@ -79,7 +86,7 @@ def create_seminar(
     seminar = calendar.create_seminar(
         session=session, actor=user, data=body, plan_years=settings.plan_years, now=now
     )
-    return calendar.describe_seminar(seminar, now)
+    return presenters.seminar_read(seminar, now)
 
 
 @router.get("/seminars", tags=["seminars"], response_model=list[SeminarRead])
@@ -92,7 +99,7 @@ def list_seminars(
     `proposals`, `voting`, `agreement`, `agreed` or `scheduled`."""
     now = clock()
     return [
-        calendar.describe_seminar(seminar, now)
+        presenters.seminar_read(seminar, now)
         for seminar in calendar.list_seminars(session=session, year=year)
     ]
 
@@ -106,7 +113,7 @@ def list_seminars(
 def read_seminar(seminar: SeminarDep, clock: ClockDep):
     """One joint seminar with its phase, the institutions' choices and its event, once
     scheduled."""
-    return calendar.describe_seminar(seminar, clock())
+    return presenters.seminar_read(seminar, clock())
 
 
 @router.patch(
@@ -136,7 +143,7 @@ def update_seminar(
         plan_years=settings.plan_years,
         now=now,
     )
-    return calendar.describe_seminar(seminar, now)
+    return presenters.seminar_read(seminar, now)
 
 
 # Proposals
@@ -159,7 +166,7 @@ def submit_proposal(
     proposal = proposals.submit_proposal(
         session=session, actor=user, seminar_id=seminar_id, data=body, now=now
     )
-    return _read(session, proposal, user, now)
+    return _present_one(session, proposal, user, now)
 
 
 @router.get(
@@ -178,9 +185,7 @@ def list_proposals(
     """The seminar's proposals in order of submission, withdrawn ones included (`status`
     filters). `supports` is filled in once you may see the tally."""
     found = proposals.list_proposals(session=session, seminar=seminar, status=status)
-    return presenters.describe_proposals(
-        session=session, proposals=found, viewer=viewer, now=clock()
-    )
+    return _present(session, found, viewer, clock())
 
 
 @router.get(
@@ -192,7 +197,7 @@ def list_proposals(
 def read_proposal(proposal_id: IdPath, session: SessionDep, viewer: OptionalUser, clock: ClockDep):
     """One proposal."""
     proposal = proposals.get_proposal(session=session, proposal_id=proposal_id)
-    return _read(session, proposal, viewer, clock())
+    return _present_one(session, proposal, viewer, clock())
 
 
 @router.patch(
@@ -214,7 +219,7 @@ def update_proposal(
     proposal = proposals.update_proposal(
         session=session, actor=user, proposal_id=proposal_id, data=body, now=now
     )
-    return _read(session, proposal, user, now)
+    return _present_one(session, proposal, user, now)
 
 
 @router.post(
@@ -229,7 +234,7 @@ def withdraw_proposal(proposal_id: IdPath, session: SessionDep, user: CurrentUse
     proposal = proposals.withdraw_proposal(
         session=session, actor=user, proposal_id=proposal_id, now=now
     )
-    return _read(session, proposal, user, now)
+    return _present_one(session, proposal, user, now)
 
 
 # Supports and the tally
@@ -246,13 +251,14 @@ def give_support(
 ):
     """Support a proposal while voting is open (members and secretariat staff). Supporting
     it again changes nothing. A voter gives at most `support_cap` supports per seminar."""
-    return supports.give_support(
+    given = supports.give_support(
         session=session,
         voter=user,
         proposal_id=proposal_id,
         cap=settings.support_cap,
         now=clock(),
     )
+    return presenters.support_read(given)
 
 
 @router.delete(
@@ -279,7 +285,8 @@ def read_tally(seminar: SeminarDep, session: SessionDep, viewer: OptionalUser, c
     """Supports per proposal, most supported first (ties: earlier submission), split by
     the voters' institution: `cor` for members, `dg_rtd`, `cor_sedec`, `jrc`. Visible to
     the secretariat at any time, to everyone once voting closes."""
-    return tally.tally(session=session, seminar=seminar, viewer=viewer, now=clock())
+    counted = tally.tally(session=session, seminar=seminar, viewer=viewer, now=clock())
+    return presenters.tally_read(counted)
 
 
 # The joint agreement and scheduling
@@ -305,7 +312,7 @@ def record_choice(
     seminar = agreement.record_choice(
         session=session, actor=user, seminar_id=seminar_id, proposal_id=body.proposal_id, now=now
     )
-    return calendar.describe_seminar(seminar, now)
+    return presenters.seminar_read(seminar, now)
 
 
 @router.delete(
@@ -318,7 +325,7 @@ def withdraw_choice(seminar_id: IdPath, session: SessionDep, user: Secretariat, 
     """Withdraw your institution's choice, until the topic is agreed."""
     now = clock()
     seminar = agreement.withdraw_choice(session=session, actor=user, seminar_id=seminar_id, now=now)
-    return calendar.describe_seminar(seminar, now)
+    return presenters.seminar_read(seminar, now)
 
 
 @router.post(
@@ -339,7 +346,12 @@ def schedule_seminar(
     actions and priority areas come from the agreed topic; the body gives when and where.
     From then on it is an event like any other (agenda, registration, cancellation)."""
     event = scheduling.schedule(
-        session=session, actor=user, seminar_id=seminar_id, data=body, now=clock()
+        session=session,
+        actor=user,
+        seminar_id=seminar_id,
+        timing=body,
+        status=body.status,
+        now=clock(),
     )
-    [read] = events.describe(session=session, events=[event])
-    return read
+    [listed] = queries.with_occupancy(session, [event])
+    return event_presenters.event_read(listed)

@@ -1,5 +1,6 @@
 """A seminar's year, number and dates, and the phase they give at a moment."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
@@ -9,21 +10,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
 from app.errors import Conflict, Invalid, NotFound
-from app.models import (
-    Proposal,
-    Seminar,
-    SeminarPhase,
-    Support,
-    User,
-)
+from app.models import Proposal, Seminar, SeminarPhase, Support, User
 from app.seminars.locks import lock_seminar
-from app.seminars.schemas import (
-    AgreementRead,
-    SeminarCreate,
-    SeminarRead,
-    SeminarUpdate,
-)
-from app.seminars.wording import iso, label
+from app.seminars.schemas import SeminarCreate, SeminarUpdate
+from app.seminars.wording import iso
 
 DATES = ("proposals_open_at", "proposals_close_at", "voting_close_at")
 DATE_LABELS = {
@@ -45,27 +35,6 @@ def phase_of(seminar: Seminar, now: datetime) -> SeminarPhase:
     if now < seminar.voting_close_at:
         return SeminarPhase.voting
     return SeminarPhase.agreement
-
-
-def describe_seminar(seminar: Seminar, now: datetime) -> SeminarRead:
-    return SeminarRead(
-        id=seminar.id,
-        year=seminar.year,
-        number=seminar.number,
-        proposals_open_at=seminar.proposals_open_at,
-        proposals_close_at=seminar.proposals_close_at,
-        voting_close_at=seminar.voting_close_at,
-        phase=phase_of(seminar, now),
-        agreement=AgreementRead(
-            dg_rtd=seminar.choice_of("dg_rtd"),
-            cor_sedec=seminar.choice_of("cor_sedec"),
-            agreed_proposal_id=seminar.agreed_proposal_id,
-        ),
-        agreed_at=seminar.agreed_at,
-        event_id=seminar.event_id,
-        created_at=seminar.created_at,
-        updated_at=seminar.updated_at,
-    )
 
 
 def _snapshot(seminar: Seminar) -> dict[str, Any]:
@@ -151,19 +120,43 @@ def get_seminar(*, session: Session, seminar_id: int) -> Seminar:
     return seminar
 
 
-def _has_activity(session: Session, seminar: Seminar) -> str | None:
-    """What already happened in the seminar that a reopened phase would contradict."""
-    supports = session.scalar(
-        select(func.count())
-        .select_from(Support)
-        .join(Proposal, Proposal.id == Support.proposal_id)
-        .where(Proposal.seminar_id == seminar.id)
+@dataclass(frozen=True)
+class Activity:
+    """What has happened in a seminar that moving a date already passed could contradict.
+
+    Supports count whether or not they were taken back since: each was given at a moment
+    that the dates placed in the voting phase, and its row keeps that moment, so
+    reopening an earlier phase would make the record contradict the dates.
+    """
+
+    proposals: int
+    supports: int
+    choices: int
+
+    def closed_by(self, date_name: str) -> str | None:
+        """What happened after the moment ``date_name``, said as a clause; None if nothing."""
+        if self.supports:
+            return f"{self.supports} support(s) were given"
+        if self.choices:
+            return "an institution has recorded its choice"
+        if date_name == "proposals_open_at" and self.proposals:
+            return f"{self.proposals} proposal(s) were made"
+        return None
+
+
+def _activity(session: Session, seminar: Seminar) -> Activity:
+    in_seminar = Proposal.seminar_id == seminar.id
+    return Activity(
+        proposals=session.scalar(select(func.count()).select_from(Proposal).where(in_seminar)) or 0,
+        supports=session.scalar(
+            select(func.count())
+            .select_from(Support)
+            .join(Proposal, Proposal.id == Support.proposal_id)
+            .where(in_seminar)
+        )
+        or 0,
+        choices=sum(agreement.proposal_id is not None for agreement in seminar.agreements),
     )
-    if supports:
-        return f"{supports} support(s) were given"
-    if any(agreement.proposal_id is not None for agreement in seminar.agreements):
-        return "an institution has recorded its choice"
-    return None
 
 
 def update_seminar(
@@ -178,7 +171,7 @@ def update_seminar(
     seminar = lock_seminar(session, seminar_id)
     if seminar.agreed_at is not None:
         raise Conflict(
-            f"The topic of {label(seminar)} was agreed on {iso(seminar.agreed_at)}; "
+            f"The topic of {seminar.label} was agreed on {iso(seminar.agreed_at)}; "
             "its dates are history and no longer change"
         )
     before = _snapshot(seminar)
@@ -191,6 +184,7 @@ def update_seminar(
     _check_order({name: after[name] for name in DATES})
     if (after["year"], after["number"]) != (before["year"], before["number"]):
         _check_slot_free(session, after["year"], after["number"], seminar.id)
+    activity: Activity | None = None
     for name in DATES:
         old, new = before[name], after[name]
         if new == old:
@@ -204,15 +198,11 @@ def update_seminar(
             )
         if old > now:
             continue  # a date still ahead may move anywhere ahead, in order
-        activity = _has_activity(session, seminar)
-        if name == "proposals_open_at" and activity is None:
-            made = session.scalar(
-                select(func.count()).select_from(Proposal).where(Proposal.seminar_id == seminar.id)
-            )
-            activity = f"{made} proposal(s) were made" if made else None
-        if activity is not None:
+        activity = activity or _activity(session, seminar)
+        happened = activity.closed_by(name)
+        if happened is not None:
             raise Conflict(
-                f"{DATE_LABELS[name].capitalize()} happened on {iso(old)} and {activity}; "
+                f"{DATE_LABELS[name].capitalize()} happened on {iso(old)} and {happened}; "
                 f"moving {name} to {iso(new)} would reopen a closed phase"
             )
     for name, value in changes.items():

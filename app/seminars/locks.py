@@ -4,9 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import NotFound
-from app.models import (
-    Seminar,
-)
+from app.models import Seminar
 
 
 def lock_seminar(session: Session, seminar_id: int, *, shared: bool = False) -> Seminar:

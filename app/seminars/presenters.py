@@ -1,67 +1,99 @@
-"""Response bodies for seminars and proposals."""
+"""Response bodies for seminars, proposals, supports and the tally, made from rows."""
 
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from app.models import (
-    Proposal,
-    ProposalStatus,
-    Support,
-    User,
-)
+from app.models import Affiliation, Institution, Proposal, Seminar
+from app.seminars.calendar import phase_of
 from app.seminars.schemas import (
+    AgreementRead,
+    InstitutionSplit,
     ProposalRead,
     ProposerRead,
+    SeminarRead,
+    SupportRead,
+    TallyEntry,
+    TallyRead,
 )
-from app.seminars.supports import STANDING
-from app.seminars.tally import support_counts, tally_visible
+from app.seminars.supports import GivenSupport
+from app.seminars.tally import ProposalFigures, Tally
 
 
-def describe_proposals(
-    *, session: Session, proposals: list[Proposal], viewer: User | None, now: datetime
-) -> list[ProposalRead]:
-    """Response bodies, with the support counts where the viewer may see the tally.
-
-    Two queries at most, however many proposals: one grouped count, one for the
-    viewer's own supports.
-    """
-    seminars = {proposal.seminar_id: proposal.seminar for proposal in proposals}
-    visible = {
-        seminar_id
-        for seminar_id, seminar in seminars.items()
-        if tally_visible(seminar, viewer, now)
-    }
-    counts = support_counts(
-        session, (proposal.id for proposal in proposals if proposal.seminar_id in visible)
+def seminar_read(seminar: Seminar, now: datetime) -> SeminarRead:
+    return SeminarRead(
+        id=seminar.id,
+        year=seminar.year,
+        number=seminar.number,
+        proposals_open_at=seminar.proposals_open_at,
+        proposals_close_at=seminar.proposals_close_at,
+        voting_close_at=seminar.voting_close_at,
+        phase=phase_of(seminar, now),
+        agreement=AgreementRead(
+            dg_rtd=seminar.choice_of(Institution.dg_rtd),
+            cor_sedec=seminar.choice_of(Institution.cor_sedec),
+            agreed_proposal_id=seminar.agreed_proposal_id,
+        ),
+        agreed_at=seminar.agreed_at,
+        event_id=seminar.event_id,
+        created_at=seminar.created_at,
+        updated_at=seminar.updated_at,
     )
-    mine: set[int] = set()
-    if viewer is not None and proposals:
-        mine = set(
-            session.scalars(
-                select(Support.proposal_id).where(
-                    Support.voter_id == viewer.id,
-                    Support.proposal_id.in_([proposal.id for proposal in proposals]),
-                    STANDING,
-                )
+
+
+def proposal_read(proposal: Proposal, figures: ProposalFigures) -> ProposalRead:
+    mine = figures.supported_by_viewer
+    return ProposalRead(
+        id=proposal.id,
+        seminar_id=proposal.seminar_id,
+        title=proposal.title,
+        summary=proposal.summary,
+        actions=proposal.action_numbers,
+        priority_areas=proposal.priority_area_numbers,
+        proposer=ProposerRead(
+            id=proposal.proposer.id,
+            name=proposal.proposer.name,
+            institution=proposal.proposer.institution,
+            member_state=proposal.proposer.member_state,
+        ),
+        status=proposal.status,
+        submitted_at=proposal.submitted_at,
+        updated_at=proposal.updated_at,
+        withdrawn_at=proposal.withdrawn_at,
+        supports=figures.supports_of(proposal.id),
+        supported_by_me=(proposal.id in mine) if mine is not None else None,
+    )
+
+
+def support_read(given: GivenSupport) -> SupportRead:
+    return SupportRead(
+        proposal_id=given.support.proposal_id,
+        seminar_id=given.seminar_id,
+        affiliation=given.support.affiliation,
+        created_at=given.support.created_at,
+        supports_given=given.given,
+        support_cap=given.cap,
+    )
+
+
+def tally_read(tally: Tally) -> TallyRead:
+    return TallyRead(
+        seminar_id=tally.seminar.id,
+        phase=tally.phase,
+        final=tally.final,
+        voters=tally.voters,
+        proposals=[
+            TallyEntry(
+                proposal_id=line.proposal_id,
+                title=line.title,
+                status=line.status,
+                submitted_at=line.submitted_at,
+                supports=line.supports,
+                by_institution=InstitutionSplit(
+                    cor=line.by_affiliation[Affiliation.cor],
+                    dg_rtd=line.by_affiliation[Affiliation.dg_rtd],
+                    cor_sedec=line.by_affiliation[Affiliation.cor_sedec],
+                    jrc=line.by_affiliation[Affiliation.jrc],
+                ),
             )
-        )
-    return [
-        ProposalRead(
-            id=proposal.id,
-            seminar_id=proposal.seminar_id,
-            title=proposal.title,
-            summary=proposal.summary,
-            actions=proposal.action_numbers,
-            priority_areas=proposal.priority_area_numbers,
-            proposer=ProposerRead.model_validate(proposal.proposer),
-            status=ProposalStatus(proposal.status),
-            submitted_at=proposal.submitted_at,
-            updated_at=proposal.updated_at,
-            withdrawn_at=proposal.withdrawn_at,
-            supports=counts.get(proposal.id, 0) if proposal.seminar_id in visible else None,
-            supported_by_me=(proposal.id in mine) if viewer is not None else None,
-        )
-        for proposal in proposals
-    ]
+            for line in tally.lines
+        ],
+    )

@@ -9,18 +9,10 @@ from sqlalchemy.orm import Session, selectinload
 from app.audit import service as audit
 from app.catalogue.links import relink, resolve_links
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.models import (
-    Proposal,
-    ProposalStatus,
-    Seminar,
-    User,
-)
+from app.models import Proposal, ProposalStatus, Seminar, User
 from app.seminars.locks import lock_seminar
-from app.seminars.schemas import (
-    ProposalCreate,
-    ProposalUpdate,
-)
-from app.seminars.wording import iso, label
+from app.seminars.schemas import ProposalCreate, ProposalUpdate
+from app.seminars.wording import iso
 
 
 def check_proposals_open(seminar: Seminar, now: datetime, doing: str) -> None:
@@ -28,7 +20,7 @@ def check_proposals_open(seminar: Seminar, now: datetime, doing: str) -> None:
         return
     when = "open on" if now < seminar.proposals_open_at else "were open from"
     raise Conflict(
-        f"Proposals for {label(seminar)} {when} {iso(seminar.proposals_open_at)} until "
+        f"Proposals for {seminar.label} {when} {iso(seminar.proposals_open_at)} until "
         f"{iso(seminar.proposals_close_at)}; {doing} only while they are open"
     )
 

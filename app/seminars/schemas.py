@@ -3,19 +3,13 @@
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-)
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from app.common.schemas import Id, Patch, Strict, Summary, Title, plausible
 from app.events.schemas import ActionNumbers, EventTiming, PriorityAreaNumbers
-from app.models import ProposalStatus, SeminarPhase
+from app.models import EventStatus, ProposalStatus, SeminarPhase
 
-Instant = Annotated[
+UtcInstant = Annotated[
     AwareDatetime,
     AfterValidator(plausible),
     AfterValidator(lambda moment: moment.astimezone(UTC)),
@@ -29,15 +23,15 @@ def _not_blank(value: str) -> str:
     return value
 
 
-ProposalSummary = Annotated[Summary, AfterValidator(_not_blank)]  # type: ignore[valid-type]
+ProposalSummary = Annotated[Summary, AfterValidator(_not_blank)]
 
 
 class SeminarCreate(Strict):
     year: int = Field(description="a year of the plan's term")
     number: Literal[1, 2] = Field(description="the first or the second seminar of the year")
-    proposals_open_at: Instant
-    proposals_close_at: Instant
-    voting_close_at: Instant
+    proposals_open_at: UtcInstant
+    proposals_close_at: UtcInstant
+    voting_close_at: UtcInstant
 
 
 class SeminarUpdate(Patch):
@@ -45,9 +39,9 @@ class SeminarUpdate(Patch):
 
     year: int | None = None
     number: Literal[1, 2] | None = None
-    proposals_open_at: Instant | None = None
-    proposals_close_at: Instant | None = None
-    voting_close_at: Instant | None = None
+    proposals_open_at: UtcInstant | None = None
+    proposals_close_at: UtcInstant | None = None
+    voting_close_at: UtcInstant | None = None
 
 
 class AgreementRead(BaseModel):
@@ -72,7 +66,7 @@ class SeminarRead(BaseModel):
 
 
 class ProposalCreate(Strict):
-    title: Title  # type: ignore[valid-type]
+    title: Title
     summary: ProposalSummary
     actions: ActionNumbers
     priority_areas: PriorityAreaNumbers | None = Field(
@@ -83,7 +77,7 @@ class ProposalCreate(Strict):
 class ProposalUpdate(Patch):
     not_emptied = ("title", "summary", "actions", "priority_areas")
 
-    title: Title | None = None  # type: ignore[valid-type]
+    title: Title | None = None
     summary: ProposalSummary | None = None
     actions: ActionNumbers | None = None
     priority_areas: PriorityAreaNumbers | None = Field(
@@ -93,8 +87,6 @@ class ProposalUpdate(Patch):
 
 
 class ProposerRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
     name: str
     institution: str | None = Field(description="for secretariat staff")
@@ -163,4 +155,4 @@ class ScheduleSeminar(EventTiming):
     """When and where the agreed seminar takes place; its topic and links come from the
     agreed proposal."""
 
-    status: Literal["draft", "published"] = "published"
+    status: Literal[EventStatus.draft, EventStatus.published] = EventStatus.published

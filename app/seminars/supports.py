@@ -1,36 +1,28 @@
 """Supports: one per voter and proposal, at most a cap per voter and seminar."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.errors import Conflict
-from app.models import (
-    Proposal,
-    ProposalStatus,
-    Seminar,
-    Support,
-    User,
-)
+from app.errors import Conflict, Forbidden
+from app.models import Affiliation, Proposal, ProposalStatus, Seminar, Support, User
 from app.seminars.locks import lock_seminar
 from app.seminars.proposals import get_proposal
-from app.seminars.schemas import (
-    SupportRead,
-)
-from app.seminars.wording import iso, label
+from app.seminars.wording import iso
 
 # A support counts until its voter takes it back; the row stays either way.
 STANDING = Support.withdrawn_at.is_(None)
 
 
-def _voting_open(seminar: Seminar, now: datetime) -> None:
+def check_voting_open(seminar: Seminar, now: datetime) -> None:
     if seminar.agreed_at is None and seminar.proposals_close_at <= now < seminar.voting_close_at:
         return
     when = "opens on" if now < seminar.proposals_close_at else "was open from"
     raise Conflict(
-        f"Voting on {label(seminar)} {when} {iso(seminar.proposals_close_at)} until "
+        f"Voting on {seminar.label} {when} {iso(seminar.proposals_close_at)} until "
         f"{iso(seminar.voting_close_at)}; supports are given or taken back only while it is open"
     )
 
@@ -47,13 +39,30 @@ def _supports_given(session: Session, voter: User, seminar: Seminar) -> int:
     )
 
 
+@dataclass(frozen=True)
+class GivenSupport:
+    """A voter's standing support, with how many of the cap they now use in its seminar."""
+
+    support: Support
+    seminar_id: int
+    given: int
+    cap: int
+
+
+def _affiliation(voter: User) -> Affiliation:
+    if voter.affiliation is None:
+        raise Forbidden("Members and secretariat staff support proposals; you are " + voter.role)
+    return voter.affiliation
+
+
 def give_support(
     *, session: Session, voter: User, proposal_id: int, cap: int, now: datetime
-) -> SupportRead:
+) -> GivenSupport:
     """Support a proposal; supporting it again changes nothing."""
+    affiliation = _affiliation(voter)
     proposal = get_proposal(session=session, proposal_id=proposal_id)
     seminar = lock_seminar(session, proposal.seminar_id, shared=True)
-    _voting_open(seminar, now)
+    check_voting_open(seminar, now)
     if proposal.status == ProposalStatus.withdrawn:
         raise Conflict(f"Proposal {proposal.id} was withdrawn; it takes no supports")
     # One voter's supports queue here, so the count below is the truth when we write.
@@ -65,13 +74,13 @@ def give_support(
     if support is None or support.withdrawn_at is not None:
         if given >= cap:
             raise Conflict(
-                f"You already support {given} proposals in {label(seminar)}, the cap of "
+                f"You already support {given} proposals in {seminar.label}, the cap of "
                 f"{cap} supports per voter; take one back to support this one"
             )
         if support is None:
             support = Support(proposal_id=proposal.id, voter_id=voter.id)
             session.add(support)
-        support.affiliation = voter.affiliation
+        support.affiliation = affiliation
         support.created_at = now
         support.withdrawn_at = None
         session.flush()
@@ -85,21 +94,14 @@ def give_support(
             after={"voter_id": voter.id, "affiliation": support.affiliation},
             at=now,
         )
-    return SupportRead(
-        proposal_id=proposal.id,
-        seminar_id=seminar.id,
-        affiliation=support.affiliation,
-        created_at=support.created_at,
-        supports_given=given,
-        support_cap=cap,
-    )
+    return GivenSupport(support=support, seminar_id=seminar.id, given=given, cap=cap)
 
 
 def take_back_support(*, session: Session, voter: User, proposal_id: int, now: datetime) -> None:
     """Take a support back; taking back one not given changes nothing."""
     proposal = get_proposal(session=session, proposal_id=proposal_id)
     seminar = lock_seminar(session, proposal.seminar_id, shared=True)
-    _voting_open(seminar, now)
+    check_voting_open(seminar, now)
     session.execute(select(User.id).where(User.id == voter.id).with_for_update())
     support = session.scalars(
         select(Support).where(Support.proposal_id == proposal.id, Support.voter_id == voter.id)

@@ -1,6 +1,7 @@
 """The tally of supports, and who may see it when."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -8,21 +9,18 @@ from sqlalchemy.orm import Session
 
 from app.errors import Forbidden
 from app.models import (
+    Affiliation,
     Proposal,
     ProposalStatus,
     Role,
     Seminar,
+    SeminarPhase,
     Support,
     User,
 )
 from app.seminars.calendar import phase_of
-from app.seminars.schemas import (
-    InstitutionSplit,
-    TallyEntry,
-    TallyRead,
-)
 from app.seminars.supports import STANDING
-from app.seminars.wording import iso, label
+from app.seminars.wording import iso
 
 
 def tally_visible(seminar: Seminar, viewer: User | None, now: datetime) -> bool:
@@ -32,6 +30,7 @@ def tally_visible(seminar: Seminar, viewer: User | None, now: datetime) -> bool:
 
 
 def support_counts(session: Session, proposal_ids: Iterable[int]) -> dict[int, int]:
+    """Standing supports per proposal, in one grouped query."""
     ids = list(proposal_ids)
     if not ids:
         return {}
@@ -43,10 +42,72 @@ def support_counts(session: Session, proposal_ids: Iterable[int]) -> dict[int, i
     return {row[0]: row[1] for row in rows}
 
 
-def tally(*, session: Session, seminar: Seminar, viewer: User | None, now: datetime) -> TallyRead:
+@dataclass(frozen=True)
+class ProposalFigures:
+    """What proposal answers show beyond the proposals' own rows, for one viewer."""
+
+    supports: dict[int, int]  # by proposal id, only where the viewer may see the tally
+    supported_by_viewer: set[int] | None  # None for anonymous viewers
+
+    def supports_of(self, proposal_id: int) -> int | None:
+        return self.supports.get(proposal_id)
+
+
+def proposal_figures(
+    *, session: Session, proposals: list[Proposal], viewer: User | None, now: datetime
+) -> ProposalFigures:
+    """Support counts where the viewer may see the tally, and the viewer's own supports.
+
+    Two queries at most, however many proposals: one grouped count, one for the
+    viewer's own supports.
+    """
+    visible = [
+        proposal.id for proposal in proposals if tally_visible(proposal.seminar, viewer, now)
+    ]
+    counts = support_counts(session, visible)
+    supports = {proposal_id: counts.get(proposal_id, 0) for proposal_id in visible}
+    if viewer is None:
+        return ProposalFigures(supports=supports, supported_by_viewer=None)
+    mine: set[int] = set()
+    if proposals:
+        mine = set(
+            session.scalars(
+                select(Support.proposal_id).where(
+                    Support.voter_id == viewer.id,
+                    Support.proposal_id.in_([proposal.id for proposal in proposals]),
+                    STANDING,
+                )
+            )
+        )
+    return ProposalFigures(supports=supports, supported_by_viewer=mine)
+
+
+@dataclass(frozen=True)
+class TallyLine:
+    proposal_id: int
+    title: str
+    status: ProposalStatus
+    submitted_at: datetime
+    by_affiliation: dict[Affiliation, int]
+
+    @property
+    def supports(self) -> int:
+        return sum(self.by_affiliation.values())
+
+
+@dataclass(frozen=True)
+class Tally:
+    seminar: Seminar
+    phase: SeminarPhase
+    final: bool
+    voters: int
+    lines: list[TallyLine]  # most supported first; ties go to the earlier submission
+
+
+def tally(*, session: Session, seminar: Seminar, viewer: User | None, now: datetime) -> Tally:
     if not tally_visible(seminar, viewer, now):
         raise Forbidden(
-            f"The tally of {label(seminar)} is visible to the secretariat, and to everyone "
+            f"The tally of {seminar.label} is visible to the secretariat, and to everyone "
             f"once voting closes on {iso(seminar.voting_close_at)}"
         )
     proposals = session.execute(
@@ -54,8 +115,8 @@ def tally(*, session: Session, seminar: Seminar, viewer: User | None, now: datet
             Proposal.seminar_id == seminar.id, Proposal.status != ProposalStatus.withdrawn
         )
     ).all()
-    split: dict[int, dict[str, int]] = {
-        row.id: dict.fromkeys(InstitutionSplit.model_fields, 0) for row in proposals
+    split: dict[int, dict[Affiliation, int]] = {
+        row.id: dict.fromkeys(Affiliation, 0) for row in proposals
     }
     rows = session.execute(
         select(Support.proposal_id, Support.affiliation, func.count())
@@ -71,22 +132,21 @@ def tally(*, session: Session, seminar: Seminar, viewer: User | None, now: datet
         .join(Proposal, Proposal.id == Support.proposal_id)
         .where(Proposal.seminar_id == seminar.id, STANDING)
     )
-    entries = [
-        TallyEntry(
+    lines = [
+        TallyLine(
             proposal_id=row.id,
             title=row.title,
-            status=ProposalStatus(row.status),
+            status=row.status,
             submitted_at=row.submitted_at,
-            supports=sum(split[row.id].values()),
-            by_institution=InstitutionSplit(**split[row.id]),
+            by_affiliation=split[row.id],
         )
         for row in proposals
     ]
-    entries.sort(key=lambda entry: (-entry.supports, entry.submitted_at, entry.proposal_id))
-    return TallyRead(
-        seminar_id=seminar.id,
+    lines.sort(key=lambda line: (-line.supports, line.submitted_at, line.proposal_id))
+    return Tally(
+        seminar=seminar,
         phase=phase_of(seminar, now),
         final=now >= seminar.voting_close_at,
         voters=voters or 0,
-        proposals=entries,
+        lines=lines,
     )

@@ -50,8 +50,5 @@ def add_account(
         **{**_DEFAULTS.get(role, {}), **fields},
     )
     with session_factory.begin() as session:
-        user = users.create_user(session=session, actor=None, data=data, now=now)
-        _token, secret = users.issue_token(
-            session=session, actor=user, user=user, label="test", now=now
-        )
-    return Account(user=user, token=secret)
+        account = users.create_account(session=session, data=data, token_label="test", now=now)
+    return Account(user=account.user, token=account.secret)

@@ -1,0 +1,92 @@
+"""Response bodies for events, agendas and registrations, made from rows."""
+
+from app.events.queries import Listed
+from app.events.schemas import (
+    AgendaItemRead,
+    AgendaRead,
+    EventRead,
+    PersonRead,
+    RegistrationRead,
+    Speaker,
+    VenueRead,
+)
+from app.events.times import local
+from app.models import Event, Registration, User
+
+
+def person(user: User) -> PersonRead:
+    return PersonRead(id=user.id, name=user.name)
+
+
+def venue(event: Event) -> VenueRead | None:
+    if event.venue_name is None:
+        return None
+    return VenueRead(
+        name=event.venue_name,
+        address=event.venue_address,
+        city=event.venue_city,
+        country=event.venue_country,
+    )
+
+
+def event_read(listed: Listed) -> EventRead:
+    event, occupancy = listed.event, listed.occupancy
+    return EventRead(
+        id=event.id,
+        title=event.title,
+        description=event.description,
+        kind=event.kind,
+        status=event.status,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        timezone=event.timezone,
+        local_starts_at=local(event.starts_at, event.timezone),
+        local_ends_at=local(event.ends_at, event.timezone),
+        venue=venue(event),
+        online_url=event.online_url,
+        capacity=event.capacity,
+        registered=occupancy.registered,
+        waitlisted=occupancy.waitlisted,
+        actions=[action.number for action in event.actions],
+        priority_areas=[area.number for area in event.priority_areas],
+        host=person(event.host) if event.host else None,
+        sequence=event.sequence,
+        created_at=event.created_at,
+        updated_at=event.updated_at,
+        published_at=event.published_at,
+        cancelled_at=event.cancelled_at,
+        cancel_reason=event.cancel_reason,
+        agenda_confirmed_at=event.agenda_confirmed_at,
+    )
+
+
+def agenda_read(event: Event) -> AgendaRead:
+    return AgendaRead(
+        event_id=event.id,
+        items=[
+            AgendaItemRead(
+                starts_at=item.starts_at,
+                ends_at=item.ends_at,
+                local_starts_at=local(item.starts_at, event.timezone),
+                local_ends_at=local(item.ends_at, event.timezone),
+                title=item.title,
+                description=item.description,
+                speakers=[Speaker.model_validate(speaker) for speaker in item.speakers],
+            )
+            for item in event.agenda
+        ],
+        confirmed_at=event.agenda_confirmed_at,
+        confirmed_by=person(event.agenda_confirmed_by) if event.agenda_confirmed_by else None,
+    )
+
+
+def registration_read(registration: Registration, position: int | None) -> RegistrationRead:
+    return RegistrationRead(
+        id=registration.id,
+        event_id=registration.event_id,
+        user=person(registration.user),
+        status=registration.status,
+        position=position,
+        created_at=registration.created_at,
+        updated_at=registration.updated_at,
+    )
