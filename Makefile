@@ -18,6 +18,8 @@ test: $(VENV)/.dev
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy app
 
 migrate: $(VENV)/.installed
 	$(BIN)/kep migrate

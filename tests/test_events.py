@@ -171,8 +171,16 @@ def test_cancel_needs_a_reason(client, db, dg_rtd):
 
 def test_a_cancelled_draft_never_becomes_public(client, dg_rtd):
     event = create_event(client, dg_rtd.headers, kind="other")
-    client.post(f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "x"})
+    cancelled = client.post(
+        f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "x"}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    seen = client.get(f"/events/{event['id']}", headers=dg_rtd.headers).json()
+    assert seen["status"] == "cancelled"
     assert client.get(f"/events/{event['id']}").status_code == 404
+    listed = client.get("/events", params={"status": "cancelled"}).json()["items"]
+    assert event["id"] not in [item["id"] for item in listed]
 
 
 # -- links to the plan ----------------------------------------------------------------

@@ -13,6 +13,7 @@ from tests.helpers.seminars import (
     open_seminar,
     proposal_body,
     propose,
+    put_support,
     support,
 )
 
@@ -303,7 +304,7 @@ def test_supports_show_once_the_tally_is_visible(
     clock.set(IN_VOTING)
     voters = [make_account("member", f"Voter {n}") for n in range(2)]
     for voter in voters:
-        assert support(client, voter, proposal["id"]).status_code == 200
+        assert put_support(client, voter, proposal["id"]).status_code == 200
     path = f"/seminars/{seminar['id']}/proposals"
     assert client.get(path).json()[0]["supports"] is None
     assert client.get(path, headers=participant.headers).json()[0]["supports"] is None

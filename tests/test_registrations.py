@@ -45,7 +45,10 @@ def test_one_registration_per_person_is_held_by_the_database(db, small_event, pa
         )
     )
     db.flush()
-    with pytest.raises(IntegrityError), db.begin_nested():
+    one_per_person = (
+        "uq_registrations_event_id_user_id|registrations.event_id, registrations.user_id"
+    )
+    with pytest.raises(IntegrityError, match=one_per_person), db.begin_nested():
         db.add(
             Registration(
                 event_id=small_event["id"],

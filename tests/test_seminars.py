@@ -16,6 +16,7 @@ from tests.helpers.seminars import (
     iso,
     open_seminar,
     propose,
+    put_support,
     seminar_body,
     support,
 )
@@ -340,7 +341,7 @@ def test_reopening_proposals_once_supports_exist_is_409(client, clock, sedec, me
     clock.set(IN_PROPOSALS)
     proposal = propose(client, member, seminar["id"])
     clock.set(IN_VOTING)
-    assert support(client, member, proposal["id"]).status_code == 200
+    assert put_support(client, member, proposal["id"]).status_code == 200
     count = audit_count(db)
     response = client.patch(
         f"/seminars/{seminar['id']}",
@@ -376,6 +377,30 @@ def test_reopening_voting_once_supports_exist_is_409(client, clock, sedec, membe
     )
     assert response.status_code == 409
     assert "would reopen a closed phase" in response.json()["detail"]
+
+
+def test_a_support_taken_back_still_keeps_voting_closed(client, clock, sedec, member, db):
+    """A support taken back keeps its row and the moment it was given: reopening voting
+    or proposals would put that moment outside the phase that allowed it."""
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_PROPOSALS)
+    proposal = propose(client, member, seminar["id"])
+    clock.set(IN_VOTING)
+    support(client, member, proposal["id"])
+    taken_back = client.delete(f"/proposals/{proposal['id']}/support", headers=member.headers)
+    assert taken_back.status_code == 204
+    clock.set(AFTER_VOTING)
+    count = audit_count(db)
+    for name in ("voting_close_at", "proposals_close_at"):
+        response = client.patch(
+            f"/seminars/{seminar['id']}",
+            headers=sedec.headers,
+            json={name: "2027-02-20T17:00:00Z", "voting_close_at": "2027-02-21T17:00:00Z"},
+        )
+        assert response.status_code == 409, response.text
+        assert "1 support(s) were given" in response.json()["detail"]
+    assert audit_count(db) == count
+    assert client.get(f"/seminars/{seminar['id']}").json()["phase"] == "agreement"
 
 
 def test_reopening_voting_once_an_institution_chose_is_409(client, clock, sedec, member):

@@ -14,6 +14,7 @@ from tests.helpers.seminars import (
     audit_entries,
     open_seminar,
     propose,
+    put_support,
     support,
 )
 
@@ -40,7 +41,7 @@ def take_back(client, account, proposal_id: int):
 
 
 def test_a_member_supports_a_proposal_during_voting(client, proposals, member, jrc, db):
-    response = support(client, member, proposals[1]["id"])
+    response = put_support(client, member, proposals[1]["id"])
     assert response.status_code == 200, response.text
     assert response.json() == {
         "proposal_id": proposals[1]["id"],
@@ -59,9 +60,9 @@ def test_a_member_supports_a_proposal_during_voting(client, proposals, member, j
 
 
 def test_supporting_again_changes_nothing(client, proposals, member, db):
-    first = support(client, member, proposals[0]["id"]).json()
+    first = put_support(client, member, proposals[0]["id"]).json()
     count = audit_count(db)
-    again = support(client, member, proposals[0]["id"])
+    again = put_support(client, member, proposals[0]["id"])
     assert again.status_code == 200
     assert again.json() == first
     assert audit_count(db) == count
@@ -71,7 +72,7 @@ def test_supporting_again_changes_nothing(client, proposals, member, db):
 @pytest.mark.parametrize("who", ["dg_rtd", "sedec", "jrc"])
 def test_secretariat_staff_support_for_their_institution(client, proposals, request, who):
     account = request.getfixturevalue(who)
-    response = support(client, account, proposals[0]["id"])
+    response = put_support(client, account, proposals[0]["id"])
     assert response.status_code == 200, response.text
     assert response.json()["affiliation"] == account.user.institution
 
@@ -80,7 +81,7 @@ def test_secretariat_staff_support_for_their_institution(client, proposals, requ
 def test_participants_and_admins_do_not_support(client, proposals, request, db, who):
     account = request.getfixturevalue(who)
     count = audit_count(db)
-    response = support(client, account, proposals[0]["id"])
+    response = put_support(client, account, proposals[0]["id"])
     assert response.status_code == 403
     assert "member, secretariat" in response.json()["detail"]
     assert take_back(client, account, proposals[0]["id"]).status_code == 403
@@ -89,7 +90,7 @@ def test_participants_and_admins_do_not_support(client, proposals, request, db, 
 
 
 def test_supporting_an_unknown_proposal_is_404(client, member):
-    assert support(client, member, 999999).status_code == 404
+    assert put_support(client, member, 999999).status_code == 404
     assert take_back(client, member, 999999).status_code == 404
 
 
@@ -103,7 +104,7 @@ def test_supporting_an_unknown_proposal_is_404(client, member):
 def test_supporting_outside_voting_is_409(client, proposals, clock, member, db, moment, words):
     clock.set(moment)
     count = audit_count(db)
-    response = support(client, member, proposals[0]["id"])
+    response = put_support(client, member, proposals[0]["id"])
     assert response.status_code == 409
     assert words in response.json()["detail"]
     assert audit_count(db) == count
@@ -111,7 +112,7 @@ def test_supporting_outside_voting_is_409(client, proposals, clock, member, db, 
 
 def test_voting_opens_the_moment_proposals_close(client, proposals, clock, member):
     clock.set(CLOSE)
-    assert support(client, member, proposals[0]["id"]).status_code == 200
+    assert put_support(client, member, proposals[0]["id"]).status_code == 200
 
 
 def test_a_withdrawn_proposal_takes_no_support(client, seminar, clock, member, dg_rtd, db):
@@ -120,7 +121,7 @@ def test_a_withdrawn_proposal_takes_no_support(client, seminar, clock, member, d
     client.post(f"/proposals/{proposal['id']}/withdraw", headers=dg_rtd.headers)
     clock.set(IN_VOTING)
     count = audit_count(db)
-    response = support(client, member, proposal["id"])
+    response = put_support(client, member, proposal["id"])
     assert response.status_code == 409
     assert f"Proposal {proposal['id']} was withdrawn" in response.json()["detail"]
     assert audit_count(db) == count
@@ -128,23 +129,23 @@ def test_a_withdrawn_proposal_takes_no_support(client, seminar, clock, member, d
 
 def test_the_support_beyond_the_cap_is_refused_naming_the_cap(client, proposals, member, db):
     for proposal in proposals[:3]:
-        assert support(client, member, proposal["id"]).status_code == 200
+        assert put_support(client, member, proposal["id"]).status_code == 200
     count = audit_count(db)
-    fourth = support(client, member, proposals[3]["id"])
+    fourth = put_support(client, member, proposals[3]["id"])
     assert fourth.status_code == 409
     assert "the cap of 3 supports per voter" in fourth.json()["detail"]
     assert audit_count(db) == count
     # Supporting one already supported is still fine at the cap.
-    assert support(client, member, proposals[0]["id"]).status_code == 200
+    assert put_support(client, member, proposals[0]["id"]).status_code == 200
     # Taking one back frees a support.
     assert take_back(client, member, proposals[0]["id"]).status_code == 204
-    assert support(client, member, proposals[3]["id"]).json()["supports_given"] == 3
+    assert put_support(client, member, proposals[3]["id"]).json()["supports_given"] == 3
 
 
 def test_the_cap_is_a_setting(client, app, proposals, member):
     app.state.settings = app.state.settings.model_copy(update={"support_cap": 1})
-    assert support(client, member, proposals[0]["id"]).json()["support_cap"] == 1
-    response = support(client, member, proposals[1]["id"])
+    assert put_support(client, member, proposals[0]["id"]).json()["support_cap"] == 1
+    response = put_support(client, member, proposals[1]["id"])
     assert response.status_code == 409
     assert "the cap of 1 supports" in response.json()["detail"]
 
@@ -157,9 +158,9 @@ def test_the_cap_counts_per_seminar(client, clock, proposals, sedec, member):
     ]
     clock.set(IN_VOTING)
     for proposal in proposals[:3]:
-        assert support(client, member, proposal["id"]).status_code == 200
+        assert put_support(client, member, proposal["id"]).status_code == 200
     for proposal in theirs:
-        assert support(client, member, proposal["id"]).status_code == 200
+        assert put_support(client, member, proposal["id"]).status_code == 200
 
 
 def test_taking_a_support_back(client, proposals, member, jrc, db):
@@ -186,7 +187,7 @@ def test_a_support_taken_back_frees_its_place_and_can_be_given_again(
     for proposal in proposals[: settings.support_cap]:
         support(client, member, proposal["id"])
     take_back(client, member, proposals[0]["id"])
-    again = support(client, member, proposals[0]["id"])
+    again = put_support(client, member, proposals[0]["id"])
     assert again.status_code == 200, again.text
     assert again.json()["supports_given"] == settings.support_cap
     tally = client.get(f"/seminars/{proposals[0]['seminar_id']}/tally", headers=sedec.headers)
@@ -224,7 +225,7 @@ def test_the_tally_orders_by_supports_then_earlier_submission(
     ]
     for voter, picks in votes:
         for pick in picks:
-            assert support(client, voter, proposals[pick]["id"]).status_code == 200
+            assert put_support(client, voter, proposals[pick]["id"]).status_code == 200
     tally = client.get(f"/seminars/{proposals[0]['seminar_id']}/tally", headers=sedec.headers)
     assert tally.status_code == 200, tally.text
     body = tally.json()

@@ -51,8 +51,16 @@ def propose(client, account, seminar_id: int, **overrides) -> dict:
     return response.json()
 
 
-def support(client, account, proposal_id: int):
+def put_support(client, account, proposal_id: int):
+    """Ask to support a proposal; the answer, whatever it is."""
     return client.put(f"/proposals/{proposal_id}/support", headers=account.headers)
+
+
+def support(client, account, proposal_id: int) -> dict:
+    """Support a proposal, which must succeed."""
+    response = put_support(client, account, proposal_id)
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def audit_entries(client, account, entity_type: str, entity_id: int) -> list[dict]:
