@@ -9,6 +9,7 @@ from alembic.config import Config
 from pydantic import ValidationError
 
 from app.config import Settings, get_settings
+from app.models import Institution, Role
 
 
 def alembic_config(url: str) -> Config:
@@ -128,12 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply migrations only").set_defaults(run=_migrate)
 
     create = commands.add_parser("create-user", help="create an account and print its token")
-    create.add_argument(
-        "--role", required=True, choices=["admin", "secretariat", "member", "participant"]
-    )
+    create.add_argument("--role", required=True, choices=[role.value for role in Role])
     create.add_argument("--name", required=True)
     create.add_argument("--email", required=True)
-    create.add_argument("--institution", choices=["dg_rtd", "cor_sedec", "jrc"])
+    create.add_argument("--institution", choices=[institution.value for institution in Institution])
     create.add_argument("--member-state", dest="member_state")
     create.add_argument("--region")
     create.set_defaults(run=_create_user)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.audit import service as audit
 from app.catalogue.schemas import ActionCreate, ActionUpdate
 from app.errors import Invalid, NotFound
-from app.models import Action, ActionChange, ActionStatus, PriorityArea, User
+from app.models import Action, ActionChange, ActionChangeKind, ActionStatus, PriorityArea, User
 
 
 def list_priority_areas(*, session: Session) -> list[PriorityArea]:
@@ -78,7 +78,7 @@ def _log_change(
     *,
     actor: User,
     action: Action,
-    change: str,
+    change: ActionChangeKind,
     communication_reference: str,
     communication_date: Any,
     before: dict[str, Any] | None,
@@ -130,7 +130,7 @@ def add_action(*, session: Session, actor: User, data: ActionCreate, now: dateti
         session,
         actor=actor,
         action=action,
-        change="added",
+        change=ActionChangeKind.added,
         communication_reference=data.communication.reference,
         communication_date=data.communication.date,
         before=None,
@@ -154,9 +154,10 @@ def amend_action(
     if _snapshot(action) == before:
         raise Invalid(f"Action {number} already stands as given; nothing to change")
     if before["status"] != action.status:
-        change = "retired" if action.status == ActionStatus.retired else "restored"
+        retired = action.status == ActionStatus.retired
+        change = ActionChangeKind.retired if retired else ActionChangeKind.restored
     else:
-        change = "amended"
+        change = ActionChangeKind.amended
     action.updated_at = now
     session.flush()
     _log_change(

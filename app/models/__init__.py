@@ -2,7 +2,13 @@
 
 from app.models.audit import AuditEntry
 from app.models.base import Base
-from app.models.catalogue import Action, ActionChange, ActionStatus, PriorityArea
+from app.models.catalogue import (
+    Action,
+    ActionChange,
+    ActionChangeKind,
+    ActionStatus,
+    PriorityArea,
+)
 from app.models.events import (
     AgendaItem,
     Event,
@@ -26,6 +32,7 @@ __all__ = [
     "AGREEING_INSTITUTIONS",
     "Action",
     "ActionChange",
+    "ActionChangeKind",
     "ActionStatus",
     "Affiliation",
     "AgendaItem",

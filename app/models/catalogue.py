@@ -15,6 +15,13 @@ class ActionStatus(StrEnum):
     retired = "retired"
 
 
+class ActionChangeKind(StrEnum):
+    added = "added"
+    amended = "amended"
+    retired = "retired"
+    restored = "restored"
+
+
 class PriorityArea(Base):
     __tablename__ = "priority_areas"
 
@@ -66,7 +73,7 @@ class ActionChange(Base):
     action_number: Mapped[int] = mapped_column(ForeignKey("actions.number"), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    change: Mapped[str] = mapped_column(String(20))
+    change: Mapped[ActionChangeKind] = mapped_column(text_enum(ActionChangeKind))
     communication_reference: Mapped[str] = mapped_column(String(200))
     communication_date: Mapped[date]
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
