@@ -98,22 +98,28 @@ def _create_user(args: argparse.Namespace) -> None:
 def _demo(_args: argparse.Namespace) -> None:
     from app.clock import system_clock
     from app.db import make_engine, make_sessionmaker
-    from app.demo import NotEmpty, fill
+    from app.demo import NotEmpty, fill, fresh_start
 
     settings = _settings_or_exit()
     migrate(settings)
     engine = make_engine(settings.database_url)
     try:
         with make_sessionmaker(engine).begin() as session:
-            tokens = fill(session=session, settings=settings, now=system_clock())
+            accounts = fill(session=session, settings=settings, now=system_clock())
     except NotEmpty as error:
         raise SystemExit(str(error)) from None
     finally:
         engine.dispose()
-    print("A fictional programme is in place: two joint seminars, peer-to-peer events.")
-    print("API tokens of the demo accounts (send as 'Authorization: Bearer <token>'):")
-    for key, token in tokens.items():
-        print(f"  {key:<12} {token}")
+    print("A fictional programme is in place: a joint seminar scheduled with its agenda,")
+    print("a call for topics open, peer-to-peer events (one awaiting publication).")
+    print()
+    print("Demo accounts, one per role, with their API tokens")
+    print("(send one as 'Authorization: Bearer <token>', or paste it into /docs, Authorize):")
+    width = max(len(account.who) for account in accounts)
+    for account in accounts:
+        print(f"  {account.key:<22} {account.who:<{width}}  {account.token}")
+    print()
+    print(f"To start again from an empty database: {fresh_start(settings.database_url)}.")
 
 
 def build_parser() -> argparse.ArgumentParser:
