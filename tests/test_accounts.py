@@ -211,3 +211,38 @@ def test_account_creation_and_tokens_are_audited(client, admin, db):
     assert created["created_at"] == "2026-11-25T09:00:00Z"
     assert entries[1]["after"]["email"] == "ola@example.eu"
     assert "kep_" not in str(entries)  # the secret never reaches the trail
+
+
+def test_admins_find_accounts_by_words_and_role(client, admin, make_account):
+    make_account("member", "Jean Dupont", member_state="FR", region="Occitanie")
+    make_account("participant", "Jeanne d'Arc")
+    make_account("participant", "Zoë Zimmer")
+    found = client.get("/users", headers=admin.headers, params={"q": "JEAN"}).json()
+    assert [user["name"] for user in found["items"]] == ["Jean Dupont", "Jeanne d'Arc"]
+    assert found["total"] == 2
+    participants = client.get(
+        "/users", headers=admin.headers, params={"q": "jean", "role": "participant"}
+    ).json()
+    assert [user["name"] for user in participants["items"]] == ["Jeanne d'Arc"]
+    by_mail = client.get("/users", headers=admin.headers, params={"q": "example.eu"}).json()
+    assert by_mail["total"] >= 4
+    page = client.get("/users", headers=admin.headers, params={"limit": 1, "offset": 1}).json()
+    assert (len(page["items"]), page["limit"], page["offset"]) == (1, 1, 1)
+    assert client.get("/users", headers=admin.headers, params={"role": "king"}).status_code == 422
+
+
+@pytest.mark.parametrize("who", ["secretariat", "member", "participant"])
+def test_only_admins_find_accounts(client, make_account, who):
+    response = client.get("/users", headers=make_account(who).headers)
+    assert response.status_code == 403
+    assert f"This needs the role admin; you are {who}" == detail_of(response)
+    assert client.get("/users").status_code == 401
+
+
+def test_another_account_says_what_reading_it_needs(client, member, participant):
+    response = client.get(f"/users/{participant.id}", headers=member.headers)
+    assert response.status_code == 403
+    assert detail_of(response) == (
+        f"This needs the role admin, or to be the owner of account {participant.id}; "
+        f"you are account {member.id}, member"
+    )

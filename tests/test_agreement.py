@@ -259,10 +259,13 @@ def test_the_agreed_seminar_is_scheduled_as_a_joint_seminar_event(client, agreed
     assert event["timezone"] == "Europe/Brussels"
     assert event["venue"]["city"] == "Brussels"
     assert event["capacity"] == 120
+    assert event["seminar_id"] == agreed["id"]  # the event links back to its seminar
     seminar = client.get(f"/seminars/{agreed['id']}").json()
     assert seminar["phase"] == "scheduled"
     assert seminar["event_id"] == event["id"]
-    assert client.get(f"/events/{event['id']}").json()["id"] == event["id"]
+    assert client.get(f"/events/{event['id']}").json() == event
+    listed = client.get("/events", params={"kind": "joint_seminar"}).json()["items"]
+    assert [(e["id"], e["seminar_id"]) for e in listed] == [(event["id"], agreed["id"])]
     entry = audit_entries(client, jrc, "seminar", agreed["id"])[-1]
     assert entry["action"] == "seminar.scheduled"
     assert entry["actor_id"] == jrc.id

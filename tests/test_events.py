@@ -454,3 +454,27 @@ def test_event_changes_are_in_the_audit_trail(client, member, sedec):
     updated = entries[1]
     assert updated["before"]["title"] == event["title"]
     assert updated["after"]["title"] == "Renamed"
+
+
+def test_an_event_outside_the_plans_term_is_kept_with_a_warning(client, dg_rtd, app):
+    inside = published_event(client, dg_rtd.headers)
+    assert inside["warnings"] == []
+    response = client.post(
+        "/events",
+        headers=dg_rtd.headers,
+        json=event_body(
+            kind="other",
+            status="published",
+            starts_at="2031-01-15T10:00",
+            ends_at="2031-01-15T12:00",
+        ),
+    )
+    assert response.status_code == 201, response.text
+    outside = response.json()
+    assert outside["warnings"] == [
+        "The event starts in 2031, outside the plan's term 2026–2029; it is kept, and the "
+        "plan's reports count the term's years only"
+    ]
+    assert client.get(f"/events/{outside['id']}").json()["warnings"] == outside["warnings"]
+    app.state.settings = app.state.settings.model_copy(update={"plan_end_year": 2031})
+    assert client.get(f"/events/{outside['id']}").json()["warnings"] == []

@@ -521,3 +521,85 @@ def test_listing_seminars_takes_the_same_queries_for_one_or_many(client, sedec, 
     with count_queries() as many:
         assert client.get("/seminars").json()["total"] == 4
     assert len(many) == len(one)
+
+
+# Closing a phase now
+
+
+def test_the_secretariat_closes_the_call_for_topics_now(client, clock, sedec, member, db):
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_PROPOSALS)
+    proposal = propose(client, member, seminar["id"])
+    response = client.post(f"/seminars/{seminar['id']}/close-proposals", headers=sedec.headers)
+    assert response.status_code == 200, response.text
+    closed = response.json()
+    assert closed["proposals_close_at"] == "2026-12-10T10:00:00Z"
+    assert closed["local_proposals_close_at"] == "2026-12-10T11:00:00+01:00"
+    assert closed["phase"] == "voting"
+    assert put_support(client, member, proposal["id"]).status_code == 200  # voting is open
+    entry = audit_entries(client, sedec, "seminar", seminar["id"])[-1]
+    assert entry["action"] == "seminar.proposals_closed"
+    assert entry["before"] == {"proposals_close_at": "2027-01-15T17:00:00Z"}
+    assert entry["after"] == {"proposals_close_at": "2026-12-10T10:00:00Z"}
+    # Closing it again answers the seminar as it stands.
+    count = audit_count(db)
+    clock.advance(hours=1)
+    again = client.post(f"/seminars/{seminar['id']}/close-proposals", headers=sedec.headers)
+    assert again.status_code == 200
+    assert again.json() == closed
+    assert audit_count(db) == count
+
+
+def test_the_secretariat_closes_voting_now(client, clock, sedec, dg_rtd, member, db):
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_PROPOSALS)
+    proposal = propose(client, member, seminar["id"])
+    clock.set(IN_VOTING)
+    support(client, member, proposal["id"])
+    response = client.post(f"/seminars/{seminar['id']}/close-voting", headers=sedec.headers)
+    assert response.status_code == 200, response.text
+    closed = response.json()
+    assert (closed["voting_close_at"], closed["phase"]) == ("2027-01-20T10:00:00Z", "agreement")
+    tally = client.get(f"/seminars/{seminar['id']}/tally")  # public from now on
+    assert tally.status_code == 200
+    assert tally.json()["final"] is True
+    assert tally.json()["seminar_label"] == "Seminar 1 of 2027"
+    chosen = client.put(
+        f"/seminars/{seminar['id']}/agreement",
+        headers=dg_rtd.headers,
+        json={"proposal_id": proposal["id"]},
+    )
+    assert chosen.status_code == 200, chosen.text
+    count = audit_count(db)
+    for path in ("close-voting", "close-proposals"):  # closed already: nothing changes
+        again = client.post(f"/seminars/{seminar['id']}/{path}", headers=sedec.headers)
+        assert again.status_code == 200
+        assert again.json()["voting_close_at"] == "2027-01-20T10:00:00Z"
+    assert audit_count(db) == count
+
+
+def test_a_phase_that_has_not_begun_is_not_closed(client, clock, sedec, db):
+    seminar = open_seminar(client, sedec)
+    count = audit_count(db)
+    early = client.post(f"/seminars/{seminar['id']}/close-proposals", headers=sedec.headers)
+    assert early.status_code == 409
+    assert "Proposals for Seminar 1 of 2027 open on 2026-12-01T09:00:00Z" in detail_of(early)
+    clock.set(IN_PROPOSALS)
+    voting = client.post(f"/seminars/{seminar['id']}/close-voting", headers=sedec.headers)
+    assert voting.status_code == 409
+    assert "close the call for proposals first" in detail_of(voting)
+    assert client.get(f"/seminars/{seminar['id']}").json() == {**seminar, "phase": "proposals"}
+    assert audit_count(db) == count
+
+
+@pytest.mark.parametrize("path", ["close-proposals", "close-voting"])
+def test_only_the_secretariat_closes_a_phase(client, clock, sedec, member, db, path):
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_VOTING)
+    count = audit_count(db)
+    refused = client.post(f"/seminars/{seminar['id']}/{path}", headers=member.headers)
+    assert refused.status_code == 403
+    assert "needs the role secretariat" in detail_of(refused)
+    assert client.post(f"/seminars/{seminar['id']}/{path}").status_code == 401
+    assert client.post(f"/seminars/999999/{path}", headers=sedec.headers).status_code == 404
+    assert audit_count(db) == count
