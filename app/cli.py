@@ -1,6 +1,7 @@
 """The ``kep`` command for operators: serve, migrate, create-user, demo."""
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -11,16 +12,27 @@ from pydantic import ValidationError
 from app.config import Settings, get_settings
 from app.models import Institution, Role
 
+PACKAGE = Path(__file__).resolve().parent
+
+
+def migrations_folder() -> Path:
+    """The migrations: shipped inside the installed package, or, in a source tree (an
+    editable install), the top-level migrations/ folder beside the package."""
+    for folder in (PACKAGE / "migrations", PACKAGE.parent / "migrations"):
+        if (folder / "env.py").is_file():
+            return folder
+    raise SystemExit(
+        f"The migrations are missing: neither {PACKAGE}/migrations nor the source tree's"
+    )
+
 
 def alembic_config(url: str) -> Config:
-    """Alembic's configuration, found in the working folder or beside the package."""
-    for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
-        ini = root / "alembic.ini"
-        if ini.is_file():
-            config = Config(str(ini))
-            config.attributes["url"] = url
-            return config
-    raise SystemExit("alembic.ini not found: run kep from the project folder")
+    """Alembic's configuration, made here rather than read from alembic.ini, so that
+    ``kep`` migrates from whatever folder it runs in."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_folder()))
+    config.attributes["url"] = url
+    return config
 
 
 def migrate(settings: Settings) -> None:
@@ -151,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    # Say which migrations run, as alembic's own command line does.
+    logging.basicConfig(format="%(levelname)-5.5s [%(name)s] %(message)s")
+    logging.getLogger("alembic").setLevel(logging.INFO)
     args.run(args)
 
 

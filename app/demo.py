@@ -79,10 +79,10 @@ def fresh_start(database_url: str) -> str:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         files = " ".join(f"{url.database}{suffix}" for suffix in ("", "-wal", "-shm"))
-        return f"stop the service, run `rm -f {files}`, then `make demo` again"
+        return f"stop the service, run `rm -f {files}`, then run the demo again"
     return (
         f"stop the service, drop and re-create the database {url.database!r} "
-        "(dropdb, createdb), then `make demo` again"
+        "(dropdb, createdb), then run the demo again"
     )
 
 

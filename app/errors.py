@@ -83,7 +83,7 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` for the error answers an endpoint can give."""
     text = {
         401: "Not authenticated: send `Authorization: Bearer <token>`",
-        403: "Your role or institution may not do this",
+        403: "Not allowed: the detail says what is needed",
         404: "No such resource",
         409: "Conflicts with the current state (closed window, cap reached, duplicate)",
         413: "Request body too large",

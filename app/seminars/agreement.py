@@ -94,7 +94,8 @@ def record_choice(
     if proposal is None or proposal.seminar_id != seminar.id:
         raise Invalid(
             f"Proposal {proposal_id} is not a proposal of {seminar.label}; choose one of "
-            "its submitted proposals"
+            "its submitted proposals",
+            loc=("body", "proposal_id"),
         )
     if proposal.status != ProposalStatus.submitted:
         raise Conflict(f"Proposal {proposal.id} is {proposal.status}; choose a submitted one")
