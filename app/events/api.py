@@ -41,7 +41,7 @@ def _as_utc(value: datetime | None) -> datetime | None:
     return value
 
 
-def present_event(session: Session, event: Event, plan_years: range) -> EventRead:
+def _present(session: Session, event: Event, plan_years: range) -> EventRead:
     [listed] = queries.with_occupancy(session, [event])
     return presenters.event_read(listed, plan_years)
 
@@ -71,7 +71,7 @@ def create_event(
     any kind, as `draft` or `published` at once. Priority areas default to those of the
     actions. An event outside the plan's term is accepted, with a `warnings` entry."""
     event = events.create_event(session=session, actor=user, data=body, now=clock())
-    return present_event(session, event, settings.plan_years)
+    return _present(session, event, settings.plan_years)
 
 
 @event_router.get("/events", response_model=Page[EventRead], responses=responses(401))
@@ -133,7 +133,7 @@ def list_events(
 def read_event(event_id: IdPath, session: SessionDep, viewer: OptionalUser, settings: SettingsDep):
     """One event, if you may see it."""
     event = access.get_visible(session=session, event_id=event_id, viewer=viewer)
-    return present_event(session, event, settings.plan_years)
+    return _present(session, event, settings.plan_years)
 
 
 @event_router.patch(
@@ -154,7 +154,7 @@ def update_event(
     event = events.update_event(
         session=session, actor=user, event_id=event_id, data=body, now=clock()
     )
-    return present_event(session, event, settings.plan_years)
+    return _present(session, event, settings.plan_years)
 
 
 @event_router.post(
@@ -168,7 +168,7 @@ def publish_event(
     """Publish a draft or submitted event (secretariat). A published event is answered as
     it stands; a cancelled one cannot be published."""
     event = events.publish_event(session=session, actor=user, event_id=event_id, now=clock())
-    return present_event(session, event, settings.plan_years)
+    return _present(session, event, settings.plan_years)
 
 
 @event_router.post(
@@ -190,7 +190,7 @@ def cancel_event(
     event = events.cancel_event(
         session=session, actor=user, event_id=event_id, reason=body.reason, now=clock()
     )
-    return present_event(session, event, settings.plan_years)
+    return _present(session, event, settings.plan_years)
 
 
 @event_router.get(

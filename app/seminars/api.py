@@ -19,7 +19,8 @@ from app.auth.deps import (
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, page_of
 from app.errors import responses
-from app.events.api import present_event
+from app.events import presenters as event_presenters
+from app.events import queries
 from app.events.schemas import EventRead
 from app.models import Proposal, ProposalStatus, Role, Seminar, User
 from app.seminars import agreement, calendar, presenters, proposals, scheduling, supports, tally
@@ -408,4 +409,5 @@ def schedule_seminar(
         status=body.status,
         now=clock(),
     )
-    return present_event(session, event, settings.plan_years)
+    [listed] = queries.with_occupancy(session, [event])
+    return event_presenters.event_read(listed, settings.plan_years)
