@@ -1,5 +1,15 @@
 # The KEP 2.0 events service. Set KEP_DATABASE_URL to a PostgreSQL database in production;
 # the default SQLite file lives in the /srv/kep/data volume.
+
+# The service's wheel, which carries its migrations.
+FROM python:3.11-slim AS wheel
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY migrations ./migrations
+RUN pip wheel --no-deps --wheel-dir /wheels .
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -11,12 +21,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --system --uid 10001 --user-group --home-dir /srv/kep --no-create-home kep
 WORKDIR /srv/kep
 
-# Dependencies come from pyproject.toml; the sources are copied first because the
-# package installs itself with them.
-COPY pyproject.toml README.md alembic.ini ./
-COPY app ./app
-COPY migrations ./migrations
-RUN pip install . \
+# The exact versions of requirements.lock, in a layer of their own that changes only
+# with the lock; then the service itself, without dependencies of its own choosing.
+COPY requirements.lock ./
+RUN pip install -r requirements.lock
+COPY --from=wheel /wheels /wheels
+RUN pip install --no-deps /wheels/*.whl \
+    && rm -rf /wheels \
     && mkdir -p /srv/kep/data \
     && chown kep:kep /srv/kep/data
 
@@ -27,5 +38,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status == 200 else 1)"]
 
-# `kep serve` applies the migrations (the catalogue comes with them), then starts uvicorn.
+# `kep serve` applies the migrations shipped in the package (the catalogue comes with
+# them), then starts uvicorn.
 CMD ["kep", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,6 +1,7 @@
 """The ``kep`` command for operators: serve, migrate, create-user, demo."""
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -11,16 +12,27 @@ from pydantic import ValidationError
 from app.config import Settings, get_settings
 from app.models import Institution, Role
 
+PACKAGE = Path(__file__).resolve().parent
+
+
+def migrations_folder() -> Path:
+    """The migrations: shipped inside the installed package, or, in a source tree (an
+    editable install), the top-level migrations/ folder beside the package."""
+    for folder in (PACKAGE / "migrations", PACKAGE.parent / "migrations"):
+        if (folder / "env.py").is_file():
+            return folder
+    raise SystemExit(
+        f"The migrations are missing: neither {PACKAGE}/migrations nor the source tree's"
+    )
+
 
 def alembic_config(url: str) -> Config:
-    """Alembic's configuration, found in the working folder or beside the package."""
-    for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
-        ini = root / "alembic.ini"
-        if ini.is_file():
-            config = Config(str(ini))
-            config.attributes["url"] = url
-            return config
-    raise SystemExit("alembic.ini not found: run kep from the project folder")
+    """Alembic's configuration, made here rather than read from alembic.ini, so that
+    ``kep`` migrates from whatever folder it runs in."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_folder()))
+    config.attributes["url"] = url
+    return config
 
 
 def migrate(settings: Settings) -> None:
@@ -98,22 +110,28 @@ def _create_user(args: argparse.Namespace) -> None:
 def _demo(_args: argparse.Namespace) -> None:
     from app.clock import system_clock
     from app.db import make_engine, make_sessionmaker
-    from app.demo import NotEmpty, fill
+    from app.demo import NotEmpty, fill, fresh_start
 
     settings = _settings_or_exit()
     migrate(settings)
     engine = make_engine(settings.database_url)
     try:
         with make_sessionmaker(engine).begin() as session:
-            tokens = fill(session=session, settings=settings, now=system_clock())
+            accounts = fill(session=session, settings=settings, now=system_clock())
     except NotEmpty as error:
         raise SystemExit(str(error)) from None
     finally:
         engine.dispose()
-    print("A fictional programme is in place: two joint seminars, peer-to-peer events.")
-    print("API tokens of the demo accounts (send as 'Authorization: Bearer <token>'):")
-    for key, token in tokens.items():
-        print(f"  {key:<12} {token}")
+    print("A fictional programme is in place: a joint seminar scheduled with its agenda,")
+    print("a call for topics open, peer-to-peer events (one awaiting publication).")
+    print()
+    print("Demo accounts, one per role, with their API tokens")
+    print("(send one as 'Authorization: Bearer <token>', or paste it into /docs, Authorize):")
+    width = max(len(account.who) for account in accounts)
+    for account in accounts:
+        print(f"  {account.key:<22} {account.who:<{width}}  {account.token}")
+    print()
+    print(f"To start again from an empty database: {fresh_start(settings.database_url)}.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    # Say which migrations run, as alembic's own command line does.
+    logging.basicConfig(format="%(levelname)-5.5s [%(name)s] %(message)s")
+    logging.getLogger("alembic").setLevel(logging.INFO)
     args.run(args)
 
 

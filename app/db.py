@@ -9,6 +9,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def make_engine(url: str, pool_size: int | None = None, **kwargs: Any) -> Engine:
     """An engine with the same transactional behaviour on SQLite as on PostgreSQL.
 
@@ -26,6 +30,9 @@ def make_engine(url: str, pool_size: int | None = None, **kwargs: Any) -> Engine
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
+            # SQLite's own lower() folds ASCII only; text search needs every letter folded,
+            # as PostgreSQL does.
+            dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA busy_timeout = 10000")

@@ -5,9 +5,11 @@ the timeline is laid out around the moment it runs, so phases look right wheneve
 it is run.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app.accounts import service as users
@@ -19,25 +21,27 @@ from app.events.schemas import AgendaIn, EventCreate, EventTiming
 from app.models import EventStatus, Role, User
 from app.seminars import agreement, calendar, proposals, scheduling, supports
 from app.seminars.schemas import ProposalCreate, SeminarCreate
+from app.seminars.wording import INSTITUTION_NAMES
 
+# Each demo account is named by its role, and by its institution or member state.
 PEOPLE = [
     ("admin", Role.admin, {}),
-    ("dg_rtd", Role.secretariat, {"institution": "dg_rtd"}),
-    ("cor_sedec", Role.secretariat, {"institution": "cor_sedec"}),
-    ("jrc", Role.secretariat, {"institution": "jrc"}),
-    ("member", Role.member, {"member_state": "PT", "region": "Norte"}),
-    ("member_2", Role.member, {"member_state": "IT", "region": "Emilia-Romagna"}),
-    ("member_3", Role.member, {"member_state": "PL", "region": "Małopolska"}),
+    ("secretariat-dg_rtd", Role.secretariat, {"institution": "dg_rtd"}),
+    ("secretariat-cor_sedec", Role.secretariat, {"institution": "cor_sedec"}),
+    ("secretariat-jrc", Role.secretariat, {"institution": "jrc"}),
+    ("member-PT", Role.member, {"member_state": "PT", "region": "Norte"}),
+    ("member-IT", Role.member, {"member_state": "IT", "region": "Emilia-Romagna"}),
+    ("member-PL", Role.member, {"member_state": "PL", "region": "Małopolska"}),
     ("participant", Role.participant, {}),
 ]
 NAMES = {
     "admin": "Alex Operator",
-    "dg_rtd": "Rosa Research (DG RTD)",
-    "cor_sedec": "Sam Sedec (CoR SEDEC)",
-    "jrc": "Jonas Centre (JRC)",
-    "member": "Ana Costa",
-    "member_2": "Marco Bianchi",
-    "member_3": "Zofia Nowak",
+    "secretariat-dg_rtd": "Rosa Research",
+    "secretariat-cor_sedec": "Sam Sedec",
+    "secretariat-jrc": "Jonas Centre",
+    "member-PT": "Ana Costa",
+    "member-IT": "Marco Bianchi",
+    "member-PL": "Zofia Nowak",
     "participant": "Pat Participant",
 }
 BRUSSELS = {
@@ -52,32 +56,67 @@ class NotEmpty(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo account as the operator is told of it: its key, who it is, its token."""
+
+    key: str
+    user: User
+    token: str
+
+    @property
+    def who(self) -> str:
+        user = self.user
+        if user.role == Role.secretariat and user.institution is not None:
+            return f"{user.name}, secretariat of {INSTITUTION_NAMES[user.institution]}"
+        if user.role == Role.member:
+            return f"{user.name}, CoR member for {user.region} ({user.member_state})"
+        return f"{user.name}, {user.role}"
+
+
+def fresh_start(database_url: str) -> str:
+    """How to start again from an empty database, said for the database in use."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        files = " ".join(f"{url.database}{suffix}" for suffix in ("", "-wal", "-shm"))
+        return f"stop the service, run `rm -f {files}`, then run the demo again"
+    return (
+        f"stop the service, drop and re-create the database {url.database!r} "
+        "(dropdb, createdb), then run the demo again"
+    )
+
+
 def _day(moment: datetime, hour: int) -> datetime:
     """A wall-clock hour on ``moment``'s date, as a naive local time for an event body."""
     return moment.replace(hour=hour, minute=0, second=0, microsecond=0, tzinfo=None)
 
 
-def fill(*, session: Session, settings: Settings, now: datetime) -> dict[str, str]:
-    """Fill an empty database; the API token of each demo account, by account key."""
+def fill(*, session: Session, settings: Settings, now: datetime) -> list[DemoAccount]:
+    """Fill an empty database; the demo accounts, each with its API token."""
     if session.scalar(select(User.id).limit(1)) is not None:
-        raise NotEmpty("The database already has accounts; kep demo fills an empty one only")
-    accounts: dict[str, User] = {}
-    tokens: dict[str, str] = {}
+        raise NotEmpty(
+            "The database already has accounts; kep demo fills an empty one only. To start "
+            f"again: {fresh_start(settings.database_url)}"
+        )
+    made: list[DemoAccount] = []
     for key, role, fields in PEOPLE:
         account = users.create_account(
             session=session,
-            data=UserCreate(name=NAMES[key], email=f"{key}@demo.kep.example", role=role, **fields),
+            data=UserCreate(
+                name=NAMES[key], email=f"{key.lower()}@demo.kep.example", role=role, **fields
+            ),
             token_label="kep demo",
             now=now,
         )
-        accounts[key], tokens[key] = account.user, account.secret
+        made.append(DemoAccount(key=key, user=account.user, token=account.secret))
+    accounts = {account.key: account.user for account in made}
     years = settings.plan_years
     year = now.year if now.year in years else years[0]
     _agreed_and_scheduled_seminar(session, settings, accounts, year, now)
     if year + 1 in years:
         _seminar_taking_proposals(session, settings, accounts, year + 1, now)
     _peer_to_peer_events(session, accounts, now)
-    return tokens
+    return made
 
 
 def _agreed_and_scheduled_seminar(
@@ -90,7 +129,7 @@ def _agreed_and_scheduled_seminar(
     )
     seminar = calendar.create_seminar(
         session=session,
-        actor=who["cor_sedec"],
+        actor=who["secretariat-cor_sedec"],
         data=SeminarCreate(
             year=year,
             number=2,
@@ -102,14 +141,14 @@ def _agreed_and_scheduled_seminar(
         now=opened - timedelta(days=7),
     )
     topics = [
-        ("member", "Regional innovation valleys: from pilots to scale", [3, 10], None),
+        ("member-PT", "Regional innovation valleys: from pilots to scale", [3, 10], None),
         (
-            "member_2",
+            "member-IT",
             "Health research close to patients: clinical trials in the regions",
             [6],
             None,
         ),
-        ("dg_rtd", "Knowledge valorisation for regional clusters", [8], [1]),
+        ("secretariat-dg_rtd", "Knowledge valorisation for regional clusters", [8], [1]),
     ]
     made = []
     for offset, (key, title, actions, areas) in enumerate(topics):
@@ -127,7 +166,13 @@ def _agreed_and_scheduled_seminar(
                 now=opened + timedelta(days=offset + 1),
             )
         )
-    votes = {"member": [0, 2], "member_2": [1, 0], "member_3": [0], "jrc": [2], "dg_rtd": [0]}
+    votes = {
+        "member-PT": [0, 2],
+        "member-IT": [1, 0],
+        "member-PL": [0],
+        "secretariat-jrc": [2],
+        "secretariat-dg_rtd": [0],
+    }
     for key, picks in votes.items():
         for pick in picks:
             supports.give_support(
@@ -137,7 +182,7 @@ def _agreed_and_scheduled_seminar(
                 cap=settings.support_cap,
                 now=closed + timedelta(days=2),
             )
-    for key in ("dg_rtd", "cor_sedec"):
+    for key in ("secretariat-dg_rtd", "secretariat-cor_sedec"):
         agreement.record_choice(
             session=session,
             actor=who[key],
@@ -148,7 +193,7 @@ def _agreed_and_scheduled_seminar(
     day = now + timedelta(days=21)
     event = scheduling.schedule(
         session=session,
-        actor=who["cor_sedec"],
+        actor=who["secretariat-cor_sedec"],
         seminar_id=seminar.id,
         timing=EventTiming(
             starts_at=_day(day, 9),
@@ -163,7 +208,7 @@ def _agreed_and_scheduled_seminar(
     )
     agenda.replace_agenda(
         session=session,
-        actor=who["cor_sedec"],
+        actor=who["secretariat-cor_sedec"],
         event_id=event.id,
         data=AgendaIn(
             items=[
@@ -178,24 +223,27 @@ def _agreed_and_scheduled_seminar(
                     "ends_at": _day(day, 12),
                     "title": "Valleys in practice: three regions",
                     "speakers": [
-                        {"name": NAMES["member"], "affiliation": "Norte"},
-                        {"name": NAMES["member_3"], "affiliation": "Małopolska"},
+                        {"name": NAMES["member-PT"], "affiliation": "Norte"},
+                        {"name": NAMES["member-PL"], "affiliation": "Małopolska"},
                     ],
                 },
                 {
                     "starts_at": _day(day, 14),
                     "ends_at": _day(day, 16),
                     "title": "Funding the next step: Horizon Europe and cohesion policy",
-                    "speakers": [{"name": NAMES["dg_rtd"], "affiliation": "DG RTD"}],
+                    "speakers": [{"name": NAMES["secretariat-dg_rtd"], "affiliation": "DG RTD"}],
                 },
             ]
         ),
         now=voted + timedelta(days=6),
     )
     agenda.confirm_agenda(
-        session=session, actor=who["dg_rtd"], event_id=event.id, now=voted + timedelta(days=7)
+        session=session,
+        actor=who["secretariat-dg_rtd"],
+        event_id=event.id,
+        now=voted + timedelta(days=7),
     )
-    for key in ("participant", "member_2"):
+    for key in ("participant", "member-IT"):
         registrations.register(session=session, user=who[key], event_id=event.id, now=now)
 
 
@@ -205,7 +253,7 @@ def _seminar_taking_proposals(
     opened = now - timedelta(days=7)
     seminar = calendar.create_seminar(
         session=session,
-        actor=who["dg_rtd"],
+        actor=who["secretariat-dg_rtd"],
         data=SeminarCreate(
             year=year,
             number=1,
@@ -218,7 +266,7 @@ def _seminar_taking_proposals(
     )
     proposals.submit_proposal(
         session=session,
-        actor=who["member_3"],
+        actor=who["member-PL"],
         seminar_id=seminar.id,
         data=ProposalCreate(
             title="Disaster resilience data for small municipalities",
@@ -233,7 +281,7 @@ def _peer_to_peer_events(session: Session, who: dict[str, User], now: datetime) 
     day = now + timedelta(days=45)
     porto = events.create_event(
         session=session,
-        actor=who["member"],
+        actor=who["member-PT"],
         data=EventCreate(
             title="Peer learning: smart specialisation in Norte",
             description="A site visit and workshop with the regional innovation agency.",
@@ -246,11 +294,13 @@ def _peer_to_peer_events(session: Session, who: dict[str, User], now: datetime) 
         ),
         now=now - timedelta(days=3),
     )
-    events.publish_event(session=session, actor=who["cor_sedec"], event_id=porto.id, now=now)
-    registrations.register(session=session, user=who["member_2"], event_id=porto.id, now=now)
+    events.publish_event(
+        session=session, actor=who["secretariat-cor_sedec"], event_id=porto.id, now=now
+    )
+    registrations.register(session=session, user=who["member-IT"], event_id=porto.id, now=now)
     events.create_event(
         session=session,
-        actor=who["member_2"],
+        actor=who["member-IT"],
         data=EventCreate(
             title="Cultural and creative industries in Emilia-Romagna",
             starts_at=_day(day + timedelta(days=14), 14),

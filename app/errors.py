@@ -1,13 +1,14 @@
 """One error type that carries its status, and the handlers that turn errors into JSON."""
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError
 
 log = logging.getLogger(__name__)
@@ -42,20 +43,47 @@ class Conflict(AppError):
 
 
 class Invalid(AppError):
-    """Input that parses but breaks a rule (a priority area no action serves, ...)."""
+    """Input that parses but breaks a rule (a priority area no action serves, ...).
+
+    Answered in the same shape as field validation: ``loc`` names where the input is
+    wrong (``("body", "actions")``, ``("query", "to")``); the body as a whole by default.
+    """
 
     status_code = 422
+
+    def __init__(self, detail: str, loc: tuple[str | int, ...] = ("body",)) -> None:
+        super().__init__(detail)
+        self.loc = loc
 
 
 class ErrorBody(BaseModel):
     detail: str
 
 
+class InputError(BaseModel):
+    """One thing wrong with the input."""
+
+    loc: list[str | int] = Field(
+        description="where: `body`, `query`, `path` or `header`, then the field's path",
+        examples=[["body", "actions", 0]],
+    )
+    msg: str = Field(description="what is wrong, in a sentence a person can act on")
+    type: str = Field(
+        description="a machine-readable kind: `missing`, `extra_forbidden`, `value_error`, ..."
+    )
+
+
+class InvalidBody(BaseModel):
+    """The one shape of every 422: field validation and business rules alike."""
+
+    detail: list[InputError]
+
+
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` for the error answers an endpoint can give."""
     text = {
         401: "Not authenticated: send `Authorization: Bearer <token>`",
-        403: "Your role or institution may not do this",
+        403: "Not allowed: the detail says what is needed",
         404: "No such resource",
         409: "Conflicts with the current state (closed window, cap reached, duplicate)",
         413: "Request body too large",
@@ -86,11 +114,33 @@ def _echoable(value: Any, depth: int = 0) -> Any:
     return value
 
 
+# Pydantic prefixes the messages of custom validators; the sentence reads better alone.
+_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def input_error(loc: Sequence[str | int], msg: str, kind: str) -> dict[str, Any]:
+    for prefix in _PREFIXES:
+        msg = msg.removeprefix(prefix)
+    return {"loc": list(loc), "msg": msg, "type": kind}
+
+
+def invalid_response(errors: list[dict[str, Any]]) -> JSONResponse:
+    # Made safe to encode whatever the client sent: a message may quote its input.
+    return JSONResponse({"detail": jsonable_encoder(_echoable(errors))}, 422)
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI's own 422 body, made safe to encode whatever the client sent.
-        return JSONResponse({"detail": jsonable_encoder(_echoable(exc.errors()))}, 422)
+        # FastAPI's list of field errors, kept to loc, msg and type: the input is not
+        # echoed, and an exception's empty context is not either.
+        return invalid_response(
+            [input_error(error["loc"], error["msg"], error["type"]) for error in exc.errors()]
+        )
+
+    @app.exception_handler(Invalid)
+    async def _rule(_request: Request, exc: Invalid) -> JSONResponse:
+        return invalid_response([input_error(exc.loc, exc.detail, "value_error")])
 
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
@@ -112,7 +162,13 @@ def install_handlers(app: FastAPI) -> None:
         # Input validation bounds every value the database stores; this is the net
         # under it, so that a value it missed is still the client's 422, never a 500.
         log.warning("database refused a value: %s", exc.orig)
-        return error_response(422, "A value is out of the range the service accepts")
+        return invalid_response(
+            [
+                input_error(
+                    ("body",), "A value is out of the range the service accepts", "value_error"
+                )
+            ]
+        )
 
 
 def document_body_limit(app: FastAPI) -> None:
@@ -137,6 +193,35 @@ def document_body_limit(app: FastAPI) -> None:
                                 },
                             },
                         )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document_invalid_input(app: FastAPI) -> None:
+    """Document the one 422 shape on every operation: any of them refuses an unknown
+    query parameter, and many validate more."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                components.pop(name, None)
+            definition = InvalidBody.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(definition.pop("$defs", {}))
+            components["InvalidBody"] = definition
+            invalid = {
+                "description": "Invalid input: a list of what is wrong and where",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/InvalidBody"}}
+                },
+            }
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    operation["responses"]["422"] = invalid
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -127,6 +127,7 @@ def main() -> None:
                 ("GET /events?limit=50 (anonymous)", "/events?limit=50", {}),
                 ("GET /events?limit=50 (secretariat)", "/events?limit=50", secretariat),
                 ("GET /events?action=3&limit=50", "/events?action=3&limit=50", {}),
+                ("GET /events?q=event 19&limit=50", "/events?q=event%2019&limit=50", {}),
                 ("GET /events/{id}", f"/events/{last['items'][0]['id']}", {}),
             ]
             for label, path, headers in requests:

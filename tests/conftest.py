@@ -4,9 +4,16 @@ Migrations are applied once per database; each test then runs inside an outer
 transaction that is rolled back, with the application's sessions joined to it
 through savepoints, so no test sees another's rows. Tests that need real commits
 from several connections (races) use a scratch database of their own.
+
+Test ids say where a test runs: ``[sqlite]`` or ``[postgresql]``. When PostgreSQL cannot
+be reached (and ``KEP_REQUIRE_POSTGRES=1`` does not make that a failure), its half is
+skipped with one line that says why, and the summary counts each half.
 """
 
 import contextlib
+import os
+import re
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -28,11 +35,75 @@ from tests.helpers.database import (
     BACKENDS,
     QueryCounter,
     migrate,
+    postgres_unreachable,
     postgres_url,
     require_postgres,
     scratch_database,
 )
 from tests.helpers.server import live_server
+
+# -- which half runs where ------------------------------------------------------------
+
+SKIPPED_POSTGRES = pytest.StashKey[str]()
+
+
+def _backend(nodeid: str) -> str | None:
+    """``sqlite`` or ``postgresql`` for a test parametrized by database, else None."""
+    ids = re.search(r"\[(.*)\]$", nodeid)
+    if ids is None:
+        return None
+    return next((part for part in ids.group(1).split("-") if part in BACKENDS), None)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    required = " (required)" if os.environ.get("KEP_REQUIRE_POSTGRES") == "1" else ""
+    return [
+        "databases: tests ending [sqlite] run on SQLite files in a temporary folder, "
+        f"tests ending [postgresql] on {postgres_url()}{required}"
+    ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("KEP_REQUIRE_POSTGRES") == "1":
+        return  # an unreachable PostgreSQL fails the run, in the fixtures
+    on_postgres = [item for item in items if _backend(item.nodeid) == "postgresql"]
+    if not on_postgres:
+        return
+    problem = postgres_unreachable(postgres_url())
+    if problem is None:
+        return
+    reason = f"{problem}; KEP_REQUIRE_POSTGRES=1 makes this a failure"
+    for item in on_postgres:
+        item.add_marker(pytest.mark.skip(reason=reason))
+        item.stash[SKIPPED_POSTGRES] = reason
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and SKIPPED_POSTGRES in item.stash:
+        # One place for every such skip, so that the summary says it in one line.
+        report.longrepr = (__file__, None, f"Skipped: {item.stash[SKIPPED_POSTGRES]}")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    halves: dict[str, Counter[str]] = {backend: Counter() for backend in BACKENDS}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            backend = _backend(getattr(report, "nodeid", ""))
+            if backend is not None and (report.when == "call" or outcome != "passed"):
+                halves[backend][outcome] += 1
+    said = [
+        f"[{backend}] " + ", ".join(f"{count} {outcome}" for outcome, count in counts.items())
+        for backend, counts in halves.items()
+        if counts
+    ]
+    if said:
+        terminalreporter.write_line("by database: " + "; ".join(said))
+
+
+# -- databases --------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import ApiToken, User
+from tests.helpers.answers import detail_of
 from tests.helpers.database import audit_count
 
 
@@ -21,14 +22,14 @@ def test_no_token_gets_401_with_bearer_challenge(client):
     response = client.get("/me")
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
-    assert "Authorization: Bearer" in response.json()["detail"]
+    assert "Authorization: Bearer" in detail_of(response)
 
 
 def test_wrong_token_gets_401(client, member):
     response = client.get("/me", headers={"Authorization": "Bearer kep_not-a-real-token"})
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
-    assert "unknown or has been revoked" in response.json()["detail"]
+    assert "unknown or has been revoked" in detail_of(response)
 
 
 def test_wrong_role_gets_403(client, member):
@@ -38,7 +39,7 @@ def test_wrong_role_gets_403(client, member):
         json={"name": "X", "email": "x@example.eu", "role": "participant"},
     )
     assert response.status_code == 403
-    assert "admin" in response.json()["detail"]
+    assert "admin" in detail_of(response)
 
 
 def test_admin_creates_a_member(client, admin, db):
@@ -145,7 +146,7 @@ def test_signup_with_a_used_email_gets_409_and_writes_nothing(client, db, member
     count = audit_count(db)
     response = client.post("/signup", json={"name": "Copy", "email": member.user.email.upper()})
     assert response.status_code == 409
-    assert member.user.email in response.json()["detail"]
+    assert member.user.email in detail_of(response)
     assert audit_count(db) == count
 
 
@@ -183,13 +184,13 @@ def test_token_list_shows_last_use_and_no_secrets(client, member, clock):
     client.get("/me", headers=member.headers)
     listed = client.get(f"/users/{member.id}/tokens", headers=member.headers)
     assert listed.status_code == 200
-    [token] = listed.json()
+    [token] = listed.json()["items"]
     assert "token" not in token
-    assert token["last_used_at"].startswith("2026-11-25T09:00")
+    assert token["last_used_at"] == "2026-11-25T09:00:00Z"
     clock.advance(hours=1)
     client.get("/me", headers=member.headers)
-    [token] = client.get(f"/users/{member.id}/tokens", headers=member.headers).json()
-    assert token["last_used_at"].startswith("2026-11-25T10:00")
+    [token] = client.get(f"/users/{member.id}/tokens", headers=member.headers).json()["items"]
+    assert token["last_used_at"] == "2026-11-25T10:00:00Z"
 
 
 def test_account_creation_and_tokens_are_audited(client, admin, db):
@@ -210,3 +211,38 @@ def test_account_creation_and_tokens_are_audited(client, admin, db):
     assert created["created_at"] == "2026-11-25T09:00:00Z"
     assert entries[1]["after"]["email"] == "ola@example.eu"
     assert "kep_" not in str(entries)  # the secret never reaches the trail
+
+
+def test_admins_find_accounts_by_words_and_role(client, admin, make_account):
+    make_account("member", "Jean Dupont", member_state="FR", region="Occitanie")
+    make_account("participant", "Jeanne d'Arc")
+    make_account("participant", "Zoë Zimmer")
+    found = client.get("/users", headers=admin.headers, params={"q": "JEAN"}).json()
+    assert [user["name"] for user in found["items"]] == ["Jean Dupont", "Jeanne d'Arc"]
+    assert found["total"] == 2
+    participants = client.get(
+        "/users", headers=admin.headers, params={"q": "jean", "role": "participant"}
+    ).json()
+    assert [user["name"] for user in participants["items"]] == ["Jeanne d'Arc"]
+    by_mail = client.get("/users", headers=admin.headers, params={"q": "example.eu"}).json()
+    assert by_mail["total"] >= 4
+    page = client.get("/users", headers=admin.headers, params={"limit": 1, "offset": 1}).json()
+    assert (len(page["items"]), page["limit"], page["offset"]) == (1, 1, 1)
+    assert client.get("/users", headers=admin.headers, params={"role": "king"}).status_code == 422
+
+
+@pytest.mark.parametrize("who", ["secretariat", "member", "participant"])
+def test_only_admins_find_accounts(client, make_account, who):
+    response = client.get("/users", headers=make_account(who).headers)
+    assert response.status_code == 403
+    assert f"This needs the role admin; you are {who}" == detail_of(response)
+    assert client.get("/users").status_code == 401
+
+
+def test_another_account_says_what_reading_it_needs(client, member, participant):
+    response = client.get(f"/users/{participant.id}", headers=member.headers)
+    assert response.status_code == 403
+    assert detail_of(response) == (
+        f"This needs the role admin, or to be the owner of account {participant.id}; "
+        f"you are account {member.id}, member"
+    )

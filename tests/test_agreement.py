@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.helpers.answers import detail_of
 from tests.helpers.database import audit_count
 from tests.helpers.seminars import (
     AFTER_VOTING,
@@ -43,7 +44,7 @@ def choose(client, account, seminar_id: int, proposal_id: int):
 
 
 def statuses(client, seminar_id: int) -> dict[str, str]:
-    listed = client.get(f"/seminars/{seminar_id}/proposals").json()
+    listed = client.get(f"/seminars/{seminar_id}/proposals").json()["items"]
     return {proposal["title"]: proposal["status"] for proposal in listed}
 
 
@@ -145,11 +146,10 @@ def test_choices_are_locked_once_agreed(client, seminar, proposals, dg_rtd, sede
     count = audit_count(db)
     change = choose(client, dg_rtd, seminar["id"], proposals[1]["id"])
     assert change.status_code == 409
-    assert (
-        "agreed the topic of seminar 1 of 2027 on 2027-02-05T10:00:00Z (proposal "
-        in (change.json()["detail"])
+    assert "agreed the topic of Seminar 1 of 2027 on 2027-02-05T10:00:00Z (proposal " in (
+        detail_of(change)
     )
-    assert "the choices are locked" in change.json()["detail"]
+    assert "the choices are locked" in detail_of(change)
     withdraw = client.delete(f"/seminars/{seminar['id']}/agreement", headers=sedec.headers)
     assert withdraw.status_code == 409
     dates = client.patch(
@@ -158,7 +158,7 @@ def test_choices_are_locked_once_agreed(client, seminar, proposals, dg_rtd, sede
         json={"voting_close_at": "2027-03-01T00:00:00Z"},
     )
     assert dates.status_code == 409
-    assert "no longer change" in dates.json()["detail"]
+    assert "no longer change" in detail_of(dates)
     assert audit_count(db) == count
     assert client.get(f"/seminars/{seminar['id']}").json()["phase"] == "agreed"
 
@@ -173,9 +173,9 @@ def test_only_dg_rtd_and_sedec_agree(client, seminar, proposals, request, db, wh
     assert withdraw.status_code == 403
     if who == "jrc":
         assert (
-            "Only DG RTD and CoR SEDEC agree seminar topics; you speak for the JRC"
-            in (response.json()["detail"])
-        )
+            "Agreeing a seminar topic needs the secretariat of DG RTD or CoR SEDEC; "
+            "you speak for the JRC"
+        ) in detail_of(response)
     anonymous = client.put(
         f"/seminars/{seminar['id']}/agreement", json={"proposal_id": proposals[0]["id"]}
     )
@@ -188,7 +188,7 @@ def test_no_choice_before_voting_closes(client, seminar, proposals, clock, dg_rt
     count = audit_count(db)
     response = choose(client, dg_rtd, seminar["id"], proposals[0]["id"])
     assert response.status_code == 409
-    assert "closes on 2027-02-01T17:00:00Z" in response.json()["detail"]
+    assert "closes on 2027-02-01T17:00:00Z" in detail_of(response)
     assert audit_count(db) == count
 
 
@@ -203,13 +203,12 @@ def test_the_choice_must_be_a_submitted_proposal_of_this_seminar(
     for proposal_id in (foreign["id"], 999999):
         response = choose(client, dg_rtd, seminar["id"], proposal_id)
         assert response.status_code == 422
-        assert (
-            f"Proposal {proposal_id} is not a proposal of seminar 1 of 2027"
-            in (response.json()["detail"])
+        assert f"Proposal {proposal_id} is not a proposal of Seminar 1 of 2027" in (
+            detail_of(response)
         )
     withdrawn = choose(client, dg_rtd, seminar["id"], proposals[3]["id"])
     assert withdrawn.status_code == 409
-    assert "is withdrawn; choose a submitted one" in withdrawn.json()["detail"]
+    assert "is withdrawn; choose a submitted one" in detail_of(withdrawn)
     bad = client.put(
         f"/seminars/{seminar['id']}/agreement", headers=dg_rtd.headers, json={"proposal_id": "x"}
     )
@@ -260,10 +259,13 @@ def test_the_agreed_seminar_is_scheduled_as_a_joint_seminar_event(client, agreed
     assert event["timezone"] == "Europe/Brussels"
     assert event["venue"]["city"] == "Brussels"
     assert event["capacity"] == 120
+    assert event["seminar_id"] == agreed["id"]  # the event links back to its seminar
     seminar = client.get(f"/seminars/{agreed['id']}").json()
     assert seminar["phase"] == "scheduled"
     assert seminar["event_id"] == event["id"]
-    assert client.get(f"/events/{event['id']}").json()["id"] == event["id"]
+    assert client.get(f"/events/{event['id']}").json() == event
+    listed = client.get("/events", params={"kind": "joint_seminar"}).json()["items"]
+    assert [(e["id"], e["seminar_id"]) for e in listed] == [(event["id"], agreed["id"])]
     entry = audit_entries(client, jrc, "seminar", agreed["id"])[-1]
     assert entry["action"] == "seminar.scheduled"
     assert entry["actor_id"] == jrc.id
@@ -305,7 +307,7 @@ def test_scheduling_twice_is_409(client, agreed, sedec, db):
         f"/seminars/{agreed['id']}/event", headers=sedec.headers, json=WHEN_AND_WHERE
     )
     assert again.status_code == 409
-    assert f"already scheduled as event {first.json()['id']}" in again.json()["detail"]
+    assert f"already scheduled as event {first.json()['id']}" in detail_of(again)
     assert audit_count(db) == count
 
 
@@ -316,7 +318,7 @@ def test_only_an_agreed_seminar_is_scheduled(client, seminar, proposals, dg_rtd,
         f"/seminars/{seminar['id']}/event", headers=sedec.headers, json=WHEN_AND_WHERE
     )
     assert response.status_code == 409
-    assert "is in its agreement phase" in response.json()["detail"]
+    assert "is in its agreement phase" in detail_of(response)
     assert audit_count(db) == count
     assert client.get(f"/seminars/{seminar['id']}").json()["event_id"] is None
 

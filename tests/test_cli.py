@@ -43,7 +43,7 @@ def test_create_user_prints_a_token_that_works(tmp_path):
     with TestClient(app) as client:
         me = client.get("/me", headers={"Authorization": f"Bearer {token}"}).json()
         assert me["role"] == "admin"
-        assert len(client.get("/actions").json()) == 11
+        assert client.get("/actions").json()["total"] == 11
     app.state.engine.dispose()
 
 
@@ -75,13 +75,28 @@ def test_demo_fills_an_empty_database_once(tmp_path):
     url = f"sqlite:///{tmp_path}/kep.db"
     result = kep("demo", database_url=url)
     assert result.returncode == 0, result.stderr
-    tokens = dict(line.split() for line in result.stdout.splitlines() if "kep_" in line)
-    assert set(tokens) >= {"admin", "dg_rtd", "cor_sedec", "jrc", "member", "participant"}
+    lines = [line.split() for line in result.stdout.splitlines() if "kep_" in line]
+    tokens = {words[0]: words[-1] for words in lines}
+    assert set(tokens) == {
+        "admin",
+        "secretariat-dg_rtd",
+        "secretariat-cor_sedec",
+        "secretariat-jrc",
+        "member-PT",
+        "member-IT",
+        "member-PL",
+        "participant",
+    }
+    assert "Rosa Research, secretariat of DG RTD" in result.stdout
+    assert "Ana Costa, CoR member for Norte (PT)" in result.stdout
+    assert f"rm -f {tmp_path}/kep.db {tmp_path}/kep.db-wal" in result.stdout
     app = create_app(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
     with TestClient(app) as client:
-        member = {"Authorization": f"Bearer {tokens['member']}"}
+        member = {"Authorization": f"Bearer {tokens['member-PT']}"}
         assert client.get("/me", headers=member).json()["role"] == "member"
-        phases = [seminar["phase"] for seminar in client.get("/seminars").json()]
+        sedec = {"Authorization": f"Bearer {tokens['secretariat-cor_sedec']}"}
+        assert client.get("/me", headers=sedec).json()["institution"] == "cor_sedec"
+        phases = [seminar["phase"] for seminar in client.get("/seminars").json()["items"]]
         assert phases == ["scheduled", "proposals"]
         titles = [event["title"] for event in client.get("/events").json()["items"]]
         assert titles[0] == "Regional innovation valleys: from pilots to scale"
@@ -90,3 +105,4 @@ def test_demo_fills_an_empty_database_once(tmp_path):
     again = kep("demo", database_url=url)
     assert again.returncode != 0
     assert "empty" in again.stderr
+    assert "To start again" in again.stderr

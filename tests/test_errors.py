@@ -5,6 +5,7 @@ import json
 import pytest
 
 from app.errors import AppError
+from tests.helpers.answers import detail_of
 
 
 def test_unknown_path_is_404_json(client):
@@ -27,7 +28,7 @@ def test_body_over_the_limit_is_413(client, admin, db):
     huge = json.dumps({"name": "x" * (1024 * 1024), "email": "a@example.eu", "role": "admin"})
     response = client.post("/users", headers=admin.headers, content=huge)
     assert response.status_code == 413
-    assert "1048576 bytes" in response.json()["detail"]
+    assert "1048576 bytes" in detail_of(response)
 
 
 def test_the_body_limit_is_a_setting(settings, session_factory):
@@ -42,7 +43,7 @@ def test_the_body_limit_is_a_setting(settings, session_factory):
         large = client.post("/signup", json={"name": "S" * 3000, "email": "s@example.eu"})
     assert small.status_code == 201
     assert large.status_code == 413
-    assert "2048 bytes" in large.json()["detail"]
+    assert "2048 bytes" in detail_of(large)
     app.state.engine.dispose()
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.helpers.answers import detail_of
 from tests.helpers.events import create_event, published_event
 
 
@@ -104,7 +105,52 @@ def test_an_empty_interval_is_422(client):
         "/events", params={"from": "2027-05-01T00:00Z", "to": "2027-04-01T00:00Z"}
     )
     assert response.status_code == 422
-    assert "`to` must be after `from`" in response.json()["detail"]
+    assert "must be after `from`" in detail_of(response)
+
+
+def test_the_listing_starts_now_and_lists_past_events_when_asked(client, programme, clock):
+    clock.set(clock.now.replace(year=2027, month=3, day=10, hour=12))  # Brussels is on
+    assert titles(client.get("/events")) == ["Brussels", "Rome"]  # under way, then upcoming
+    clock.set(clock.now.replace(month=3, day=11))
+    assert titles(client.get("/events")) == ["Rome"]
+    assert titles(client.get("/events", params={"from": "2027-01-01T00:00Z"})) == [
+        "Webinar",
+        "Brussels",
+        "Rome",
+    ]
+    past = client.get("/events", params={"from": "2027-01-01T00:00Z", "to": "2027-03-01T00:00Z"})
+    assert titles(past) == ["Webinar"]
+    only_to = client.get("/events", params={"to": "2027-03-01T00:00Z"})
+    assert only_to.status_code == 422
+    assert "`from` is now unless you give it" in detail_of(only_to)
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("brussels", ["Brussels"]),
+        ("BRUSSELS", ["Brussels"]),
+        ("webcast", []),  # the URL is not searched
+        ("resilience rome", ["Rome"]),  # every word, in the title or the description
+        ("rome brussels", []),
+        ("100%", []),  # wildcards are plain characters
+        ("", ["Webinar", "Brussels", "Rome"]),
+    ],
+)
+def test_words_find_events_by_title_and_description(client, programme, dg_rtd, q, expected):
+    client.patch(
+        f"/events/{programme['rome']}",
+        headers=dg_rtd.headers,
+        json={"description": "Territorial RESILIENCE and the Risk Data Hub"},
+    )
+    assert titles(client.get("/events", params={"q": q})) == expected
+
+
+def test_words_match_whatever_the_case_of_accented_letters(client, dg_rtd):
+    published_event(client, dg_rtd.headers, title="Économie circulaire à Łódź")
+    assert titles(client.get("/events", params={"q": "éCONOMIE łÓDŹ"})) == [
+        "Économie circulaire à Łódź"
+    ]
 
 
 def test_pagination_keeps_the_total(client, programme):
@@ -126,6 +172,7 @@ def test_pagination_keeps_the_total(client, programme):
         {"kind": "party"},
         {"from": "not a date"},
         {"status": "lost"},
+        {"q": "x" * 201},
     ],
 )
 def test_bad_listing_parameters_are_422(client, params):

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Event
+from tests.helpers.answers import detail_of
 from tests.helpers.database import audit_count
 from tests.helpers.events import create_event, event_body, published_event, refused, unchanged
 
@@ -44,7 +45,7 @@ def test_member_cannot_create_other_kinds_or_publish(client, member, db):
     count = event_count(db)
     other = client.post("/events", headers=member.headers, json=event_body(kind="joint_seminar"))
     assert other.status_code == 403
-    assert "peer_to_peer" in other.json()["detail"]
+    assert "peer_to_peer" in detail_of(other)
     published = client.post("/events", headers=member.headers, json=event_body(status="published"))
     refused(published, 403, "leave status out")
     event = create_event(client, member.headers)
@@ -81,14 +82,23 @@ def test_secretariat_creates_any_kind_as_draft_or_published(client, dg_rtd):
 def test_secretariat_must_name_the_kind(client, dg_rtd):
     response = client.post("/events", headers=dg_rtd.headers, json=event_body())
     assert response.status_code == 422
-    assert "kind" in response.json()["detail"]
+    assert "kind" in detail_of(response)
 
 
-def test_publishing_twice_is_409(client, db, dg_rtd):
+def test_publishing_a_published_event_answers_it_as_it_stands(client, db, dg_rtd):
     event = published_event(client, dg_rtd.headers)
     with unchanged(client, db, event["id"], dg_rtd.headers):
         response = client.post(f"/events/{event['id']}/publish", headers=dg_rtd.headers)
-        refused(response, 409, "already published")
+        assert response.status_code == 200, response.text
+        assert response.json() == event
+
+
+def test_a_cancelled_event_is_not_published(client, db, dg_rtd):
+    event = create_event(client, dg_rtd.headers, kind="other")
+    client.post(f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "Off"})
+    with unchanged(client, db, event["id"], dg_rtd.headers):
+        response = client.post(f"/events/{event['id']}/publish", headers=dg_rtd.headers)
+        refused(response, 409, "is cancelled")
 
 
 # -- editing --------------------------------------------------------------------------
@@ -101,7 +111,7 @@ def test_host_and_secretariat_edit_nobody_else(client, db, member, sedec, make_a
     client.post(f"{path}/publish", headers=sedec.headers)
     with unchanged(client, db, event["id"], sedec.headers):
         response = client.patch(path, headers=other_member.headers, json={"title": "Mine"})
-        refused(response, 403, "Only the event's host or the secretariat")
+        refused(response, 403, "needs the role secretariat, or to be the host of event")
     by_host = client.patch(path, headers=member.headers, json={"title": "Host's title"})
     assert by_host.status_code == 200
     by_secretariat = client.patch(path, headers=sedec.headers, json={"title": "Edited"})
@@ -146,9 +156,15 @@ def test_host_cancels_with_a_reason_and_the_event_stays_visible(client, db, memb
         again = client.post(
             f"/events/{event['id']}/cancel", headers=member.headers, json={"reason": "Again"}
         )
-        refused(again, 409, "already cancelled")
+        assert again.status_code == 200, again.text
+        assert again.json() == cancelled  # the first reason stands
         edit = client.patch(f"/events/{event['id']}", headers=sedec.headers, json={"title": "New"})
         refused(edit, 409, "is cancelled; it can no longer be changed")
+        same = client.patch(
+            f"/events/{event['id']}", headers=sedec.headers, json={"title": cancelled["title"]}
+        )
+        assert same.status_code == 200, same.text
+        assert same.json() == cancelled
 
 
 def test_others_cannot_cancel(client, db, dg_rtd, participant, member):
@@ -158,7 +174,7 @@ def test_others_cannot_cancel(client, db, dg_rtd, participant, member):
             response = client.post(
                 f"/events/{event['id']}/cancel", headers=account.headers, json={"reason": "No"}
             )
-            refused(response, 403, "Only the event's host or the secretariat")
+            refused(response, 403, "needs the role secretariat, or to be the host of event")
 
 
 def test_cancel_needs_a_reason(client, db, dg_rtd):
@@ -205,7 +221,7 @@ def test_a_priority_area_no_action_serves_is_422_naming_both(client, dg_rtd, db)
         json=event_body(kind="other", actions=[2, 5], priority_areas=[1, 4]),
     )
     assert response.status_code == 422
-    detail = response.json()["detail"]
+    detail = detail_of(response)
     assert "Priority area 4" in detail
     assert "2, 5" in detail
     assert event_count(db) == count
@@ -374,14 +390,26 @@ def test_removing_the_only_place_of_an_event_is_refused(client, dg_rtd):
     event = published_event(client, dg_rtd.headers)
     response = client.patch(f"/events/{event['id']}", headers=dg_rtd.headers, json={"venue": None})
     assert response.status_code == 422
-    assert "a venue, an online_url, or both" in response.json()["detail"]
+    assert "a venue, an online_url, or both" in detail_of(response)
     assert client.get(f"/events/{event['id']}").json()["venue"]["city"] == "Brussels"
+
+
+@pytest.mark.parametrize("same", [{}, {"title": "as it stands"}, {"capacity": None}])
+def test_an_edit_that_changes_nothing_answers_the_event_and_records_nothing(
+    client, db, dg_rtd, same
+):
+    event = published_event(client, dg_rtd.headers)
+    if same.get("title"):
+        same = {"title": event["title"]}
+    with unchanged(client, db, event["id"], dg_rtd.headers):
+        response = client.patch(f"/events/{event['id']}", headers=dg_rtd.headers, json=same)
+        assert response.status_code == 200, response.text
+        assert response.json() == event  # sequence and updated_at untouched
 
 
 @pytest.mark.parametrize(
     "body",
     [
-        {},
         {"title": None},
         {"description": None},
         {"starts_at": None},
@@ -426,3 +454,27 @@ def test_event_changes_are_in_the_audit_trail(client, member, sedec):
     updated = entries[1]
     assert updated["before"]["title"] == event["title"]
     assert updated["after"]["title"] == "Renamed"
+
+
+def test_an_event_outside_the_plans_term_is_kept_with_a_warning(client, dg_rtd, app):
+    inside = published_event(client, dg_rtd.headers)
+    assert inside["warnings"] == []
+    response = client.post(
+        "/events",
+        headers=dg_rtd.headers,
+        json=event_body(
+            kind="other",
+            status="published",
+            starts_at="2031-01-15T10:00",
+            ends_at="2031-01-15T12:00",
+        ),
+    )
+    assert response.status_code == 201, response.text
+    outside = response.json()
+    assert outside["warnings"] == [
+        "The event starts in 2031, outside the plan's term 2026–2029; it is kept, and the "
+        "plan's reports count the term's years only"
+    ]
+    assert client.get(f"/events/{outside['id']}").json()["warnings"] == outside["warnings"]
+    app.state.settings = app.state.settings.model_copy(update={"plan_end_year": 2031})
+    assert client.get(f"/events/{outside['id']}").json()["warnings"] == []

@@ -1,13 +1,18 @@
 """Alembic owns the schema: it runs both ways on both databases and matches the models."""
 
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import DBAPIError
 
 from app.cli import alembic_config
-from app.db import make_engine
-from app.models import Base
+from app.db import make_engine, make_sessionmaker
+from app.models import Base, Registration, Seminar
 from tests.helpers.database import migrate, scratch_database
 
 
@@ -45,3 +50,120 @@ def test_migration_files_are_named_by_date_and_slug():
 def test_there_is_one_head():
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     assert len(script.get_heads()) == 1
+
+
+def test_the_audit_trail_is_moved_to_integer_ids_and_instants_written_as_answers_are(
+    backend, tmp_path_factory
+):
+    with scratch_database(backend, tmp_path_factory) as url:
+        migrate(url, "0005")
+        engine = make_engine(url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO audit_entries (at, action, entity_type, entity_id, before, "
+                        "after) VALUES (:at, 'seminar.updated', 'seminar', '7', :before, :after)"
+                    ),
+                    {
+                        "at": datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+                        "before": json.dumps({"voting_close_at": "2027-02-01T17:00:00+00:00"}),
+                        "after": json.dumps(
+                            {
+                                "voting_close_at": "2027-02-01T17:00:00.123456+00:00",
+                                "items": [{"starts_at": "2027-03-10T08:30:00+00:00"}],
+                                "title": "2027-02-01 is a date, not an instant",
+                            }
+                        ),
+                    },
+                )
+            migrate(url)
+            with engine.connect() as connection:
+                entity_id, before, after = connection.execute(
+                    text("SELECT entity_id, before, after FROM audit_entries")
+                ).one()
+
+            def loaded(value):
+                return value if isinstance(value, dict) else json.loads(value)
+
+            assert entity_id == 7
+            assert loaded(before) == {"voting_close_at": "2027-02-01T17:00:00Z"}
+            assert loaded(after) == {
+                "voting_close_at": "2027-02-01T17:00:00Z",
+                "items": [{"starts_at": "2027-03-10T08:30:00Z"}],
+                "title": "2027-02-01 is a date, not an instant",
+            }
+            with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+                connection.execute(text("UPDATE audit_entries SET before = NULL"))
+            migrate(url, "0005", down=True)
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT entity_id FROM audit_entries")).scalar() in (
+                    "7",
+                    7,
+                )
+            with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+                connection.execute(text("DELETE FROM audit_entries"))
+        finally:
+            engine.dispose()
+
+
+def test_existing_seminars_and_registrations_get_their_zone_and_registration_time(
+    backend, tmp_path_factory
+):
+    with scratch_database(backend, tmp_path_factory) as url:
+        migrate(url, "0005")
+        engine = make_engine(url)
+        at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+        try:
+            with engine.begin() as connection:
+                user = connection.execute(
+                    text(
+                        "INSERT INTO users (name, email, role, created_at) "
+                        "VALUES ('Ada', 'ada@example.eu', 'admin', :at) RETURNING id"
+                    ),
+                    {"at": at},
+                ).scalar_one()
+                event = connection.execute(
+                    text(
+                        "INSERT INTO events (title, description, kind, status, starts_at, "
+                        "ends_at, timezone, online_url, created_by_id, sequence, created_at, "
+                        "updated_at) VALUES ('E', '', 'other', 'published', :starts, :ends, "
+                        "'Europe/Brussels', 'https://example.eu', :user, 0, :at, :at) "
+                        "RETURNING id"
+                    ),
+                    {
+                        "starts": at + timedelta(days=30),
+                        "ends": at + timedelta(days=31),
+                        "user": user,
+                        "at": at,
+                    },
+                ).scalar_one()
+                connection.execute(
+                    text(
+                        "INSERT INTO registrations (event_id, user_id, status, created_at, "
+                        "queue_number, updated_at) VALUES (:event, :user, 'registered', :at, 1, "
+                        ":later)"
+                    ),
+                    {"event": event, "user": user, "at": at, "later": at + timedelta(hours=1)},
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO seminars (year, number, proposals_open_at, "
+                        "proposals_close_at, voting_close_at, created_by_id, created_at, "
+                        "updated_at) VALUES (2027, 1, :a, :b, :c, :user, :at, :at)"
+                    ),
+                    {
+                        "a": at + timedelta(days=1),
+                        "b": at + timedelta(days=2),
+                        "c": at + timedelta(days=3),
+                        "user": user,
+                        "at": at,
+                    },
+                )
+            migrate(url)
+            with make_sessionmaker(engine)() as session:
+                registration = session.scalars(select(Registration)).one()
+                assert registration.registered_at == registration.created_at == at
+                assert session.scalars(select(Seminar)).one().timezone == "Europe/Brussels"
+        finally:
+            engine.dispose()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.helpers.answers import detail_of
 from tests.helpers.database import audit_count
 from tests.helpers.seminars import (
     AFTER_VOTING,
@@ -77,7 +78,7 @@ def test_links_to_the_plan_follow_the_catalogue_rules(client, seminar, member, d
     assert response.status_code == 422
     assert message in response.text
     assert audit_count(db) == count
-    assert client.get(f"/seminars/{seminar['id']}/proposals").json() == []
+    assert client.get(f"/seminars/{seminar['id']}/proposals").json()["items"] == []
 
 
 def test_a_retired_action_takes_no_new_proposals(client, seminar, member, sedec):
@@ -93,7 +94,7 @@ def test_a_retired_action_takes_no_new_proposals(client, seminar, member, sedec)
         json=proposal_body(actions=[5]),
     )
     assert response.status_code == 422
-    assert "Action 5 is retired" in response.json()["detail"]
+    assert "Action 5 is retired" in detail_of(response)
 
 
 @pytest.mark.parametrize(
@@ -127,7 +128,7 @@ def test_participants_and_admins_do_not_propose(client, seminar, request, db, wh
     path = f"/seminars/{seminar['id']}/proposals"
     response = client.post(path, headers=account.headers, json=proposal_body())
     assert response.status_code == 403
-    assert "member, secretariat" in response.json()["detail"]
+    assert "member, secretariat" in detail_of(response)
     assert client.post(path, json=proposal_body()).status_code == 401
     assert audit_count(db) == count
 
@@ -149,7 +150,7 @@ def test_proposing_outside_the_window_is_409_with_its_dates(
         f"/seminars/{seminar['id']}/proposals", headers=member.headers, json=proposal_body()
     )
     assert response.status_code == 409
-    assert words in response.json()["detail"]
+    assert words in detail_of(response)
     assert audit_count(db) == count
 
 
@@ -199,7 +200,7 @@ def test_narrowing_the_priority_areas_keeps_the_actions(client, seminar, member)
         json={"actions": [2], "priority_areas": [4]},
     )
     assert wrong.status_code == 422
-    assert "served by none" in wrong.json()["detail"]
+    assert "served by none" in detail_of(wrong)
     assert client.get(f"/proposals/{proposal['id']}").json()["priority_areas"] == [2]
 
 
@@ -218,12 +219,26 @@ def test_a_retired_action_already_linked_stays_through_an_edit(client, seminar, 
 
 
 @pytest.mark.parametrize(
+    "same", [{}, {"title": "Regional innovation valleys"}, {"actions": [10, 2]}]
+)
+def test_an_edit_that_changes_nothing_answers_the_proposal_and_records_nothing(
+    client, seminar, member, db, clock, same
+):
+    proposal = propose(client, member, seminar["id"])
+    count = audit_count(db)
+    for moment in (IN_PROPOSALS, CLOSE):  # even once proposals have closed
+        clock.set(moment)
+        response = client.patch(f"/proposals/{proposal['id']}", headers=member.headers, json=same)
+        assert response.status_code == 200, response.text
+        assert response.json() == proposal
+    assert audit_count(db) == count
+
+
+@pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({}, "name at least one field"),
         ({"title": None}, "may be changed but not emptied"),
         ({"title": "Two\nlines"}, "single line"),
-        ({"title": "Regional innovation valleys"}, "already stands"),
     ],
 )
 def test_bad_edits_are_422(client, seminar, member, body, message):
@@ -247,7 +262,8 @@ def test_only_the_proposer_edits_or_withdraws(
         f"/proposals/{proposal['id']}", headers=account.headers, json={"title": "Mine"}
     )
     assert edit.status_code == 403
-    assert "Only the proposer, Maria Member" in edit.json()["detail"]
+    assert "To edit proposal" in detail_of(edit)
+    assert "needs its proposer, Maria Member" in detail_of(edit)
     withdraw = client.post(f"/proposals/{proposal['id']}/withdraw", headers=account.headers)
     assert withdraw.status_code == 403
     assert client.post(f"/proposals/{proposal['id']}/withdraw").status_code == 401
@@ -262,22 +278,27 @@ def test_the_proposer_withdraws_and_the_record_stays(client, seminar, member, jr
     withdrawn = response.json()
     assert withdrawn["status"] == "withdrawn"
     assert withdrawn["withdrawn_at"] == "2026-12-10T10:00:00Z"
-    listed = client.get(f"/seminars/{seminar['id']}/proposals").json()
+    listed = client.get(f"/seminars/{seminar['id']}/proposals").json()["items"]
     assert [(p["id"], p["status"]) for p in listed] == [(proposal["id"], "withdrawn")]
     entry = audit_entries(client, jrc, "proposal", proposal["id"])[-1]
     assert entry["action"] == "proposal.withdrawn"
     assert entry["actor_id"] == member.id
 
 
-def test_a_withdrawn_proposal_is_neither_withdrawn_again_nor_edited(client, seminar, member, db):
+def test_withdrawing_again_answers_the_proposal_and_editing_it_is_409(
+    client, seminar, member, db, clock
+):
     proposal = propose(client, member, seminar["id"])
-    client.post(f"/proposals/{proposal['id']}/withdraw", headers=member.headers)
+    withdrawn = client.post(f"/proposals/{proposal['id']}/withdraw", headers=member.headers)
     count = audit_count(db)
+    clock.set(CLOSE)  # even once proposals have closed
     again = client.post(f"/proposals/{proposal['id']}/withdraw", headers=member.headers)
-    assert again.status_code == 409
-    assert "was withdrawn on 2026-12-10T10:00:00Z" in again.json()["detail"]
+    assert again.status_code == 200, again.text
+    assert again.json() == withdrawn.json()
+    clock.set(IN_PROPOSALS)
     edit = client.patch(f"/proposals/{proposal['id']}", headers=member.headers, json={"title": "X"})
     assert edit.status_code == 409
+    assert "was withdrawn on 2026-12-10T10:00:00Z" in detail_of(edit)
     assert audit_count(db) == count
 
 
@@ -287,7 +308,7 @@ def test_edits_and_withdrawals_end_when_proposals_close(client, seminar, clock, 
     count = audit_count(db)
     edit = client.patch(f"/proposals/{proposal['id']}", headers=member.headers, json={"title": "X"})
     assert edit.status_code == 409
-    assert "until 2027-01-15T17:00:00Z" in edit.json()["detail"]
+    assert "until 2027-01-15T17:00:00Z" in detail_of(edit)
     withdraw = client.post(f"/proposals/{proposal['id']}/withdraw", headers=member.headers)
     assert withdraw.status_code == 409
     assert audit_count(db) == count
@@ -306,15 +327,15 @@ def test_supports_show_once_the_tally_is_visible(
     for voter in voters:
         assert put_support(client, voter, proposal["id"]).status_code == 200
     path = f"/seminars/{seminar['id']}/proposals"
-    assert client.get(path).json()[0]["supports"] is None
-    assert client.get(path, headers=participant.headers).json()[0]["supports"] is None
-    mine = client.get(path, headers=voters[0].headers).json()[0]
+    assert client.get(path).json()["items"][0]["supports"] is None
+    assert client.get(path, headers=participant.headers).json()["items"][0]["supports"] is None
+    mine = client.get(path, headers=voters[0].headers).json()["items"][0]
     assert (mine["supports"], mine["supported_by_me"]) == (None, True)
-    assert client.get(path, headers=dg_rtd.headers).json()[0]["supports"] == 2
+    assert client.get(path, headers=dg_rtd.headers).json()["items"][0]["supports"] == 2
     clock.set(AFTER_VOTING)
-    assert client.get(path).json()[0]["supports"] == 2
+    assert client.get(path).json()["items"][0]["supports"] == 2
     assert client.get(f"/proposals/{proposal['id']}").json()["supports"] == 2
-    assert client.get(path).json()[0]["supported_by_me"] is None
+    assert client.get(path).json()["items"][0]["supported_by_me"] is None
 
 
 def test_the_list_filters_by_status(client, seminar, member, dg_rtd):
@@ -322,10 +343,9 @@ def test_the_list_filters_by_status(client, seminar, member, dg_rtd):
     gone = propose(client, dg_rtd, seminar["id"], title="Another topic")
     client.post(f"/proposals/{gone['id']}/withdraw", headers=dg_rtd.headers)
     path = f"/seminars/{seminar['id']}/proposals"
-    assert [p["id"] for p in client.get(path).json()] == [kept["id"], gone["id"]]
-    assert [p["id"] for p in client.get(path, params={"status": "submitted"}).json()] == [
-        kept["id"]
-    ]
+    assert [p["id"] for p in client.get(path).json()["items"]] == [kept["id"], gone["id"]]
+    submitted = client.get(path, params={"status": "submitted"}).json()["items"]
+    assert [p["id"] for p in submitted] == [kept["id"]]
     assert client.get(path, params={"status": "lost"}).status_code == 422
 
 
@@ -341,9 +361,9 @@ def test_listing_proposals_takes_the_same_queries_for_few_or_many(
         proposer = make_account("member", f"Proposer {n}", member_state="FR", region="Bretagne")
         propose(client, proposer, seminar["id"], title=f"Topic {n}", actions=[n + 1])
     clock.set(IN_VOTING)
-    for proposal in client.get(path).json()[:3]:
+    for proposal in client.get(path).json()["items"][:3]:
         support(client, member, proposal["id"])
     client.get(path, headers=dg_rtd.headers)
     with count_queries() as many:
-        assert len(client.get(path, headers=dg_rtd.headers).json()) == 6
+        assert client.get(path, headers=dg_rtd.headers).json()["total"] == 6
     assert len(many) == len(few)

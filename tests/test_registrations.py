@@ -3,6 +3,7 @@
 import pytest
 
 from app.models import Registration
+from tests.helpers.answers import detail_of
 from tests.helpers.database import audit_count
 from tests.helpers.events import create_event, published_event, refused, unchanged
 
@@ -30,10 +31,25 @@ def test_register_while_places_remain_then_waitlist_in_order(client, small_event
     assert (event["registered"], event["waitlisted"]) == (2, 2)
 
 
-def test_registering_twice_is_409(client, db, small_event, participant, dg_rtd):
-    register(client, small_event, participant)
+def test_registering_again_answers_the_registration_as_it_stands(
+    client, db, small_event, participant, dg_rtd, clock
+):
+    first = register(client, small_event, participant)
+    assert first.status_code == 201
+    clock.advance(minutes=5)
     with unchanged(client, db, small_event["id"], dg_rtd.headers):
-        refused(register(client, small_event, participant), 409, "already registered")
+        again = register(client, small_event, participant)
+        assert again.status_code == 200, again.text
+        assert again.json() == first.json()
+
+
+def test_registering_again_on_the_waitlist_keeps_the_position(client, small_event, make_account):
+    people = [make_account("participant") for _ in range(3)]
+    for person in people:
+        register(client, small_event, person)
+    again = register(client, small_event, people[2])
+    assert again.status_code == 200
+    assert (again.json()["status"], again.json()["position"]) == ("waitlisted", 1)
 
 
 def test_one_registration_per_person_is_held_by_the_database(db, small_event, participant):
@@ -70,9 +86,13 @@ def test_cancelling_promotes_the_first_on_the_waitlist(client, small_event, make
     )
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == "cancelled"
-    mine = {r["event_id"]: r for r in client.get("/me/registrations", headers=third.headers).json()}
+    mine = {
+        r["event_id"]: r
+        for r in client.get("/me/registrations", headers=third.headers).json()["items"]
+    }
     assert mine[small_event["id"]]["status"] == "registered"
-    assert client.get("/me/registrations", headers=fourth.headers).json()[0]["position"] == 1
+    waiting = client.get("/me/registrations", headers=fourth.headers).json()["items"]
+    assert waiting[0]["position"] == 1
 
 
 def test_a_waitlisted_person_cancelling_moves_the_others_up(client, small_event, make_account):
@@ -80,18 +100,36 @@ def test_a_waitlisted_person_cancelling_moves_the_others_up(client, small_event,
     for person in people:
         register(client, small_event, person)
     client.delete(f"/events/{small_event['id']}/registrations/me", headers=people[2].headers)
-    last = client.get("/me/registrations", headers=people[4].headers).json()[0]
+    last = client.get("/me/registrations", headers=people[4].headers).json()["items"][0]
     assert (last["status"], last["position"]) == ("waitlisted", 2)
 
 
-def test_register_again_after_cancelling_goes_to_the_back(client, small_event, make_account):
+def test_register_again_after_cancelling_goes_to_the_back(client, small_event, make_account, clock):
     a, b, c = (make_account("participant") for _ in range(3))
     for person in (a, b, c):
         register(client, small_event, person)
     client.delete(f"/events/{small_event['id']}/registrations/me", headers=a.headers)
+    clock.advance(hours=1)
     again = register(client, small_event, a)
     assert again.status_code == 201
     assert (again.json()["status"], again.json()["position"]) == ("waitlisted", 1)
+    # The host sees when the place was asked for again; the first registration is kept.
+    assert again.json()["registered_at"] == "2026-11-25T10:00:00Z"
+    assert again.json()["created_at"] == "2026-11-25T09:00:00Z"
+
+
+def test_cancelling_a_cancelled_registration_answers_it_as_it_stands(
+    client, db, small_event, participant, dg_rtd, clock
+):
+    register(client, small_event, participant)
+    path = f"/events/{small_event['id']}/registrations/me"
+    cancelled = client.delete(path, headers=participant.headers)
+    assert cancelled.json()["status"] == "cancelled"
+    clock.advance(days=200)  # even once the event is over
+    with unchanged(client, db, small_event["id"], dg_rtd.headers):
+        again = client.delete(path, headers=participant.headers)
+        assert again.status_code == 200, again.text
+        assert again.json() == cancelled.json()
 
 
 def test_cancelling_without_a_registration_is_404(client, db, small_event, participant, dg_rtd):
@@ -113,7 +151,7 @@ def test_cancelled_events_refuse_registration(client, small_event, dg_rtd, parti
     count = audit_count(db)
     response = register(client, small_event, participant)
     assert response.status_code == 409
-    assert "cancelled" in response.json()["detail"]
+    assert "cancelled" in detail_of(response)
     assert audit_count(db) == count
 
 
@@ -144,7 +182,9 @@ def test_cancelling_an_event_keeps_its_registrations(client, small_event, dg_rtd
     register(client, small_event, participant)
     client.post(f"/events/{small_event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "x"})
     listed = client.get(f"/events/{small_event['id']}/registrations", headers=dg_rtd.headers)
-    assert [r["user"]["id"] for r in listed.json()] == [participant.id]
+    assert [r["user"]["id"] for r in listed.json()["items"]] == [participant.id]
+    [mine] = client.get("/me/registrations", headers=participant.headers).json()["items"]
+    assert (mine["status"], mine["event"]["status"]) == ("registered", "cancelled")
 
 
 def test_lowering_capacity_below_the_registered_count_is_409(client, dg_rtd, make_account):
@@ -153,7 +193,7 @@ def test_lowering_capacity_below_the_registered_count_is_409(client, dg_rtd, mak
         register(client, event, make_account("participant"))
     response = client.patch(f"/events/{event['id']}", headers=dg_rtd.headers, json={"capacity": 2})
     assert response.status_code == 409
-    assert "3 people hold a place" in response.json()["detail"]
+    assert "3 people hold a place" in detail_of(response)
     assert client.get(f"/events/{event['id']}").json()["capacity"] == 3
 
 
@@ -179,18 +219,71 @@ def test_only_host_and_secretariat_see_who_registered(
     register(client, event, participant)
     path = f"/events/{event['id']}/registrations"
     assert client.get(path, headers=member.headers).status_code == 200
-    assert client.get(path, headers=sedec.headers).json()[0]["user"]["id"] == participant.id
+    assert (
+        client.get(path, headers=sedec.headers).json()["items"][0]["user"]["id"] == participant.id
+    )
     for account in (participant, make_account("member")):
-        refused(client.get(path, headers=account.headers), 403, "Only the event's host")
+        refused(
+            client.get(path, headers=account.headers),
+            403,
+            "needs the role secretariat, or to be the host of event",
+        )
     refused(client.get(path), 401, "Not authenticated")
     assert "registrations" not in str(client.get(f"/events/{event['id']}").json().keys())
 
 
 def test_my_registrations_are_mine_only(client, small_event, participant, member):
     register(client, small_event, participant)
-    mine = client.get("/me/registrations", headers=participant.headers).json()
+    mine = client.get("/me/registrations", headers=participant.headers).json()["items"]
     assert [(r["event_id"], r["status"]) for r in mine] == [(small_event["id"], "registered")]
-    assert client.get("/me/registrations", headers=member.headers).json() == []
+    assert client.get("/me/registrations", headers=member.headers).json()["items"] == []
+
+
+def test_my_registrations_say_what_where_and_when(client, dg_rtd, participant):
+    event = published_event(
+        client,
+        dg_rtd.headers,
+        title="Smart specialisation in Norte",
+        starts_at="2027-01-20T10:00",
+        ends_at="2027-01-20T13:00",
+        timezone="Europe/Lisbon",
+        venue={"name": "Alfândega do Porto", "city": "Porto", "country": "PT"},
+    )
+    register(client, event, participant)
+    [mine] = client.get("/me/registrations", headers=participant.headers).json()["items"]
+    assert mine["event"] == {
+        "id": event["id"],
+        "title": "Smart specialisation in Norte",
+        "kind": "other",
+        "status": "published",
+        "starts_at": "2027-01-20T10:00:00Z",
+        "timezone": "Europe/Lisbon",
+        "local_starts_at": "2027-01-20T10:00:00+00:00",  # Lisbon in winter: +00:00, not Z
+        "local_ends_at": "2027-01-20T13:00:00+00:00",
+        "venue": {"name": "Alfândega do Porto", "address": None, "city": "Porto", "country": "PT"},
+        "online_url": None,
+    }
+
+
+def test_the_host_sees_what_they_need_to_run_the_event(client, member, sedec, make_account):
+    event = create_event(client, member.headers)
+    client.post(f"/events/{event['id']}/publish", headers=sedec.headers)
+    guest = make_account("member", "Gia Guest", member_state="IT", region="Lazio")
+    register(client, event, guest)
+    register(client, event, sedec)
+    listed = client.get(f"/events/{event['id']}/registrations", headers=member.headers).json()
+    assert listed["total"] == 2
+    first, second = listed["items"]
+    assert first["user"] == {
+        "id": guest.id,
+        "name": "Gia Guest",
+        "email": guest.user.email,
+        "role": "member",
+        "institution": None,
+        "member_state": "IT",
+    }
+    assert first["registered_at"] == "2026-11-25T09:00:00Z"
+    assert (second["user"]["institution"], second["user"]["member_state"]) == ("cor_sedec", None)
 
 
 def test_registrations_are_audited(client, small_event, make_account, dg_rtd):

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from app.config import Settings
 from app.models import Support
+from tests.helpers.answers import detail_of
 from tests.helpers.seminars import AFTER_VOTING, IN_PROPOSALS, IN_VOTING, seminar_body
 
 # The race database lives for the whole session: each test takes years of its own.
@@ -82,7 +83,7 @@ def test_many_supports_at_once_from_one_voter_stop_at_the_cap(race, race_app, ra
     )
     codes = sorted(response.status_code for response in responses)
     assert codes == [200] * 3 + [409] * 9, [r.text for r in responses]
-    assert all("the cap of 3" in r.json()["detail"] for r in responses if r.status_code == 409)
+    assert all("the cap of 3" in detail_of(r) for r in responses if r.status_code == 409)
     with race_app.state.sessionmaker() as session:
         stored = session.scalar(
             select(func.count()).select_from(Support).where(Support.voter_id == voter.id)
@@ -134,7 +135,7 @@ def test_both_institutions_choosing_at_once_never_leave_a_seminar_half_agreed(
             "cor_sedec": chosen,
             "agreed_proposal_id": chosen,
         }
-        listed = client.get(f"/seminars/{seminar['id']}/proposals").json()
+        listed = client.get(f"/seminars/{seminar['id']}/proposals").json()["items"]
         assert {p["id"]: p["status"] for p in listed} == {
             p["id"]: "agreed" if p["id"] == chosen else "not_selected" for p in proposals
         }
@@ -149,7 +150,7 @@ def test_many_openings_of_the_same_seminar_at_once_make_one(race, race_account):
     )
     codes = sorted(response.status_code for response in responses)
     assert codes == [201] + [409] * 9, [r.text for r in responses]
-    assert len(client.get("/seminars", params={"year": year}).json()) == 1
+    assert client.get("/seminars", params={"year": year}).json()["total"] == 1
 
 
 def test_a_proposal_withdrawn_many_times_at_once_is_withdrawn_once(race, race_account, clock):
@@ -161,11 +162,12 @@ def test_a_proposal_withdrawn_many_times_at_once_is_withdrawn_once(race, race_ac
     responses = all_at_once(
         base_url, [("POST", f"/proposals/{proposal['id']}/withdraw", proposer.headers, None)] * 8
     )
-    codes = sorted(response.status_code for response in responses)
-    assert codes == [200] + [409] * 7, [r.text for r in responses]
+    # One withdraws; the others find it withdrawn and answer it as it stands.
+    assert [r.status_code for r in responses] == [200] * 8, [r.text for r in responses]
+    assert len({r.text for r in responses}) == 1
     trail = client.get(
         "/audit",
         headers=sedec.headers,
-        params={"entity_type": "proposal", "entity_id": str(proposal["id"])},
+        params={"entity_type": "proposal", "entity_id": proposal["id"]},
     ).json()["items"]
     assert [entry["action"] for entry in trail].count("proposal.withdrawn") == 1

@@ -89,7 +89,9 @@ def test_a_joint_seminar_from_call_to_registration(client, clock, make_account):
         "cor_sedec": missions,
         "agreed_proposal_id": missions,
     }
-    statuses = {p["id"]: p["status"] for p in client.get(f"{seminar_path}/proposals").json()}
+    statuses = {
+        p["id"]: p["status"] for p in client.get(f"{seminar_path}/proposals").json()["items"]
+    }
     assert statuses[missions] == "agreed"
     assert sorted(statuses.values()) == ["agreed", "not_selected", "not_selected", "not_selected"]
 

@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Support
+from tests.helpers.answers import detail_of
 from tests.helpers.database import audit_count
 from tests.helpers.seminars import (
     AFTER_VOTING,
@@ -46,8 +47,10 @@ def test_a_member_supports_a_proposal_during_voting(client, proposals, member, j
     assert response.json() == {
         "proposal_id": proposals[1]["id"],
         "seminar_id": proposals[1]["seminar_id"],
+        "supported": True,
         "affiliation": "cor",
-        "created_at": "2027-01-20T10:00:00Z",
+        "given_at": "2027-01-20T10:00:00Z",
+        "withdrawn_at": None,
         "supports_given": 1,
         "support_cap": 3,
     }
@@ -83,7 +86,7 @@ def test_participants_and_admins_do_not_support(client, proposals, request, db, 
     count = audit_count(db)
     response = put_support(client, account, proposals[0]["id"])
     assert response.status_code == 403
-    assert "member, secretariat" in response.json()["detail"]
+    assert "member, secretariat" in detail_of(response)
     assert take_back(client, account, proposals[0]["id"]).status_code == 403
     assert client.put(f"/proposals/{proposals[0]['id']}/support").status_code == 401
     assert audit_count(db) == count
@@ -106,7 +109,7 @@ def test_supporting_outside_voting_is_409(client, proposals, clock, member, db, 
     count = audit_count(db)
     response = put_support(client, member, proposals[0]["id"])
     assert response.status_code == 409
-    assert words in response.json()["detail"]
+    assert words in detail_of(response)
     assert audit_count(db) == count
 
 
@@ -123,7 +126,7 @@ def test_a_withdrawn_proposal_takes_no_support(client, seminar, clock, member, d
     count = audit_count(db)
     response = put_support(client, member, proposal["id"])
     assert response.status_code == 409
-    assert f"Proposal {proposal['id']} was withdrawn" in response.json()["detail"]
+    assert f"Proposal {proposal['id']} was withdrawn" in detail_of(response)
     assert audit_count(db) == count
 
 
@@ -133,12 +136,12 @@ def test_the_support_beyond_the_cap_is_refused_naming_the_cap(client, proposals,
     count = audit_count(db)
     fourth = put_support(client, member, proposals[3]["id"])
     assert fourth.status_code == 409
-    assert "the cap of 3 supports per voter" in fourth.json()["detail"]
+    assert "the cap of 3 supports per voter" in detail_of(fourth)
     assert audit_count(db) == count
     # Supporting one already supported is still fine at the cap.
     assert put_support(client, member, proposals[0]["id"]).status_code == 200
     # Taking one back frees a support.
-    assert take_back(client, member, proposals[0]["id"]).status_code == 204
+    assert take_back(client, member, proposals[0]["id"]).json()["supports_given"] == 2
     assert put_support(client, member, proposals[3]["id"]).json()["supports_given"] == 3
 
 
@@ -147,7 +150,7 @@ def test_the_cap_is_a_setting(client, app, proposals, member):
     assert put_support(client, member, proposals[0]["id"]).json()["support_cap"] == 1
     response = put_support(client, member, proposals[1]["id"])
     assert response.status_code == 409
-    assert "the cap of 1 supports" in response.json()["detail"]
+    assert "the cap of 1 supports" in detail_of(response)
 
 
 def test_the_cap_counts_per_seminar(client, clock, proposals, sedec, member):
@@ -163,11 +166,21 @@ def test_the_cap_counts_per_seminar(client, clock, proposals, sedec, member):
         assert put_support(client, member, proposal["id"]).status_code == 200
 
 
-def test_taking_a_support_back(client, proposals, member, jrc, db):
+def test_taking_a_support_back(client, proposals, member, jrc, db, clock):
     support(client, member, proposals[0]["id"])
+    clock.advance(hours=1)
     response = take_back(client, member, proposals[0]["id"])
-    assert response.status_code == 204
-    assert response.content == b""
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "proposal_id": proposals[0]["id"],
+        "seminar_id": proposals[0]["seminar_id"],
+        "supported": False,
+        "affiliation": "cor",
+        "given_at": "2027-01-20T10:00:00Z",
+        "withdrawn_at": "2027-01-20T11:00:00Z",
+        "supports_given": 0,
+        "support_cap": 3,
+    }
     [kept] = db.scalars(select(Support).where(Support.voter_id == member.id)).all()
     assert kept.withdrawn_at is not None  # taken back, and kept
     listed = client.get(f"/proposals/{proposals[0]['id']}", headers=member.headers).json()
@@ -177,7 +190,27 @@ def test_taking_a_support_back(client, proposals, member, jrc, db):
     assert entry["actor_id"] == member.id
     assert entry["before"] == {"voter_id": member.id, "affiliation": "cor"}
     count = audit_count(db)
-    assert take_back(client, member, proposals[0]["id"]).status_code == 204  # nothing to take
+    again = take_back(client, member, proposals[0]["id"])  # nothing left to take back
+    assert again.status_code == 200
+    assert again.json() == response.json()
+    never = take_back(client, member, proposals[1]["id"])
+    assert never.status_code == 200
+    assert (never.json()["supported"], never.json()["given_at"]) == (False, None)
+    assert audit_count(db) == count
+
+
+def test_repeating_a_support_or_its_taking_back_answers_it_as_it_stands_after_voting(
+    client, proposals, clock, member, db
+):
+    given = support(client, member, proposals[0]["id"])
+    clock.set(AFTER_VOTING)
+    count = audit_count(db)
+    again = put_support(client, member, proposals[0]["id"])
+    assert again.status_code == 200, again.text
+    assert again.json() == given
+    nothing = take_back(client, member, proposals[1]["id"])
+    assert nothing.status_code == 200
+    assert nothing.json()["supported"] is False
     assert audit_count(db) == count
 
 
@@ -201,7 +234,7 @@ def test_a_support_is_not_taken_back_after_voting(client, proposals, clock, memb
     count = audit_count(db)
     response = take_back(client, member, proposals[0]["id"])
     assert response.status_code == 409
-    assert "supports are given or taken back only while it is open" in response.json()["detail"]
+    assert "supports are given or taken back only while it is open" in detail_of(response)
     assert audit_count(db) == count
     assert len(db.scalars(select(Support).where(Support.voter_id == member.id)).all()) == 1
 
@@ -264,7 +297,9 @@ def test_the_tally_is_the_secretariats_until_voting_closes(
     for headers in (member.headers, participant.headers, {}):
         response = client.get(path, headers=headers)
         assert response.status_code == 403
-        assert "once voting closes on 2027-02-01T17:00:00Z" in response.json()["detail"]
+        assert "needs the role secretariat until voting closes on 2027-02-01T17:00:00Z" in (
+            detail_of(response)
+        )
     clock.set(IN_PROPOSALS)
     assert client.get(path, headers=jrc.headers).status_code == 200
     clock.set(VOTING_CLOSE)

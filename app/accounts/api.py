@@ -1,6 +1,8 @@
 """Accounts, sign-up and API tokens."""
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 
 from app.accounts import presenters
 from app.accounts import service as users
@@ -14,7 +16,8 @@ from app.accounts.schemas import (
     UserRead,
 )
 from app.auth.deps import Admin, ClockDep, CurrentUser, ManagedAccount, SessionDep
-from app.common.schemas import IdPath
+from app.common.params import Paging
+from app.common.schemas import IdPath, Page, page_of
 from app.errors import responses
 from app.models import Role
 
@@ -38,6 +41,25 @@ def create_user(body: UserCreate, session: SessionDep, admin: Admin, clock: Cloc
     member accounts their member state and region."""
     user = users.create_user(session=session, actor=admin, data=body, now=clock())
     return presenters.user_read(user)
+
+
+@router.get("/users", response_model=Page[UserRead], responses=responses(401, 403))
+def list_users(
+    session: SessionDep,
+    _admin: Admin,
+    page: Paging,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="words to find in the name or e-mail address"),
+    ] = None,
+    role: Role | None = None,
+):
+    """Find accounts (admins only): by words of their name or e-mail address, and by role;
+    in order of name."""
+    found = users.list_users(session=session, text=q, role=role, page=page)
+    return page_of(
+        UserRead, [presenters.user_read(user) for user in found.rows], total=found.total, page=page
+    )
 
 
 @router.get("/users/{user_id}", response_model=UserRead, responses=responses(401, 403, 404))
@@ -68,11 +90,18 @@ def issue_token(
 
 
 @router.get(
-    "/users/{user_id}/tokens", response_model=list[TokenRead], responses=responses(401, 403, 404)
+    "/users/{user_id}/tokens", response_model=Page[TokenRead], responses=responses(401, 403, 404)
 )
-def list_tokens(user: ManagedAccount):
-    """The account's tokens, without their secrets: when each was issued, last used, revoked."""
-    return [presenters.token_read(token) for token in sorted(user.tokens, key=lambda t: t.id)]
+def list_tokens(user: ManagedAccount, session: SessionDep, page: Paging):
+    """The account's tokens, oldest first, without their secrets: when each was issued,
+    last used, revoked."""
+    found = users.list_tokens(session=session, user=user, page=page)
+    return page_of(
+        TokenRead,
+        [presenters.token_read(token) for token in found.rows],
+        total=found.total,
+        page=page,
+    )
 
 
 @router.delete(
@@ -83,7 +112,8 @@ def list_tokens(user: ManagedAccount):
 def revoke_token(
     user: ManagedAccount, token_id: IdPath, session: SessionDep, actor: CurrentUser, clock: ClockDep
 ):
-    """Revoke a token: it stops working at once. Revoking twice is harmless."""
+    """Revoke a token: it stops working at once. Revoking a revoked token answers it as it
+    stands."""
     token = users.revoke_token(
         session=session, actor=actor, user=user, token_id=token_id, now=clock()
     )

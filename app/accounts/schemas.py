@@ -1,11 +1,10 @@
 """Bodies for accounts and tokens."""
 
-from datetime import datetime
 from typing import Self
 
 from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
 
-from app.common.schemas import Line100, Line200, Name, Strict
+from app.common.schemas import Instant, Line100, Line200, Name, Strict
 from app.models import Institution, Role
 
 # ISO 3166-1 alpha-2 codes of the 27 member states. The EU's own style writes
@@ -91,7 +90,7 @@ class UserRead(BaseModel):
     institution: Institution | None
     member_state: str | None
     region: str | None
-    created_at: datetime
+    created_at: Instant
 
 
 class TokenCreate(Strict):
@@ -101,9 +100,9 @@ class TokenCreate(Strict):
 class TokenRead(BaseModel):
     id: int
     label: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: Instant
+    last_used_at: Instant | None
+    revoked_at: Instant | None
 
 
 class TokenIssued(TokenRead):

@@ -3,14 +3,16 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.schemas import UserCreate
 from app.audit import service as audit
 from app.auth.tokens import hash_token, new_token
+from app.common.paging import Paged, PageRequest, fetch_page
+from app.common.search import matching
 from app.errors import Conflict, NotFound
-from app.models import ApiToken, User
+from app.models import ApiToken, Role, User
 
 
 def _user_snapshot(user: User) -> dict[str, object]:
@@ -76,6 +78,21 @@ def get_user(*, session: Session, user_id: int) -> User:
     if user is None:
         raise NotFound(f"No user with id {user_id}")
     return user
+
+
+def list_users(
+    *, session: Session, text: str | None, role: Role | None, page: PageRequest
+) -> Paged[User]:
+    """Accounts whose name or e-mail holds every word of ``text``, by name."""
+    query = select(User).where(matching(text, User.name, User.email))
+    if role is not None:
+        query = query.where(User.role == role)
+    return fetch_page(session, query.order_by(func.lower(User.name), User.id), page)
+
+
+def list_tokens(*, session: Session, user: User, page: PageRequest) -> Paged[ApiToken]:
+    query = select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
+    return fetch_page(session, query, page)
 
 
 def issue_token(

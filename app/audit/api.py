@@ -8,7 +8,8 @@ from app.audit import presenters
 from app.audit import service as audit
 from app.audit.schemas import AuditEntryRead
 from app.auth.deps import SecretariatOrAdmin, SessionDep
-from app.common.schemas import MAX_ID, Page
+from app.common.params import Paging
+from app.common.schemas import MAX_ID, Page, page_of
 from app.errors import responses
 
 router = APIRouter(tags=["audit"])
@@ -18,24 +19,24 @@ router = APIRouter(tags=["audit"])
 def list_audit(
     session: SessionDep,
     user: SecretariatOrAdmin,
-    entity_type: Annotated[str | None, Query(max_length=50)] = None,
-    entity_id: Annotated[str | None, Query(max_length=50)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    page: Paging,
+    entity_type: Annotated[
+        str | None,
+        Query(
+            max_length=50,
+            description="user, action, seminar, proposal, event or registration",
+        ),
+    ] = None,
+    entity_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ):
     """Every state change, newest first: when, who, which entity, what, before and after.
     Registrations (who registered for what) are shown to the secretariat only."""
-    entries, total = audit.list_entries(
-        session=session,
-        viewer=user,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        limit=limit,
-        offset=offset,
+    found = audit.list_entries(
+        session=session, viewer=user, entity_type=entity_type, entity_id=entity_id, page=page
     )
-    return Page[AuditEntryRead](
-        items=[presenters.entry_read(entry) for entry in entries],
-        total=total,
-        limit=limit,
-        offset=offset,
+    return page_of(
+        AuditEntryRead,
+        [presenters.entry_read(entry) for entry in found.rows],
+        total=found.total,
+        page=page,
     )

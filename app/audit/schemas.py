@@ -1,17 +1,18 @@
 """Bodies for the audit trail."""
 
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from app.common.schemas import Instant
 
 
 class AuditEntryRead(BaseModel):
     id: int
-    at: datetime
+    at: Instant
     actor_id: int | None
     action: str
     entity_type: str
-    entity_id: str
-    before: dict[str, Any] | None
+    entity_id: int = Field(description="the id of the entity (an action's number)")
+    before: dict[str, Any] | None = Field(description="instants in it are written as answers are")
     after: dict[str, Any] | None

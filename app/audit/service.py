@@ -3,14 +3,19 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.common.paging import Paged, PageRequest, fetch_page
+from app.common.schemas import utc_text
 from app.models import AuditEntry, Role, User
 
 
 def jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
+    """A snapshot as JSON, its instants written as every answer writes them."""
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):
         return {key: jsonable(item) for key, item in value.items()}
@@ -25,7 +30,7 @@ def record(
     actor: User | None,
     action: str,
     entity_type: str,
-    entity_id: int | str,
+    entity_id: int,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     at: datetime | None = None,
@@ -35,7 +40,7 @@ def record(
         actor_id=actor.id if actor else None,
         action=action,
         entity_type=entity_type,
-        entity_id=str(entity_id),
+        entity_id=entity_id,
         before=jsonable(before),
         after=jsonable(after),
     )
@@ -55,10 +60,9 @@ def list_entries(
     session: Session,
     viewer: User,
     entity_type: str | None,
-    entity_id: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[AuditEntry], int]:
+    entity_id: int | None,
+    page: PageRequest,
+) -> Paged[AuditEntry]:
     """Entries newest first, with the total that the filters select."""
     query = select(AuditEntry)
     if viewer.role != Role.secretariat:
@@ -67,6 +71,4 @@ def list_entries(
         query = query.where(AuditEntry.entity_type == entity_type)
     if entity_id is not None:
         query = query.where(AuditEntry.entity_id == entity_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    entries = session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
-    return list(entries), total
+    return fetch_page(session, query.order_by(AuditEntry.id.desc()), page)

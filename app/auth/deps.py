@@ -91,7 +91,10 @@ def managed_account(user_id: IdPath, session: SessionDep, actor: CurrentUser) ->
     """The account at ``/users/{user_id}``, for an admin or for the account's owner."""
     user = accounts.get_user(session=session, user_id=user_id)
     if actor.role != Role.admin and actor.id != user.id:
-        raise Forbidden("Only an admin or the account's owner may manage its tokens")
+        raise Forbidden(
+            f"This needs the role admin, or to be the owner of account {user.id}; "
+            f"you are account {actor.id}, {actor.role}"
+        )
     return user
 
 

@@ -12,20 +12,24 @@ from app.catalogue.schemas import (
     ActionUpdate,
     PriorityAreaRead,
 )
-from app.common.schemas import IdPath
+from app.common.params import Paging
+from app.common.schemas import IdPath, Page, page_of
 from app.errors import responses
 from app.models import ActionStatus
 
 router = APIRouter(tags=["catalogue"])
 
 
-@router.get("/priority-areas", response_model=list[PriorityAreaRead])
-def list_priority_areas(session: SessionDep):
+@router.get("/priority-areas", response_model=Page[PriorityAreaRead])
+def list_priority_areas(session: SessionDep, page: Paging):
     """The plan's four priority areas."""
-    return [
-        presenters.priority_area_read(area)
-        for area in catalogue.list_priority_areas(session=session)
-    ]
+    found = catalogue.list_priority_areas(session=session, page=page)
+    return page_of(
+        PriorityAreaRead,
+        [presenters.priority_area_read(area) for area in found.rows],
+        total=found.total,
+        page=page,
+    )
 
 
 @router.get("/priority-areas/{number}", response_model=PriorityAreaRead, responses=responses(404))
@@ -36,11 +40,17 @@ def read_priority_area(number: IdPath, session: SessionDep):
     )
 
 
-@router.get("/actions", response_model=list[ActionRead])
-def list_actions(session: SessionDep, status: ActionStatus | None = None):
-    """The plan's actions with the priority areas each contributes to; `status` filters."""
-    actions = catalogue.list_actions(session=session, status=status)
-    return [presenters.action_read(action) for action in actions]
+@router.get("/actions", response_model=Page[ActionRead])
+def list_actions(session: SessionDep, page: Paging, status: ActionStatus | None = None):
+    """The plan's actions by number, with the priority areas each contributes to; `status`
+    filters."""
+    found = catalogue.list_actions(session=session, status=status, page=page)
+    return page_of(
+        ActionRead,
+        [presenters.action_read(action) for action in found.rows],
+        total=found.total,
+        page=page,
+    )
 
 
 @router.get("/actions/{number}", response_model=ActionDetail, responses=responses(404))
@@ -68,7 +78,8 @@ def amend_action(
     number: IdPath, body: ActionUpdate, session: SessionDep, user: Secretariat, clock: ClockDep
 ):
     """Amend an action's title, summary or priority areas, or retire (`status: retired`) or
-    restore it. Every change names its registered communication and stays in the history."""
+    restore it. Every change names its registered communication and stays in the history;
+    asking for what already stands answers the action unchanged and records nothing."""
     action = catalogue.amend_action(
         session=session, actor=user, number=number, data=body, now=clock()
     )

@@ -9,6 +9,9 @@ from app.catalogue.service import priority_areas
 from app.errors import Invalid
 from app.models import Action, ActionStatus, PriorityArea
 
+ACTIONS = ("body", "actions")
+AREAS = ("body", "priority_areas")
+
 
 def resolve_links(
     *,
@@ -25,7 +28,7 @@ def resolve_links(
     """
     wanted = sorted(set(action_numbers))
     if not wanted:
-        raise Invalid("Name at least one action of the plan that this serves")
+        raise Invalid("Name at least one action of the plan that this serves", loc=ACTIONS)
     found = {
         action.number: action
         for action in session.scalars(
@@ -38,7 +41,8 @@ def resolve_links(
     if missing:
         raise Invalid(
             f"Unknown action {', '.join(map(str, missing))}; the plan's catalogue has no "
-            "such action"
+            "such action",
+            loc=ACTIONS,
         )
     kept = set(already_linked)
     retired = [
@@ -47,14 +51,16 @@ def resolve_links(
         if found[number].status == ActionStatus.retired and number not in kept
     ]
     if retired:
-        raise Invalid(f"Action {', '.join(map(str, retired))} is retired and takes no new links")
+        raise Invalid(
+            f"Action {', '.join(map(str, retired))} is retired and takes no new links", loc=ACTIONS
+        )
     actions = [found[number] for number in wanted]
     served = {area.number: area for action in actions for area in action.priority_areas}
     if priority_area_numbers is None:
         return actions, [served[number] for number in sorted(served)]
     named = sorted(set(priority_area_numbers))
     if not named:
-        raise Invalid("Name at least one priority area, or leave priority_areas out")
+        raise Invalid("Name at least one priority area, or leave priority_areas out", loc=AREAS)
     unserved = [number for number in named if number not in served]
     if unserved:
         priority_areas(session, unserved)  # an unknown number gets its own message
@@ -62,7 +68,8 @@ def resolve_links(
         raise Invalid(
             f"Priority area {', '.join(map(str, unserved))} is served by none of the "
             f"actions {action_list}; they serve priority areas "
-            f"{', '.join(map(str, sorted(served)))}"
+            f"{', '.join(map(str, sorted(served)))}",
+            loc=AREAS,
         )
     return actions, [served[number] for number in named]
 

@@ -1,11 +1,10 @@
 """Bodies for the plan's catalogue."""
 
-from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
-from app.common.schemas import Communication, Id, Patch, Strict, Summary, Title
+from app.common.schemas import Communication, Id, Instant, Patch, Strict, Summary, Title
 from app.models import ActionStatus
 
 PriorityAreaNumbers = Annotated[list[Id], Field(min_length=1, max_length=20)]
@@ -27,7 +26,7 @@ class ActionRead(BaseModel):
 
 
 class ActionChangeRead(BaseModel):
-    at: datetime
+    at: Instant
     change: str = Field(description="added, amended, retired or restored")
     actor_id: int | None
     communication: Communication
@@ -55,12 +54,7 @@ class ActionUpdate(Patch):
     priority_areas: PriorityAreaNumbers | None = None
     focus_priority_area: Id | None = None
     status: ActionStatus | None = None
-    communication: Communication
-
-    @model_validator(mode="after")
-    def _something_changes(self) -> Self:
-        if not self.model_fields_set - {"communication"}:
-            raise ValueError(
-                "name what changes: title, summary, priority_areas, focus_priority_area or status"
-            )
-        return self
+    communication: Communication = Field(
+        description="the registered communication that agreed the change; required even when "
+        "nothing changes, so that a request is the same whatever the action's state"
+    )

@@ -9,12 +9,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
 from app.catalogue.schemas import ActionCreate, ActionUpdate
+from app.common.paging import Paged, PageRequest, fetch_page
 from app.errors import Invalid, NotFound
 from app.models import Action, ActionChange, ActionChangeKind, ActionStatus, PriorityArea, User
 
 
-def list_priority_areas(*, session: Session) -> list[PriorityArea]:
-    return list(session.scalars(select(PriorityArea).order_by(PriorityArea.number)))
+def list_priority_areas(*, session: Session, page: PageRequest) -> Paged[PriorityArea]:
+    return fetch_page(session, select(PriorityArea).order_by(PriorityArea.number), page)
 
 
 def get_priority_area(*, session: Session, number: int) -> PriorityArea:
@@ -24,11 +25,13 @@ def get_priority_area(*, session: Session, number: int) -> PriorityArea:
     return area
 
 
-def list_actions(*, session: Session, status: ActionStatus | None = None) -> list[Action]:
+def list_actions(
+    *, session: Session, status: ActionStatus | None = None, page: PageRequest
+) -> Paged[Action]:
     query = select(Action).options(selectinload(Action.priority_areas)).order_by(Action.number)
     if status is not None:
         query = query.where(Action.status == status)
-    return list(session.scalars(query))
+    return fetch_page(session, query, page)
 
 
 def get_action(
@@ -54,7 +57,11 @@ def priority_areas(session: Session, numbers: Iterable[int]) -> list[PriorityAre
     }
     missing = [number for number in wanted if number not in found]
     if missing:
-        raise Invalid(f"Unknown priority area {', '.join(map(str, missing))}")
+        raise Invalid(
+            f"Unknown priority area {', '.join(map(str, missing))}; the plan has priority "
+            "areas 1 to 4",
+            loc=("body", "priority_areas"),
+        )
     return [found[number] for number in wanted]
 
 
@@ -70,7 +77,10 @@ def _snapshot(action: Action) -> dict[str, Any]:
 
 def _check_focus(focus: int | None, areas: list[PriorityArea]) -> None:
     if focus is not None and focus not in {area.number for area in areas}:
-        raise Invalid(f"The focus priority area {focus} must be one of the action's priority areas")
+        raise Invalid(
+            f"The focus priority area {focus} must be one of the action's priority areas",
+            loc=("body", "focus_priority_area"),
+        )
 
 
 def _log_change(
@@ -152,7 +162,7 @@ def amend_action(
         setattr(action, field, value)
     _check_focus(action.focus_priority_area, action.priority_areas)
     if _snapshot(action) == before:
-        raise Invalid(f"Action {number} already stands as given; nothing to change")
+        return action  # it already stands as asked: nothing to record
     if before["status"] != action.status:
         retired = action.status == ActionStatus.retired
         change = ActionChangeKind.retired if retired else ActionChangeKind.restored

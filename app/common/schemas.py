@@ -1,8 +1,8 @@
 """Field types and shapes shared by the request and response bodies."""
 
 import unicodedata
-from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from fastapi import Path
 from pydantic import (
@@ -10,9 +10,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
+
+from app.common.paging import PageRequest
 
 
 def _no_control_characters(value: str) -> str:
@@ -70,6 +74,48 @@ def plausible(moment: datetime) -> datetime:
 WallClockOrInstant = Annotated[datetime, AfterValidator(plausible)]
 
 
+def utc_text(moment: datetime) -> str:
+    """An instant as every answer writes it: UTC, to the second, with a Z."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given where an instant is answered")
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def local_text(moment: datetime) -> str:
+    """A local time as every answer writes it: to the second, with its numeric offset
+    (``+00:00`` in Lisbon in winter, never ``Z``, which reads as UTC)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given where a local time is answered")
+    return moment.replace(microsecond=0).isoformat()
+
+
+# The two ways an answer gives a time. Every datetime in a response body is one of them.
+Instant = Annotated[
+    datetime,
+    PlainSerializer(utc_text, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "an instant in UTC, to the second",
+            "examples": ["2027-03-10T08:30:00Z"],
+        }
+    ),
+]
+LocalTime = Annotated[
+    datetime,
+    PlainSerializer(local_text, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "a local time with its numeric UTC offset, to the second",
+            "examples": ["2027-03-10T09:30:00+01:00"],
+        }
+    ),
+]
+
+
 class Strict(BaseModel):
     """A request body: unknown fields are refused, not silently dropped."""
 
@@ -77,7 +123,8 @@ class Strict(BaseModel):
 
 
 class Patch(Strict):
-    """A partial update: what is left out stays as it is, and something must change.
+    """A partial update: what is left out stays as it is. An update that changes nothing
+    (the empty one included) answers the resource as it stands and records nothing.
 
     The fields named in ``not_emptied`` may be changed but never set to null.
     """
@@ -93,12 +140,6 @@ class Patch(Strict):
                 raise ValueError(f"{', '.join(emptied)} may be changed but not emptied")
         return data
 
-    @model_validator(mode="after")
-    def _something_changes(self) -> Self:
-        if not self.model_fields_set:
-            raise ValueError("name at least one field to change")
-        return self
-
 
 class Communication(Strict):
     """The registered communication between CoR SEDEC and DG RTD that agreed a change."""
@@ -108,7 +149,15 @@ class Communication(Strict):
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a list: every list that can grow answers this shape."""
+
     items: list[T]
-    total: int
-    limit: int
-    offset: int
+    total: int = Field(description="how many items the whole list holds")
+    limit: int = Field(description="at most this many items per page")
+    offset: int = Field(description="how many items were skipped")
+
+
+def page_of(item_type: type[T], items: list[T], *, total: int, page: PageRequest) -> Page[T]:
+    """The answer to a list request: its page of items and where the page lies."""
+    page_type = Page[item_type]  # type: ignore[valid-type]
+    return page_type(items=items, total=total, limit=page.limit, offset=page.offset)

@@ -27,7 +27,10 @@ def may_manage(user: User, event: Event) -> bool:
 
 def check_manager(user: User, event: Event) -> None:
     if not may_manage(user, event):
-        raise Forbidden("Only the event's host or the secretariat may do this")
+        raise Forbidden(
+            f"This needs the role secretariat, or to be the host of event {event.id}; "
+            f"you are {user.role} and not its host"
+        )
 
 
 def get_visible(

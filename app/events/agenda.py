@@ -35,26 +35,42 @@ def _items_snapshot(event: Event) -> list[dict[str, Any]]:
 def replace_agenda(
     *, session: Session, actor: User, event_id: int, data: AgendaIn, now: datetime
 ) -> Event:
+    """Replace the agenda. The same agenda again answers it as it stands, even on a
+    cancelled event; a different one is refused there."""
     event = get_visible(session=session, event_id=event_id, viewer=actor, for_update=True)
     check_manager(actor, event)
-    check_not_cancelled(event)
     zone = ZoneInfo(event.timezone)
     items = []
-    for number, given in enumerate(data.items, start=1):
-        where = f"agenda item {number} ({given.title!r})"
-        starts_at = instant(given.starts_at, zone, f"{where}: starts_at")
-        ends_at = instant(given.ends_at, zone, f"{where}: ends_at")
+    for index, given in enumerate(data.items):
+        where = f"agenda item {index + 1} ({given.title!r})"
+        loc = ("body", "items", index)
+        starts_at = instant(given.starts_at, zone, f"{where}: starts_at", (*loc, "starts_at"))
+        ends_at = instant(given.ends_at, zone, f"{where}: ends_at", (*loc, "ends_at"))
         if ends_at <= starts_at:
-            raise Invalid(f"{where} must end after it starts")
+            raise Invalid(f"{where} must end after it starts", loc=(*loc, "ends_at"))
         if starts_at < event.starts_at or ends_at > event.ends_at:
             raise Invalid(
                 f"{where} must lie within the event, "
                 f"{local(event.starts_at, event.timezone):%Y-%m-%d %H:%M} to "
-                f"{local(event.ends_at, event.timezone):%Y-%m-%d %H:%M} {event.timezone}"
+                f"{local(event.ends_at, event.timezone):%Y-%m-%d %H:%M} {event.timezone}",
+                loc=loc,
             )
         items.append((starts_at, ends_at, given))
     items.sort(key=lambda item: item[0])
     before = _items_snapshot(event)
+    asked = [
+        {
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "title": given.title,
+            "description": given.description,
+            "speakers": [speaker.model_dump() for speaker in given.speakers],
+        }
+        for starts_at, ends_at, given in items
+    ]
+    if asked == before:
+        return event
+    check_not_cancelled(event)
 
     session.execute(delete(AgendaItem).where(AgendaItem.event_id == event.id))
     for position, (starts_at, ends_at, given) in enumerate(items, start=1):
@@ -72,39 +88,40 @@ def replace_agenda(
     session.flush()
     session.expire(event, ["agenda"])
     after = _items_snapshot(event)
-    if after != before:
-        was_confirmed = event.agenda_confirmed_at is not None
-        event.agenda_confirmed_at = None
-        event.agenda_confirmed_by_id = None
-        event.record_change(now)
-        audit.record(
-            session=session,
-            actor=actor,
-            action="agenda.replaced",
-            entity_type="event",
-            entity_id=event.id,
-            before={"items": before, "confirmed": was_confirmed},
-            after={"items": after, "confirmed": False},
-            at=now,
-        )
+    was_confirmed = event.agenda_confirmed_at is not None
+    event.agenda_confirmed_at = None
+    event.agenda_confirmed_by_id = None
+    event.record_change(now)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="agenda.replaced",
+        entity_type="event",
+        entity_id=event.id,
+        before={"items": before, "confirmed": was_confirmed},
+        after={"items": after, "confirmed": False},
+        at=now,
+    )
     return event
 
 
 def confirm_agenda(*, session: Session, actor: User, event_id: int, now: datetime) -> Event:
+    """Confirm the agenda as it stands; a confirmed one is answered as it stands."""
     event = get_visible(session=session, event_id=event_id, viewer=actor, for_update=True)
+    if event.agenda_confirmed_at is not None:
+        return event
     check_not_cancelled(event)
     if not event.agenda:
         raise Conflict(f"Event {event.id} has no agenda yet; an empty agenda cannot be confirmed")
-    if event.agenda_confirmed_at is None:
-        event.agenda_confirmed_at = now
-        event.agenda_confirmed_by_id = actor.id
-        audit.record(
-            session=session,
-            actor=actor,
-            action="agenda.confirmed",
-            entity_type="event",
-            entity_id=event.id,
-            after={"items": _items_snapshot(event)},
-            at=now,
-        )
+    event.agenda_confirmed_at = now
+    event.agenda_confirmed_by_id = actor.id
+    audit.record(
+        session=session,
+        actor=actor,
+        action="agenda.confirmed",
+        entity_type="event",
+        entity_id=event.id,
+        after={"items": _items_snapshot(event)},
+        at=now,
+    )
     return event

@@ -3,12 +3,20 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
-from app.auth.deps import ClockDep, CurrentUser, OptionalUser, Secretariat, SessionDep
-from app.common.schemas import MAX_ID, IdPath, Page, WallClockOrInstant
+from app.auth.deps import (
+    ClockDep,
+    CurrentUser,
+    OptionalUser,
+    Secretariat,
+    SessionDep,
+    SettingsDep,
+)
+from app.common.params import Paging
+from app.common.schemas import MAX_ID, IdPath, Page, WallClockOrInstant, page_of
 from app.errors import responses
 from app.events import access, agenda, presenters, queries, registrations
 from app.events import service as events
@@ -33,14 +41,14 @@ def _as_utc(value: datetime | None) -> datetime | None:
     return value
 
 
-def _present(session: Session, event: Event) -> EventRead:
+def _present(session: Session, event: Event, plan_years: range) -> EventRead:
     [listed] = queries.with_occupancy(session, [event])
-    return presenters.event_read(listed)
+    return presenters.event_read(listed, plan_years)
 
 
 def _present_registrations(session: Session, found: list[Registration]) -> list[RegistrationRead]:
     return [
-        presenters.registration_read(placed.registration, placed.position)
+        presenters.registration_read(placed)
         for placed in registrations.with_positions(session, found)
     ]
 
@@ -51,22 +59,39 @@ def _present_registrations(session: Session, found: list[Registration]) -> list[
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 403),
 )
-def create_event(body: EventCreate, session: SessionDep, user: CurrentUser, clock: ClockDep):
+def create_event(
+    body: EventCreate,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    settings: SettingsDep,
+):
     """Create an event. A member creates a `peer_to_peer` event that they host; it is
     `submitted` until the secretariat publishes it. The secretariat creates events of
     any kind, as `draft` or `published` at once. Priority areas default to those of the
-    actions."""
-    return _present(
-        session, events.create_event(session=session, actor=user, data=body, now=clock())
-    )
+    actions. An event outside the plan's term is accepted, with a `warnings` entry."""
+    event = events.create_event(session=session, actor=user, data=body, now=clock())
+    return _present(session, event, settings.plan_years)
 
 
 @event_router.get("/events", response_model=Page[EventRead], responses=responses(401))
 def list_events(
     session: SessionDep,
     viewer: OptionalUser,
+    clock: ClockDep,
+    settings: SettingsDep,
+    page: Paging,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="words to find in the title or description"),
+    ] = None,
     from_: Annotated[
-        WallClockOrInstant | None, Query(alias="from", description="ends after this instant")
+        WallClockOrInstant | None,
+        Query(
+            alias="from",
+            description="events that end after this instant; now by default, so that past "
+            "events are listed only when asked for",
+        ),
     ] = None,
     to: Annotated[
         WallClockOrInstant | None, Query(description="starts before this instant")
@@ -79,14 +104,13 @@ def list_events(
     host: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="the hosting member's user id")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ):
-    """Events ordered by start, with the total count. `from` and `to` select the events
-    that overlap that interval. Anonymous callers see published and cancelled events;
-    hosts also see their own unpublished ones; the secretariat sees all."""
+    """Events by start, upcoming first: those not over yet unless `from` says otherwise.
+    `from` and `to` select the events that overlap that interval; `q` finds words in
+    titles and descriptions. Anonymous callers see published and cancelled events; hosts
+    also see their own unpublished ones; the secretariat sees all."""
     filters = queries.EventFilters(
-        ends_after=_as_utc(from_),
+        ends_after=_as_utc(from_) or clock(),
         starts_before=_as_utc(to),
         kind=kind,
         action=action,
@@ -94,37 +118,43 @@ def list_events(
         country=country,
         status=status,
         host=host,
+        text=q,
     )
-    page = queries.list_events(
-        session=session, viewer=viewer, filters=filters, limit=limit, offset=offset
-    )
-    return Page[EventRead](
-        items=[presenters.event_read(listed) for listed in page.events],
-        total=page.total,
-        limit=limit,
-        offset=offset,
+    found = queries.list_events(session=session, viewer=viewer, filters=filters, page=page)
+    return page_of(
+        EventRead,
+        [presenters.event_read(listed, settings.plan_years) for listed in found.events],
+        total=found.total,
+        page=page,
     )
 
 
 @event_router.get("/events/{event_id}", response_model=EventRead, responses=responses(401, 404))
-def read_event(event_id: IdPath, session: SessionDep, viewer: OptionalUser):
+def read_event(event_id: IdPath, session: SessionDep, viewer: OptionalUser, settings: SettingsDep):
     """One event, if you may see it."""
     event = access.get_visible(session=session, event_id=event_id, viewer=viewer)
-    return _present(session, event)
+    return _present(session, event, settings.plan_years)
 
 
 @event_router.patch(
     "/events/{event_id}", response_model=EventRead, responses=responses(401, 403, 404, 409)
 )
 def update_event(
-    event_id: IdPath, body: EventUpdate, session: SessionDep, user: CurrentUser, clock: ClockDep
+    event_id: IdPath,
+    body: EventUpdate,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    settings: SettingsDep,
 ):
     """Change an event (its host or the secretariat). A change to a published event
-    increments `sequence`; a change of times clears the agenda's confirmation."""
+    increments `sequence`; a change of times clears the agenda's confirmation. An update
+    that changes nothing answers the event as it stands; a cancelled event changes no
+    more."""
     event = events.update_event(
         session=session, actor=user, event_id=event_id, data=body, now=clock()
     )
-    return _present(session, event)
+    return _present(session, event, settings.plan_years)
 
 
 @event_router.post(
@@ -132,10 +162,13 @@ def update_event(
     response_model=EventRead,
     responses=responses(401, 403, 404, 409),
 )
-def publish_event(event_id: IdPath, session: SessionDep, user: Secretariat, clock: ClockDep):
-    """Publish a draft or submitted event (secretariat)."""
+def publish_event(
+    event_id: IdPath, session: SessionDep, user: Secretariat, clock: ClockDep, settings: SettingsDep
+):
+    """Publish a draft or submitted event (secretariat). A published event is answered as
+    it stands; a cancelled one cannot be published."""
     event = events.publish_event(session=session, actor=user, event_id=event_id, now=clock())
-    return _present(session, event)
+    return _present(session, event, settings.plan_years)
 
 
 @event_router.post(
@@ -144,14 +177,20 @@ def publish_event(event_id: IdPath, session: SessionDep, user: Secretariat, cloc
     responses=responses(401, 403, 404, 409),
 )
 def cancel_event(
-    event_id: IdPath, body: CancelEvent, session: SessionDep, user: CurrentUser, clock: ClockDep
+    event_id: IdPath,
+    body: CancelEvent,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    settings: SettingsDep,
 ):
     """Cancel an event (its host or the secretariat). It stays visible as `cancelled`,
-    with its registrations kept."""
+    with its registrations kept. A cancelled event is answered as it stands, with the
+    reason first given."""
     event = events.cancel_event(
         session=session, actor=user, event_id=event_id, reason=body.reason, now=clock()
     )
-    return _present(session, event)
+    return _present(session, event, settings.plan_years)
 
 
 @event_router.get(
@@ -174,7 +213,7 @@ def replace_agenda(
 ):
     """Replace the agenda (host or secretariat). Each item lies within the event's time;
     times without an offset are read in the event's zone. Any change clears the
-    confirmation."""
+    confirmation; the same agenda again is answered as it stands."""
     event = agenda.replace_agenda(
         session=session, actor=user, event_id=event_id, data=body, now=clock()
     )
@@ -187,7 +226,8 @@ def replace_agenda(
     responses=responses(401, 403, 404, 409),
 )
 def confirm_agenda(event_id: IdPath, session: SessionDep, user: Secretariat, clock: ClockDep):
-    """Confirm the agenda as it stands (secretariat). An empty agenda cannot be confirmed."""
+    """Confirm the agenda as it stands (secretariat). An empty agenda cannot be confirmed;
+    a confirmed one is answered as it stands."""
     event = agenda.confirm_agenda(session=session, actor=user, event_id=event_id, now=clock())
     return presenters.agenda_read(event)
 
@@ -201,15 +241,25 @@ registration_router = APIRouter(tags=["registrations"])
     "/events/{event_id}/registrations",
     response_model=RegistrationRead,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 404, 409),
+    responses={
+        200: {
+            "model": RegistrationRead,
+            "description": "You were registered or waitlisted already: your registration "
+            "as it stands",
+        },
+        **responses(401, 404, 409),
+    },
 )
-def register(event_id: IdPath, session: SessionDep, user: CurrentUser, clock: ClockDep):
+def register(
+    event_id: IdPath, session: SessionDep, user: CurrentUser, clock: ClockDep, response: Response
+):
     """Register for a published event that has not begun: `registered` while places
-    remain, otherwise `waitlisted` with a `position`."""
-    registration = registrations.register(
-        session=session, user=user, event_id=event_id, now=clock()
-    )
-    [body] = _present_registrations(session, [registration])
+    remain, otherwise `waitlisted` with a `position`. Asking again answers your
+    registration as it stands, with 200."""
+    outcome = registrations.register(session=session, user=user, event_id=event_id, now=clock())
+    if not outcome.created:
+        response.status_code = status.HTTP_200_OK
+    [body] = _present_registrations(session, [outcome.registration])
     return body
 
 
@@ -219,7 +269,8 @@ def register(event_id: IdPath, session: SessionDep, user: CurrentUser, clock: Cl
     responses=responses(401, 404, 409),
 )
 def cancel_registration(event_id: IdPath, session: SessionDep, user: CurrentUser, clock: ClockDep):
-    """Cancel your registration; the first on the waitlist takes the place."""
+    """Cancel your registration; the first on the waitlist takes the place. A cancelled
+    registration is answered as it stands; 404 if you never registered."""
     registration = registrations.cancel_own(
         session=session, user=user, event_id=event_id, now=clock()
     )
@@ -229,25 +280,37 @@ def cancel_registration(event_id: IdPath, session: SessionDep, user: CurrentUser
 
 @registration_router.get(
     "/events/{event_id}/registrations",
-    response_model=list[RegistrationRead],
+    response_model=Page[RegistrationRead],
     responses=responses(401, 403, 404),
 )
-def list_registrations(event_id: IdPath, session: SessionDep, user: CurrentUser):
-    """Who registered (the host and the secretariat only): places first, then the
-    waitlist in order."""
-    found = registrations.list_for_event(session=session, viewer=user, event_id=event_id)
-    return _present_registrations(session, found)
+def list_registrations(event_id: IdPath, session: SessionDep, user: CurrentUser, page: Paging):
+    """Who registered (the event's host and the secretariat only), with what a host needs:
+    name, e-mail, institution or member state, when they registered. Places first, then
+    the waitlist in order."""
+    found = registrations.list_for_event(session=session, viewer=user, event_id=event_id, page=page)
+    return page_of(
+        RegistrationRead,
+        _present_registrations(session, found.rows),
+        total=found.total,
+        page=page,
+    )
 
 
 @registration_router.get(
     "/me/registrations",
-    response_model=list[RegistrationRead],
+    response_model=Page[RegistrationRead],
     responses=responses(401),
 )
-def my_registrations(session: SessionDep, user: CurrentUser):
-    """Your registrations, newest first, cancelled ones included."""
-    found = registrations.list_own(session=session, user=user)
-    return _present_registrations(session, found)
+def my_registrations(session: SessionDep, user: CurrentUser, page: Paging):
+    """Your registrations, newest first, cancelled ones included; each with its event's
+    title, status (a cancelled event shows), local start and venue."""
+    found = registrations.list_own(session=session, user=user, page=page)
+    return page_of(
+        RegistrationRead,
+        _present_registrations(session, found.rows),
+        total=found.total,
+        page=page,
+    )
 
 
 router = APIRouter()

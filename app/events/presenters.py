@@ -1,17 +1,21 @@
 """Response bodies for events, agendas and registrations, made from rows."""
 
 from app.events.queries import Listed
+from app.events.registrations import Placed
 from app.events.schemas import (
     AgendaItemRead,
     AgendaRead,
     EventRead,
     PersonRead,
+    RegisteredEvent,
+    Registrant,
     RegistrationRead,
     Speaker,
     VenueRead,
 )
+from app.events.service import term_warnings
 from app.events.times import local
-from app.models import Event, Registration, User
+from app.models import Event, User
 
 
 def person(user: User) -> PersonRead:
@@ -29,7 +33,8 @@ def venue(event: Event) -> VenueRead | None:
     )
 
 
-def event_read(listed: Listed) -> EventRead:
+def event_read(listed: Listed, plan_years: range) -> EventRead:
+    """An event's answer; ``plan_years`` is the plan's term, which its warnings consult."""
     event, occupancy = listed.event, listed.occupancy
     return EventRead(
         id=event.id,
@@ -37,6 +42,7 @@ def event_read(listed: Listed) -> EventRead:
         description=event.description,
         kind=event.kind,
         status=event.status,
+        seminar_id=listed.seminar_id,
         starts_at=event.starts_at,
         ends_at=event.ends_at,
         timezone=event.timezone,
@@ -57,6 +63,7 @@ def event_read(listed: Listed) -> EventRead:
         cancelled_at=event.cancelled_at,
         cancel_reason=event.cancel_reason,
         agenda_confirmed_at=event.agenda_confirmed_at,
+        warnings=term_warnings(event, plan_years),
     )
 
 
@@ -80,13 +87,43 @@ def agenda_read(event: Event) -> AgendaRead:
     )
 
 
-def registration_read(registration: Registration, position: int | None) -> RegistrationRead:
+def registered_event(event: Event) -> RegisteredEvent:
+    return RegisteredEvent(
+        id=event.id,
+        title=event.title,
+        kind=event.kind,
+        status=event.status,
+        starts_at=event.starts_at,
+        timezone=event.timezone,
+        local_starts_at=local(event.starts_at, event.timezone),
+        local_ends_at=local(event.ends_at, event.timezone),
+        venue=venue(event),
+        online_url=event.online_url,
+    )
+
+
+def registrant(user: User) -> Registrant:
+    return Registrant(
+        id=user.id,
+        name=user.name,
+        email=user.email,
+        role=user.role,
+        institution=user.institution,
+        member_state=user.member_state,
+    )
+
+
+def registration_read(placed: Placed) -> RegistrationRead:
+    registration = placed.registration
     return RegistrationRead(
         id=registration.id,
         event_id=registration.event_id,
-        user=person(registration.user),
+        event=registered_event(registration.event),
+        user=registrant(registration.user),
         status=registration.status,
-        position=position,
+        position=placed.position,
+        registered_at=registration.registered_at,
+        cancelled_at=registration.cancelled_at,
         created_at=registration.created_at,
         updated_at=registration.updated_at,
     )

@@ -7,9 +7,20 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.common.paging import PageRequest, fetch_page
+from app.common.schemas import utc_text
+from app.common.search import matching
 from app.errors import Invalid
 from app.events.access import visible_to
-from app.models import Event, EventKind, EventStatus, Registration, RegistrationStatus, User
+from app.models import (
+    Event,
+    EventKind,
+    EventStatus,
+    Registration,
+    RegistrationStatus,
+    Seminar,
+    User,
+)
 from app.models.events import event_actions, event_priority_areas
 
 # What an event's answer shows besides its own columns, loaded with it in one query each.
@@ -30,14 +41,27 @@ class Occupancy:
 
 @dataclass(frozen=True, slots=True)
 class Listed:
-    """An event with its occupancy, as every event answer shows it."""
+    """An event with its occupancy and, for a joint seminar, its seminar: as every event
+    answer shows it."""
 
     event: Event
     occupancy: Occupancy
+    seminar_id: int | None = None
+
+
+def _seminars_held(session: Session, events: list[Event]) -> dict[int, int]:
+    """Seminar ids by event id, for the joint seminars among ``events``: one query."""
+    joint = [event.id for event in events if event.kind == EventKind.joint_seminar]
+    if not joint:
+        return {}
+    rows = session.execute(select(Seminar.id, Seminar.event_id).where(Seminar.event_id.in_(joint)))
+    return {event_id: seminar_id for seminar_id, event_id in rows if event_id is not None}
 
 
 def with_occupancy(session: Session, events: list[Event]) -> list[Listed]:
-    """``events`` with their registration counts, in one grouped query for all of them."""
+    """``events`` with their registration counts, in one grouped query for all of them,
+    and the seminars the joint seminars among them hold, in one more."""
+    seminars = _seminars_held(session, events)
     counts: dict[tuple[int, str], int] = {}
     if events:
         rows = session.execute(
@@ -56,6 +80,7 @@ def with_occupancy(session: Session, events: list[Event]) -> list[Listed]:
                 registered=counts.get((event.id, RegistrationStatus.registered), 0),
                 waitlisted=counts.get((event.id, RegistrationStatus.waitlisted), 0),
             ),
+            seminar_id=seminars.get(event.id),
         )
         for event in events
     ]
@@ -71,6 +96,7 @@ class EventFilters:
     country: str | None = None
     status: EventStatus | None = None
     host: int | None = None
+    text: str | None = None
 
 
 def filtered(query: Select[Any], filters: EventFilters) -> Select[Any]:
@@ -86,6 +112,8 @@ def filtered(query: Select[Any], filters: EventFilters) -> Select[Any]:
         query = query.where(Event.venue_country == filters.country)
     if filters.host is not None:
         query = query.where(Event.host_id == filters.host)
+    if filters.text:
+        query = query.where(matching(filters.text, Event.title, Event.description))
     if filters.action is not None:
         query = query.where(
             select(event_actions.c.event_id)
@@ -118,20 +146,17 @@ def list_events(
     session: Session,
     viewer: User | None,
     filters: EventFilters,
-    limit: int,
-    offset: int,
+    page: PageRequest,
 ) -> EventPage:
     """The events the viewer may see that match ``filters``, by start, with the total."""
     if filters.ends_after and filters.starts_before and filters.starts_before <= filters.ends_after:
-        raise Invalid("`to` must be after `from`")
-    query = filtered(select(Event).where(visible_to(viewer)), filters)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    events = list(
-        session.scalars(
-            query.options(*EVENT_OPTIONS)
-            .order_by(Event.starts_at, Event.id)
-            .limit(limit)
-            .offset(offset)
+        raise Invalid(
+            f"`to` ({utc_text(filters.starts_before)}) must be after `from` "
+            f"({utc_text(filters.ends_after)}); `from` is now unless you give it",
+            loc=("query", "to"),
         )
+    query = filtered(select(Event).where(visible_to(viewer)), filters)
+    found = fetch_page(
+        session, query.options(*EVENT_OPTIONS).order_by(Event.starts_at, Event.id), page
     )
-    return EventPage(events=with_occupancy(session, events), total=total or 0)
+    return EventPage(events=with_occupancy(session, found.rows), total=found.total)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
+from app.common.paging import Paged, PageRequest, fetch_page
 from app.errors import Conflict, NotFound
 from app.events.access import check_manager, get_visible
 from app.models import Event, EventStatus, Registration, RegistrationStatus, User
@@ -64,8 +65,28 @@ def _next_in_queue(session: Session, event_id: int) -> int:
     return (last or 0) + 1
 
 
-def register(*, session: Session, user: User, event_id: int, now: datetime) -> Registration:
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """A registration after a request for a place, and whether that request made it."""
+
+    registration: Registration
+    created: bool
+
+
+def _own(session: Session, event: Event, user: User) -> Registration | None:
+    return session.scalars(
+        select(Registration).where(
+            Registration.event_id == event.id, Registration.user_id == user.id
+        )
+    ).one_or_none()
+
+
+def register(*, session: Session, user: User, event_id: int, now: datetime) -> Registered:
+    """Ask for a place. Someone registered or waitlisted already is answered as they stand."""
     event = get_visible(session=session, event_id=event_id, viewer=user, for_update=True)
+    registration = _own(session, event, user)
+    if registration is not None and registration.status in ACTIVE:
+        return Registered(registration, created=False)
     if event.status == EventStatus.cancelled:
         raise Conflict(f"Event {event.id} is cancelled; it takes no registrations")
     if event.status != EventStatus.published:
@@ -75,13 +96,6 @@ def register(*, session: Session, user: User, event_id: int, now: datetime) -> R
             f"Event {event.id} began on {event.starts_at:%Y-%m-%d %H:%M} UTC; "
             "registration is closed"
         )
-    registration = session.scalars(
-        select(Registration).where(
-            Registration.event_id == event.id, Registration.user_id == user.id
-        )
-    ).one_or_none()
-    if registration is not None and registration.status in ACTIVE:
-        raise Conflict(f"You are already {registration.status} for event {event.id}")
     full = (
         event.capacity is not None
         and count_registered(session=session, event_id=event.id) >= event.capacity
@@ -96,23 +110,22 @@ def register(*, session: Session, user: User, event_id: int, now: datetime) -> R
         registration.cancelled_at = None
     registration.status = RegistrationStatus.waitlisted if full else RegistrationStatus.registered
     registration.queue_number = queue_number
+    registration.registered_at = now
     registration.updated_at = now
     session.flush()
     _log(session, user, "registration.created", registration, before, now)
-    return registration
+    return Registered(registration, created=True)
 
 
 def cancel_own(*, session: Session, user: User, event_id: int, now: datetime) -> Registration:
+    """Give up a place or a spot on the waitlist; a cancelled registration is answered as
+    it stands."""
     event = get_visible(session=session, event_id=event_id, viewer=user, for_update=True)
-    registration = session.scalars(
-        select(Registration).where(
-            Registration.event_id == event.id,
-            Registration.user_id == user.id,
-            Registration.status.in_(ACTIVE),
-        )
-    ).one_or_none()
+    registration = _own(session, event, user)
     if registration is None:
         raise NotFound(f"You have no registration for event {event.id}")
+    if registration.status == RegistrationStatus.cancelled:
+        return registration
     if event.ends_at <= now:
         raise Conflict(f"Event {event.id} is over; its registrations are kept as they were")
     before = registration.status
@@ -180,25 +193,31 @@ def with_positions(session: Session, registrations: list[Registration]) -> list[
     return [Placed(registration, positions.get(registration.id)) for registration in registrations]
 
 
-def list_for_event(*, session: Session, viewer: User, event_id: int) -> list[Registration]:
+# What a registration's answer shows besides its own row, loaded with it.
+REGISTRATION_OPTIONS = (selectinload(Registration.user), selectinload(Registration.event))
+
+
+def list_for_event(
+    *, session: Session, viewer: User, event_id: int, page: PageRequest
+) -> Paged[Registration]:
+    """The people holding a place, then the waitlist in order (host and secretariat)."""
     event = get_visible(session=session, event_id=event_id, viewer=viewer)
     check_manager(viewer, event)
-    return list(
-        session.scalars(
-            select(Registration)
-            .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE))
-            .options(selectinload(Registration.user))
-            .order_by(Registration.status, *QUEUE_ORDER)
-        )
+    query = (
+        select(Registration)
+        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE))
+        .options(*REGISTRATION_OPTIONS)
+        .order_by(Registration.status, *QUEUE_ORDER)
     )
+    return fetch_page(session, query, page)
 
 
-def list_own(*, session: Session, user: User) -> list[Registration]:
-    return list(
-        session.scalars(
-            select(Registration)
-            .where(Registration.user_id == user.id)
-            .options(selectinload(Registration.user))
-            .order_by(Registration.created_at.desc(), Registration.id.desc())
-        )
+def list_own(*, session: Session, user: User, page: PageRequest) -> Paged[Registration]:
+    """The user's registrations, newest first, cancelled ones included."""
+    query = (
+        select(Registration)
+        .where(Registration.user_id == user.id)
+        .options(*REGISTRATION_OPTIONS)
+        .order_by(Registration.registered_at.desc(), Registration.id.desc())
     )
+    return fetch_page(session, query, page)

@@ -1,6 +1,5 @@
 """Bodies for events, agendas and registrations."""
 
-from datetime import datetime
 from functools import cache
 from typing import Annotated, Literal, Self
 from zoneinfo import available_timezones
@@ -10,10 +9,12 @@ from pydantic import AfterValidator, BaseModel, Field, HttpUrl, UrlConstraints, 
 
 from app.common.schemas import (
     Id,
+    Instant,
     Line100,
     Line200,
     Line300,
     Line500,
+    LocalTime,
     Name,
     Patch,
     Strict,
@@ -21,7 +22,7 @@ from app.common.schemas import (
     Title,
     WallClockOrInstant,
 )
-from app.models import EventKind, EventStatus, RegistrationStatus
+from app.models import EventKind, EventStatus, Institution, RegistrationStatus, Role
 
 ActionNumbers = Annotated[list[Id], Field(min_length=1, max_length=20)]
 PriorityAreaNumbers = Annotated[list[Id], Field(min_length=1, max_length=4)]
@@ -135,11 +136,12 @@ class EventRead(BaseModel):
     description: str
     kind: EventKind
     status: EventStatus
-    starts_at: datetime = Field(description="UTC")
-    ends_at: datetime = Field(description="UTC")
+    seminar_id: int | None = Field(description="the joint seminar this event holds, if any")
+    starts_at: Instant
+    ends_at: Instant
     timezone: str
-    local_starts_at: datetime = Field(description="in the event's time zone, with its offset")
-    local_ends_at: datetime
+    local_starts_at: LocalTime = Field(description="in the event's time zone, with its offset")
+    local_ends_at: LocalTime
     venue: VenueRead | None
     online_url: str | None
     capacity: int | None
@@ -149,12 +151,15 @@ class EventRead(BaseModel):
     priority_areas: list[int]
     host: PersonRead | None
     sequence: int
-    created_at: datetime
-    updated_at: datetime
-    published_at: datetime | None
-    cancelled_at: datetime | None
+    created_at: Instant
+    updated_at: Instant
+    published_at: Instant | None
+    cancelled_at: Instant | None
     cancel_reason: str | None
-    agenda_confirmed_at: datetime | None
+    agenda_confirmed_at: Instant | None
+    warnings: list[str] = Field(
+        description="what is unusual but accepted, e.g. an event outside the plan's term"
+    )
 
 
 class Speaker(Strict):
@@ -175,10 +180,10 @@ class AgendaIn(Strict):
 
 
 class AgendaItemRead(BaseModel):
-    starts_at: datetime
-    ends_at: datetime
-    local_starts_at: datetime
-    local_ends_at: datetime
+    starts_at: Instant
+    ends_at: Instant
+    local_starts_at: LocalTime
+    local_ends_at: LocalTime
     title: str
     description: str
     speakers: list[Speaker]
@@ -187,15 +192,47 @@ class AgendaItemRead(BaseModel):
 class AgendaRead(BaseModel):
     event_id: int
     items: list[AgendaItemRead]
-    confirmed_at: datetime | None
+    confirmed_at: Instant | None
     confirmed_by: PersonRead | None
+
+
+class RegisteredEvent(BaseModel):
+    """What a registration shows of its event: enough to know where to be, and whether
+    the event still takes place."""
+
+    id: int
+    title: str
+    kind: EventKind
+    status: EventStatus = Field(description="`cancelled` when the event will not take place")
+    starts_at: Instant
+    timezone: str
+    local_starts_at: LocalTime
+    local_ends_at: LocalTime
+    venue: VenueRead | None
+    online_url: str | None
+
+
+class Registrant(BaseModel):
+    """Who registered, as the event's host and the secretariat see them."""
+
+    id: int
+    name: str
+    email: str = Field(description="shown to the registrant, the event's host and the secretariat")
+    role: Role
+    institution: Institution | None = Field(description="for secretariat staff")
+    member_state: str | None = Field(description="for CoR members")
 
 
 class RegistrationRead(BaseModel):
     id: int
     event_id: int
-    user: PersonRead
+    event: RegisteredEvent
+    user: Registrant
     status: RegistrationStatus
     position: int | None = Field(description="place on the waitlist, from 1")
-    created_at: datetime
-    updated_at: datetime
+    registered_at: Instant = Field(
+        description="when the place was asked for (again, after a cancellation)"
+    )
+    cancelled_at: Instant | None
+    created_at: Instant = Field(description="when the person first registered for the event")
+    updated_at: Instant

@@ -13,7 +13,7 @@ from app.errors import Conflict, Forbidden, Invalid
 from app.events import registrations
 from app.events.access import check_manager, check_not_cancelled, get_visible
 from app.events.schemas import EventCreate, EventTiming, EventUpdate, Venue
-from app.events.times import check_span, instant
+from app.events.times import check_span, instant, local
 from app.models import Event, EventKind, EventStatus, Role, User
 
 LONGEST_EVENT = timedelta(days=31)
@@ -44,6 +44,17 @@ def snapshot(event: Event) -> dict[str, Any]:
     }
 
 
+def term_warnings(event: Event, plan_years: range) -> list[str]:
+    """What is unusual about an event but accepted: a start outside the plan's term."""
+    year = local(event.starts_at, event.timezone).year
+    if year in plan_years:
+        return []
+    return [
+        f"The event starts in {year}, outside the plan's term {plan_years[0]}–"
+        f"{plan_years[-1]}; it is kept, and the plan's reports count the term's years only"
+    ]
+
+
 # -- changes --------------------------------------------------------------------------
 
 
@@ -59,19 +70,26 @@ def create_event(*, session: Session, actor: User, data: EventCreate, now: datet
     secretariat's event of any kind, as a draft or published at once."""
     if actor.role == Role.member:
         if data.kind not in (None, EventKind.peer_to_peer):
-            raise Forbidden("Members host peer_to_peer events; other kinds are for the secretariat")
+            raise Forbidden(
+                f"A {data.kind} event needs the role secretariat; members host peer_to_peer events"
+            )
         if data.status is not None:
             raise Forbidden(
-                "A member's event is submitted to the secretariat, which publishes it; "
-                "leave status out"
+                "Choosing an event's status needs the role secretariat: a member's event is "
+                "submitted to the secretariat, which publishes it; leave status out"
             )
         kind, status, host = EventKind.peer_to_peer, EventStatus.submitted, actor
     elif actor.role == Role.secretariat:
         if data.kind is None:
-            raise Invalid("Name the event's kind: joint_seminar, peer_to_peer or other")
+            raise Invalid(
+                "Name the event's kind: joint_seminar, peer_to_peer or other", loc=("body", "kind")
+            )
         kind, status, host = data.kind, data.status or EventStatus.draft, None
     else:
-        raise Forbidden("Events are created by members (their own) and the secretariat")
+        raise Forbidden(
+            f"Creating an event needs the role member (for your own peer_to_peer events) or "
+            f"secretariat; you are {actor.role}"
+        )
     return add_event(
         session=session,
         actor=actor,
@@ -151,9 +169,10 @@ def add_event(
 def update_event(
     *, session: Session, actor: User, event_id: int, data: EventUpdate, now: datetime
 ) -> Event:
+    """Change an event. An update that changes nothing answers the event as it stands,
+    whatever its state; a change to a cancelled event is refused."""
     event = get_visible(session=session, event_id=event_id, viewer=actor, for_update=True)
     check_manager(actor, event)
-    check_not_cancelled(event)
     before = snapshot(event)
     changes = data.model_dump(exclude_unset=True)
 
@@ -165,13 +184,16 @@ def update_event(
     if "online_url" in changes:
         event.online_url = str(data.online_url) if data.online_url else None
     if event.venue_name is None and event.online_url is None:
-        raise Invalid("An event needs a venue, an online_url, or both; keep one of them")
+        raise Invalid(
+            "An event needs a venue, an online_url, or both; keep one of them", loc=("body",)
+        )
 
     if {"starts_at", "ends_at", "timezone"} & changes.keys():
         _retime(event, data)
 
     if "capacity" in changes:
-        _recapacitate(session, actor, event, data.capacity, now)
+        _check_capacity(session, event, data.capacity)
+        event.capacity = data.capacity
 
     if "actions" in changes or "priority_areas" in changes:
         event.actions, event.priority_areas = links.relink(
@@ -184,6 +206,9 @@ def update_event(
     after = snapshot(event)
     if after == before:
         return event
+    check_not_cancelled(event)  # the transaction is rolled back with the changes above
+    if after["capacity"] != before["capacity"]:
+        registrations.fill_places(session=session, actor=actor, event=event, now=now)
     event.record_change(now)
     after["sequence"] = event.sequence
     session.flush()
@@ -221,23 +246,20 @@ def _retime(event: Event, data: EventUpdate) -> None:
     event.starts_at, event.ends_at, event.timezone = starts_at, ends_at, zone_name
 
 
-def _recapacitate(
-    session: Session, actor: User, event: Event, capacity: int | None, now: datetime
-) -> None:
+def _check_capacity(session: Session, event: Event, capacity: int | None) -> None:
     registered = registrations.count_registered(session=session, event_id=event.id)
     if capacity is not None and capacity < registered:
         raise Conflict(
             f"{registered} people hold a place; the capacity cannot go below that "
             f"(asked for {capacity})"
         )
-    event.capacity = capacity
-    registrations.fill_places(session=session, actor=actor, event=event, now=now)
 
 
 def publish_event(*, session: Session, actor: User, event_id: int, now: datetime) -> Event:
+    """Publish a draft or submitted event; a published one is answered as it stands."""
     event = get_visible(session=session, event_id=event_id, viewer=actor, for_update=True)
     if event.status == EventStatus.published:
-        raise Conflict(f"Event {event.id} is already published")
+        return event
     check_not_cancelled(event)
     before = snapshot(event)
     event.status = EventStatus.published
@@ -259,10 +281,11 @@ def publish_event(*, session: Session, actor: User, event_id: int, now: datetime
 def cancel_event(
     *, session: Session, actor: User, event_id: int, reason: str, now: datetime
 ) -> Event:
+    """Cancel an event; a cancelled one is answered as it stands, with its first reason."""
     event = get_visible(session=session, event_id=event_id, viewer=actor, for_update=True)
     check_manager(actor, event)
     if event.status == EventStatus.cancelled:
-        raise Conflict(f"Event {event.id} was already cancelled on {event.cancelled_at:%Y-%m-%d}")
+        return event
     before_status = event.status
     event.status = EventStatus.cancelled
     event.cancelled_at = now

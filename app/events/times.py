@@ -6,14 +6,19 @@ from zoneinfo import ZoneInfo
 from app.common.schemas import EARLIEST_YEAR, LATEST_YEAR
 from app.errors import Invalid
 
+Loc = tuple[str | int, ...]
 
-def instant(value: datetime, zone: ZoneInfo, field: str) -> datetime:
+
+def instant(value: datetime, zone: ZoneInfo, field: str, loc: Loc | None = None) -> datetime:
     """``value`` as an aware UTC datetime.
 
     With an offset it is an instant already. Without one it is a wall-clock time in
     ``zone``: a time the clocks skip (spring forward) does not exist, and a time they
-    pass twice (fall back) is ambiguous; both are refused rather than guessed.
+    pass twice (fall back) is ambiguous; both are refused rather than guessed. ``field``
+    names the value in messages, ``loc`` where it is in the request (the body's ``field``
+    by default).
     """
+    loc = loc or ("body", field)
     if value.tzinfo is not None:
         result = value.astimezone(UTC)
     else:
@@ -24,15 +29,17 @@ def instant(value: datetime, zone: ZoneInfo, field: str) -> datetime:
             if early.astimezone(zone).replace(tzinfo=None) != value:
                 raise Invalid(
                     f"{field} {local} does not exist in {zone.key}: the clocks skip it "
-                    "when daylight saving time starts"
+                    "when daylight saving time starts",
+                    loc=loc,
                 )
             raise Invalid(
                 f"{field} {local} happens twice in {zone.key} when daylight saving time "
-                "ends; give it with its UTC offset"
+                "ends; give it with its UTC offset",
+                loc=loc,
             )
         result = early
     if not EARLIEST_YEAR <= result.year <= LATEST_YEAR:
-        raise Invalid(f"{field} must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+        raise Invalid(f"{field} must be between {EARLIEST_YEAR} and {LATEST_YEAR}", loc=loc)
     return result
 
 
@@ -42,6 +49,6 @@ def local(value: datetime, zone_name: str) -> datetime:
 
 def check_span(starts_at: datetime, ends_at: datetime, *, longest: timedelta) -> None:
     if ends_at <= starts_at:
-        raise Invalid("ends_at must be after starts_at")
+        raise Invalid("ends_at must be after starts_at", loc=("body", "ends_at"))
     if ends_at - starts_at > longest:
-        raise Invalid(f"An event may last at most {longest.days} days")
+        raise Invalid(f"An event may last at most {longest.days} days", loc=("body", "ends_at"))

@@ -19,6 +19,7 @@ from app.models.events import (
 )
 from app.models.seminars import (
     AGREEING_INSTITUTIONS,
+    SEMINAR_ZONE,
     Proposal,
     ProposalStatus,
     Seminar,
@@ -30,6 +31,7 @@ from app.models.users import Affiliation, ApiToken, Institution, Role, User
 
 __all__ = [
     "AGREEING_INSTITUTIONS",
+    "SEMINAR_ZONE",
     "Action",
     "ActionChange",
     "ActionChangeKind",

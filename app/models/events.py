@@ -151,6 +151,9 @@ class Registration(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[RegistrationStatus] = mapped_column(text_enum(RegistrationStatus))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the place was last asked for: the first registration, or the one after a
+    # cancellation (the row is reused, so created_at keeps the first).
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
     queue_number: Mapped[int]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None]

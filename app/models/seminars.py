@@ -27,6 +27,9 @@ class ProposalStatus(StrEnum):
     not_selected = "not_selected"
 
 
+# Where DG RTD and CoR SEDEC set a seminar's dates unless they name another zone.
+SEMINAR_ZONE = "Europe/Brussels"
+
 # The two institutions whose choices make the joint agreement.
 AGREEING_INSTITUTIONS = (Institution.dg_rtd, Institution.cor_sedec)
 
@@ -49,6 +52,9 @@ class Seminar(Base):
     proposals_open_at: Mapped[datetime]
     proposals_close_at: Mapped[datetime]
     voting_close_at: Mapped[datetime]
+    # The zone the dates were set in: wall-clock times are read in it, and answers give
+    # the dates' local times in it too.
+    timezone: Mapped[str] = mapped_column(String(64), server_default=SEMINAR_ZONE)
     agreed_at: Mapped[datetime | None]
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), unique=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -61,8 +67,8 @@ class Seminar(Base):
 
     @property
     def label(self) -> str:
-        """How messages name the seminar: "seminar 1 of 2027"."""
-        return f"seminar {self.number} of {self.year}"
+        """How answers and messages name the seminar: "Seminar 1 of 2027"."""
+        return f"Seminar {self.number} of {self.year}"
 
     def choice_of(self, institution: Institution) -> int | None:
         for agreement in self.agreements:

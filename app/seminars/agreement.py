@@ -22,8 +22,14 @@ from app.seminars.wording import INSTITUTION_NAMES, iso
 
 def _agreeing_institution(actor: User) -> Institution:
     if actor.institution is None or actor.institution not in AGREEING_INSTITUTIONS:
-        who = INSTITUTION_NAMES.get(actor.institution or "", actor.role)
-        raise Forbidden(f"Only DG RTD and CoR SEDEC agree seminar topics; you speak for {who}")
+        who = (
+            f"speak for {INSTITUTION_NAMES[actor.institution]}"
+            if actor.institution
+            else f"are {actor.role}"
+        )
+        raise Forbidden(
+            f"Agreeing a seminar topic needs the secretariat of DG RTD or CoR SEDEC; you {who}"
+        )
     return actor.institution
 
 
@@ -88,7 +94,8 @@ def record_choice(
     if proposal is None or proposal.seminar_id != seminar.id:
         raise Invalid(
             f"Proposal {proposal_id} is not a proposal of {seminar.label}; choose one of "
-            "its submitted proposals"
+            "its submitted proposals",
+            loc=("body", "proposal_id"),
         )
     if proposal.status != ProposalStatus.submitted:
         raise Conflict(f"Proposal {proposal.id} is {proposal.status}; choose a submitted one")

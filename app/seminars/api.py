@@ -4,7 +4,7 @@ and the scheduling of the agreed seminar."""
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.orm import Session
 
 from app.auth.deps import (
@@ -16,7 +16,8 @@ from app.auth.deps import (
     SettingsDep,
     require_roles,
 )
-from app.common.schemas import IdPath
+from app.common.params import Paging
+from app.common.schemas import IdPath, Page, page_of
 from app.errors import responses
 from app.events import presenters as event_presenters
 from app.events import queries
@@ -89,19 +90,23 @@ def create_seminar(
     return presenters.seminar_read(seminar, now)
 
 
-@router.get("/seminars", tags=["seminars"], response_model=list[SeminarRead])
+@router.get("/seminars", tags=["seminars"], response_model=Page[SeminarRead])
 def list_seminars(
     session: SessionDep,
     clock: ClockDep,
+    page: Paging,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ):
     """The joint seminars, by year and number, each with its current `phase`: `upcoming`,
     `proposals`, `voting`, `agreement`, `agreed` or `scheduled`."""
     now = clock()
-    return [
-        presenters.seminar_read(seminar, now)
-        for seminar in calendar.list_seminars(session=session, year=year)
-    ]
+    found = calendar.list_seminars(session=session, year=year, page=page)
+    return page_of(
+        SeminarRead,
+        [presenters.seminar_read(seminar, now) for seminar in found.rows],
+        total=found.total,
+        page=page,
+    )
 
 
 @router.get(
@@ -130,10 +135,12 @@ def update_seminar(
     clock: ClockDep,
     settings: SettingsDep,
 ):
-    """Move the seminar's dates (or its year and number). Dates stay in order and never
-    move into the past; a date that has passed moves forward only while nothing it closed
+    """Move the seminar's dates (or its year, number or zone). Dates stay in order and
+    never move into the past (to close a phase now, use `close-proposals` or
+    `close-voting`); a date that has passed moves forward only while nothing it closed
     has happened since (proposals, supports, an institution's choice). After the
-    agreement nothing changes."""
+    agreement nothing changes. An update that changes nothing answers the seminar as it
+    stands."""
     now = clock()
     seminar = calendar.update_seminar(
         session=session,
@@ -143,6 +150,35 @@ def update_seminar(
         plan_years=settings.plan_years,
         now=now,
     )
+    return presenters.seminar_read(seminar, now)
+
+
+@router.post(
+    "/seminars/{seminar_id}/close-proposals",
+    tags=["seminars"],
+    response_model=SeminarRead,
+    responses=responses(401, 403, 404, 409),
+)
+def close_proposals(seminar_id: IdPath, session: SessionDep, user: Secretariat, clock: ClockDep):
+    """Close the call for topics now (secretariat): `proposals_close_at` becomes this
+    moment and voting opens. A call closed already is answered as it stands."""
+    now = clock()
+    seminar = calendar.close_proposals(session=session, actor=user, seminar_id=seminar_id, now=now)
+    return presenters.seminar_read(seminar, now)
+
+
+@router.post(
+    "/seminars/{seminar_id}/close-voting",
+    tags=["seminars"],
+    response_model=SeminarRead,
+    responses=responses(401, 403, 404, 409),
+)
+def close_voting(seminar_id: IdPath, session: SessionDep, user: Secretariat, clock: ClockDep):
+    """Close voting now (secretariat): `voting_close_at` becomes this moment, the tally
+    is final and public, and DG RTD and CoR SEDEC may record their choices. Voting closed
+    already is answered as it stands."""
+    now = clock()
+    seminar = calendar.close_voting(session=session, actor=user, seminar_id=seminar_id, now=now)
     return presenters.seminar_read(seminar, now)
 
 
@@ -172,7 +208,7 @@ def submit_proposal(
 @router.get(
     "/seminars/{seminar_id}/proposals",
     tags=["proposals"],
-    response_model=list[ProposalRead],
+    response_model=Page[ProposalRead],
     responses=responses(401, 404),
 )
 def list_proposals(
@@ -180,12 +216,20 @@ def list_proposals(
     session: SessionDep,
     viewer: OptionalUser,
     clock: ClockDep,
+    page: Paging,
     status: ProposalStatus | None = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="words to find in the title or summary")
+    ] = None,
 ):
     """The seminar's proposals in order of submission, withdrawn ones included (`status`
-    filters). `supports` is filled in once you may see the tally."""
-    found = proposals.list_proposals(session=session, seminar=seminar, status=status)
-    return _present(session, found, viewer, clock())
+    filters, `q` finds words). `supports` is filled in once you may see the tally."""
+    found = proposals.list_proposals(
+        session=session, seminar=seminar, status=status, text=q, page=page
+    )
+    return page_of(
+        ProposalRead, _present(session, found.rows, viewer, clock()), total=found.total, page=page
+    )
 
 
 @router.get(
@@ -214,7 +258,8 @@ def update_proposal(
     clock: ClockDep,
 ):
     """Edit your own proposal until proposals close. Changing `actions` without naming
-    `priority_areas` links every priority area the new actions serve."""
+    `priority_areas` links every priority area the new actions serve. An edit that changes
+    nothing answers the proposal as it stands."""
     now = clock()
     proposal = proposals.update_proposal(
         session=session, actor=user, proposal_id=proposal_id, data=body, now=now
@@ -229,7 +274,8 @@ def update_proposal(
     responses=responses(401, 403, 404, 409),
 )
 def withdraw_proposal(proposal_id: IdPath, session: SessionDep, user: CurrentUser, clock: ClockDep):
-    """Withdraw your own proposal until proposals close. It stays listed as `withdrawn`."""
+    """Withdraw your own proposal until proposals close. It stays listed as `withdrawn`;
+    withdrawing it again answers it as it stands."""
     now = clock()
     proposal = proposals.withdraw_proposal(
         session=session, actor=user, proposal_id=proposal_id, now=now
@@ -249,30 +295,38 @@ def withdraw_proposal(proposal_id: IdPath, session: SessionDep, user: CurrentUse
 def give_support(
     proposal_id: IdPath, session: SessionDep, user: Voter, clock: ClockDep, settings: SettingsDep
 ):
-    """Support a proposal while voting is open (members and secretariat staff). Supporting
-    it again changes nothing. A voter gives at most `support_cap` supports per seminar."""
-    given = supports.give_support(
+    """Support a proposal while voting is open (members and secretariat staff). A voter
+    gives at most `support_cap` supports per seminar. A support that stands is answered
+    as it stands."""
+    state = supports.give_support(
         session=session,
         voter=user,
         proposal_id=proposal_id,
         cap=settings.support_cap,
         now=clock(),
     )
-    return presenters.support_read(given)
+    return presenters.support_read(state)
 
 
 @router.delete(
     "/proposals/{proposal_id}/support",
     tags=["supports"],
-    status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
+    response_model=SupportRead,
     responses=responses(401, 403, 404, 409),
 )
-def take_back_support(proposal_id: IdPath, session: SessionDep, user: Voter, clock: ClockDep):
+def take_back_support(
+    proposal_id: IdPath, session: SessionDep, user: Voter, clock: ClockDep, settings: SettingsDep
+):
     """Take your support back while voting is open; it frees a support for another
-    proposal."""
-    supports.take_back_support(session=session, voter=user, proposal_id=proposal_id, now=clock())
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    proposal. A support not standing is answered as it stands (`supported: false`)."""
+    state = supports.take_back_support(
+        session=session,
+        voter=user,
+        proposal_id=proposal_id,
+        cap=settings.support_cap,
+        now=clock(),
+    )
+    return presenters.support_read(state)
 
 
 @router.get(
@@ -322,7 +376,8 @@ def record_choice(
     responses=responses(401, 403, 404, 409),
 )
 def withdraw_choice(seminar_id: IdPath, session: SessionDep, user: Secretariat, clock: ClockDep):
-    """Withdraw your institution's choice, until the topic is agreed."""
+    """Withdraw your institution's choice, until the topic is agreed. Withdrawing when no
+    choice is recorded answers the seminar as it stands."""
     now = clock()
     seminar = agreement.withdraw_choice(session=session, actor=user, seminar_id=seminar_id, now=now)
     return presenters.seminar_read(seminar, now)
@@ -341,6 +396,7 @@ def schedule_seminar(
     session: SessionDep,
     user: Secretariat,
     clock: ClockDep,
+    settings: SettingsDep,
 ):
     """Schedule the agreed seminar as a `joint_seminar` event. Its title, description,
     actions and priority areas come from the agreed topic; the body gives when and where.
@@ -354,4 +410,4 @@ def schedule_seminar(
         now=clock(),
     )
     [listed] = queries.with_occupancy(session, [event])
-    return event_presenters.event_read(listed)
+    return event_presenters.event_read(listed, settings.plan_years)

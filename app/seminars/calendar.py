@@ -4,12 +4,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
+from app.common.paging import Paged, PageRequest, fetch_page
 from app.errors import Conflict, Invalid, NotFound
+from app.events.times import instant
 from app.models import Proposal, Seminar, SeminarPhase, Support, User
 from app.seminars.locks import lock_seminar
 from app.seminars.schemas import SeminarCreate, SeminarUpdate
@@ -42,6 +45,7 @@ def _snapshot(seminar: Seminar) -> dict[str, Any]:
         "year": seminar.year,
         "number": seminar.number,
         **{name: getattr(seminar, name) for name in DATES},
+        "timezone": seminar.timezone,
     }
 
 
@@ -49,7 +53,8 @@ def _check_year(year: int, plan_years: range) -> None:
     if year not in plan_years:
         raise Invalid(
             f"{year} is outside the plan's term, {plan_years[0]}–{plan_years[-1]}; "
-            "seminars are held in the plan's years"
+            "seminars are held in the plan's years",
+            loc=("body", "year"),
         )
 
 
@@ -57,8 +62,15 @@ def _check_order(dates: dict[str, datetime]) -> None:
     for earlier, later in pairwise(DATES):
         if not dates[earlier] < dates[later]:
             raise Invalid(
-                f"{later} ({iso(dates[later])}) must be after {earlier} ({iso(dates[earlier])})"
+                f"{later} ({iso(dates[later])}) must be after {earlier} ({iso(dates[earlier])})",
+                loc=("body", later),
             )
+
+
+def _instants(given: dict[str, Any], zone_name: str) -> dict[str, datetime]:
+    """The dates among ``given`` as instants: wall-clock times are read in the zone."""
+    zone = ZoneInfo(zone_name)
+    return {name: instant(given[name], zone, name) for name in DATES if name in given}
 
 
 def _check_slot_free(session: Session, year: int, number: int, seminar_id: int | None) -> None:
@@ -74,13 +86,14 @@ def create_seminar(
     *, session: Session, actor: User, data: SeminarCreate, plan_years: range, now: datetime
 ) -> Seminar:
     _check_year(data.year, plan_years)
-    dates = {name: getattr(data, name) for name in DATES}
+    dates = _instants(data.model_dump(), data.timezone)
     _check_order(dates)
     _check_slot_free(session, data.year, data.number, None)
     seminar = Seminar(
         year=data.year,
         number=data.number,
         **dates,
+        timezone=data.timezone,
         created_by_id=actor.id,
         created_at=now,
         updated_at=now,
@@ -100,7 +113,7 @@ def create_seminar(
     return seminar
 
 
-def list_seminars(*, session: Session, year: int | None = None) -> list[Seminar]:
+def list_seminars(*, session: Session, year: int | None, page: PageRequest) -> Paged[Seminar]:
     query = (
         select(Seminar)
         .options(selectinload(Seminar.agreements))
@@ -108,7 +121,7 @@ def list_seminars(*, session: Session, year: int | None = None) -> list[Seminar]
     )
     if year is not None:
         query = query.where(Seminar.year == year)
-    return list(session.scalars(query))
+    return fetch_page(session, query, page)
 
 
 def get_seminar(*, session: Session, seminar_id: int) -> Seminar:
@@ -168,17 +181,20 @@ def update_seminar(
     plan_years: range,
     now: datetime,
 ) -> Seminar:
+    """Change a seminar's year, number, dates or zone. An update that changes nothing
+    answers the seminar as it stands, whatever its phase."""
     seminar = lock_seminar(session, seminar_id)
+    before = _snapshot(seminar)
+    changes = data.model_dump(exclude_unset=True)
+    changes.update(_instants(changes, changes.get("timezone", seminar.timezone)))
+    after = {**before, **changes}
+    if after == before:
+        return seminar
     if seminar.agreed_at is not None:
         raise Conflict(
             f"The topic of {seminar.label} was agreed on {iso(seminar.agreed_at)}; "
             "its dates are history and no longer change"
         )
-    before = _snapshot(seminar)
-    changes = data.model_dump(exclude_unset=True)
-    after = {**before, **changes}
-    if after == before:
-        raise Invalid(f"Seminar {seminar.id} already stands as given; nothing to change")
     if after["year"] != before["year"]:
         _check_year(after["year"], plan_years)
     _check_order({name: after[name] for name in DATES})
@@ -194,7 +210,8 @@ def update_seminar(
             # given "after" voting closed, a tally public before its time.
             raise Conflict(
                 f"{name} cannot move to {iso(new)}, which has passed; dates only move "
-                f"to now ({iso(now)}) or later"
+                f"to now ({iso(now)}) or later: to close a phase now, close it with "
+                "close-proposals or close-voting"
             )
         if old > now:
             continue  # a date still ahead may move anywhere ahead, in order
@@ -217,6 +234,54 @@ def update_seminar(
         entity_id=seminar.id,
         before=before,
         after=_snapshot(seminar),
+        at=now,
+    )
+    return seminar
+
+
+def close_proposals(*, session: Session, actor: User, seminar_id: int, now: datetime) -> Seminar:
+    """Close the call for topics now, which opens voting. Closed already: answered as it
+    stands."""
+    seminar = lock_seminar(session, seminar_id)
+    if seminar.agreed_at is not None or seminar.proposals_close_at <= now:
+        return seminar
+    if now <= seminar.proposals_open_at:
+        raise Conflict(
+            f"Proposals for {seminar.label} open on {iso(seminar.proposals_open_at)}; a call "
+            "that has not opened cannot close"
+        )
+    return _close(session, actor, seminar, "proposals_close_at", "seminar.proposals_closed", now)
+
+
+def close_voting(*, session: Session, actor: User, seminar_id: int, now: datetime) -> Seminar:
+    """Close voting now: the tally becomes final and public, and the institutions may
+    record their choices. Closed already: answered as it stands."""
+    seminar = lock_seminar(session, seminar_id)
+    if seminar.agreed_at is not None or seminar.voting_close_at <= now:
+        return seminar
+    if now <= seminar.proposals_close_at:
+        raise Conflict(
+            f"Voting on {seminar.label} opens when proposals close, on "
+            f"{iso(seminar.proposals_close_at)}; close the call for proposals first"
+        )
+    return _close(session, actor, seminar, "voting_close_at", "seminar.voting_closed", now)
+
+
+def _close(
+    session: Session, actor: User, seminar: Seminar, date_name: str, action: str, now: datetime
+) -> Seminar:
+    before = _snapshot(seminar)
+    setattr(seminar, date_name, now)
+    seminar.updated_at = now
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action=action,
+        entity_type="seminar",
+        entity_id=seminar.id,
+        before={date_name: before[date_name]},
+        after={date_name: now},
         at=now,
     )
     return seminar

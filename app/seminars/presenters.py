@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from app.events.times import local
 from app.models import Affiliation, Institution, Proposal, Seminar
 from app.seminars.calendar import phase_of
 from app.seminars.schemas import (
@@ -14,18 +15,23 @@ from app.seminars.schemas import (
     TallyEntry,
     TallyRead,
 )
-from app.seminars.supports import GivenSupport
+from app.seminars.supports import SupportState
 from app.seminars.tally import ProposalFigures, Tally
 
 
 def seminar_read(seminar: Seminar, now: datetime) -> SeminarRead:
     return SeminarRead(
         id=seminar.id,
+        label=seminar.label,
         year=seminar.year,
         number=seminar.number,
         proposals_open_at=seminar.proposals_open_at,
         proposals_close_at=seminar.proposals_close_at,
         voting_close_at=seminar.voting_close_at,
+        timezone=seminar.timezone,
+        local_proposals_open_at=local(seminar.proposals_open_at, seminar.timezone),
+        local_proposals_close_at=local(seminar.proposals_close_at, seminar.timezone),
+        local_voting_close_at=local(seminar.voting_close_at, seminar.timezone),
         phase=phase_of(seminar, now),
         agreement=AgreementRead(
             dg_rtd=seminar.choice_of(Institution.dg_rtd),
@@ -44,6 +50,7 @@ def proposal_read(proposal: Proposal, figures: ProposalFigures) -> ProposalRead:
     return ProposalRead(
         id=proposal.id,
         seminar_id=proposal.seminar_id,
+        seminar_label=proposal.seminar.label,
         title=proposal.title,
         summary=proposal.summary,
         actions=proposal.action_numbers,
@@ -63,20 +70,24 @@ def proposal_read(proposal: Proposal, figures: ProposalFigures) -> ProposalRead:
     )
 
 
-def support_read(given: GivenSupport) -> SupportRead:
+def support_read(state: SupportState) -> SupportRead:
+    support = state.support
     return SupportRead(
-        proposal_id=given.support.proposal_id,
-        seminar_id=given.seminar_id,
-        affiliation=given.support.affiliation,
-        created_at=given.support.created_at,
-        supports_given=given.given,
-        support_cap=given.cap,
+        proposal_id=state.proposal_id,
+        seminar_id=state.seminar_id,
+        supported=state.supported,
+        affiliation=state.affiliation,
+        given_at=support.created_at if support is not None else None,
+        withdrawn_at=support.withdrawn_at if support is not None else None,
+        supports_given=state.given,
+        support_cap=state.cap,
     )
 
 
 def tally_read(tally: Tally) -> TallyRead:
     return TallyRead(
         seminar_id=tally.seminar.id,
+        seminar_label=tally.seminar.label,
         phase=tally.phase,
         final=tally.final,
         voters=tally.voters,

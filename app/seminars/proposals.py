@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
 from app.catalogue.links import relink, resolve_links
-from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.common.paging import Paged, PageRequest, fetch_page
+from app.common.search import matching
+from app.errors import Conflict, Forbidden, NotFound
 from app.models import Proposal, ProposalStatus, Seminar, User
 from app.seminars.locks import lock_seminar
 from app.seminars.schemas import ProposalCreate, ProposalUpdate
@@ -51,16 +53,23 @@ def get_proposal(*, session: Session, proposal_id: int) -> Proposal:
 
 
 def list_proposals(
-    *, session: Session, seminar: Seminar, status: ProposalStatus | None = None
-) -> list[Proposal]:
+    *,
+    session: Session,
+    seminar: Seminar,
+    status: ProposalStatus | None = None,
+    text: str | None = None,
+    page: PageRequest,
+) -> Paged[Proposal]:
+    """The seminar's proposals in order of submission; ``text`` finds words in their
+    titles and summaries."""
     query = (
         _proposal_query()
-        .where(Proposal.seminar_id == seminar.id)
+        .where(Proposal.seminar_id == seminar.id, matching(text, Proposal.title, Proposal.summary))
         .order_by(Proposal.submitted_at, Proposal.id)
     )
     if status is not None:
         query = query.where(Proposal.status == status)
-    return list(session.scalars(query))
+    return fetch_page(session, query, page)
 
 
 def submit_proposal(
@@ -96,13 +105,15 @@ def submit_proposal(
     return proposal
 
 
-def _own_open_proposal(
-    session: Session, actor: User, proposal_id: int, now: datetime, doing: str
-) -> Proposal:
+def _own_proposal(
+    session: Session, actor: User, proposal_id: int, doing: str
+) -> tuple[Proposal, Seminar]:
+    """The actor's own proposal, locked, with its seminar under a shared lock."""
     proposal = get_proposal(session=session, proposal_id=proposal_id)
     if proposal.proposer_id != actor.id:
         raise Forbidden(
-            f"Only the proposer, {proposal.proposer.name}, may {doing} proposal {proposal.id}"
+            f"To {doing} proposal {proposal.id} needs its proposer, {proposal.proposer.name}; "
+            "proposers change only their own proposals"
         )
     seminar = lock_seminar(session, proposal.seminar_id, shared=True)
     # Re-read under a row lock: two edits or withdrawals of one proposal queue here.
@@ -112,16 +123,21 @@ def _own_open_proposal(
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
+    return proposal, seminar
+
+
+def _check_open(proposal: Proposal, seminar: Seminar, now: datetime, doing: str) -> None:
     if proposal.status == ProposalStatus.withdrawn:
         raise Conflict(f"Proposal {proposal.id} was withdrawn on {iso(proposal.withdrawn_at)}")
     check_proposals_open(seminar, now, f"the proposer may {doing} it")
-    return proposal
 
 
 def update_proposal(
     *, session: Session, actor: User, proposal_id: int, data: ProposalUpdate, now: datetime
 ) -> Proposal:
-    proposal = _own_open_proposal(session, actor, proposal_id, now, "edit")
+    """Edit your own proposal while proposals are open. An edit that changes nothing
+    answers the proposal as it stands, whatever its state."""
+    proposal, seminar = _own_proposal(session, actor, proposal_id, "edit")
     before = _proposal_snapshot(proposal)
     changes = data.model_dump(exclude_unset=True)
     if "actions" in changes or "priority_areas" in changes:
@@ -136,7 +152,8 @@ def update_proposal(
             setattr(proposal, name, changes[name])
     after = _proposal_snapshot(proposal)
     if after == before:
-        raise Invalid(f"Proposal {proposal.id} already stands as given; nothing to change")
+        return proposal
+    _check_open(proposal, seminar, now, "edit")  # refused: the changes above roll back
     proposal.updated_at = now
     session.flush()
     audit.record(
@@ -155,7 +172,12 @@ def update_proposal(
 def withdraw_proposal(
     *, session: Session, actor: User, proposal_id: int, now: datetime
 ) -> Proposal:
-    proposal = _own_open_proposal(session, actor, proposal_id, now, "withdraw")
+    """Withdraw your own proposal while proposals are open; a withdrawn one is answered as
+    it stands."""
+    proposal, seminar = _own_proposal(session, actor, proposal_id, "withdraw")
+    if proposal.status == ProposalStatus.withdrawn:
+        return proposal
+    _check_open(proposal, seminar, now, "withdraw")
     proposal.status = ProposalStatus.withdrawn
     proposal.withdrawn_at = now
     proposal.updated_at = now

@@ -26,17 +26,15 @@ def schedule(
     """Create the agreed seminar's `joint_seminar` event, through the events service."""
     seminar = lock_seminar(session, seminar_id)
     if seminar.event_id is not None:
-        raise Conflict(
-            f"{seminar.label.capitalize()} is already scheduled as event {seminar.event_id}"
-        )
+        raise Conflict(f"{seminar.label} is already scheduled as event {seminar.event_id}")
     if seminar.agreed_at is None:
         raise Conflict(
-            f"{seminar.label.capitalize()} is in its {phase_of(seminar, now)} phase; only a "
+            f"{seminar.label} is in its {phase_of(seminar, now)} phase; only a "
             "seminar whose topic DG RTD and CoR SEDEC agreed can be scheduled"
         )
     topic_id = seminar.agreed_proposal_id
     if topic_id is None:  # agreed means both chose it; a withdrawn choice cannot be agreed
-        raise Conflict(f"{seminar.label.capitalize()} has no agreed topic to schedule")
+        raise Conflict(f"{seminar.label} has no agreed topic to schedule")
     topic = get_proposal(session=session, proposal_id=topic_id)
     event = events.add_event(
         session=session,

@@ -1,19 +1,28 @@
 """Bodies for joint seminars, topic proposals, supports, the tally and the joint agreement."""
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from app.common.schemas import Id, Patch, Strict, Summary, Title, plausible
-from app.events.schemas import ActionNumbers, EventTiming, PriorityAreaNumbers
-from app.models import EventStatus, ProposalStatus, SeminarPhase
+from app.common.schemas import (
+    Id,
+    Instant,
+    LocalTime,
+    Patch,
+    Strict,
+    Summary,
+    Title,
+    WallClockOrInstant,
+)
+from app.events.schemas import ActionNumbers, EventTiming, PriorityAreaNumbers, TimeZoneName
+from app.models import SEMINAR_ZONE, EventStatus, ProposalStatus, SeminarPhase
 
-UtcInstant = Annotated[
-    AwareDatetime,
-    AfterValidator(plausible),
-    AfterValidator(lambda moment: moment.astimezone(UTC)),
-    Field(description="ISO 8601 with an offset, e.g. 2027-01-11T09:00:00+01:00; kept in UTC"),
+SeminarDate = Annotated[
+    WallClockOrInstant,
+    Field(
+        description="ISO 8601 with an offset (2027-01-11T09:00:00+01:00), or a wall-clock "
+        "time read in the seminar's `timezone` (2027-01-11T09:00)"
+    ),
 ]
 
 
@@ -29,19 +38,34 @@ ProposalSummary = Annotated[Summary, AfterValidator(_not_blank)]
 class SeminarCreate(Strict):
     year: int = Field(description="a year of the plan's term")
     number: Literal[1, 2] = Field(description="the first or the second seminar of the year")
-    proposals_open_at: UtcInstant
-    proposals_close_at: UtcInstant
-    voting_close_at: UtcInstant
+    proposals_open_at: SeminarDate
+    proposals_close_at: SeminarDate
+    voting_close_at: SeminarDate
+    timezone: TimeZoneName = Field(
+        default=SEMINAR_ZONE, description="the IANA zone the dates are set in"
+    )
 
 
 class SeminarUpdate(Patch):
-    not_emptied = ("year", "number", "proposals_open_at", "proposals_close_at", "voting_close_at")
+    not_emptied = (
+        "year",
+        "number",
+        "proposals_open_at",
+        "proposals_close_at",
+        "voting_close_at",
+        "timezone",
+    )
 
     year: int | None = None
     number: Literal[1, 2] | None = None
-    proposals_open_at: UtcInstant | None = None
-    proposals_close_at: UtcInstant | None = None
-    voting_close_at: UtcInstant | None = None
+    proposals_open_at: SeminarDate | None = None
+    proposals_close_at: SeminarDate | None = None
+    voting_close_at: SeminarDate | None = None
+    timezone: TimeZoneName | None = Field(
+        default=None,
+        description="a new zone alone keeps the instants; wall-clock dates given with it are "
+        "read in it",
+    )
 
 
 class AgreementRead(BaseModel):
@@ -52,17 +76,22 @@ class AgreementRead(BaseModel):
 
 class SeminarRead(BaseModel):
     id: int
+    label: str = Field(examples=["Seminar 1 of 2027"])
     year: int
     number: int
-    proposals_open_at: datetime
-    proposals_close_at: datetime
-    voting_close_at: datetime
+    proposals_open_at: Instant
+    proposals_close_at: Instant = Field(description="when proposals close and voting opens")
+    voting_close_at: Instant
+    timezone: str = Field(description="the zone the dates are set in")
+    local_proposals_open_at: LocalTime
+    local_proposals_close_at: LocalTime
+    local_voting_close_at: LocalTime
     phase: SeminarPhase
     agreement: AgreementRead
-    agreed_at: datetime | None
-    event_id: int | None
-    created_at: datetime
-    updated_at: datetime
+    agreed_at: Instant | None
+    event_id: int | None = Field(description="the joint_seminar event, once scheduled")
+    created_at: Instant
+    updated_at: Instant
 
 
 class ProposalCreate(Strict):
@@ -96,15 +125,16 @@ class ProposerRead(BaseModel):
 class ProposalRead(BaseModel):
     id: int
     seminar_id: int
+    seminar_label: str = Field(examples=["Seminar 1 of 2027"])
     title: str
     summary: str
     actions: list[int]
     priority_areas: list[int]
     proposer: ProposerRead
     status: ProposalStatus
-    submitted_at: datetime
-    updated_at: datetime
-    withdrawn_at: datetime | None
+    submitted_at: Instant
+    updated_at: Instant
+    withdrawn_at: Instant | None
     supports: int | None = Field(
         description="empty until the tally is visible to you: to the secretariat at any "
         "time, to everyone once voting closes"
@@ -113,11 +143,15 @@ class ProposalRead(BaseModel):
 
 
 class SupportRead(BaseModel):
+    """Your support of one proposal: given (`supported`) or not."""
+
     proposal_id: int
     seminar_id: int
+    supported: bool = Field(description="whether your support of this proposal stands")
     affiliation: str = Field(description="cor for members, or the secretariat's institution")
-    created_at: datetime
-    supports_given: int = Field(description="your supports in this seminar, this one included")
+    given_at: Instant | None = Field(description="when you last gave it")
+    withdrawn_at: Instant | None = Field(description="when you took it back, if you did")
+    supports_given: int = Field(description="your standing supports in this seminar")
     support_cap: int = Field(description="the most supports one voter may give in a seminar")
 
 
@@ -132,13 +166,14 @@ class TallyEntry(BaseModel):
     proposal_id: int
     title: str
     status: ProposalStatus
-    submitted_at: datetime
+    submitted_at: Instant
     supports: int
     by_institution: InstitutionSplit
 
 
 class TallyRead(BaseModel):
     seminar_id: int
+    seminar_label: str = Field(examples=["Seminar 1 of 2027"])
     phase: SeminarPhase
     final: bool = Field(description="true once voting has closed")
     voters: int = Field(description="people who support at least one proposal")

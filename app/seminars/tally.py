@@ -107,8 +107,8 @@ class Tally:
 def tally(*, session: Session, seminar: Seminar, viewer: User | None, now: datetime) -> Tally:
     if not tally_visible(seminar, viewer, now):
         raise Forbidden(
-            f"The tally of {seminar.label} is visible to the secretariat, and to everyone "
-            f"once voting closes on {iso(seminar.voting_close_at)}"
+            f"The tally of {seminar.label} needs the role secretariat until voting closes "
+            f"on {iso(seminar.voting_close_at)}; from then on it is public"
         )
     proposals = session.execute(
         select(Proposal.id, Proposal.title, Proposal.status, Proposal.submitted_at).where(

@@ -21,23 +21,24 @@ def postgres_url() -> str:
     return os.environ.get("KEP_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
 
 
-def _postgres_reachable(url: str) -> str | None:
-    engine = create_engine(url)
+def postgres_unreachable(url: str) -> str | None:
+    """Why PostgreSQL at ``url`` cannot be used, or None when it answers."""
+    engine = create_engine(url, connect_args={"connect_timeout": 5})
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as error:  # any failure to connect means: not here
-        return str(error).splitlines()[0]
+        problem = str(error).splitlines()[0]
+        return f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: {problem}"
     finally:
         engine.dispose()
     return None
 
 
 def require_postgres(url: str) -> None:
-    problem = _postgres_reachable(url)
-    if problem is None:
+    message = postgres_unreachable(url)
+    if message is None:
         return
-    message = f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: {problem}"
     if os.environ.get("KEP_REQUIRE_POSTGRES") == "1":
         pytest.fail(message, pytrace=False)
     pytest.skip(message)

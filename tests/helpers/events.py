@@ -7,6 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from tests.helpers.answers import detail_of
+
 
 def event_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
@@ -44,7 +46,7 @@ def published_event(
 def refused(response: Any, status: int, phrase: str) -> None:
     """The answer is the refusal expected, and its detail says why."""
     assert response.status_code == status, response.text
-    assert phrase in response.json()["detail"], response.json()["detail"]
+    assert phrase in detail_of(response), detail_of(response)
 
 
 @contextlib.contextmanager

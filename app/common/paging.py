@@ -1,0 +1,40 @@
+"""Pages of rows: how services answer a list that can grow."""
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """Which slice of a list to answer: at most ``limit`` rows after skipping ``offset``."""
+
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Paged(Generic[T]):
+    """One page of rows, with how many rows the whole list holds."""
+
+    rows: list[T]
+    total: int
+
+
+def fetch_page(session: Session, query: Select[Any], page: PageRequest) -> Paged[Any]:
+    """The page of ``query``'s rows (which must be ordered) and the total it selects."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = list(session.scalars(query.limit(page.limit).offset(page.offset)))
+    return Paged(rows=rows, total=total or 0)
+
+
+def slice_page(rows: list[T], page: PageRequest) -> Paged[T]:
+    """A page of a list already in memory (short lists such as the catalogue's)."""
+    return Paged(rows=rows[page.offset : page.offset + page.limit], total=len(rows))

@@ -1,0 +1,50 @@
+"""The service's front door: what it is, and where to go from here."""
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from app import __version__
+
+router = APIRouter(tags=["health"])
+
+NAME = "KEP 2.0 events service"
+
+# Where a newcomer goes next: the documentation, always; the rest (the feeds among them)
+# once the service serves it.
+DOCUMENTATION = {"docs": "/docs", "redoc": "/redoc", "openapi": "/openapi.json"}
+LINKS = {
+    "health": "/health",
+    "events": "/events",
+    "seminars": "/seminars",
+    "feeds": "/feeds",
+    "calendar": "/calendar.ics",
+    "seminars_calendar": "/seminars.ics",
+}
+
+
+class ServiceRead(BaseModel):
+    name: str
+    version: str
+    description: str
+    links: dict[str, str] = Field(
+        description="paths on this service: the interactive documentation (`docs`, `redoc`), "
+        "the OpenAPI document, the health check, and the public lists and calendar feeds"
+    )
+
+
+def _served_paths(request: Request) -> set[str]:
+    return set(request.app.openapi()["paths"])  # built once, then cached by the app
+
+
+@router.get("/", response_model=ServiceRead)
+def service(request: Request):
+    """The service's name and version, with links to its documentation, its health check
+    and its public lists and feeds. Answers JSON (ask with `Accept: application/json`)."""
+    served = _served_paths(request)
+    return ServiceRead(
+        name=NAME,
+        version=__version__,
+        description="Joint DG RTD–CoR seminars and peer-to-peer events of the Knowledge "
+        "Exchange Platform under the Joint Action Plan for research and innovation, 2026–2029",
+        links=DOCUMENTATION | {name: path for name, path in LINKS.items() if path in served},
+    )
