@@ -11,6 +11,7 @@ from app.db import make_engine, make_sessionmaker
 from app.errors import document_body_limit, install_handlers
 from app.events import api as events
 from app.middleware import BodySizeLimit
+from app.reports import api as reports
 from app.seminars import api as seminars
 
 DESCRIPTION = """
@@ -34,6 +35,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     document_body_limit(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, accounts, catalogue, seminars, events, audit):
+    for module in (health, accounts, catalogue, seminars, events, reports, audit):
         app.include_router(module.router)
     return app
