@@ -6,7 +6,7 @@ As of ``AS_OF`` (2027-06-15), it holds:
 2027  HEL     other, held, Helsinki (FI), action 1; starts 01:00 on 1 January 2027 in
               Helsinki, still 31 December 2026 in UTC; 1 registered
       S1      joint_seminar (seminar 1 of 2027, topic on actions 2 and 10), held, Brussels
-              (BE), capacity 2: 2 registered, 1 waitlisted
+              (BE), capacity 2: 2 registered, 1 waitlisted; its agenda confirmed
       P1      peer_to_peer hosted from PT/Norte, held, Porto (PT), action 10, priority
               area 1 only; 1 registered
       P2      peer_to_peer hosted from BE/Brussels-Capital Region, upcoming, Brussels
@@ -263,5 +263,12 @@ def _seminars(client: TestClient, clock: Any, programme: Programme, people: list
         },
     )
     assert response.status_code == 201, response.text
-    programme.events["S1"] = response.json()["id"]
-    _register(client, programme.events["S1"], *people[:3])
+    programme.events["S1"] = event_id = response.json()["id"]
+    _register(client, event_id, *people[:3])
+    item = {"starts_at": "2027-03-18T09:30", "ends_at": "2027-03-18T12:00", "title": "Opening"}
+    response = client.put(
+        f"/events/{event_id}/agenda", headers=sedec.headers, json={"items": [item]}
+    )
+    assert response.status_code == 200, response.text
+    response = client.post(f"/events/{event_id}/agenda/confirm", headers=rtd.headers)
+    assert response.status_code == 200, response.text
