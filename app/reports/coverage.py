@@ -1,8 +1,8 @@
 """Coverage: for each year of the plan, what its events delivered per action and priority area.
 
-Every figure is an aggregate computed by the database: a handful of grouped queries
-whatever the number of events, each grouped by the event's year and by the action or
-priority area it serves. An event belongs to the year in which it starts on its own
+Every figure is an aggregate computed by the database: three grouped statements whatever
+the number of events, each grouped by the event's year and by the action or priority
+area it serves. An event belongs to the year in which it starts on its own
 zone's calendar (``Event.local_start_year``, kept by the events service).
 
 Which events count, as of ``now``:
@@ -13,12 +13,24 @@ Which events count, as of ``now``:
   of the programme.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    case,
+    func,
+    literal_column,
+    outerjoin,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from app.catalogue import service as catalogue
@@ -131,38 +143,118 @@ class Coverage:
 
 
 # -- the aggregate queries -------------------------------------------------------------
+#
+# Three statements whatever the number of events: the events counted, the registrations
+# on them, the places they were held and hosted from. Each gives its figures per year
+# for every event, per action and per priority area at once (a UNION ALL of the three),
+# so that the database reads the events once per statement, not once per dimension.
 
+
+class Dimension(IntEnum):
+    """What a row of figures is about; ``all_events`` rows count every event once."""
+
+    all_events = 0
+    action = 1
+    priority_area = 2
+
+
+# The link table an event is counted by in each dimension, and the number it gives.
+_LINKS: dict[Dimension, tuple[Table, ColumnElement[int]] | None] = {
+    Dimension.all_events: None,
+    Dimension.action: (event_actions, event_actions.c.action_number),
+    Dimension.priority_area: (event_priority_areas, event_priority_areas.c.priority_area_number),
+}
 _SERVING = Event.status == EventStatus.published
-
-# The links an event is counted by: its actions, or its priority areas; None counts
-# every event once.
-_ACTIONS = event_actions, event_actions.c.action_number
-_AREAS = event_priority_areas, event_priority_areas.c.priority_area_number
-Link = tuple[Table, ColumnElement[int]] | None
+Key = tuple[Dimension, int, int]  # (dimension, year, number)
+Found = dict[Key, "Figures"]
 
 
-def _grouped(columns: Sequence[Any], link: Link, years: list[int]) -> tuple[Select[Any], list[Any]]:
-    """``columns`` of the events of ``years``, after their grouping keys: the year, then
-    the linked number if ``link``. The caller groups (or makes distinct) by the keys."""
-    keys: list[Any] = [Event.local_start_year]
+def _part(
+    dimension: Dimension,
+    event_id: Any,
+    year: Any,
+    columns: Sequence[Any],
+    source: Any,
+    grouped_by: Sequence[Any] | None = (),
+) -> Select[Any]:
+    """One dimension's rows: (dimension, year, number, *columns) from ``source``, whose
+    ``event_id`` and ``year`` columns are given, joined to the dimension's links; grouped
+    by year, number and ``grouped_by``, unless that is None."""
+    link = _LINKS[dimension]
+    tag = literal_column(str(dimension.value), Integer)
     if link is None:
-        query = select(*keys, *columns).select_from(Event)
+        query = select(tag, year, literal_column("0", Integer), *columns).select_from(source)
+        keys = [year]
     else:
         table, number = link
-        keys.append(number)
-        query = select(*keys, *columns).join_from(Event, table, table.c.event_id == Event.id)
-    return query.where(Event.local_start_year.in_(years)), keys
+        query = select(tag, year, number, *columns).join_from(
+            source, table, table.c.event_id == event_id
+        )
+        keys = [year, number]
+    return query if grouped_by is None else query.group_by(*keys, *grouped_by)
 
 
-def _counts(
-    session: Session, link: Link, years: list[int], now: datetime
-) -> dict[tuple[int, int], Figures]:
-    in_years = Event.local_start_year.in_(years)
-    # Registrations are counted per event first, so that joining them cannot multiply
-    # the events counted beside them.
-    occupancy = (
+def _rows(session: Session, parts: list[Select[Any]]) -> Iterator[tuple[Key, Sequence[Any]]]:
+    for row in session.execute(union_all(*parts)):
+        yield (Dimension(row[0]), row[1], row[2]), row[3:]
+
+
+class Stage(IntEnum):
+    held = 0
+    upcoming = 1
+    cancelled = 2
+
+
+def _counts(session: Session, years: list[int], now: datetime) -> Found:
+    """Events held, upcoming and cancelled, and those held or upcoming by kind.
+
+    Each event's stage is worked out once, in a common table that the three dimensions
+    share; each dimension then counts its events by stage and kind.
+    """
+    stage = case(
+        (Event.status == EventStatus.cancelled, Stage.cancelled.value),
+        (Event.starts_at <= now, Stage.held.value),
+        else_=Stage.upcoming.value,
+    )
+    counted = (
+        select(Event.id, Event.local_start_year.label("year"), stage.label("stage"), Event.kind)
+        .where(
+            Event.local_start_year.in_(years),
+            Event.status.in_([EventStatus.published, EventStatus.cancelled]),
+        )
+        .cte("counted")
+    )
+    by = [counted.c.stage, counted.c.kind]
+    parts = [
+        _part(dimension, counted.c.id, counted.c.year, [*by, func.count()], counted, by)
+        for dimension in Dimension
+    ]
+    found: Found = {}
+    for key, (stage_of, kind, count) in _rows(session, parts):
+        figures = found.setdefault(key, Figures())
+        if stage_of == Stage.cancelled:
+            figures.cancelled += count
+            continue
+        if stage_of == Stage.held:
+            figures.held += count
+        else:
+            figures.upcoming += count
+        figures.kinds[EventKind(kind)] += count
+    return found
+
+
+def _registrations(session: Session, years: list[int], found: Found) -> None:
+    """Add the places held and the people waiting on the events held and upcoming.
+
+    Registrations are counted per event first, once (the statement names the counts
+    three times, so both engines compute them once and keep them), then summed per
+    dimension: joined straight to the links, each registration would be counted once
+    per link.
+    """
+    per_event = (
         select(
             Registration.event_id,
+            Event.local_start_year.label("year"),
             func.count()
             .filter(Registration.status == RegistrationStatus.registered)
             .label("registered"),
@@ -171,54 +263,37 @@ def _counts(
             .label("waitlisted"),
         )
         .join(Event, Event.id == Registration.event_id)
-        .where(in_years, _SERVING, Registration.status != RegistrationStatus.cancelled)
-        .group_by(Registration.event_id)
-        .subquery()
-    )
-    begun = Event.starts_at <= now
-    columns: list[Any] = [
-        func.count().filter(_SERVING & begun),
-        func.count().filter(_SERVING & ~begun),
-        func.count().filter(Event.status == EventStatus.cancelled),
-        *(func.count().filter(_SERVING & (Event.kind == kind)) for kind in EventKind),
-        func.coalesce(func.sum(occupancy.c.registered), 0),
-        func.coalesce(func.sum(occupancy.c.waitlisted), 0),
-    ]
-    query, keys = _grouped(columns, link, years)
-    query = (
-        query.outerjoin(occupancy, occupancy.c.event_id == Event.id)
-        .where(Event.status.in_([EventStatus.published, EventStatus.cancelled]))
-        .group_by(*keys)
-    )
-    found: dict[tuple[int, int], Figures] = {}
-    width = len(keys)
-    for row in session.execute(query):
-        key = (row[0], row[1] if link is not None else 0)
-        # PostgreSQL sums integers as numeric: every figure is read back as an int.
-        held, upcoming, cancelled, *rest = (int(value) for value in row[width:])
-        kinds, (registered, waitlisted) = rest[: len(EventKind)], rest[len(EventKind) :]
-        found[key] = Figures(
-            held=held,
-            upcoming=upcoming,
-            cancelled=cancelled,
-            kinds=dict(zip(EventKind, kinds, strict=True)),
-            registered=registered,
-            waitlisted=waitlisted,
+        .where(
+            Event.local_start_year.in_(years),
+            _SERVING,
+            Registration.status != RegistrationStatus.cancelled,
         )
-    return found
+        .group_by(Registration.event_id, Event.local_start_year)
+        .cte("per_event")
+    )
+    columns = [func.sum(per_event.c.registered), func.sum(per_event.c.waitlisted)]
+    parts = [
+        _part(dimension, per_event.c.event_id, per_event.c.year, columns, per_event)
+        for dimension in Dimension
+    ]
+    for key, (registered, waitlisted) in _rows(session, parts):
+        figures = found.setdefault(key, Figures())
+        # PostgreSQL sums integers as numeric.
+        figures.registered, figures.waitlisted = int(registered), int(waitlisted)
 
 
-def _places(
-    session: Session, link: Link, years: list[int], found: dict[tuple[int, int], Figures]
-) -> None:
-    """Add the hosts' member states and regions, and the venues' countries, to ``found``:
-    one row per distinct place, never per event."""
-    query, keys = _grouped([User.member_state, User.region, Event.venue_country], link, years)
-    query = query.outerjoin(User, User.id == Event.host_id).where(_SERVING).distinct()
-    width = len(keys)
-    for row in session.execute(query):
-        key = (row[0], row[1] if link is not None else 0)
-        member_state, region, country = row[width:]
+def _places(session: Session, years: list[int], found: Found) -> None:
+    """Add the hosts' member states and regions, and the venues' countries: one row per
+    distinct place, never per event."""
+    hosted = outerjoin(Event, User, User.id == Event.host_id)
+    columns = [User.member_state, User.region, Event.venue_country]
+    parts = [
+        _part(dimension, Event.id, Event.local_start_year, columns, hosted, grouped_by=None)
+        .where(Event.local_start_year.in_(years), _SERVING)
+        .distinct()
+        for dimension in Dimension
+    ]
+    for key, (member_state, region, country) in _rows(session, parts):
         figures = found.setdefault(key, Figures())
         if member_state is not None:
             figures.member_states.add(member_state)
@@ -228,11 +303,10 @@ def _places(
             figures.countries.add(country)
 
 
-def _figures(
-    session: Session, link: Link, years: list[int], now: datetime
-) -> dict[tuple[int, int], Figures]:
-    found = _counts(session, link, years, now)
-    _places(session, link, years, found)
+def _figures(session: Session, years: list[int], now: datetime) -> Found:
+    found = _counts(session, years, now)
+    _registrations(session, years, found)
+    _places(session, years, found)
     return found
 
 
@@ -243,23 +317,23 @@ def _period(
     years: list[int],
     actions: list[Action],
     areas: list[PriorityArea],
-    by_action: dict[tuple[int, int], Figures],
-    by_area: dict[tuple[int, int], Figures],
-    overall: dict[tuple[int, int], Figures],
+    found: Found,
     seminars: Iterable[SeminarRecord],
 ) -> Period:
-    def summed(found: dict[tuple[int, int], Figures], number: int) -> Figures:
+    def summed(dimension: Dimension, number: int) -> Figures:
         total = Figures()
         for year in years:
-            if (year, number) in found:
-                total.add(found[(year, number)])
+            if (dimension, year, number) in found:
+                total.add(found[(dimension, year, number)])
         return total
 
     return Period(
         years=years,
-        all_events=summed(overall, 0),
-        actions=[ActionLine(action, summed(by_action, action.number)) for action in actions],
-        priority_areas=[AreaLine(area, summed(by_area, area.number)) for area in areas],
+        all_events=summed(Dimension.all_events, 0),
+        actions=[ActionLine(action, summed(Dimension.action, action.number)) for action in actions],
+        priority_areas=[
+            AreaLine(area, summed(Dimension.priority_area, area.number)) for area in areas
+        ],
         seminars=[record for record in seminars if record.seminar.year in years],
     )
 
@@ -268,16 +342,8 @@ def coverage(*, session: Session, years: list[int], whole_term: bool, now: datet
     """The coverage of ``years``, each on its own, and their total if ``whole_term``."""
     actions = catalogue.list_actions(session=session)  # retired ones too: they are marked
     areas = catalogue.list_priority_areas(session=session)
-    by_action = _figures(session, _ACTIONS, years, now)
-    by_area = _figures(session, _AREAS, years, now)
-    overall = _figures(session, None, years, now)
+    found = _figures(session, years, now)
     seminars = seminar_records(session=session, years=years, now=now)
-    periods = [
-        _period([year], actions, areas, by_action, by_area, overall, seminars) for year in years
-    ]
-    total = (
-        _period(years, actions, areas, by_action, by_area, overall, seminars)
-        if whole_term
-        else None
-    )
+    periods = [_period([year], actions, areas, found, seminars) for year in years]
+    total = _period(years, actions, areas, found, seminars) if whole_term else None
     return Coverage(years=periods, total=total, as_of=now)
