@@ -549,6 +549,24 @@ def test_the_chart_names_every_action_and_priority_area(client, programme, sedec
     assert "held" in texts and "upcoming" in texts  # the legend
 
 
+def test_the_same_report_draws_the_same_chart(client, programme, sedec):
+    first = coverage(client, sedec, year=2027, format="svg").content
+    assert coverage(client, sedec, year=2027, format="svg").content == first
+
+
+def test_the_openapi_document_offers_each_format(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    formats = {
+        path: sorted(paths[path]["get"]["responses"]["200"]["content"])
+        for path in ("/reports/coverage", "/reports/events", "/reports/seminars")
+    }
+    assert formats == {
+        "/reports/coverage": ["application/json", "image/svg+xml", "text/csv"],
+        "/reports/events": ["application/json", "text/csv"],
+        "/reports/seminars": ["application/json", "text/csv"],
+    }
+
+
 def test_the_chart_of_the_term_is_titled_with_the_term(client, programme, sedec):
     texts = svg_texts(coverage(client, sedec, format="svg"))
     assert "KEP 2.0 – Joint Action Plan: events held and upcoming, 2026–2029" in texts
