@@ -146,8 +146,9 @@ class Coverage:
 #
 # Three statements whatever the number of events: the events counted, the registrations
 # on them, the places they were held and hosted from. Each gives its figures per year
-# for every event, per action and per priority area at once (a UNION ALL of the three),
-# so that the database reads the events once per statement, not once per dimension.
+# for all events, per action and per priority area at once (a UNION ALL of the three),
+# and works out what it needs of each event (its stage, its registrations) once, in a
+# common table that the three parts share.
 
 
 class Dimension(IntEnum):
@@ -166,7 +167,7 @@ _LINKS: dict[Dimension, tuple[Table, ColumnElement[int]] | None] = {
 }
 _SERVING = Event.status == EventStatus.published
 Key = tuple[Dimension, int, int]  # (dimension, year, number)
-Found = dict[Key, "Figures"]
+Found = dict[Key, Figures]
 
 
 def _part(
