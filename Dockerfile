@@ -16,7 +16,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    KEP_DATABASE_URL=sqlite:////srv/kep/data/kep.db
+    KEP_DATABASE_URL=sqlite:////srv/kep/data/kep.db \
+    MPLCONFIGDIR=/tmp/matplotlib
 
 RUN useradd --system --uid 10001 --user-group --home-dir /srv/kep --no-create-home kep
 WORKDIR /srv/kep

@@ -13,6 +13,7 @@ from app.db import make_engine, make_sessionmaker
 from app.errors import document_body_limit, document_invalid_input, install_handlers
 from app.events import api as events
 from app.middleware import BodySizeLimit
+from app.reports import api as reports
 from app.seminars import api as seminars
 
 DESCRIPTION = """
@@ -56,6 +57,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     document_body_limit(app)
     document_invalid_input(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (home, health, accounts, catalogue, seminars, events, audit):
+    for module in (home, health, accounts, catalogue, seminars, events, reports, audit):
         app.include_router(module.router)
     return app

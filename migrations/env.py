@@ -38,6 +38,29 @@ def _render_item(kind: str, obj: object, _context: object) -> str | bool:
 
 
 def _run(connection) -> None:
+    if connection.dialect.name == "sqlite" and not connection.in_transaction():
+        _run_without_foreign_keys(connection)
+        return
+    _configure_and_run(connection)
+
+
+def _run_without_foreign_keys(connection) -> None:
+    # SQLite alters a table by rebuilding it (copy, drop, rename), and dropping a table
+    # that other rows reference fails while foreign keys are enforced. They are switched
+    # off for the migration (outside any transaction, where the pragma takes effect) and
+    # every reference is checked before they are switched on again.
+    sqlite = connection.connection.driver_connection
+    sqlite.execute("PRAGMA foreign_keys = OFF")
+    try:
+        _configure_and_run(connection)
+        broken = sqlite.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left rows with broken references: {broken[:5]}")
+    finally:
+        sqlite.execute("PRAGMA foreign_keys = ON")
+
+
+def _configure_and_run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -38,9 +38,10 @@ def test_an_event_ending_before_it_starts_is_refused_by_the_database(db, dg_rtd)
         db.execute(
             text(
                 "INSERT INTO events (title, description, kind, status, starts_at, ends_at, "
-                "timezone, online_url, created_by_id, sequence, created_at, updated_at) "
+                "timezone, local_start_year, online_url, created_by_id, sequence, created_at, "
+                "updated_at) "
                 "VALUES ('t', '', 'other', 'draft', '2027-01-02 10:00', '2027-01-02 09:00', "
-                "'UTC', 'https://x.eu', :user, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                "'UTC', 2027, 'https://x.eu', :user, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
             ),
             {"user": dg_rtd.id},
         )

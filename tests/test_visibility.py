@@ -6,7 +6,8 @@ act for their institution), tallies once voting has closed, published and cancel
 events with their hosts and agendas. What is not: who registered (the event's host and
 the secretariat only), e-mail addresses (the account's owner, admins, and for
 registrants the host and the secretariat), accounts and tokens (their owner and admins),
-the audit trail (secretariat and admins). A participant's name is never public.
+the audit trail (secretariat and admins), the monitoring reports (secretariat). A
+participant's name is never public.
 """
 
 from dataclasses import dataclass
@@ -82,6 +83,10 @@ TABLE = {
         private_to=("host", "secretariat"),
     ),
     "my registrations": Read("/me/registrations", ANY_USER, private_to=("participant",)),
+    # Reports hold figures, hosts and proposers' member states, never a participant.
+    "coverage": Read("/reports/coverage?year=2027", only(("secretariat",))),
+    "the stocktaking export": Read("/reports/events", only(("secretariat",))),
+    "the seminars' history": Read("/reports/seminars", only(("secretariat",))),
     "the audit trail": Read(
         "/audit?entity_type=user&entity_id={participant}",
         only(("secretariat", "admin")),

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
@@ -18,6 +18,11 @@ def list_priority_areas(*, session: Session, page: PageRequest) -> Paged[Priorit
     return fetch_page(session, select(PriorityArea).order_by(PriorityArea.number), page)
 
 
+def every_priority_area(*, session: Session) -> list[PriorityArea]:
+    """All priority areas, for readers that need the whole catalogue (reports, pages)."""
+    return list(session.scalars(select(PriorityArea).order_by(PriorityArea.number)))
+
+
 def get_priority_area(*, session: Session, number: int) -> PriorityArea:
     area = session.get(PriorityArea, number)
     if area is None:
@@ -25,13 +30,22 @@ def get_priority_area(*, session: Session, number: int) -> PriorityArea:
     return area
 
 
-def list_actions(
-    *, session: Session, status: ActionStatus | None = None, page: PageRequest
-) -> Paged[Action]:
+def _actions(status: ActionStatus | None) -> Select[Action]:
     query = select(Action).options(selectinload(Action.priority_areas)).order_by(Action.number)
     if status is not None:
         query = query.where(Action.status == status)
-    return fetch_page(session, query, page)
+    return query
+
+
+def list_actions(
+    *, session: Session, status: ActionStatus | None = None, page: PageRequest
+) -> Paged[Action]:
+    return fetch_page(session, _actions(status), page)
+
+
+def every_action(*, session: Session) -> list[Action]:
+    """All actions, retired ones included, for readers that need the whole catalogue."""
+    return list(session.scalars(_actions(None)))
 
 
 def get_action(

@@ -138,9 +138,6 @@ def add_event(
         description=description,
         kind=kind,
         status=status,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        timezone=timing.timezone,
         online_url=str(timing.online_url) if timing.online_url else None,
         capacity=timing.capacity,
         host=host,
@@ -151,6 +148,7 @@ def add_event(
         actions=linked_actions,
         priority_areas=linked_areas,
     )
+    event.set_times(starts_at, ends_at, timing.timezone)
     _apply_venue(event, timing.venue)
     session.add(event)
     session.flush()
@@ -243,7 +241,7 @@ def _retime(event: Event, data: EventUpdate) -> None:
     if (starts_at, ends_at) != (event.starts_at, event.ends_at):
         event.agenda_confirmed_at = None
         event.agenda_confirmed_by_id = None
-    event.starts_at, event.ends_at, event.timezone = starts_at, ends_at, zone_name
+    event.set_times(starts_at, ends_at, zone_name)
 
 
 def _check_capacity(session: Session, event: Event, capacity: int | None) -> None:

@@ -3,6 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -70,6 +71,7 @@ class Event(Base):
         CheckConstraint("venue_name IS NOT NULL OR online_url IS NOT NULL", name="venue_or_online"),
         CheckConstraint("sequence >= 0", name="sequence_not_negative"),
         Index("ix_events_status_starts_at", "status", "starts_at"),
+        Index("ix_events_local_start_year_status", "local_start_year", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,6 +82,10 @@ class Event(Base):
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     timezone: Mapped[str] = mapped_column(String(64))
+    # The year in which the event starts on its own zone's calendar: the year it belongs
+    # to in reports. Kept beside the instant because SQLite has no time-zone functions,
+    # so neither engine could group by it in SQL otherwise; set only through `set_times`.
+    local_start_year: Mapped[int]
     venue_name: Mapped[str | None] = mapped_column(String(200))
     venue_address: Mapped[str | None] = mapped_column(String(300))
     venue_city: Mapped[str | None] = mapped_column(String(100))
@@ -106,6 +112,11 @@ class Event(Base):
     agenda: Mapped[list["AgendaItem"]] = relationship(
         back_populates="event", order_by="(AgendaItem.starts_at, AgendaItem.position)"
     )
+
+    def set_times(self, starts_at: datetime, ends_at: datetime, timezone: str) -> None:
+        """Place the event in time: its instants, its zone, and the local year they give."""
+        self.starts_at, self.ends_at, self.timezone = starts_at, ends_at, timezone
+        self.local_start_year = starts_at.astimezone(ZoneInfo(timezone)).year
 
     def record_change(self, now: datetime) -> None:
         """Mark a change: a published event gets a new version (``sequence``), as calendar

@@ -1,0 +1,1 @@
+"""Monitoring reports: coverage, the stocktaking export and the seminars' history."""
