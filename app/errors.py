@@ -1,6 +1,8 @@
 """One error type that carries its status, and the handlers that turn errors into JSON."""
 
 import logging
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -58,6 +60,7 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         403: "Your role or institution may not do this",
         404: "No such resource",
         409: "Conflicts with the current state (closed window, cap reached, duplicate)",
+        400: "The body is not JSON text: not UTF-8, or nested too deeply to read",
         413: "Request body too large",
         422: "Invalid input",
     }
@@ -68,29 +71,75 @@ def error_response(status_code: int, detail: str, headers: dict[str, str] | None
     return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
 
 
-MAX_ECHO_DEPTH = 16
+# A 422 lists at most this many errors, then says how many there were in all.
+MAX_ERRORS = 20
+# What a 422 echoes of the input: strings cut to this length, containers summarised
+# beyond this many members or this depth. The client has its input; the echo only
+# helps to find the bad value.
+ECHO_CHARS = 100
+ECHO_MEMBERS = 10
+ECHO_DEPTH = 3
 
 
-def _echoable(value: Any, depth: int = 0) -> Any:
-    """What a 422 may echo of the input: lone surrogates escaped (JSON may carry them,
-    UTF-8 cannot), and nesting cut short (a body nested hundreds deep must not exhaust
-    the stack while its error is being written)."""
-    if depth > MAX_ECHO_DEPTH:
-        return "..."
+class CappedValidationError(RequestValidationError):
+    """Validation errors counted where they were found, keeping only the first few."""
+
+    def __init__(self, errors: list[Any]) -> None:
+        super().__init__(errors[:MAX_ERRORS])
+        self.total = len(errors)
+
+
+def _echo(value: Any, depth: int = 0) -> Any:
+    """A short, encodable stand-in for what the client sent."""
+    if isinstance(value, bytes):
+        value = value[: ECHO_CHARS * 4].decode("utf-8", "replace")
     if isinstance(value, str):
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        # Lone surrogates are escaped: JSON may carry them, UTF-8 cannot.
+        text = value[:ECHO_CHARS].encode("utf-8", "backslashreplace").decode("utf-8")
+        return text + "…" if len(value) > ECHO_CHARS else text
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, dict):
-        return {str(key): _echoable(item, depth + 1) for key, item in value.items()}
+        if depth >= ECHO_DEPTH or len(value) > ECHO_MEMBERS:
+            return f"(an object of {len(value)} members)"
+        return {_echo(str(key)): _echo(item, depth + 1) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_echoable(item, depth + 1) for item in value]
+        if depth >= ECHO_DEPTH or len(value) > ECHO_MEMBERS:
+            return f"(a list of {len(value)} items)"
+        return [_echo(item, depth + 1) for item in value]
     return value
+
+
+def _shown(errors: Sequence[Any], total: int) -> list[Any]:
+    """The errors a 422 lists: the first ``MAX_ERRORS``, each with a short echo, and a
+    last entry that counts the others."""
+    shown = []
+    for error in errors[:MAX_ERRORS]:
+        error = dict(error)
+        if "input" in error:
+            error["input"] = _echo(error["input"])
+        if "ctx" in error:
+            error["ctx"] = _echo(error["ctx"])
+        shown.append(error)
+    if total > MAX_ERRORS:
+        shown.append(
+            {
+                "type": "too_many_errors",
+                "loc": list(errors[MAX_ERRORS - 1]["loc"][:1]) if errors else [],
+                "msg": f"{total - MAX_ERRORS} more errors not shown; {total} in all",
+                "input": None,
+            }
+        )
+    return shown
 
 
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI's own 422 body, made safe to encode whatever the client sent.
-        return JSONResponse({"detail": jsonable_encoder(_echoable(exc.errors()))}, 422)
+        # FastAPI's own 422 body, capped, and safe to encode whatever the client sent.
+        errors = exc.errors()
+        total = getattr(exc, "total", len(errors))
+        return JSONResponse({"detail": jsonable_encoder(_shown(errors, total))}, 422)
 
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
@@ -113,31 +162,3 @@ def install_handlers(app: FastAPI) -> None:
         # under it, so that a value it missed is still the client's 422, never a 500.
         log.warning("database refused a value: %s", exc.orig)
         return error_response(422, "A value is out of the range the service accepts")
-
-
-def document_body_limit(app: FastAPI) -> None:
-    """Add the 413 that the body-size middleware gives to every operation with a body."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            too_large = responses(413)[413]
-            for operations in schema["paths"].values():
-                for operation in operations.values():
-                    if "requestBody" in operation:
-                        operation["responses"].setdefault(
-                            "413",
-                            {
-                                "description": too_large["description"],
-                                "content": {
-                                    "application/json": {
-                                        "schema": {"$ref": "#/components/schemas/ErrorBody"}
-                                    }
-                                },
-                            },
-                        )
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

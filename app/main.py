@@ -8,9 +8,10 @@ from app.audit import api as audit
 from app.catalogue import api as catalogue
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
-from app.errors import document_body_limit, install_handlers
+from app.errors import install_handlers
 from app.events import api as events
 from app.middleware import BodySizeLimit
+from app.openapi import complete as complete_openapi
 from app.seminars import api as seminars
 
 DESCRIPTION = """
@@ -32,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     install_handlers(app)
-    document_body_limit(app)
+    complete_openapi(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (health, accounts, catalogue, seminars, events, audit):
         app.include_router(module.router)

@@ -14,11 +14,12 @@ from app.accounts.schemas import (
     UserRead,
 )
 from app.auth.deps import Admin, ClockDep, CurrentUser, ManagedAccount, SessionDep
+from app.bodies import JsonRoute
 from app.common.schemas import IdPath
 from app.errors import responses
 from app.models import Role
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], route_class=JsonRoute)
 
 
 @router.get("/me", response_model=UserRead, responses=responses(401))

@@ -8,10 +8,11 @@ from app.audit import presenters
 from app.audit import service as audit
 from app.audit.schemas import AuditEntryRead
 from app.auth.deps import SecretariatOrAdmin, SessionDep
+from app.bodies import JsonRoute
 from app.common.schemas import MAX_ID, Page
 from app.errors import responses
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], route_class=JsonRoute)
 
 
 @router.get("/audit", response_model=Page[AuditEntryRead], responses=responses(401, 403))

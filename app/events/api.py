@@ -8,6 +8,7 @@ from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from app.auth.deps import ClockDep, CurrentUser, OptionalUser, Secretariat, SessionDep
+from app.bodies import JsonRoute
 from app.common.schemas import MAX_ID, IdPath, Page, WallClockOrInstant
 from app.errors import responses
 from app.events import access, agenda, presenters, queries, registrations
@@ -24,7 +25,7 @@ from app.events.schemas import (
 )
 from app.models import Event, EventKind, EventStatus, Registration
 
-event_router = APIRouter(tags=["events"])
+event_router = APIRouter(tags=["events"], route_class=JsonRoute)
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
@@ -194,7 +195,7 @@ def confirm_agenda(event_id: IdPath, session: SessionDep, user: Secretariat, clo
 
 # Registration
 
-registration_router = APIRouter(tags=["registrations"])
+registration_router = APIRouter(tags=["registrations"], route_class=JsonRoute)
 
 
 @registration_router.post(
@@ -250,6 +251,6 @@ def my_registrations(session: SessionDep, user: CurrentUser):
     return _present_registrations(session, found)
 
 
-router = APIRouter()
+router = APIRouter(route_class=JsonRoute)
 router.include_router(event_router)
 router.include_router(registration_router)

@@ -16,6 +16,7 @@ from app.auth.deps import (
     SettingsDep,
     require_roles,
 )
+from app.bodies import JsonRoute
 from app.common.schemas import IdPath
 from app.errors import responses
 from app.events import presenters as event_presenters
@@ -36,7 +37,7 @@ from app.seminars.schemas import (
     TallyRead,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=JsonRoute)
 
 # Members and secretariat staff propose topics and support them.
 Voter = Annotated[User, Depends(require_roles(Role.member, Role.secretariat))]
