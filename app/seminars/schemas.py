@@ -5,12 +5,13 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
-from app.common.schemas import Id, Patch, Strict, Summary, Title, plausible
+from app.common.schemas import Id, Patch, Strict, Summary, Title, WrittenOut, plausible
 from app.events.schemas import ActionNumbers, EventTiming, PriorityAreaNumbers
 from app.models import EventStatus, ProposalStatus, SeminarPhase
 
 UtcInstant = Annotated[
     AwareDatetime,
+    WrittenOut,
     AfterValidator(plausible),
     AfterValidator(lambda moment: moment.astimezone(UTC)),
     Field(description="ISO 8601 with an offset, e.g. 2027-01-11T09:00:00+01:00; kept in UTC"),
