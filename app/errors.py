@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError
 
+from app.middleware import allowed_methods
+
 log = logging.getLogger(__name__)
 
 
@@ -140,6 +142,17 @@ def install_handlers(app: FastAPI) -> None:
         errors = exc.errors()
         total = getattr(exc, "total", len(errors))
         return JSONResponse({"detail": jsonable_encoder(_shown(errors, total))}, 422)
+
+    @app.exception_handler(405)
+    async def _method_not_allowed(request: Request, _exc: Exception) -> JSONResponse:
+        # The router names the methods of the one route it tried; a path's methods are
+        # often spread over several routes, so ask them all.
+        allowed = allowed_methods(request.app.router.routes, request.scope)
+        return error_response(
+            405,
+            f"{request.method} is not allowed here; the allowed methods are " + ", ".join(allowed),
+            {"Allow": ", ".join(allowed)},
+        )
 
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:

@@ -10,7 +10,7 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_handlers
 from app.events import api as events
-from app.middleware import BodySizeLimit
+from app.middleware import BodySizeLimit, HeadAndOptions
 from app.openapi import complete as complete_openapi
 from app.seminars import api as seminars
 
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     complete_openapi(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAndOptions, routes=app.router.routes)
     for module in (health, accounts, catalogue, seminars, events, audit):
         app.include_router(module.router)
     return app

@@ -1,8 +1,10 @@
-"""A cap on request body size, enforced before the body reaches the application."""
+"""ASGI middleware: what every request goes through before and after the routes."""
 
 import json
+from collections.abc import Sequence
 
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -69,3 +71,63 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+# -- methods ----------------------------------------------------------------------------
+
+PROBED = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> list[str]:
+    """The methods the application answers at the scope's path; empty for an unknown path.
+
+    Each method is tried against the routes as the router would try it, so the answer
+    holds however the routes are split across routers.
+    """
+    found = []
+    for method in PROBED:
+        probe = {**scope, "method": method}
+        if any(route.matches(probe)[0] == Match.FULL for route in routes):
+            found.append(method)
+    if "GET" in found:
+        found.insert(1, "HEAD")
+    return [*found, "OPTIONS"] if found else []
+
+
+class HeadAndOptions:
+    """``HEAD`` wherever ``GET`` answers (load balancers probe ``/health`` with it), and
+    ``OPTIONS`` answered with the methods a path allows.
+
+    A ``HEAD`` request is served as ``GET`` with the body left out: the status and the
+    headers, ``Content-Length`` included, are those of the ``GET``.
+    """
+
+    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "HEAD":
+
+            async def send_without_body(message: Message) -> None:
+                if message["type"] == "http.response.body":
+                    message = {**message, "body": b""}
+                await send(message)
+
+            await self.app({**scope, "method": "GET"}, receive, send_without_body)
+            return
+        allowed = allowed_methods(self.routes, scope)
+        if not allowed:
+            await self.app(scope, receive, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 204,
+                "headers": [(b"allow", ", ".join(allowed).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
