@@ -41,7 +41,7 @@ def _token_optional(route: APIRoute) -> bool:
 
 
 # OpenAPI's way to say "a token may be sent, and need not be": the empty requirement.
-TOKEN_OPTIONAL = [{}, {"HTTPBearer": []}]
+TOKEN_OPTIONAL: list[dict[str, list[str]]] = [{}, {"HTTPBearer": []}]
 
 
 def complete(app: FastAPI) -> None:
@@ -60,7 +60,7 @@ def complete(app: FastAPI) -> None:
                             operation["responses"].setdefault(str(code), _error_answer(code))
             for path, route in api_routes(app.router.routes):
                 if route.include_in_schema and _token_optional(route):
-                    for method in route.methods:
+                    for method in route.methods or ():
                         schema["paths"][path][method.lower()]["security"] = TOKEN_OPTIONAL
             app.openapi_schema = schema
         return app.openapi_schema
