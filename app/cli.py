@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.config import Settings, get_settings
 from app.models import Institution, Role
@@ -145,7 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    args.run(args)
+    try:
+        args.run(args)
+    except (OperationalError, InterfaceError) as error:
+        # An operator's mistake (a wrong URL, a stopped server), not a bug: one line.
+        url = make_url(get_settings().database_url).render_as_string(hide_password=True)
+        reason = (str(error.orig or error).strip().splitlines() or ["no answer"])[0]
+        raise SystemExit(f"Cannot reach the database {url}: {reason}") from None
 
 
 if __name__ == "__main__":

@@ -19,6 +19,27 @@ class Settings(BaseSettings):
         le=32,
         description="database connections per process; below the 40 worker threads",
     )
+    db_connect_timeout: int = Field(
+        default=5, ge=2, le=120, description="seconds to wait for a new database connection"
+    )
+    db_statement_timeout: float = Field(
+        default=30, gt=0, le=3600, description="seconds one SQL statement may run"
+    )
+    db_lock_timeout: float = Field(
+        default=10,
+        gt=0,
+        le=3600,
+        description="seconds to wait for a row lock (PostgreSQL) or the write lock (SQLite)",
+    )
+    db_slot_timeout: float = Field(
+        default=10,
+        gt=0,
+        le=600,
+        description="seconds a request waits for one of the db_pool_size slots before a 503",
+    )
+    health_timeout: float = Field(
+        default=1, gt=0, le=30, description="seconds /health waits for the database"
+    )
     plan_start_year: int = Field(default=2026, ge=2000, le=2100)
     plan_end_year: int = Field(default=2029, ge=2000, le=2100)
     support_cap: int = Field(
@@ -36,6 +57,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"KEP_PLAN_END_YEAR ({self.plan_end_year}) is before "
                 f"KEP_PLAN_START_YEAR ({self.plan_start_year})"
+            )
+        if self.db_lock_timeout > self.db_statement_timeout:
+            raise ValueError(
+                f"KEP_DB_LOCK_TIMEOUT ({self.db_lock_timeout}) is longer than "
+                f"KEP_DB_STATEMENT_TIMEOUT ({self.db_statement_timeout}), which ends the wait first"
             )
         if not self.database_url.startswith(("sqlite", "postgresql")):
             raise ValueError(

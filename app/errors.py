@@ -10,7 +10,14 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import (
+    DataError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.middleware import allowed_methods
 
@@ -51,6 +58,31 @@ class Invalid(AppError):
     status_code = 422
 
 
+# Seconds a client is asked to wait before trying again after a 503.
+RETRY_AFTER = 5
+
+
+class ServiceUnavailable(AppError):
+    """The database cannot serve the request now; the same request may succeed later."""
+
+    status_code = 503
+    headers = {"Retry-After": str(RETRY_AFTER)}  # noqa: RUF012
+
+
+class DatabaseBusy(ServiceUnavailable):
+    pass
+
+
+class ClientGone(AppError):
+    """The client closed the connection while its request waited; nobody reads the answer,
+    which is logged with the status web servers use for this, 499."""
+
+    status_code = 499
+
+    def __init__(self) -> None:
+        super().__init__("The client closed the connection before the answer was ready")
+
+
 class ErrorBody(BaseModel):
     detail: str
 
@@ -65,6 +97,7 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         400: "The body is not JSON text: not UTF-8, or nested too deeply to read",
         413: "Request body too large",
         422: "Invalid input",
+        503: "The database is unreachable or busy; try again after `Retry-After` seconds",
     }
     return {code: {"model": ErrorBody, "description": text[code]} for code in codes if code != 422}
 
@@ -169,9 +202,44 @@ def install_handlers(app: FastAPI) -> None:
             "reload and try again",
         )
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(DisconnectionError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_failed(request: Request, exc: Exception) -> JSONResponse:
+        return _unavailable(request, exc)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        # The server logs the traceback; the client gets JSON like every other answer.
+        return error_response(500, "Something went wrong on the server; it has been logged")
+
     @app.exception_handler(DataError)
     async def _data(_request: Request, exc: DataError) -> JSONResponse:
         # Input validation bounds every value the database stores; this is the net
         # under it, so that a value it missed is still the client's 422, never a 500.
         log.warning("database refused a value: %s", exc.orig)
         return error_response(422, "A value is out of the range the service accepts")
+
+
+# SQLSTATEs PostgreSQL gives when a wait of its own ends: a lock, and a statement that ran
+# past its time or was cancelled.
+LOCK_NOT_AVAILABLE = "55P03"
+QUERY_CANCELED = "57014"
+
+
+def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """A 503 for a database that does not answer, or not in time; the transaction is
+    rolled back and the same request may be sent again."""
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None)
+    text = str(orig or exc)
+    if state == LOCK_NOT_AVAILABLE or "database is locked" in text:
+        detail = "Another change holds the data this request needs; try again in a few seconds"
+    elif state == QUERY_CANCELED:
+        detail = "The database did not finish in time; try again later"
+    else:
+        detail = "The database is not answering; try again in a few seconds"
+    first_line = (text.strip().splitlines() or [type(exc).__name__])[0]
+    log.warning("database unavailable (%s): %s", type(exc).__name__, first_line)
+    return error_response(503, detail, ServiceUnavailable.headers)

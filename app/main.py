@@ -1,13 +1,17 @@
 """The application factory."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
 from fastapi import FastAPI
 
-from app import health
+from app import health, metrics
 from app.accounts import api as accounts
 from app.audit import api as audit
 from app.catalogue import api as catalogue
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import Timeouts, make_engine, make_sessionmaker, probe_engine, watchdog
 from app.errors import install_handlers
 from app.events import api as events
 from app.middleware import BodySizeLimit, HeadAndOptions
@@ -26,16 +30,31 @@ Authenticate with `Authorization: Bearer <token>`. Every error answer is JSON wi
 """
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with anyio.create_task_group() as group:
+        group.start_soon(watchdog, app)
+        yield
+        group.cancel_scope.cancel()
+    app.state.probe_engine.dispose()
+    metrics.process_ended()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="KEP 2.0 events service", version="0.1.0", description=DESCRIPTION)
+    app = FastAPI(
+        title="KEP 2.0 events service", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    app.state.engine = make_engine(
+        settings.database_url, pool_size=settings.db_pool_size, timeouts=Timeouts.of(settings)
+    )
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.probe_engine = probe_engine(settings)
     install_handlers(app)
     complete_openapi(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeadAndOptions, routes=app.router.routes)
-    for module in (health, accounts, catalogue, seminars, events, audit):
+    for module in (health, metrics, accounts, catalogue, seminars, events, audit):
         app.include_router(module.router)
     return app

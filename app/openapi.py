@@ -45,9 +45,10 @@ TOKEN_OPTIONAL: list[dict[str, list[str]]] = [{}, {"HTTPBearer": []}]
 
 
 def complete(app: FastAPI) -> None:
-    """Document what the framework leaves out: on every operation with a body, the 400 for
-    a body that is not JSON text and the 413 of the body-size limit; and, on reads open
-    to anyone that show more to a caller with a token, that the token is optional."""
+    """Document what the framework leaves out: on every operation, the 503 of a database
+    that does not answer; on every operation with a body, the 400 for a body that is not
+    JSON text and the 413 of the body-size limit; and, on reads open to anyone that show
+    more to a caller with a token, that the token is optional."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -55,6 +56,7 @@ def complete(app: FastAPI) -> None:
             schema = build()
             for operations in schema["paths"].values():
                 for operation in operations.values():
+                    operation["responses"].setdefault("503", _error_answer(503))
                     if "requestBody" in operation:
                         for code in (400, 413):
                             operation["responses"].setdefault(str(code), _error_answer(code))
