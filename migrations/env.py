@@ -1,8 +1,10 @@
 """Alembic environment: the URL from the service's settings, or a connection handed in."""
 
+from contextlib import nullcontext
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import text
 
 from app.config import get_settings
 from app.db import make_engine
@@ -14,6 +16,12 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+
+# Several processes may start at once (kep serve on several hosts, kep migrate in a
+# deployment job). On PostgreSQL they queue on this advisory lock, held until the
+# migrations' transaction ends: the first applies the migrations, the others then find
+# nothing left to do. On SQLite the transaction's write lock (BEGIN IMMEDIATE) does the same.
+MIGRATION_LOCK = 0x6B65_7000  # "kep" and a zero: any number other tools do not use
 
 
 def run_migrations_online() -> None:
@@ -38,15 +46,21 @@ def _render_item(kind: str, obj: object, _context: object) -> str | bool:
 
 
 def _run(connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        compare_type=True,
-        render_item=_render_item,
-        render_as_batch=connection.dialect.name == "sqlite",
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+    # One transaction for the whole run, begun before Alembic reads the current version:
+    # on SQLite it takes the write lock at once; on PostgreSQL the advisory lock follows.
+    outer = nullcontext() if connection.in_transaction() else connection.begin()
+    with outer:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            compare_type=True,
+            render_item=_render_item,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
 
 
 if context.is_offline_mode():
