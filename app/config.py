@@ -1,5 +1,6 @@
 """Settings, read once from ``KEP_*`` environment variables and an optional ``.env`` file."""
 
+from datetime import timedelta
 from functools import lru_cache
 
 from pydantic import AnyHttpUrl, Field, model_validator
@@ -50,6 +51,12 @@ class Settings(BaseSettings):
         description="where clients reach the service; used in feed links",
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    invitation_hours: int = Field(
+        default=72,
+        ge=1,
+        le=24 * 30,
+        description="hours an invitation link works before it expires",
+    )
 
     @model_validator(mode="after")
     def _term_in_order(self) -> "Settings":
@@ -73,6 +80,10 @@ class Settings(BaseSettings):
     @property
     def plan_years(self) -> range:
         return range(self.plan_start_year, self.plan_end_year + 1)
+
+    @property
+    def invitation_lifetime(self) -> timedelta:
+        return timedelta(hours=self.invitation_hours)
 
     @property
     def base_url(self) -> str:

@@ -25,7 +25,11 @@ def list_audit(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ):
     """Every state change, newest first: when, who, which entity, what, before and after.
-    Registrations (who registered for what) are shown to the secretariat only."""
+
+    Each reader sees what they may read elsewhere in the service, and `hidden` names
+    what was left out: account details are for admins; registrations for the
+    secretariat; events not yet public for the secretariat; who supported a proposal
+    for nobody (the tally counts supports by institution)."""
     entries, total = audit.list_entries(
         session=session,
         viewer=user,
@@ -35,7 +39,7 @@ def list_audit(
         offset=offset,
     )
     return Page[AuditEntryRead](
-        items=[presenters.entry_read(entry) for entry in entries],
+        items=[presenters.entry_read(listed) for listed in entries],
         total=total,
         limit=limit,
         offset=offset,

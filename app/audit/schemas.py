@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class AuditEntryRead(BaseModel):
@@ -15,3 +15,7 @@ class AuditEntryRead(BaseModel):
     entity_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    hidden: list[str] = Field(
+        description="what you may not read of this entry, left out: `actor_id`, a snapshot "
+        "(`before`, `after`) or one of its fields (`after.email`)"
+    )

@@ -1,12 +1,24 @@
-"""The one way every state change reaches the audit trail."""
+"""The one way every state change reaches the audit trail, and who reads what of it.
 
+The trail keeps everything; a reader sees of each entry only what they may read
+elsewhere in the service. Each kind of entity says below which of its data is personal
+and who may read it; a new kind of entity must be added here before anything can
+record it, so that nothing personal reaches the trail without a rule.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import AuditEntry, Role, User
+from app.events.access import visible_to
+from app.models import AuditEntry, Event, Role, User
+
+# Every kind of entity the trail records.
+ENTITY_TYPES = frozenset({"user", "registration", "proposal", "seminar", "event", "action"})
 
 
 def jsonable(value: Any) -> Any:
@@ -31,6 +43,8 @@ def record(
     at: datetime | None = None,
 ) -> AuditEntry:
     """Append one entry: who did what to which entity, with the values before and after."""
+    if entity_type not in ENTITY_TYPES:
+        raise ValueError(f"{entity_type!r} has no rule for who reads it in app/audit/service.py")
     entry = AuditEntry(
         actor_id=actor.id if actor else None,
         action=action,
@@ -45,9 +59,79 @@ def record(
     return entry
 
 
+# -- who reads what ------------------------------------------------------------------------
+
 # Who registered for an event is for its host and the secretariat only: operators see
 # the rest of the trail, not these entries.
 SECRETARIAT_ONLY = ("registration",)
+
+# What an account's owner and admins read at GET /users/{id}, and nobody else.
+PERSONAL_ACCOUNT_FIELDS = ("name", "email", "member_state", "region")
+ALL = ("before", "after")
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """What a reader does not see of one entry: the actor, and fields of the snapshots
+    (``after.email``), or whole snapshots (``after``)."""
+
+    actor: bool = False
+    fields: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        return (["actor_id"] if self.actor else []) + list(self.fields)
+
+
+NOTHING = Withheld()
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An entry as one reader may see it."""
+
+    entry: AuditEntry
+    withheld: Withheld
+
+
+def _snapshot_fields(entry: AuditEntry, names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(
+        f"{side}.{name}" for side in ALL for name in names if name in (getattr(entry, side) or {})
+    )
+
+
+def withheld(viewer: User, entry: AuditEntry, public_events: set[str]) -> Withheld:
+    """What ``viewer`` may not see of ``entry``: what no endpoint would show them."""
+    match entry.entity_type:
+        case "user":
+            # Accounts are read by admins and by their owner.
+            if viewer.role == Role.admin or entry.entity_id == str(viewer.id):
+                return NOTHING
+            return Withheld(fields=_snapshot_fields(entry, PERSONAL_ACCOUNT_FIELDS))
+        case "registration":
+            return NOTHING  # only the secretariat reads these entries at all
+        case "proposal":
+            # Proposals and their authors are public; who supported which is not: the
+            # tally counts supports by institution and names no voter.
+            if entry.action.startswith("support."):
+                return Withheld(actor=True, fields=_snapshot_fields(entry, ("voter_id",)))
+            return NOTHING
+        case "event":
+            # An event, its host and its agenda are for whoever may see the event.
+            if viewer.role == Role.secretariat or entry.entity_id in public_events:
+                return NOTHING
+            return Withheld(actor=True, fields=ALL)
+        case "seminar" | "action":
+            return NOTHING  # public records, made by the secretariat
+    return Withheld(actor=True, fields=ALL)
+
+
+def _public_events(session: Session, entries: list[AuditEntry]) -> set[str]:
+    ids = {int(e.entity_id) for e in entries if e.entity_type == "event" and e.entity_id.isdigit()}
+    if not ids:
+        return set()
+    visible = session.scalars(select(Event.id).where(Event.id.in_(ids), visible_to(None)))
+    return {str(event_id) for event_id in visible}
 
 
 def list_entries(
@@ -58,8 +142,9 @@ def list_entries(
     entity_id: str | None,
     limit: int,
     offset: int,
-) -> tuple[list[AuditEntry], int]:
-    """Entries newest first, with the total that the filters select."""
+) -> tuple[list[Listed], int]:
+    """Entries newest first, each with what ``viewer`` may not see of it, and the total
+    that the filters select."""
     query = select(AuditEntry)
     if viewer.role != Role.secretariat:
         query = query.where(AuditEntry.entity_type.not_in(SECRETARIAT_ONLY))
@@ -68,5 +153,8 @@ def list_entries(
     if entity_id is not None:
         query = query.where(AuditEntry.entity_id == entity_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    entries = session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
-    return list(entries), total
+    entries = list(
+        session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
+    )
+    public_events = _public_events(session, entries)
+    return [Listed(entry, withheld(viewer, entry, public_events)) for entry in entries], total

@@ -26,7 +26,7 @@ from app.models.seminars import (
     SeminarPhase,
     Support,
 )
-from app.models.users import Affiliation, ApiToken, Institution, Role, User
+from app.models.users import Affiliation, ApiToken, Institution, Invitation, Role, User
 
 __all__ = [
     "AGREEING_INSTITUTIONS",
@@ -43,6 +43,7 @@ __all__ = [
     "EventKind",
     "EventStatus",
     "Institution",
+    "Invitation",
     "PriorityArea",
     "Proposal",
     "ProposalStatus",
