@@ -1,7 +1,11 @@
 """The ``kep`` command for operators: serve, migrate, create-user, demo."""
 
 import argparse
+import atexit
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from alembic import command
@@ -25,9 +29,12 @@ def alembic_config(url: str) -> Config:
     raise SystemExit("alembic.ini not found: run kep from the project folder")
 
 
-def migrate(settings: Settings) -> None:
-    """Bring the database to the newest schema; the plan's catalogue comes with it."""
-    command.upgrade(alembic_config(settings.database_url), "head")
+def migrate(settings: Settings, *, own_logging: bool = True) -> None:
+    """Bring the database to the newest schema; the plan's catalogue comes with it.
+    ``own_logging``: Alembic's plain-text logging (for commands run by hand)."""
+    config = alembic_config(settings.database_url)
+    config.attributes["configure_logger"] = own_logging
+    command.upgrade(config, "head")
 
 
 def _settings_or_exit() -> Settings:
@@ -42,11 +49,30 @@ def _settings_or_exit() -> Settings:
         raise SystemExit("Impossible setting:\n" + "\n".join(lines)) from None
 
 
+def _metrics_folder() -> None:
+    """Give the workers one folder for their metrics, empty at start, before any of them
+    (or this process) imports the metrics client, which reads the variable at import."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:  # the operator's choice: clear what an earlier run left
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink()
+        return
+    folder = tempfile.mkdtemp(prefix="kep-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+
+
 def _serve(args: argparse.Namespace) -> None:
+    _metrics_folder()
+    import logging.config
+
     import uvicorn
 
+    from app.logs import log_config
+
     settings = _settings_or_exit()
-    migrate(settings)
+    logging.config.dictConfig(log_config())  # the migrations' lines are JSON too
+    migrate(settings, own_logging=False)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -54,6 +80,9 @@ def _serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         proxy_headers=True,
+        log_config=log_config(),
+        access_log=False,  # the service writes its own, without secrets
+        timeout_graceful_shutdown=settings.shutdown_timeout,
     )
 
 

@@ -1,10 +1,12 @@
 """Settings, read once from ``KEP_*`` environment variables and an optional ``.env`` file."""
 
+import re
 from datetime import timedelta
 from functools import lru_cache
+from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AnyHttpUrl, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -51,12 +53,37 @@ class Settings(BaseSettings):
         description="where clients reach the service; used in feed links",
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="origins (https://host[:port]) whose pages may call the API from a "
+        "browser, comma-separated; none by default",
+    )
+    shutdown_timeout: int = Field(
+        default=20,
+        ge=0,
+        le=600,
+        description="seconds requests in flight may take to finish when the server stops",
+    )
     invitation_hours: int = Field(
         default=72,
         ge=1,
         le=24 * 30,
         description="hours an invitation link works before it expires",
     )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for origin in value:
+                if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", str(origin)):
+                    raise ValueError(
+                        f"{origin!r} is not an origin such as https://kep.example.eu "
+                        "(a scheme and a host, with a port if any, and nothing after)"
+                    )
+        return value
 
     @model_validator(mode="after")
     def _term_in_order(self) -> "Settings":

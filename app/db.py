@@ -296,6 +296,12 @@ def _nothing() -> Iterator[None]:
     yield
 
 
+def count_connections(engine: Engine) -> None:
+    """Keep the metrics' count of the pool's connections in use."""
+    event.listen(engine, "checkout", lambda *_: metrics.DB_CONNECTIONS_IN_USE.inc())
+    event.listen(engine, "checkin", lambda *_: metrics.DB_CONNECTIONS_IN_USE.dec())
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
@@ -426,6 +432,22 @@ async def watchdog(app: FastAPI) -> None:
 
 async def _interrupt(work: Work, hard: bool, limiter: anyio.CapacityLimiter) -> None:
     await anyio.to_thread.run_sync(lambda: work.interrupt(hard=hard), limiter=limiter)
+
+
+async def interrupt_all(app: FastAPI) -> None:
+    """End the database work of every request still in flight: the server is stopping and
+    their time is up. Their threads return at once, so the process can end."""
+    works = list(_works(app))
+    if works:
+        log.warning(
+            "stopping: interrupting %s request(s) still waiting on the database", len(works)
+        )
+    limiter = anyio.CapacityLimiter(8)
+    async with anyio.create_task_group() as group:
+        for work in works:
+            if work.slot_wait is not None:
+                work.slot_wait.cancel()
+            group.start_soon(_interrupt, work, True, limiter)
 
 
 # -- the health probe ---------------------------------------------------------------------

@@ -209,11 +209,6 @@ def install_handlers(app: FastAPI) -> None:
     async def _database_failed(request: Request, exc: Exception) -> JSONResponse:
         return _unavailable(request, exc)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        # The server logs the traceback; the client gets JSON like every other answer.
-        return error_response(500, "Something went wrong on the server; it has been logged")
-
     @app.exception_handler(DataError)
     async def _data(_request: Request, exc: DataError) -> JSONResponse:
         # Input validation bounds every value the database stores; this is the net

@@ -1,9 +1,11 @@
-"""Liveness and database reachability."""
+"""Operations: liveness and database reachability, and the metrics."""
 
-from fastapi import APIRouter, Request
+import anyio
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from app import metrics
 from app.bodies import JsonRoute
 from app.db import database_answers
 
@@ -23,3 +25,11 @@ async def health(request: Request):
     if not await database_answers(request.app):
         return JSONResponse({"status": "degraded", "database": "unreachable"}, status_code=503)
     return Health(status="ok", database="ok")
+
+
+@router.get("/metrics", include_in_schema=False)
+async def read_metrics() -> Response:
+    """Prometheus metrics of every worker of this server. Keep this path internal at the
+    proxy: it tells how the service is used."""
+    body = await anyio.to_thread.run_sync(metrics.exposition)
+    return Response(body, media_type=metrics.CONTENT_TYPE)

@@ -8,7 +8,6 @@ client keeps them in memory.
 
 import os
 
-from fastapi import APIRouter, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -19,8 +18,6 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-
-from app.bodies import JsonRoute
 
 REQUESTS = Counter(
     "kep_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
@@ -48,18 +45,17 @@ DB_CONNECTIONS_IN_USE = Gauge(
     multiprocess_mode="livesum",
 )
 
-router = APIRouter(route_class=JsonRoute)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
-@router.get("/metrics", include_in_schema=False)
-def metrics() -> Response:
+def exposition() -> bytes:
     """The process's metrics, or every worker's when they share a metrics folder."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return generate_latest(registry)
 
 
 def process_ended() -> None:
