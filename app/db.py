@@ -374,11 +374,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             with work.waiting():
                 await _unlimited(session.commit)
         except BaseException:
-            with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True), work.waiting():
                 await _unlimited(session.rollback)
             raise
         finally:
-            with anyio.CancelScope(shield=True):
+            # Returning the connection resets it (a rollback): watched like any wait.
+            with anyio.CancelScope(shield=True), work.waiting():
                 await _unlimited(session.close)
             slots.release()
             metrics.DB_SLOTS_IN_USE.dec()

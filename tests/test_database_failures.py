@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from app.config import Settings
 from app.main import create_app
 from tests.helpers.accounts import Account, add_account
+from tests.helpers.database import migrate, scratch_database
 from tests.helpers.events import event_body
 from tests.helpers.relay import relay_to
 from tests.helpers.server import live_server
@@ -161,10 +162,13 @@ def _until(condition, seconds: float = 10) -> None:
         time.sleep(0.05)
 
 
-def test_a_database_that_stops_answering_gets_503s_and_health_says_so(race_database):
-    if race_database.startswith("sqlite"):
-        pytest.skip("a network database only")
-    with relay_to(race_database) as (relay, through_relay):
+def test_a_database_that_stops_answering_gets_503s_and_health_says_so(tmp_path_factory):
+    """PostgreSQL behind a relay that stops forwarding, as a hung network or proxy does."""
+    with (
+        scratch_database("postgresql", tmp_path_factory) as database,
+        relay_to(database) as (relay, through_relay),
+    ):
+        migrate(database)
         settings = {
             "db_pool_size": 2,
             "db_statement_timeout": 1,
