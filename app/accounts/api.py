@@ -32,17 +32,16 @@ log = logging.getLogger(__name__)
 LinkSecret = Annotated[str, Path(max_length=100, description="the secret part of the link")]
 
 SIGNUP_ACCEPTED = (
-    "If this address can have an account, a link to finish signing up is on its way to it. "
-    "The link works once and for a limited time."
+    "If this address can have an account, its owner will receive a link to finish signing "
+    "up. The link works once and for a limited time."
 )
 
 
-def deliver_invitation(invited: Invited, url: str) -> None:
-    """Send the owner their link. Mail is not part of the service yet: until it is, the
-    link of a sign-up is not delivered, and an administrator sends the owner a new one
-    (``POST /users/{id}/invitation``). The secret itself is never logged."""
+def deliver_invitation(invited: Invited) -> None:
+    """Send the owner of a new account their link. The service does not send mail yet:
+    until it does, the link of a sign-up is not delivered, and an administrator sends the
+    owner a new one (``POST /users/{id}/invitation``). The secret is never logged."""
     log.info("user %s signed up; their invitation awaits delivery by mail", invited.user.id)
-    del url
 
 
 @router.get("/me", response_model=UserRead, responses=responses(401))
@@ -192,5 +191,5 @@ def signup(body: Signup, session: SessionDep, clock: ClockDep, settings: Setting
         session=session, data=body, now=clock(), lifetime=settings.invitation_lifetime
     )
     if invited is not None:
-        deliver_invitation(invited, presenters.invitation_url(settings.base_url, invited.secret))
+        deliver_invitation(invited)
     return SignupAccepted(detail=SIGNUP_ACCEPTED)
