@@ -437,7 +437,7 @@ async def _interrupt(work: Work, hard: bool, limiter: anyio.CapacityLimiter) -> 
 
 async def interrupt_all(app: FastAPI) -> None:
     """End the database work of every request still in flight: the server is stopping and
-    their time is up. Their threads return at once, so the process can end."""
+    their time is up. Their statements are cut and their transactions rolled back."""
     works = list(_works(app))
     if works:
         log.warning(

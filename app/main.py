@@ -47,7 +47,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         group.cancel_scope.cancel()
     # The server has stopped taking requests and waited KEP_SHUTDOWN_TIMEOUT for those in
-    # flight; any still waiting on the database are ended, so that the process ends.
+    # flight; the database work of any left is ended now, its transaction rolled back,
+    # rather than cut off half-way when the process ends.
     await interrupt_all(app)
     app.state.probe_engine.dispose()
     metrics.process_ended()
