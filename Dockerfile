@@ -17,7 +17,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     KEP_DATABASE_URL=sqlite:////srv/kep/data/kep.db \
-    MPLCONFIGDIR=/tmp/matplotlib
+    MPLCONFIGDIR=/tmp/matplotlib \
+    KEP_SHUTDOWN_TIMEOUT=8
 
 RUN useradd --system --uid 10001 --user-group --home-dir /srv/kep --no-create-home kep
 WORKDIR /srv/kep
@@ -40,5 +41,8 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status == 200 else 1)"]
 
 # `kep serve` applies the migrations shipped in the package (the catalogue comes with
-# them), then starts uvicorn.
+# them), then starts uvicorn. On SIGTERM it lets requests in flight finish for
+# KEP_SHUTDOWN_TIMEOUT seconds, within the 10 seconds `docker stop` waits before it
+# kills; raise both together.
+STOPSIGNAL SIGTERM
 CMD ["kep", "serve", "--host", "0.0.0.0", "--port", "8000"]

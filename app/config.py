@@ -1,9 +1,12 @@
 """Settings, read once from ``KEP_*`` environment variables and an optional ``.env`` file."""
 
+import re
+from datetime import timedelta
 from functools import lru_cache
+from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AnyHttpUrl, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -19,6 +22,27 @@ class Settings(BaseSettings):
         le=32,
         description="database connections per process; below the 40 worker threads",
     )
+    db_connect_timeout: int = Field(
+        default=5, ge=2, le=120, description="seconds to wait for a new database connection"
+    )
+    db_statement_timeout: float = Field(
+        default=30, gt=0, le=3600, description="seconds one SQL statement may run"
+    )
+    db_lock_timeout: float = Field(
+        default=10,
+        gt=0,
+        le=3600,
+        description="seconds to wait for a row lock (PostgreSQL) or the write lock (SQLite)",
+    )
+    db_slot_timeout: float = Field(
+        default=10,
+        gt=0,
+        le=600,
+        description="seconds a request waits for one of the db_pool_size slots before a 503",
+    )
+    health_timeout: float = Field(
+        default=1, gt=0, le=30, description="seconds /health waits for the database"
+    )
     plan_start_year: int = Field(default=2026, ge=2000, le=2100)
     plan_end_year: int = Field(default=2029, ge=2000, le=2100)
     support_cap: int = Field(
@@ -29,6 +53,37 @@ class Settings(BaseSettings):
         description="where clients reach the service; used in feed links",
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="origins (https://host[:port]) whose pages may call the API from a "
+        "browser, comma-separated; none by default",
+    )
+    shutdown_timeout: int = Field(
+        default=20,
+        ge=0,
+        le=600,
+        description="seconds requests in flight may take to finish when the server stops",
+    )
+    invitation_hours: int = Field(
+        default=72,
+        ge=1,
+        le=24 * 30,
+        description="hours an invitation link works before it expires",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for origin in value:
+                if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", str(origin)):
+                    raise ValueError(
+                        f"{origin!r} is not an origin such as https://kep.example.eu "
+                        "(a scheme and a host, with a port if any, and nothing after)"
+                    )
+        return value
 
     @model_validator(mode="after")
     def _term_in_order(self) -> "Settings":
@@ -36,6 +91,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"KEP_PLAN_END_YEAR ({self.plan_end_year}) is before "
                 f"KEP_PLAN_START_YEAR ({self.plan_start_year})"
+            )
+        if self.db_lock_timeout > self.db_statement_timeout:
+            raise ValueError(
+                f"KEP_DB_LOCK_TIMEOUT ({self.db_lock_timeout}) is longer than "
+                f"KEP_DB_STATEMENT_TIMEOUT ({self.db_statement_timeout}), which ends the wait first"
             )
         if not self.database_url.startswith(("sqlite", "postgresql")):
             raise ValueError(
@@ -47,6 +107,10 @@ class Settings(BaseSettings):
     @property
     def plan_years(self) -> range:
         return range(self.plan_start_year, self.plan_end_year + 1)
+
+    @property
+    def invitation_lifetime(self) -> timedelta:
+        return timedelta(hours=self.invitation_hours)
 
     @property
     def base_url(self) -> str:

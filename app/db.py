@@ -1,56 +1,319 @@
-"""Engine, session factory and the request-scoped session that owns the transaction."""
+"""Engines, sessions, and the request-scoped session that owns the transaction.
 
-from collections.abc import AsyncIterator, Callable
+Nothing here waits for ever. A new connection gives up after ``KEP_DB_CONNECT_TIMEOUT``;
+PostgreSQL ends a statement after ``KEP_DB_STATEMENT_TIMEOUT`` and a lock wait after
+``KEP_DB_LOCK_TIMEOUT`` (on SQLite the wait for the write lock has the same bound); a
+request waits ``KEP_DB_SLOT_TIMEOUT`` at most for a database slot, then answers 503.
+The server's own timeouts cannot help when the database stops answering altogether
+(a network partition, a hung proxy), so a watchdog in each process also interrupts any
+request that has waited on the database longer than the server would have let it, and
+the work of any request whose client has gone away, so that its slot is free again.
+"""
+
+import logging
+import math
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from app import metrics
+from app.config import Settings
+from app.errors import ClientGone, DatabaseBusy
+
+log = logging.getLogger(__name__)
+
+# SQLite retries a locked database for this long within one statement. The wait for the
+# write lock itself (BEGIN IMMEDIATE) is a loop of such attempts, so that it can be
+# bounded and interrupted; SQLite's own busy wait cannot be interrupted.
+SQLITE_BUSY_MS = 250
+# How long a command (migrate, create-user, demo) waits for the write lock or a row lock
+# when no request is waiting for it: another process may be migrating.
+TOOL_LOCK_WAIT = 600.0
 
 
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-def make_engine(url: str, pool_size: int | None = None, **kwargs: Any) -> Engine:
+@dataclass(frozen=True)
+class Timeouts:
+    """How long one process waits for the database. ``None``: no limit of its own."""
+
+    connect: int = 5
+    statement: float | None = None
+    lock: float | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Timeouts":
+        return cls(
+            connect=settings.db_connect_timeout,
+            statement=settings.db_statement_timeout,
+            lock=settings.db_lock_timeout,
+        )
+
+    @property
+    def silence_limit(self) -> float | None:
+        """How long a request may wait on the database before the watchdog assumes the
+        database will never answer: the server would have ended the statement by then."""
+        if self.statement is None:
+            return None
+        return self.statement + self.connect
+
+
+# -- the database work of one request -----------------------------------------------------
+
+
+class Work:
+    """The database work of one request: the connection it holds, whether and since when
+    it waits on the database, and whether its client is still there. The watchdog reads
+    it from outside the request to interrupt what must not go on waiting."""
+
+    def __init__(self, receive: Callable[[], Any] | None = None) -> None:
+        self.receive = receive
+        self.connection: Any = None
+        self.waiting_since: float | None = None
+        self.slot_wait: anyio.CancelScope | None = None
+        self.slot_wait_since: float | None = None
+        self.client_gone = False
+        self.interrupted = False
+        self._depth = 0
+        self._lock = threading.Lock()
+
+    def attach(self, connection: Any) -> None:
+        with self._lock:
+            self.connection = connection
+
+    def detach(self, connection: Any) -> None:
+        with self._lock:
+            if self.connection is connection:
+                self.connection = None
+
+    def wait_begins(self) -> None:
+        # Waits nest (a statement inside the wait for a lock): the outermost one counts.
+        self._depth += 1
+        if self._depth == 1:
+            self.waiting_since = time.monotonic()
+
+    def wait_ends(self) -> None:
+        self._depth = max(self._depth - 1, 0)
+        if self._depth == 0:
+            self.waiting_since = None
+
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        self.wait_begins()
+        try:
+            yield
+        finally:
+            self.wait_ends()
+
+    def interrupt(self, *, hard: bool) -> None:
+        """End what the connection is waiting for. Called from a worker thread.
+
+        Soft: PostgreSQL cancels the statement (the connection stays usable); hard, or
+        when the cancel request gets no answer: the connection's socket is shut down, so
+        the request's thread returns with an error at once and the pool drops the
+        connection. SQLite statements are interrupted; its lock waits end on their own
+        at their next attempt, which looks at ``interrupted``.
+        """
+        self.interrupted = True
+        with self._lock:
+            connection = self.connection
+            if connection is None:
+                return
+            if isinstance(connection, sqlite3.Connection):
+                connection.interrupt()
+                return
+            if not hard:
+                try:
+                    connection.cancel_safe(timeout=2)
+                    return
+                except Exception as error:  # the server does not answer: cut the line
+                    log.warning("cancelling a statement failed (%s); closing its connection", error)
+            _shut_down(connection)
+
+
+def _shut_down(connection: Any) -> None:
+    try:
+        duplicate = os.dup(connection.pgconn.socket)
+    except Exception:  # already closed
+        return
+    with socket.socket(fileno=duplicate) as sock, suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+_current_work: ContextVar[Work | None] = ContextVar("kep_db_work", default=None)
+
+
+def _watch_connections(engine: Engine) -> None:
+    """Tell the request's ``Work`` which connection it holds and when it waits on it."""
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        work = _current_work.get()
+        if work is not None:
+            work.attach(dbapi_connection)
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(dbapi_connection: Any, _record: Any) -> None:
+        work = _current_work.get()
+        if work is not None:
+            work.detach(dbapi_connection)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(*_args: Any) -> None:
+        work = _current_work.get()
+        if work is not None:
+            work.wait_begins()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(*_args: Any) -> None:
+        work = _current_work.get()
+        if work is not None:
+            work.wait_ends()
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(_context: Any) -> None:
+        work = _current_work.get()
+        if work is not None:
+            work.wait_ends()
+
+
+# -- engines ----------------------------------------------------------------------------
+
+
+def make_engine(
+    url: str,
+    pool_size: int | None = None,
+    timeouts: Timeouts | None = None,
+    *,
+    null_pool: bool = False,
+    **kwargs: Any,
+) -> Engine:
     """An engine with the same transactional behaviour on SQLite as on PostgreSQL.
 
-    On SQLite, foreign keys are switched on for every connection, and SQLAlchemy
-    emits ``BEGIN IMMEDIATE`` itself: a transaction takes the write lock when it
-    starts, so two requests can never both read a count and then both write past
-    a limit (the role ``SELECT ... FOR UPDATE`` plays on PostgreSQL).
+    On SQLite, foreign keys are switched on for every connection, and a transaction takes
+    the write lock when it starts (``BEGIN IMMEDIATE``), so two requests can never both
+    read a count and then both write past a limit (the role ``SELECT ... FOR UPDATE``
+    plays on PostgreSQL). Without ``timeouts`` (commands, migrations, tests) statements
+    have no time limit and lock waits are long.
     """
-    if pool_size is not None and ":memory:" not in url:
+    timeouts = timeouts or Timeouts()
+    if null_pool:
+        kwargs["poolclass"] = NullPool
+    elif pool_size is not None and ":memory:" not in url:
         kwargs.update(pool_size=pool_size, max_overflow=0)
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
-        engine = create_engine(url, **kwargs)
+        engine = _sqlite_engine(url, timeouts, **kwargs)
+    else:
+        engine = _postgres_engine(url, timeouts, **kwargs)
+    _watch_connections(engine)
+    return engine
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None
-            # SQLite's own lower() folds ASCII only; text search needs every letter folded,
-            # as PostgreSQL does.
-            dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA busy_timeout = 10000")
-            if ":memory:" not in url and "mode=memory" not in url:
-                cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.close()
 
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_engine(url: str, timeouts: Timeouts, **kwargs: Any) -> Engine:
+    kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
+    kwargs["connect_args"].setdefault("timeout", SQLITE_BUSY_MS / 1000)
+    engine = create_engine(url, **kwargs)
+    lock_wait = timeouts.lock if timeouts.lock is not None else TOOL_LOCK_WAIT
 
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    @event.listens_for(engine, "connect")
+    def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        # SQLite's own lower() folds ASCII only; text search needs every letter folded,
+        # as PostgreSQL does.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+        if ":memory:" not in url and "mode=memory" not in url:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(connection: Any) -> None:
+        _begin_immediate(connection, lock_wait)
+
+    return engine
+
+
+def _begin_immediate(connection: Any, lock_wait: float) -> None:
+    """Take SQLite's write lock, retrying while another transaction holds it, for at most
+    ``lock_wait`` seconds and only while the request still wants it."""
+    deadline = time.monotonic() + lock_wait
+    work = _current_work.get()
+    with work.waiting() if work else _nothing():
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                locked = "locked" in str(error.orig)
+                if not locked or time.monotonic() >= deadline or (work and work.interrupted):
+                    raise
+
+
+def _postgres_engine(url: str, timeouts: Timeouts, **kwargs: Any) -> Engine:
+    options = []
+    if timeouts.statement is not None:
+        options.append(f"-c statement_timeout={math.ceil(timeouts.statement * 1000)}")
+    if timeouts.lock is not None:
+        options.append(f"-c lock_timeout={math.ceil(timeouts.lock * 1000)}")
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("connect_timeout", timeouts.connect)
+    connect_args.setdefault("application_name", "kep")
+    if options:
+        connect_args.setdefault("options", " ".join(options))
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        # The pool's own pre-ping runs before the request's Work knows the connection,
+        # where nothing could interrupt it; this one runs after (listeners run in order).
+        work = _current_work.get()
+        if work is not None:
+            work.attach(dbapi_connection)
+        try:
+            with work.waiting() if work else _nothing():
+                cursor = dbapi_connection.cursor()
+                cursor.execute("SELECT 1")
+                cursor.close()
+        except Exception as error:  # a dead connection: the pool tries a fresh one
+            raise DisconnectionError(str(error)) from error
+
+    return engine
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def count_connections(engine: Engine) -> None:
+    """Keep the metrics' count of the pool's connections in use."""
+    event.listen(engine, "checkout", lambda *_: metrics.DB_CONNECTIONS_IN_USE.inc())
+    event.listen(engine, "checkin", lambda *_: metrics.DB_CONNECTIONS_IN_USE.dec())
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+# -- the request's session ----------------------------------------------------------------
 
 
 def _slots(app: FastAPI) -> anyio.Semaphore:
@@ -60,10 +323,35 @@ def _slots(app: FastAPI) -> anyio.Semaphore:
     return slots
 
 
+def _works(app: FastAPI) -> set[Work]:
+    works = getattr(app.state, "db_works", None)
+    if works is None:
+        works = app.state.db_works = set()
+    return works
+
+
 async def _unlimited(call: Callable[[], object]) -> None:
     # Finishing a transaction must never wait for a worker thread: the threads may all
     # be busy with requests that wait for this very transaction's locks.
     await anyio.to_thread.run_sync(call, limiter=anyio.CapacityLimiter(1))
+
+
+async def _take_slot(app: FastAPI, work: Work) -> anyio.Semaphore:
+    slots = _slots(app)
+    work.slot_wait_since = started = time.monotonic()
+    with anyio.move_on_after(app.state.settings.db_slot_timeout) as wait:
+        work.slot_wait = wait
+        await slots.acquire()
+    work.slot_wait = work.slot_wait_since = None
+    if wait.cancelled_caught:
+        if work.client_gone:
+            raise ClientGone()
+        metrics.DB_SLOT_TIMEOUTS.inc()
+        raise DatabaseBusy(
+            "Every database connection of this server is in use; try again in a few seconds"
+        )
+    metrics.DB_SLOT_WAIT.observe(time.monotonic() - started)
+    return slots
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -76,15 +364,142 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     and waits for it in the event loop, not in a worker thread. So a worker thread never
     waits for a pooled connection: with more requests than connections, threads blocked
     on an exhausted pool would starve the requests that hold the connections of the
-    threads they need to finish.
+    threads they need to finish. The wait is bounded (503), and ends when the client
+    goes away.
     """
-    async with _slots(request.app):
-        session: Session = request.app.state.sessionmaker()
+    app = request.app
+    work = Work(request.receive)
+    works = _works(app)
+    works.add(work)
+    try:
+        slots = await _take_slot(app, work)
+        metrics.DB_SLOTS_IN_USE.inc()
+        token = _current_work.set(work)
+        session: Session = app.state.sessionmaker()
         try:
             yield session
-            await _unlimited(session.commit)
+            with work.waiting():
+                await _unlimited(session.commit)
         except BaseException:
-            await _unlimited(session.rollback)
+            with anyio.CancelScope(shield=True), work.waiting():
+                await _unlimited(session.rollback)
             raise
         finally:
-            await _unlimited(session.close)
+            # Returning the connection resets it (a rollback): watched like any wait.
+            with anyio.CancelScope(shield=True), work.waiting():
+                await _unlimited(session.close)
+            slots.release()
+            metrics.DB_SLOTS_IN_USE.dec()
+            with suppress(ValueError):  # finished in another context: it ends with the request
+                _current_work.reset(token)
+    finally:
+        works.discard(work)
+
+
+# -- the watchdog -------------------------------------------------------------------------
+
+WATCH_INTERVAL = 0.25
+
+
+async def _client_left(work: Work) -> bool:
+    """Whether the request's client has closed the connection, without waiting."""
+    if work.receive is None:
+        return False
+    message = None
+    with anyio.CancelScope() as scope:
+        scope.cancel()  # receive only what is already there
+        message = await work.receive()
+    return message is not None and message["type"] == "http.disconnect"
+
+
+async def watchdog(app: FastAPI) -> None:
+    """Interrupt, every quarter of a second, the database work that must not go on:
+    that of requests whose client left, and waits longer than the database allows."""
+    limit = Timeouts.of(app.state.settings).silence_limit
+    interrupts = anyio.CapacityLimiter(4)
+    async with anyio.create_task_group() as group:
+        while True:
+            await anyio.sleep(WATCH_INTERVAL)
+            now = time.monotonic()
+            for work in list(_works(app)):
+                if work.interrupted:
+                    continue
+                since = work.slot_wait_since or work.waiting_since
+                if since is None or now - since < WATCH_INTERVAL:
+                    continue
+                if not work.client_gone and await _client_left(work):
+                    work.client_gone = True
+                    if work.slot_wait is not None:
+                        work.slot_wait.cancel()
+                    else:
+                        group.start_soon(_interrupt, work, False, interrupts)
+                elif limit is not None and work.waiting_since and now - work.waiting_since > limit:
+                    log.warning("the database has not answered for %.0f s; interrupting", limit)
+                    group.start_soon(_interrupt, work, True, interrupts)
+
+
+async def _interrupt(work: Work, hard: bool, limiter: anyio.CapacityLimiter) -> None:
+    await anyio.to_thread.run_sync(lambda: work.interrupt(hard=hard), limiter=limiter)
+
+
+async def interrupt_all(app: FastAPI) -> None:
+    """End the database work of every request still in flight: the server is stopping and
+    their time is up. Their statements are cut and their transactions rolled back."""
+    works = list(_works(app))
+    if works:
+        log.warning(
+            "stopping: interrupting %s request(s) still waiting on the database", len(works)
+        )
+    limiter = anyio.CapacityLimiter(8)
+    async with anyio.create_task_group() as group:
+        for work in works:
+            if work.slot_wait is not None:
+                work.slot_wait.cancel()
+            group.start_soon(_interrupt, work, True, limiter)
+
+
+# -- the health probe ---------------------------------------------------------------------
+
+
+def probe_engine(settings: Settings) -> Engine:
+    """An engine of its own for ``/health``: a fresh connection each time, never one of
+    the request slots, so that it answers even when every slot is taken or stuck."""
+    timeouts = Timeouts(connect=2, statement=settings.health_timeout, lock=settings.health_timeout)
+    return make_engine(settings.database_url, timeouts=timeouts, null_pool=True)
+
+
+def _select_one(engine: Engine) -> None:
+    # The raw connection: no transaction, so on SQLite no write lock is asked for.
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.fetchall()
+        cursor.close()
+    finally:
+        connection.close()
+
+
+async def database_answers(app: FastAPI) -> bool:
+    """Whether the database answers ``SELECT 1`` within ``KEP_HEALTH_TIMEOUT``."""
+    state = app.state
+    limiter = getattr(state, "health_probes", None)
+    if limiter is None:
+        limiter = state.health_probes = anyio.CapacityLimiter(2)
+    with anyio.move_on_after(state.settings.health_timeout):
+        try:
+            await anyio.to_thread.run_sync(
+                _select_one, state.probe_engine, abandon_on_cancel=True, limiter=limiter
+            )
+        except Exception as error:
+            log.warning("health check: the database does not answer: %s", _first_line(error))
+            return False
+        return True
+    log.warning(
+        "health check: the database did not answer within %s s", state.settings.health_timeout
+    )
+    return False
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

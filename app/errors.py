@@ -9,7 +9,16 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import (
+    DataError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from app.middleware import allowed_methods
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +65,31 @@ class Invalid(AppError):
         self.loc = loc
 
 
+# Seconds a client is asked to wait before trying again after a 503.
+RETRY_AFTER = 5
+
+
+class ServiceUnavailable(AppError):
+    """The database cannot serve the request now; the same request may succeed later."""
+
+    status_code = 503
+    headers = {"Retry-After": str(RETRY_AFTER)}  # noqa: RUF012
+
+
+class DatabaseBusy(ServiceUnavailable):
+    pass
+
+
+class ClientGone(AppError):
+    """The client closed the connection while its request waited; nobody reads the answer,
+    which is logged with the status web servers use for this, 499."""
+
+    status_code = 499
+
+    def __init__(self) -> None:
+        super().__init__("The client closed the connection before the answer was ready")
+
+
 class ErrorBody(BaseModel):
     detail: str
 
@@ -86,14 +120,28 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         403: "Not allowed: the detail says what is needed",
         404: "No such resource",
         409: "Conflicts with the current state (closed window, cap reached, duplicate)",
+        400: "The body is not JSON text: not UTF-8, or nested too deeply to read",
         413: "Request body too large",
         422: "Invalid input",
+        503: "The database is unreachable or busy; try again after `Retry-After` seconds",
     }
     return {code: {"model": ErrorBody, "description": text[code]} for code in codes if code != 422}
 
 
 def error_response(status_code: int, detail: str, headers: dict[str, str] | None = None):
     return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
+
+
+# A 422 lists at most this many errors, then says how many there were in all.
+MAX_ERRORS = 20
+
+
+class CappedValidationError(RequestValidationError):
+    """Validation errors counted where they were found, keeping only the first few."""
+
+    def __init__(self, errors: list[Any]) -> None:
+        super().__init__(errors[:MAX_ERRORS])
+        self.total = len(errors)
 
 
 MAX_ECHO_DEPTH = 16
@@ -118,9 +166,14 @@ def _echoable(value: Any, depth: int = 0) -> Any:
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
-def input_error(loc: Sequence[str | int], msg: str, kind: str) -> dict[str, Any]:
+def input_error(
+    loc: Sequence[str | int], msg: str, kind: str, ctx: dict[str, Any] | None = None
+) -> dict[str, Any]:
     for prefix in _PREFIXES:
         msg = msg.removeprefix(prefix)
+    if kind == "json_invalid" and ctx and ctx.get("error"):
+        # "JSON decode error" alone does not say what to mend; the parser's reason does.
+        msg = f"{msg}: {ctx['error']}"
     return {"loc": list(loc), "msg": msg, "type": kind}
 
 
@@ -132,10 +185,29 @@ def invalid_response(errors: list[dict[str, Any]]) -> JSONResponse:
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI's list of field errors, kept to loc, msg and type: the input is not
-        # echoed, and an exception's empty context is not either.
-        return invalid_response(
-            [input_error(error["loc"], error["msg"], error["type"]) for error in exc.errors()]
+        # FastAPI's list of field errors, kept to loc, msg and type and to the first
+        # MAX_ERRORS: the input is not echoed, and an exception's empty context is not either.
+        errors = exc.errors()
+        total = getattr(exc, "total", len(errors))
+        shown = [
+            input_error(error["loc"], error["msg"], error["type"], error.get("ctx"))
+            for error in errors[:MAX_ERRORS]
+        ]
+        if total > MAX_ERRORS:
+            last = list(errors[MAX_ERRORS - 1]["loc"][:1]) if errors else []
+            more = f"{total - MAX_ERRORS} more errors not shown; {total} in all"
+            shown.append(input_error(last, more, "too_many_errors"))
+        return invalid_response(shown)
+
+    @app.exception_handler(405)
+    async def _method_not_allowed(request: Request, _exc: Exception) -> JSONResponse:
+        # The router names the methods of the one route it tried; a path's methods are
+        # often spread over several routes, so ask them all.
+        allowed = allowed_methods(request.app.router.routes, request.scope)
+        return error_response(
+            405,
+            f"{request.method} is not allowed here; the allowed methods are " + ", ".join(allowed),
+            {"Allow": ", ".join(allowed)},
         )
 
     @app.exception_handler(Invalid)
@@ -157,6 +229,13 @@ def install_handlers(app: FastAPI) -> None:
             "reload and try again",
         )
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(DisconnectionError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_failed(request: Request, exc: Exception) -> JSONResponse:
+        return _unavailable(request, exc)
+
     @app.exception_handler(DataError)
     async def _data(_request: Request, exc: DataError) -> JSONResponse:
         # Input validation bounds every value the database stores; this is the net
@@ -171,32 +250,27 @@ def install_handlers(app: FastAPI) -> None:
         )
 
 
-def document_body_limit(app: FastAPI) -> None:
-    """Add the 413 that the body-size middleware gives to every operation with a body."""
-    build = app.openapi
+# SQLSTATEs PostgreSQL gives when a wait of its own ends: a lock, and a statement that ran
+# past its time or was cancelled.
+LOCK_NOT_AVAILABLE = "55P03"
+QUERY_CANCELED = "57014"
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            too_large = responses(413)[413]
-            for operations in schema["paths"].values():
-                for operation in operations.values():
-                    if "requestBody" in operation:
-                        operation["responses"].setdefault(
-                            "413",
-                            {
-                                "description": too_large["description"],
-                                "content": {
-                                    "application/json": {
-                                        "schema": {"$ref": "#/components/schemas/ErrorBody"}
-                                    }
-                                },
-                            },
-                        )
-            app.openapi_schema = schema
-        return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """A 503 for a database that does not answer, or not in time; the transaction is
+    rolled back and the same request may be sent again."""
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None)
+    text = str(orig or exc)
+    if state == LOCK_NOT_AVAILABLE or "database is locked" in text:
+        detail = "Another change holds the data this request needs; try again in a few seconds"
+    elif state == QUERY_CANCELED:
+        detail = "The database did not finish in time; try again later"
+    else:
+        detail = "The database is not answering; try again in a few seconds"
+    first_line = (text.strip().splitlines() or [type(exc).__name__])[0]
+    log.warning("database unavailable (%s): %s", type(exc).__name__, first_line)
+    return error_response(503, detail, ServiceUnavailable.headers)
 
 
 def document_invalid_input(app: FastAPI) -> None:

@@ -1,17 +1,15 @@
-"""Liveness and database reachability."""
+"""Operations: liveness and database reachability, and the metrics."""
 
-import logging
-
-from fastapi import APIRouter
+import anyio
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from app.auth.deps import SessionDep
+from app import metrics
+from app.bodies import JsonRoute
+from app.db import database_answers
 
-router = APIRouter(tags=["health"])
-log = logging.getLogger(__name__)
+router = APIRouter(tags=["health"], route_class=JsonRoute)
 
 
 class Health(BaseModel):
@@ -20,12 +18,18 @@ class Health(BaseModel):
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
-def health(session: SessionDep):
-    """`200` when the service and its database answer, `503` when the database does not."""
-    try:
-        session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        log.exception("health check: the database does not answer")
-        session.rollback()
+async def health(request: Request):
+    """`200` when the service and its database answer, `503` when the database does not
+    answer within a second (`KEP_HEALTH_TIMEOUT`). It never waits for a request slot, so
+    it answers however busy the service is; load balancers may probe it with `HEAD`."""
+    if not await database_answers(request.app):
         return JSONResponse({"status": "degraded", "database": "unreachable"}, status_code=503)
     return Health(status="ok", database="ok")
+
+
+@router.get("/metrics", include_in_schema=False)
+async def read_metrics() -> Response:
+    """Prometheus metrics of every worker of this server. Keep this path internal at the
+    proxy: it tells how the service is used."""
+    body = await anyio.to_thread.run_sync(metrics.exposition)
+    return Response(body, media_type=metrics.CONTENT_TYPE)

@@ -4,8 +4,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from app import __version__
+from app.bodies import JsonRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=JsonRoute)
 
 NAME = "KEP 2.0 events service"
 

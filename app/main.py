@@ -1,18 +1,33 @@
 """The application factory."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
-from app import __version__, health, home
+from app import __version__, health, home, metrics
 from app.accounts import api as accounts
 from app.audit import api as audit
 from app.catalogue import api as catalogue
 from app.common.params import no_unknown_query_parameters
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker
-from app.errors import document_body_limit, document_invalid_input, install_handlers
+from app.db import (
+    Timeouts,
+    count_connections,
+    interrupt_all,
+    make_engine,
+    make_sessionmaker,
+    probe_engine,
+    watchdog,
+)
+from app.errors import document_invalid_input, install_handlers
 from app.events import api as events
-from app.middleware import BodySizeLimit
+from app.logs import tag_records_with_request_ids
+from app.middleware import BodySizeLimit, HeadAndOptions, RequestLog, SecurityHeaders
+from app.openapi import complete as complete_openapi
 from app.reports import api as reports
 from app.seminars import api as seminars
 
@@ -40,8 +55,27 @@ The same rules hold on every endpoint:
 """
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with anyio.create_task_group() as group:
+        group.start_soon(watchdog, app)
+        yield
+        group.cancel_scope.cancel()
+    # The server has stopped taking requests and waited KEP_SHUTDOWN_TIMEOUT for those in
+    # flight; the database work of any left is ended now, its transaction rolled back,
+    # rather than cut off half-way when the process ends.
+    await interrupt_all(app)
+    app.state.probe_engine.dispose()
+    metrics.process_ended()
+
+
+# Where FastAPIOffline serves Swagger UI and ReDoc (it keeps app.docs_url empty).
+DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    tag_records_with_request_ids()
     # Swagger UI and ReDoc are served from the service's own files: the documentation
     # works on networks that reach no CDN.
     app = FastAPIOffline(
@@ -49,14 +83,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         dependencies=[Depends(no_unknown_query_parameters)],
+        lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    app.state.engine = make_engine(
+        settings.database_url, pool_size=settings.db_pool_size, timeouts=Timeouts.of(settings)
+    )
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.probe_engine = probe_engine(settings)
+    count_connections(app.state.engine)
     install_handlers(app)
-    document_body_limit(app)
+    complete_openapi(app)
     document_invalid_input(app)
+    # Added innermost first: each one added wraps those before it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAndOptions, routes=app.router.routes)
+    if settings.cors_origins:  # off unless configured: browsers then refuse other sites
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "ETag", "Location"],
+            max_age=600,
+        )
+    app.add_middleware(RequestLog)
+    app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS)
     for module in (home, health, accounts, catalogue, seminars, events, reports, audit):
         app.include_router(module.router)
     return app

@@ -1,8 +1,10 @@
 """Alembic environment: the URL from the service's settings, or a connection handed in."""
 
+from contextlib import nullcontext
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import text
 
 from app.config import get_settings
 from app.db import make_engine
@@ -14,6 +16,12 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+
+# Several processes may start at once (kep serve on several hosts, kep migrate in a
+# deployment job). On PostgreSQL they queue on this advisory lock, held until the
+# migrations' transaction ends: the first applies the migrations, the others then find
+# nothing left to do. On SQLite the transaction's write lock (BEGIN IMMEDIATE) does the same.
+MIGRATION_LOCK = 0x6B65_7000  # "kep" and a zero: any number other tools do not use
 
 
 def run_migrations_online() -> None:
@@ -38,26 +46,32 @@ def _render_item(kind: str, obj: object, _context: object) -> str | bool:
 
 
 def _run(connection) -> None:
-    if connection.dialect.name == "sqlite" and not connection.in_transaction():
-        _run_without_foreign_keys(connection)
-        return
-    _configure_and_run(connection)
-
-
-def _run_without_foreign_keys(connection) -> None:
     # SQLite alters a table by rebuilding it (copy, drop, rename), and dropping a table
     # that other rows reference fails while foreign keys are enforced. They are switched
-    # off for the migration (outside any transaction, where the pragma takes effect) and
-    # every reference is checked before they are switched on again.
-    sqlite = connection.connection.driver_connection
-    sqlite.execute("PRAGMA foreign_keys = OFF")
+    # off for the run (outside any transaction, where the pragma takes effect), and every
+    # reference is checked before the transaction commits.
+    sqlite = None
+    if connection.dialect.name == "sqlite" and not connection.in_transaction():
+        sqlite = connection.connection.driver_connection
+        sqlite.execute("PRAGMA foreign_keys = OFF")
     try:
-        _configure_and_run(connection)
-        broken = sqlite.execute("PRAGMA foreign_key_check").fetchall()
-        if broken:
-            raise RuntimeError(f"the migration left rows with broken references: {broken[:5]}")
+        # One transaction for the whole run, begun before Alembic reads the current
+        # version: on SQLite it takes the write lock at once; on PostgreSQL the advisory
+        # lock follows.
+        outer = nullcontext() if connection.in_transaction() else connection.begin()
+        with outer:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
+            _configure_and_run(connection)
+            if sqlite is not None:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left broken references: {broken[:5]}")
     finally:
-        sqlite.execute("PRAGMA foreign_keys = ON")
+        if sqlite is not None:
+            sqlite.execute("PRAGMA foreign_keys = ON")
 
 
 def _configure_and_run(connection) -> None:

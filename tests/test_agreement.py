@@ -337,7 +337,7 @@ def test_only_the_secretariat_schedules(client, agreed, request, db, who):
     ("change", "message"),
     [
         ({"venue": None}, "a venue, an online_url, or both"),
-        ({"timezone": "Europe/Atlantis"}, "IANA time zone"),
+        ({"timezone": "Europe/Atlantis"}, "IANA tz database"),
         ({"actions": [1]}, "actions"),
         ({"title": "Another title"}, "title"),
         ({"status": "cancelled"}, "status"),

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
@@ -106,3 +107,19 @@ def test_demo_fills_an_empty_database_once(tmp_path):
     assert again.returncode != 0
     assert "empty" in again.stderr
     assert "To start again" in again.stderr
+
+
+UNREACHABLE = "postgresql+psycopg://nobody:secret@127.0.0.1:1/none"
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["serve", "--port", "1"], ["demo"]])
+def test_an_unreachable_database_stops_kep_with_one_clear_line(command):
+    result = kep(*command, database_url=UNREACHABLE)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(
+        "Cannot reach the database postgresql+psycopg://nobody:***@127.0.0.1:1/none"
+    )
+    assert "Connection refused" in lines[0]
+    assert "secret" not in result.stderr

@@ -18,6 +18,14 @@ def test_defaults(monkeypatch):
     assert settings.support_cap == 3
     assert settings.max_body_bytes == 1024 * 1024
     assert settings.base_url == "http://127.0.0.1:8000"
+    timeouts = (
+        settings.db_connect_timeout,
+        settings.db_statement_timeout,
+        settings.db_lock_timeout,
+        settings.db_slot_timeout,
+        settings.health_timeout,
+    )
+    assert timeouts == (5, 30, 10, 10, 1)
 
 
 def test_settings_come_from_kep_variables(monkeypatch):
@@ -35,6 +43,9 @@ def test_settings_come_from_kep_variables(monkeypatch):
         ({"KEP_SUPPORT_CAP": "0"}, "support_cap"),
         ({"KEP_DATABASE_URL": "mysql://x"}, "KEP_DATABASE_URL"),
         ({"KEP_PUBLIC_BASE_URL": "not a url"}, "public_base_url"),
+        ({"KEP_DB_LOCK_TIMEOUT": "60", "KEP_DB_STATEMENT_TIMEOUT": "30"}, "KEP_DB_LOCK_TIMEOUT"),
+        ({"KEP_DB_CONNECT_TIMEOUT": "1"}, "db_connect_timeout"),
+        ({"KEP_DB_SLOT_TIMEOUT": "0"}, "db_slot_timeout"),
     ],
 )
 def test_impossible_settings_are_refused_by_name(monkeypatch, variables, named):

@@ -1,7 +1,11 @@
 """Alembic owns the schema: it runs both ways on both databases and matches the models."""
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -14,6 +18,8 @@ from app.cli import alembic_config
 from app.db import make_engine, make_sessionmaker
 from app.models import Base, Registration, Seminar
 from tests.helpers.database import migrate, scratch_database
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_models_and_migrations_do_not_differ(engine):
@@ -231,5 +237,38 @@ def test_the_local_start_year_is_filled_in_for_events_stored_before_it(backend, 
                     connection.execute(text("SELECT id, local_start_year FROM events")).all()
                 )
             assert years == {event_id: year for event_id, (_s, _z, year) in starts.items()}
+        finally:
+            engine.dispose()
+
+
+def test_four_processes_may_migrate_a_fresh_database_at_once(backend, tmp_path_factory):
+    """Several `kep migrate` (or `kep serve` on several hosts) start together: one applies
+    the migrations, the others wait for it and find nothing left to do."""
+    with scratch_database(backend, tmp_path_factory) as url:
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "migrate"],
+                env={**os.environ, "KEP_DATABASE_URL": url},
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        results = [(process.wait(timeout=180), process.stderr.read()) for process in processes]
+        for process in processes:
+            process.stdout.close()
+            process.stderr.close()
+        assert [code for code, _ in results] == [0, 0, 0, 0], [err[-800:] for _, err in results]
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                versions = connection.execute(text("SELECT version_num FROM alembic_version"))
+                assert [row[0] for row in versions] == [
+                    ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+                ]
+                actions = connection.execute(text("SELECT count(*) FROM actions")).scalar_one()
+            assert actions == 11
         finally:
             engine.dispose()

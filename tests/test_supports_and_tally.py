@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from app.models import Support
+from app.models import AuditEntry, Support
 from tests.helpers.answers import detail_of
 from tests.helpers.database import audit_count
 from tests.helpers.seminars import (
@@ -58,8 +58,13 @@ def test_a_member_supports_a_proposal_during_voting(client, proposals, member, j
     assert (row.proposal_id, row.affiliation) == (proposals[1]["id"], "cor")
     entry = audit_entries(client, jrc, "proposal", proposals[1]["id"])[-1]
     assert entry["action"] == "support.given"
-    assert entry["actor_id"] == member.id
-    assert entry["after"] == {"voter_id": member.id, "affiliation": "cor"}
+    # The trail keeps who supported; its readers see the support, not the voter.
+    assert (entry["actor_id"], entry["after"]) == (None, {"affiliation": "cor"})
+    stored = db.get(AuditEntry, entry["id"])
+    assert (stored.actor_id, stored.after) == (
+        member.id,
+        {"voter_id": member.id, "affiliation": "cor"},
+    )
 
 
 def test_supporting_again_changes_nothing(client, proposals, member, db):
@@ -187,8 +192,12 @@ def test_taking_a_support_back(client, proposals, member, jrc, db, clock):
     assert listed["supported_by_me"] is False
     entry = audit_entries(client, jrc, "proposal", proposals[0]["id"])[-1]
     assert entry["action"] == "support.withdrawn"
-    assert entry["actor_id"] == member.id
-    assert entry["before"] == {"voter_id": member.id, "affiliation": "cor"}
+    assert (entry["actor_id"], entry["before"]) == (None, {"affiliation": "cor"})
+    stored = db.get(AuditEntry, entry["id"])
+    assert (stored.actor_id, stored.before) == (
+        member.id,
+        {"voter_id": member.id, "affiliation": "cor"},
+    )
     count = audit_count(db)
     again = take_back(client, member, proposals[0]["id"])  # nothing left to take back
     assert again.status_code == 200

@@ -50,10 +50,17 @@ TABLE = {
     "health": Read("/health", PUBLIC),
     "me": Read("/me", ANY_USER, private_to=("participant",)),
     "accounts": Read("/users?role=participant", only(("admin",)), private_to=("admin",)),
+    # Someone else's account is unknown to the caller, exactly as an id without one.
     "an account": Read(
-        "/users/{participant}", only(("participant", "admin")), ("participant", "admin")
+        "/users/{participant}",
+        only(("participant", "admin"), otherwise=404),
+        ("participant", "admin"),
     ),
-    "its tokens": Read("/users/{participant}/tokens", only(("participant", "admin"))),
+    "its tokens": Read(
+        "/users/{participant}/tokens", only(("participant", "admin"), otherwise=404)
+    ),
+    # Whoever holds an invitation link may read whose it is and until when.
+    "an invitation": Read("/invitations/{invitation}", PUBLIC),
     "priority areas": Read("/priority-areas", PUBLIC),
     "a priority area": Read("/priority-areas/1", PUBLIC),
     "actions": Read("/actions", PUBLIC),
@@ -90,7 +97,9 @@ TABLE = {
     "the audit trail": Read(
         "/audit?entity_type=user&entity_id={participant}",
         only(("secretariat", "admin")),
-        private_to=("secretariat", "admin"),
+        # An account's details are for admins (and its owner): the secretariat reads
+        # that the account was made, not whose it is.
+        private_to=("admin",),
     ),
 }
 
@@ -122,6 +131,12 @@ def world(client, clock, make_account, jrc, admin):
     )
     assert registered.status_code == 201
     clock.set(IN_VOTING)
+    invited = client.post(
+        "/users",
+        headers=admin.headers,
+        json={"name": "Ivo Invited", "email": "ivo@example.eu", "role": "participant"},
+    )
+    assert invited.status_code == 201, invited.text
     return {
         "accounts": {
             "anonymous": None,
@@ -138,6 +153,7 @@ def world(client, clock, make_account, jrc, admin):
             "proposal": proposal["id"],
             "published": published["id"],
             "submitted": submitted["id"],
+            "invitation": invited.json()["invitation"]["url"].rsplit("/", 1)[1],
         },
     }
 
@@ -176,6 +192,7 @@ def test_the_table_holds_every_read_endpoint(client):
         .replace("{proposal_id}", "{proposal}")
         .replace("{number}", "1")
         .replace("{event_id}", "{published}")
+        .replace("{secret}", "{invitation}")
         for path in reads
     }
     assert with_ids <= tabled

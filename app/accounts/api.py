@@ -1,27 +1,49 @@
-"""Accounts, sign-up and API tokens."""
+"""Accounts, sign-up, invitations and API tokens."""
 
+import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from app.accounts import presenters
 from app.accounts import service as users
 from app.accounts.schemas import (
+    FirstToken,
+    InvitationIssued,
+    InvitationRead,
     Signup,
-    SignupResult,
+    SignupAccepted,
     TokenCreate,
     TokenIssued,
     TokenRead,
     UserCreate,
+    UserCreated,
     UserRead,
 )
-from app.auth.deps import Admin, ClockDep, CurrentUser, ManagedAccount, SessionDep
+from app.accounts.service import Invited
+from app.auth.deps import Admin, ClockDep, CurrentUser, ManagedAccount, SessionDep, SettingsDep
+from app.bodies import JsonRoute
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, page_of
 from app.errors import responses
 from app.models import Role
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], route_class=JsonRoute)
+log = logging.getLogger(__name__)
+
+LinkSecret = Annotated[str, Path(max_length=100, description="the secret part of the link")]
+
+SIGNUP_ACCEPTED = (
+    "If this address can have an account, its owner will receive a link to finish signing "
+    "up. The link works once and for a limited time."
+)
+
+
+def deliver_invitation(invited: Invited) -> None:
+    """Send the owner of a new account their link. The service does not send mail yet:
+    until it does, the link of a sign-up is not delivered, and an administrator sends the
+    owner a new one (``POST /users/{id}/invitation``). The secret is never logged."""
+    log.info("user %s signed up; their invitation awaits delivery by mail", invited.user.id)
 
 
 @router.get("/me", response_model=UserRead, responses=responses(401))
@@ -32,15 +54,27 @@ def read_me(user: CurrentUser):
 
 @router.post(
     "/users",
-    response_model=UserRead,
+    response_model=UserCreated,
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 403, 409),
 )
-def create_user(body: UserCreate, session: SessionDep, admin: Admin, clock: ClockDep):
+def create_user(
+    body: UserCreate, session: SessionDep, admin: Admin, clock: ClockDep, settings: SettingsDep
+):
     """Create an account (admins only). Secretariat accounts name their institution;
-    member accounts their member state and region."""
-    user = users.create_user(session=session, actor=admin, data=body, now=clock())
-    return presenters.user_read(user)
+    member accounts their member state and region.
+
+    The answer carries a one-time invitation link for the account's owner, valid for
+    `KEP_INVITATION_HOURS`: opening it gives them their first API token. Pass it on to
+    them; the account has no token until they open it."""
+    invited = users.create_invited_account(
+        session=session,
+        actor=admin,
+        data=body,
+        now=clock(),
+        lifetime=settings.invitation_lifetime,
+    )
+    return presenters.user_created(invited, settings.base_url)
 
 
 @router.get("/users", response_model=Page[UserRead], responses=responses(401, 403))
@@ -62,10 +96,61 @@ def list_users(
     )
 
 
-@router.get("/users/{user_id}", response_model=UserRead, responses=responses(401, 403, 404))
+@router.get("/users/{user_id}", response_model=UserRead, responses=responses(401, 404))
 def read_user(user: ManagedAccount):
-    """One account: for admins, or for the account's owner."""
+    """One account: for admins, or for the account's owner. To anyone else every id is
+    unknown, whether it has an account or not."""
     return presenters.user_read(user)
+
+
+@router.post(
+    "/users/{user_id}/invitation",
+    response_model=InvitationIssued,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(401, 403, 404, 409),
+)
+def send_invitation(
+    user: ManagedAccount,
+    session: SessionDep,
+    admin: Admin,
+    clock: ClockDep,
+    settings: SettingsDep,
+):
+    """A new invitation link for an owner without a working token (admins only): the
+    first link expired or was lost. Earlier unopened links stop working."""
+    invited = users.reinvite(
+        session=session,
+        actor=admin,
+        user=user,
+        now=clock(),
+        lifetime=settings.invitation_lifetime,
+    )
+    return presenters.invitation_issued(invited, settings.base_url)
+
+
+@router.get("/invitations/{secret}", response_model=InvitationRead, responses=responses(404, 409))
+def read_invitation(secret: LinkSecret, session: SessionDep, clock: ClockDep):
+    """Whose invitation a link is, and until when it can be opened. Reading it changes
+    nothing, so link previews cannot use it up."""
+    return presenters.invitation_read(
+        users.read_invitation(session=session, secret=secret, now=clock())
+    )
+
+
+@router.post(
+    "/invitations/{secret}",
+    response_model=FirstToken,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(404, 409),
+)
+def open_invitation(
+    secret: LinkSecret, session: SessionDep, clock: ClockDep, body: TokenCreate | None = None
+):
+    """Open an invitation and receive the account's first API token (shown once). A link
+    works once; the opening is recorded in the audit trail."""
+    label = body.label if body else TokenCreate().label
+    account = users.open_invitation(session=session, secret=secret, label=label, now=clock())
+    return presenters.first_token(account)
 
 
 @router.post(
@@ -81,7 +166,8 @@ def issue_token(
     clock: ClockDep,
     body: TokenCreate | None = None,
 ):
-    """Issue an API token. The secret is in this answer only: store it now."""
+    """Issue yourself another API token. The secret is in this answer only: store it now.
+    Tokens are issued only to their owner: admins may revoke them, not issue them."""
     label = body.label if body else TokenCreate().label
     token, secret = users.issue_token(
         session=session, actor=actor, user=user, label=label, now=clock()
@@ -90,7 +176,7 @@ def issue_token(
 
 
 @router.get(
-    "/users/{user_id}/tokens", response_model=Page[TokenRead], responses=responses(401, 403, 404)
+    "/users/{user_id}/tokens", response_model=Page[TokenRead], responses=responses(401, 404)
 )
 def list_tokens(user: ManagedAccount, session: SessionDep, page: Paging):
     """The account's tokens, oldest first, without their secrets: when each was issued,
@@ -107,13 +193,13 @@ def list_tokens(user: ManagedAccount, session: SessionDep, page: Paging):
 @router.delete(
     "/users/{user_id}/tokens/{token_id}",
     response_model=TokenRead,
-    responses=responses(401, 403, 404),
+    responses=responses(401, 404),
 )
 def revoke_token(
     user: ManagedAccount, token_id: IdPath, session: SessionDep, actor: CurrentUser, clock: ClockDep
 ):
-    """Revoke a token: it stops working at once. Revoking a revoked token answers it as it
-    stands."""
+    """Revoke a token (its owner or an admin): it stops working at once. Revoking a revoked
+    token answers it as it stands."""
     token = users.revoke_token(
         session=session, actor=actor, user=user, token_id=token_id, now=clock()
     )
@@ -122,16 +208,16 @@ def revoke_token(
 
 @router.post(
     "/signup",
-    response_model=SignupResult,
-    status_code=status.HTTP_201_CREATED,
-    responses=responses(409),
+    response_model=SignupAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
 )
-def signup(body: Signup, session: SessionDep, clock: ClockDep):
-    """Open a participant account and receive its first API token (shown once)."""
-    account = users.create_account(
-        session=session,
-        data=UserCreate(name=body.name, email=body.email, role=Role.participant),
-        token_label="first token",
-        now=clock(),
+def signup(body: Signup, session: SessionDep, clock: ClockDep, settings: SettingsDep):
+    """Ask for a participant account. The answer is the same whether or not the address
+    already has one: the address's owner receives a one-time link that gives the first
+    API token."""
+    invited = users.sign_up(
+        session=session, data=body, now=clock(), lifetime=settings.invitation_lifetime
     )
-    return presenters.signup_result(account)
+    if invited is not None:
+        deliver_invitation(invited)
+    return SignupAccepted(detail=SIGNUP_ACCEPTED)

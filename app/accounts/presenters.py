@@ -1,8 +1,17 @@
-"""Response bodies for accounts and tokens, made from rows."""
+"""Response bodies for accounts, invitations and tokens, made from rows."""
 
-from app.accounts.schemas import SignupResult, TokenIssued, TokenRead, UserRead
-from app.accounts.service import NewAccount
-from app.models import ApiToken, User
+from app.accounts.schemas import (
+    AccountRef,
+    FirstToken,
+    InvitationIssued,
+    InvitationRead,
+    TokenIssued,
+    TokenRead,
+    UserCreated,
+    UserRead,
+)
+from app.accounts.service import Invited, NewAccount
+from app.models import ApiToken, Invitation, User
 
 
 def user_read(user: User) -> UserRead:
@@ -32,7 +41,30 @@ def token_issued(token: ApiToken, secret: str) -> TokenIssued:
     return TokenIssued(**token_read(token).model_dump(), token=secret)
 
 
-def signup_result(account: NewAccount) -> SignupResult:
-    return SignupResult(
+def first_token(account: NewAccount) -> FirstToken:
+    return FirstToken(
         user=user_read(account.user), token=token_issued(account.token, account.secret)
+    )
+
+
+def invitation_url(base_url: str, secret: str) -> str:
+    return f"{base_url}/invitations/{secret}"
+
+
+def invitation_issued(invited: Invited, base_url: str) -> InvitationIssued:
+    return InvitationIssued(
+        url=invitation_url(base_url, invited.secret), expires_at=invited.invitation.expires_at
+    )
+
+
+def user_created(invited: Invited, base_url: str) -> UserCreated:
+    return UserCreated(
+        user=user_read(invited.user), invitation=invitation_issued(invited, base_url)
+    )
+
+
+def invitation_read(invitation: Invitation) -> InvitationRead:
+    return InvitationRead(
+        user=AccountRef(id=invitation.user.id, name=invitation.user.name),
+        expires_at=invitation.expires_at,
     )

@@ -109,6 +109,35 @@ class TokenIssued(TokenRead):
     token: str = Field(description="The secret. Shown this once; only its hash is kept.")
 
 
-class SignupResult(BaseModel):
+class FirstToken(BaseModel):
+    """An account's first token, from opening its invitation."""
+
     user: UserRead
     token: TokenIssued
+
+
+class InvitationIssued(BaseModel):
+    url: str = Field(
+        description="A one-time link for the account's owner: opening it (POST) gives their "
+        "first API token. Shown this once; only its hash is kept."
+    )
+    expires_at: Instant
+
+
+class UserCreated(BaseModel):
+    user: UserRead
+    invitation: InvitationIssued
+
+
+class AccountRef(BaseModel):
+    id: int
+    name: str
+
+
+class InvitationRead(BaseModel):
+    user: AccountRef
+    expires_at: Instant
+
+
+class SignupAccepted(BaseModel):
+    detail: str

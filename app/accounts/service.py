@@ -1,18 +1,24 @@
-"""Accounts and API tokens."""
+"""Accounts, the invitations through which their owners receive a first token, and tokens.
+
+Tokens are issued only to their owner: by the owner, signed in; by the owner opening
+an invitation link; or by the operator on the server's command line. An admin creates
+accounts and revokes tokens, and never holds a token of someone else's account.
+"""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.accounts.schemas import UserCreate
+from app.accounts.schemas import Signup, UserCreate
 from app.audit import service as audit
-from app.auth.tokens import hash_token, new_token
+from app.auth.tokens import hash_token, new_link_secret, new_token
 from app.common.paging import Paged, PageRequest, fetch_page
 from app.common.search import matching
-from app.errors import Conflict, NotFound
-from app.models import ApiToken, Role, User
+from app.errors import Conflict, Forbidden, NotFound
+from app.models import ApiToken, Invitation, Role, User
 
 
 def _user_snapshot(user: User) -> dict[str, object]:
@@ -66,11 +72,167 @@ class NewAccount:
 def create_account(
     *, session: Session, data: UserCreate, token_label: str, now: datetime
 ) -> NewAccount:
-    """An account opened with its first token: by its owner signing up, or by the operator
-    on the server's command line."""
+    """An account with its first token, made by the operator on the server's command line
+    (no account of the service acts: the trail records no actor)."""
     user = create_user(session=session, actor=None, data=data, now=now)
-    token, secret = issue_token(session=session, actor=user, user=user, label=token_label, now=now)
+    token, secret = issue_token(session=session, actor=None, user=user, label=token_label, now=now)
     return NewAccount(user=user, token=token, secret=secret)
+
+
+# -- invitations ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Invited:
+    """An account with a new invitation, and the link's secret, shown this once."""
+
+    user: User
+    invitation: Invitation
+    secret: str
+
+
+def invite(
+    *, session: Session, actor: User, user: User, now: datetime, lifetime: timedelta
+) -> Invited:
+    """A new one-time link for ``user``'s owner; the earlier unopened ones stop working."""
+    earlier = session.scalars(
+        select(Invitation)
+        .where(
+            Invitation.user_id == user.id,
+            Invitation.opened_at.is_(None),
+            Invitation.withdrawn_at.is_(None),
+        )
+        .with_for_update()
+    ).all()
+    for old in earlier:
+        old.withdrawn_at = now
+    secret = new_link_secret()
+    invitation = Invitation(
+        user_id=user.id,
+        token_hash=hash_token(secret),
+        created_at=now,
+        expires_at=now + lifetime,
+        created_by_id=None if actor.id == user.id else actor.id,
+    )
+    session.add(invitation)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="invitation.issued",
+        entity_type="user",
+        entity_id=user.id,
+        after={
+            "invitation_id": invitation.id,
+            "expires_at": invitation.expires_at,
+            "replaces": [old.id for old in earlier],
+        },
+        at=now,
+    )
+    return Invited(user=user, invitation=invitation, secret=secret)
+
+
+def create_invited_account(
+    *, session: Session, actor: User, data: UserCreate, now: datetime, lifetime: timedelta
+) -> Invited:
+    """An account an admin creates, with the link through which its owner gets a token."""
+    user = create_user(session=session, actor=actor, data=data, now=now)
+    return invite(session=session, actor=actor, user=user, now=now, lifetime=lifetime)
+
+
+def reinvite(
+    *, session: Session, actor: User, user: User, now: datetime, lifetime: timedelta
+) -> Invited:
+    """A fresh link for an owner who has no working token (the first link expired, or was
+    lost). An account with a working token gets none: the link would be a second way in
+    that its owner does not know of."""
+    working = session.scalar(
+        select(ApiToken.id)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .limit(1)
+    )
+    if working is not None:
+        raise Conflict(
+            f"User {user.id} has a working API token, so gets no new link; its owner issues "
+            "more tokens themselves, or revoke their tokens first"
+        )
+    return invite(session=session, actor=actor, user=user, now=now, lifetime=lifetime)
+
+
+def sign_up(
+    *, session: Session, data: Signup, now: datetime, lifetime: timedelta
+) -> Invited | None:
+    """A participant account with an invitation for the address's owner; nothing at all
+    when the address already has an account. The caller answers the same either way, so
+    that nobody learns from sign-up which addresses have accounts."""
+    email = data.email.lower()
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        return None
+    try:
+        with session.begin_nested():
+            user = create_user(
+                session=session,
+                actor=None,
+                data=UserCreate(name=data.name, email=email, role=Role.participant),
+                now=now,
+            )
+            return invite(session=session, actor=user, user=user, now=now, lifetime=lifetime)
+    except IntegrityError:  # the same address signed up at the same moment
+        return None
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _usable_invitation(
+    session: Session, secret: str, now: datetime, *, for_update: bool = False
+) -> Invitation:
+    query = select(Invitation).where(Invitation.token_hash == hash_token(secret))
+    if for_update:
+        query = query.with_for_update()  # two openings at once: the second waits, then sees it used
+    invitation = session.scalars(query).one_or_none()
+    if invitation is None:
+        raise NotFound("No invitation at this link; check that it was copied whole")
+    if invitation.opened_at is not None:
+        raise Conflict(
+            f"This invitation was already opened on {_when(invitation.opened_at)}; a link gives "
+            "one token. If that was not you, tell an administrator"
+        )
+    if invitation.withdrawn_at is not None:
+        raise Conflict("A newer link replaced this invitation; open the newest one you were sent")
+    if invitation.expires_at <= now:
+        raise Conflict(
+            f"This invitation expired on {_when(invitation.expires_at)}; ask an administrator "
+            "for a new link"
+        )
+    return invitation
+
+
+def read_invitation(*, session: Session, secret: str, now: datetime) -> Invitation:
+    """The invitation at a link, if it can still be opened; reading it changes nothing."""
+    return _usable_invitation(session, secret, now)
+
+
+def open_invitation(*, session: Session, secret: str, label: str, now: datetime) -> NewAccount:
+    """Open an invitation: its account's first token, issued to whoever holds the link,
+    which is meant to be the account's owner. The link works once."""
+    invitation = _usable_invitation(session, secret, now, for_update=True)
+    user = invitation.user
+    token, token_secret = issue_token(session=session, actor=user, user=user, label=label, now=now)
+    invitation.opened_at = now
+    invitation.token_id = token.id
+    session.flush()  # one token per link: the unique token_id holds it in the database
+    audit.record(
+        session=session,
+        actor=user,
+        action="invitation.opened",
+        entity_type="user",
+        entity_id=user.id,
+        after={"invitation_id": invitation.id, "token_id": token.id},
+        at=now,
+    )
+    return NewAccount(user=user, token=token, secret=token_secret)
 
 
 def get_user(*, session: Session, user_id: int) -> User:
@@ -96,9 +258,15 @@ def list_tokens(*, session: Session, user: User, page: PageRequest) -> Paged[Api
 
 
 def issue_token(
-    *, session: Session, actor: User, user: User, label: str, now: datetime
+    *, session: Session, actor: User | None, user: User, label: str, now: datetime
 ) -> tuple[ApiToken, str]:
-    """A new token for ``user``; the secret is returned once and never stored."""
+    """A new token for ``user``, asked for by ``user`` (``actor``) or by the operator on the
+    server (no actor); the secret is returned once and never stored."""
+    if actor is not None and actor.id != user.id:
+        raise Forbidden(
+            "API tokens are issued only to their owner; an admin may revoke them, or send the "
+            "owner a new invitation link if they have no working token"
+        )
     secret = new_token()
     token = ApiToken(user_id=user.id, token_hash=hash_token(secret), label=label, created_at=now)
     session.add(token)

@@ -8,11 +8,12 @@ from app.audit import presenters
 from app.audit import service as audit
 from app.audit.schemas import AuditEntryRead
 from app.auth.deps import SecretariatOrAdmin, SessionDep
+from app.bodies import JsonRoute
 from app.common.params import Paging
 from app.common.schemas import MAX_ID, Page, page_of
 from app.errors import responses
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], route_class=JsonRoute)
 
 
 @router.get("/audit", response_model=Page[AuditEntryRead], responses=responses(401, 403))
@@ -30,13 +31,17 @@ def list_audit(
     entity_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ):
     """Every state change, newest first: when, who, which entity, what, before and after.
-    Registrations (who registered for what) are shown to the secretariat only."""
+
+    Each reader sees what they may read elsewhere in the service, and `hidden` names
+    what was left out: account details are for admins; registrations for the
+    secretariat; events not yet public for the secretariat; who supported a proposal
+    for nobody (the tally counts supports by institution)."""
     found = audit.list_entries(
         session=session, viewer=user, entity_type=entity_type, entity_id=entity_id, page=page
     )
     return page_of(
         AuditEntryRead,
-        [presenters.entry_read(entry) for entry in found.rows],
+        [presenters.entry_read(listed) for listed in found.rows],
         total=found.total,
         page=page,
     )

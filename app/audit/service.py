@@ -1,5 +1,13 @@
-"""The one way every state change reaches the audit trail."""
+"""The one way every state change reaches the audit trail, and who reads what of it.
 
+The trail keeps everything; a reader sees of each entry only what they may read
+elsewhere in the service. Each kind of entity says below which of its data is personal
+and who may read it; a new kind of entity must be added here before anything can
+record it, so that nothing personal reaches the trail without a rule.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -8,7 +16,11 @@ from sqlalchemy.orm import Session
 
 from app.common.paging import Paged, PageRequest, fetch_page
 from app.common.schemas import utc_text
-from app.models import AuditEntry, Role, User
+from app.events.access import visible_to
+from app.models import AuditEntry, Event, Role, User
+
+# Every kind of entity the trail records.
+ENTITY_TYPES = frozenset({"user", "registration", "proposal", "seminar", "event", "action"})
 
 
 def jsonable(value: Any) -> Any:
@@ -36,6 +48,8 @@ def record(
     at: datetime | None = None,
 ) -> AuditEntry:
     """Append one entry: who did what to which entity, with the values before and after."""
+    if entity_type not in ENTITY_TYPES:
+        raise ValueError(f"{entity_type!r} has no rule for who reads it in app/audit/service.py")
     entry = AuditEntry(
         actor_id=actor.id if actor else None,
         action=action,
@@ -50,9 +64,78 @@ def record(
     return entry
 
 
+# -- who reads what ------------------------------------------------------------------------
+
 # Who registered for an event is for its host and the secretariat only: operators see
 # the rest of the trail, not these entries.
 SECRETARIAT_ONLY = ("registration",)
+
+# What an account's owner and admins read at GET /users/{id}, and nobody else.
+PERSONAL_ACCOUNT_FIELDS = ("name", "email", "member_state", "region")
+ALL = ("before", "after")
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """What a reader does not see of one entry: the actor, and fields of the snapshots
+    (``after.email``), or whole snapshots (``after``)."""
+
+    actor: bool = False
+    fields: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        return (["actor_id"] if self.actor else []) + list(self.fields)
+
+
+NOTHING = Withheld()
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An entry as one reader may see it."""
+
+    entry: AuditEntry
+    withheld: Withheld
+
+
+def _snapshot_fields(entry: AuditEntry, names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(
+        f"{side}.{name}" for side in ALL for name in names if name in (getattr(entry, side) or {})
+    )
+
+
+def withheld(viewer: User, entry: AuditEntry, public_events: set[int]) -> Withheld:
+    """What ``viewer`` may not see of ``entry``: what no endpoint would show them."""
+    match entry.entity_type:
+        case "user":
+            # Accounts are read by admins and by their owner.
+            if viewer.role == Role.admin or entry.entity_id == viewer.id:
+                return NOTHING
+            return Withheld(fields=_snapshot_fields(entry, PERSONAL_ACCOUNT_FIELDS))
+        case "registration":
+            return NOTHING  # only the secretariat reads these entries at all
+        case "proposal":
+            # Proposals and their authors are public; who supported which is not: the
+            # tally counts supports by institution and names no voter.
+            if entry.action.startswith("support."):
+                return Withheld(actor=True, fields=_snapshot_fields(entry, ("voter_id",)))
+            return NOTHING
+        case "event":
+            # An event, its host and its agenda are for whoever may see the event.
+            if viewer.role == Role.secretariat or entry.entity_id in public_events:
+                return NOTHING
+            return Withheld(actor=True, fields=ALL)
+        case "seminar" | "action":
+            return NOTHING  # public records, made by the secretariat
+    return Withheld(actor=True, fields=ALL)
+
+
+def _public_events(session: Session, entries: list[AuditEntry]) -> set[int]:
+    ids = {entry.entity_id for entry in entries if entry.entity_type == "event"}
+    if not ids:
+        return set()
+    return set(session.scalars(select(Event.id).where(Event.id.in_(ids), visible_to(None))))
 
 
 def list_entries(
@@ -62,8 +145,9 @@ def list_entries(
     entity_type: str | None,
     entity_id: int | None,
     page: PageRequest,
-) -> Paged[AuditEntry]:
-    """Entries newest first, with the total that the filters select."""
+) -> Paged[Listed]:
+    """Entries newest first, each with what ``viewer`` may not see of it, and the total
+    that the filters select."""
     query = select(AuditEntry)
     if viewer.role != Role.secretariat:
         query = query.where(AuditEntry.entity_type.not_in(SECRETARIAT_ONLY))
@@ -71,4 +155,9 @@ def list_entries(
         query = query.where(AuditEntry.entity_type == entity_type)
     if entity_id is not None:
         query = query.where(AuditEntry.entity_id == entity_id)
-    return fetch_page(session, query.order_by(AuditEntry.id.desc()), page)
+    found = fetch_page(session, query.order_by(AuditEntry.id.desc()), page)
+    public_events = _public_events(session, found.rows)
+    return Paged(
+        rows=[Listed(entry, withheld(viewer, entry, public_events)) for entry in found.rows],
+        total=found.total,
+    )

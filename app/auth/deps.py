@@ -14,7 +14,7 @@ from app.clock import Clock, get_clock
 from app.common.schemas import IdPath
 from app.config import Settings
 from app.db import get_session
-from app.errors import Forbidden, Unauthorized
+from app.errors import Forbidden, NotFound, Unauthorized
 from app.models import ApiToken, Role, User
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -88,14 +88,12 @@ SecretariatOrAdmin = Annotated[User, Depends(require_roles(Role.secretariat, Rol
 
 
 def managed_account(user_id: IdPath, session: SessionDep, actor: CurrentUser) -> User:
-    """The account at ``/users/{user_id}``, for an admin or for the account's owner."""
-    user = accounts.get_user(session=session, user_id=user_id)
-    if actor.role != Role.admin and actor.id != user.id:
-        raise Forbidden(
-            f"This needs the role admin, or to be the owner of account {user.id}; "
-            f"you are account {actor.id}, {actor.role}"
-        )
-    return user
+    """The account at ``/users/{user_id}``, for an admin or for the account's owner. To
+    anyone else it is unknown, exactly as an id without an account is, so that nobody
+    learns which ids have accounts."""
+    if actor.role != Role.admin and actor.id != user_id:
+        raise NotFound(f"No user with id {user_id}")
+    return accounts.get_user(session=session, user_id=user_id)
 
 
 ManagedAccount = Annotated[User, Depends(managed_account)]

@@ -1,4 +1,4 @@
-"""API tokens: random, shown once, stored only as a SHA-256 hash."""
+"""API tokens and link secrets: random, shown once, stored only as a SHA-256 hash."""
 
 import hashlib
 import hmac
@@ -10,6 +10,11 @@ TOKEN_PREFIX = "kep_"
 def new_token() -> str:
     """A fresh token with 32 random bytes (256 bits) behind a recognisable prefix."""
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_link_secret() -> str:
+    """The secret of a one-time link: 32 random bytes, safe in a URL's path."""
+    return secrets.token_urlsafe(32)
 
 
 def hash_token(token: str) -> str:

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, status
 
 from app.auth.deps import ClockDep, Secretariat, SessionDep
+from app.bodies import JsonRoute
 from app.catalogue import presenters
 from app.catalogue import service as catalogue
 from app.catalogue.schemas import (
@@ -17,7 +18,7 @@ from app.common.schemas import IdPath, Page, page_of
 from app.errors import responses
 from app.models import ActionStatus
 
-router = APIRouter(tags=["catalogue"])
+router = APIRouter(tags=["catalogue"], route_class=JsonRoute)
 
 
 @router.get("/priority-areas", response_model=Page[PriorityAreaRead])

@@ -8,6 +8,7 @@ from fastapi import Path
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -63,6 +64,23 @@ EARLIEST_YEAR = 2000
 LATEST_YEAR = 2100
 
 
+def written_out(value: Any) -> Any:
+    """Dates and times come as ISO 8601 text. A number is refused: it would be read as
+    seconds since 1970 (0 is 1970-01-01), which nobody sending a date means."""
+    if isinstance(value, date):  # made in code, not sent
+        return value
+    text = value.strip().lstrip("+-") if isinstance(value, str) else None
+    if text is None or text.replace(".", "", 1).isdigit():
+        raise ValueError(
+            "dates are written in ISO 8601, such as 2027-03-10 or 2027-03-10T09:30, "
+            f"not as numbers; {value!r} is not"
+        )
+    return value
+
+
+WrittenOut = BeforeValidator(written_out)
+
+
 def plausible(moment: datetime) -> datetime:
     if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
         raise ValueError(f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
@@ -71,7 +89,8 @@ def plausible(moment: datetime) -> datetime:
 
 # A time as people type it: with an offset (an instant), or without one (a wall-clock
 # time, read later in the time zone it belongs to).
-WallClockOrInstant = Annotated[datetime, AfterValidator(plausible)]
+WallClockOrInstant = Annotated[datetime, WrittenOut, AfterValidator(plausible)]
+Day = Annotated[date, WrittenOut]
 
 
 def utc_text(moment: datetime) -> str:
@@ -145,7 +164,7 @@ class Communication(Strict):
     """The registered communication between CoR SEDEC and DG RTD that agreed a change."""
 
     reference: Line200 = Field(examples=["Ares(2026)1234567"])
-    date: date
+    date: Day
 
 
 class Page(BaseModel, Generic[T]):

@@ -15,6 +15,7 @@ from app.auth.deps import (
     SessionDep,
     SettingsDep,
 )
+from app.bodies import JsonRoute
 from app.common.params import Paging
 from app.common.schemas import MAX_ID, IdPath, Page, WallClockOrInstant, page_of
 from app.errors import responses
@@ -32,7 +33,7 @@ from app.events.schemas import (
 )
 from app.models import Event, EventKind, EventStatus, Registration
 
-event_router = APIRouter(tags=["events"])
+event_router = APIRouter(tags=["events"], route_class=JsonRoute)
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
@@ -234,7 +235,7 @@ def confirm_agenda(event_id: IdPath, session: SessionDep, user: Secretariat, clo
 
 # Registration
 
-registration_router = APIRouter(tags=["registrations"])
+registration_router = APIRouter(tags=["registrations"], route_class=JsonRoute)
 
 
 @registration_router.post(
@@ -313,6 +314,6 @@ def my_registrations(session: SessionDep, user: CurrentUser, page: Paging):
     )
 
 
-router = APIRouter()
+router = APIRouter(route_class=JsonRoute)
 router.include_router(event_router)
 router.include_router(registration_router)

@@ -1,8 +1,6 @@
 """Bodies for events, agendas and registrations."""
 
-from functools import cache
 from typing import Annotated, Literal, Self
-from zoneinfo import available_timezones
 
 import pycountry
 from pydantic import AfterValidator, BaseModel, Field, HttpUrl, UrlConstraints, model_validator
@@ -22,6 +20,7 @@ from app.common.schemas import (
     Title,
     WallClockOrInstant,
 )
+from app.events import zones
 from app.models import EventKind, EventStatus, Institution, RegistrationStatus, Role
 
 ActionNumbers = Annotated[list[Id], Field(min_length=1, max_length=20)]
@@ -29,19 +28,12 @@ PriorityAreaNumbers = Annotated[list[Id], Field(min_length=1, max_length=4)]
 WebUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000, allowed_schemes=["http", "https"])]
 
 
-@cache
-def _iana_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def _iana_zone(name: str) -> str:
-    # Only names from the zone database: a key such as "../x" never reaches ZoneInfo.
-    if name not in _iana_zones():
-        raise ValueError(f"{name!r} is not an IANA time zone such as Europe/Brussels")
-    return name
-
-
-TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_iana_zone)]
+# Only names from the zone database's list: a key such as "../x" never reaches ZoneInfo.
+TimeZoneName = Annotated[
+    str,
+    Field(max_length=64, description=f"{zones.ACCEPTED}", examples=["Europe/Brussels"]),
+    AfterValidator(zones.zone_name),
+]
 
 
 def country_code(code: str) -> str:

@@ -27,7 +27,7 @@ from app.models.seminars import (
     SeminarPhase,
     Support,
 )
-from app.models.users import Affiliation, ApiToken, Institution, Role, User
+from app.models.users import Affiliation, ApiToken, Institution, Invitation, Role, User
 
 __all__ = [
     "AGREEING_INSTITUTIONS",
@@ -45,6 +45,7 @@ __all__ = [
     "EventKind",
     "EventStatus",
     "Institution",
+    "Invitation",
     "PriorityArea",
     "Proposal",
     "ProposalStatus",

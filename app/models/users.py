@@ -81,3 +81,31 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class Invitation(Base):
+    """A one-time link through which an account's owner receives its first API token.
+
+    Only the hash of the link's secret is kept. It works once (``opened_at``), until it
+    expires, and stops working when a newer one is issued (``withdrawn_at``).
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+        CheckConstraint("opened_at IS NULL OR token_id IS NOT NULL", name="opened_with_a_token"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    # The admin who invited; empty when the owner asked for it, signing up.
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    # The token its opening issued: one link, one token.
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), unique=True)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 
 from app.auth.deps import ClockDep, Secretariat, SessionDep, SettingsDep
+from app.bodies import JsonRoute
 from app.common.schemas import WallClockOrInstant
 from app.errors import responses
 from app.reports import charts, presenters, spreadsheets, stocktaking
@@ -20,7 +21,7 @@ from app.reports.schemas import (
     TableFormat,
 )
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], route_class=JsonRoute)
 
 TABLES = [ReportFormat.json, ReportFormat.csv]
 MEDIA_TYPES = {

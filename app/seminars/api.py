@@ -16,6 +16,7 @@ from app.auth.deps import (
     SettingsDep,
     require_roles,
 )
+from app.bodies import JsonRoute
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, page_of
 from app.errors import responses
@@ -37,7 +38,7 @@ from app.seminars.schemas import (
     TallyRead,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=JsonRoute)
 
 # Members and secretariat staff propose topics and support them.
 Voter = Annotated[User, Depends(require_roles(Role.member, Role.secretariat))]

@@ -1,7 +1,7 @@
 """Events keep the year in which they start in their own zone, for reports by year
 
 Revision ID: 0040
-Revises: 0022
+Revises: 0030
 Create Date: 2026-11-26 12:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0040"
-down_revision: str | None = "0022"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,81 @@
+"""The service run as operators run it: `kep serve` in processes of its own."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen
+    base_url: str
+    log: Path
+
+    def lines(self) -> list[str]:
+        return self.log.read_text(encoding="utf-8").splitlines()
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+
+def start(database_url: str, log: Path, *args: str, **settings: str) -> Served:
+    port = free_port()
+    env = {**os.environ, "KEP_DATABASE_URL": database_url}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.update({f"KEP_{name.upper()}": value for name, value in settings.items()})
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *args],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    served = Served(process, f"http://127.0.0.1:{port}", log)
+    deadline = time.monotonic() + 90
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"kep serve ended early:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(served.base_url + "/health", timeout=2).status_code == 200:
+                return served
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            served.process.kill()
+            raise RuntimeError(f"kep serve did not answer:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def serving(database_url: str, log: Path, *args: str, **settings: str) -> Iterator[Served]:
+    served = start(database_url, log, *args, **settings)
+    try:
+        yield served
+    finally:
+        if served.process.poll() is None:
+            served.process.send_signal(signal.SIGTERM)
+            try:
+                served.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                served.process.kill()
+                served.process.wait()

@@ -1,0 +1,148 @@
+"""`kep serve` as operators run it: JSON logs, metrics that add up across workers, and a
+shutdown that finishes what is in flight, refuses what is new, and ends in a set time."""
+
+import json
+import signal
+import sqlite3
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers.processes import serving
+from tests.test_operations import sample
+
+SECRET = "Zq9-secret-in-a-feed-path"
+# A clean stop: uvicorn ends by the signal it was sent, once it has shut down.
+STOPPED = (0, -signal.SIGTERM)
+
+
+def migrated_sqlite(tmp_path) -> tuple[str, str]:
+    path = tmp_path / "kep.db"
+    return f"sqlite:///{path}", str(path)
+
+
+def test_served_logs_are_json_lines_with_request_ids_and_no_secrets(tmp_path):
+    url, _ = migrated_sqlite(tmp_path)
+    with serving(url, tmp_path / "log") as served:
+        answer = httpx.get(served.base_url + "/actions")
+        httpx.get(f"{served.base_url}/feeds/{SECRET}.ics?token={SECRET}")
+        httpx.get(served.base_url + "/me", headers={"Authorization": f"Bearer kep_{SECRET}"})
+        httpx.post(f"{served.base_url}/invitations/{SECRET}")
+        assert served.stop() in STOPPED
+    text = (tmp_path / "log").read_text()
+    assert SECRET not in text
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    access = [line for line in lines if line["logger"] == "kep.access"]
+    [actions] = [line for line in access if line["path"] == "/actions"]
+    assert actions["request_id"] == answer.headers["x-request-id"]
+    assert {"/feeds/***?token=***", "/invitations/***", "/me"} <= {line["path"] for line in access}
+    assert not any(line["logger"] == "uvicorn.access" for line in lines)
+
+
+def test_metrics_add_up_across_workers(tmp_path):
+    url, _ = migrated_sqlite(tmp_path)
+    with serving(url, tmp_path / "log", "--workers", "2") as served:
+        for _ in range(40):  # a new connection each: the workers share them out
+            assert httpx.get(served.base_url + "/actions").status_code == 200
+        text = httpx.get(served.base_url + "/metrics").text
+        labels = {"method": "GET", "route": "/actions", "status": "200"}
+        assert sample(text, "kep_http_requests_total", **labels) == 40
+
+
+def hold_write_lock(path: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("BEGIN IMMEDIATE")
+    return connection
+
+
+def in_flight(base_url: str, answers: list[Any]) -> threading.Thread:
+    def ask() -> None:
+        try:
+            answers.append(
+                httpx.post(
+                    base_url + "/signup",
+                    json={"name": "Late Larry", "email": "larry@example.eu"},
+                    timeout=60,
+                )
+            )
+        except httpx.HTTPError as error:
+            answers.append(error)
+
+    thread = threading.Thread(target=ask)
+    thread.start()
+    return thread
+
+
+def wait_until_waiting(base_url: str) -> None:
+    deadline = time.monotonic() + 20
+    while sample(httpx.get(base_url + "/metrics").text, "kep_db_slots_in_use") < 1:
+        assert time.monotonic() < deadline, "the request never reached the database"
+        time.sleep(0.1)
+
+
+def test_stopping_finishes_requests_in_flight_and_refuses_new_ones(tmp_path):
+    url, path = migrated_sqlite(tmp_path)
+    with serving(url, tmp_path / "log", shutdown_timeout="20", db_lock_timeout="25") as served:
+        lock = hold_write_lock(path)
+        answers: list[Any] = []
+        thread = in_flight(served.base_url, answers)
+        wait_until_waiting(served.base_url)
+        served.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while True:  # new connections are refused once the server stops listening
+            try:
+                httpx.get(served.base_url + "/health", timeout=2)
+            except httpx.ConnectError:
+                break
+            assert time.monotonic() < deadline, "the server kept taking new requests"
+            time.sleep(0.1)
+        lock.rollback()
+        lock.close()
+        thread.join(timeout=60)
+        assert served.process.wait(timeout=30) in STOPPED
+    [answer] = answers
+    assert isinstance(answer, httpx.Response) and answer.status_code == 202
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_stopping_takes_no_longer_than_the_set_time(tmp_path, workers):
+    url, path = migrated_sqlite(tmp_path)
+    settings = {"shutdown_timeout": "1", "db_lock_timeout": "60", "db_statement_timeout": "60"}
+    with serving(url, tmp_path / "log", "--workers", workers, **settings) as served:
+        lock = hold_write_lock(path)
+        try:
+            answers: list[Any] = []
+            thread = in_flight(served.base_url, answers)
+            wait_until_waiting(served.base_url)
+            served.process.send_signal(signal.SIGTERM)
+            # One second for the request in flight, then it is cut: the process ends long
+            # before the lock it waits for would have timed out (a minute).
+            assert served.process.wait(timeout=8) in STOPPED
+            thread.join(timeout=30)
+        finally:
+            lock.rollback()
+            lock.close()
+    with sqlite3.connect(path) as connection:  # the cut request changed nothing
+        taken = connection.execute("SELECT count(*) FROM users WHERE email = 'larry@example.eu'")
+        assert taken.fetchone() == (0,)
+
+
+def test_several_workers_answer_without_waiting_for_delayed_acknowledgements():
+    """The workers' shared socket has Nagle's algorithm off, and the connections it
+    accepts inherit that (measured in benchmarks/load.py: 45 ms per answer before)."""
+    import socket
+
+    import uvicorn
+
+    from app.cli import listening_socket
+
+    config = uvicorn.Config("app.main:create_app", factory=True, host="127.0.0.1", port=0)
+    listener = listening_socket(config)
+    listener.listen()
+    with listener, socket.create_connection(listener.getsockname()):
+        accepted, _ = listener.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
