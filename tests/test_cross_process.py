@@ -162,8 +162,8 @@ def test_a_third_seminar_in_a_year_never_happens(servers, people):
         json={**calls[0][3], "number": 3},
     )
     assert third.status_code == 422
-    seminars = httpx.get(served[0].base_url + "/seminars", params={"year": 2028}).json()
-    assert seminars["total"] == 2
+    seminars = httpx.get(served[0].base_url + "/seminars", params={"year": 2028}).json()["items"]
+    assert len(seminars) == 2
     assert audit_count(url, "seminar.created") >= 2
     assert sum(audit_count(url, "seminar.created", seminar["id"]) for seminar in seminars) == 2
 
