@@ -10,6 +10,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def get_clock() -> Clock:
-    """Overridden in tests with a clock they can set; everything else reads this."""
+async def get_clock() -> Clock:
+    """Overridden in tests with a clock they can set; everything else reads this.
+    Asynchronous, as it does no I/O: it needs no worker thread of its own."""
     return system_clock

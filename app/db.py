@@ -376,6 +376,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         metrics.DB_SLOTS_IN_USE.inc()
         token = _current_work.set(work)
         session: Session = app.state.sessionmaker()
+        # What the service is configured with, for work done as the transaction ends
+        # (the feeds keep each changed event's VEVENT, whose links need the address).
+        session.info["settings"] = app.state.settings
         try:
             yield session
             with work.waiting():

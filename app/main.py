@@ -25,6 +25,9 @@ from app.db import (
 )
 from app.errors import document_invalid_input, install_handlers
 from app.events import api as events
+from app.feeds import api as feeds
+from app.feeds.cache import FeedCache
+from app.feeds.privacy import keep_tokens_out_of_logs
 from app.logs import tag_records_with_request_ids
 from app.middleware import BodySizeLimit, HeadAndOptions, RequestLog, SecurityHeaders
 from app.openapi import complete as complete_openapi
@@ -72,6 +75,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 # Where FastAPIOffline serves Swagger UI and ReDoc (it keeps app.docs_url empty).
 DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 
+# Whole feed bodies kept per process, by ETag (a 10,000-event feed is about 13 MB).
+FEED_CACHE_BYTES = 64 * 1024 * 1024
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
@@ -109,6 +115,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(RequestLog)
     app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS)
-    for module in (home, health, accounts, catalogue, seminars, events, reports, audit):
+    app.state.feed_cache = FeedCache(max_bytes=FEED_CACHE_BYTES)
+    keep_tokens_out_of_logs()
+    # The feeds come before the events: /events/{id}.ics would otherwise reach
+    # /events/{id}, which takes an integer.
+    routers = (home, health, accounts, catalogue, seminars, feeds, events, reports, audit)
+    for module in routers:
         app.include_router(module.router)
     return app

@@ -26,7 +26,7 @@ def api_routes(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[
             context = getattr(route, "include_context", None)
             yield from api_routes(included.routes, prefix + getattr(context, "prefix", ""))
         elif isinstance(route, APIRoute):
-            yield prefix + route.path, route
+            yield prefix + route.path_format, route
 
 
 def _calls(dependant: Dependant) -> Iterator[Any]:

@@ -82,8 +82,25 @@ def _configure_and_run(connection) -> None:
         render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    if connection.dialect.name != "sqlite" or connection.in_transaction():
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    # SQLite changes a column by rebuilding its table (create, copy, drop, rename).
+    # Dropping a table that other rows point at breaks their foreign keys for a moment,
+    # which SQLite cannot defer past the rename; so, as SQLite's documentation
+    # prescribes, enforcement is off while the migrations run (it can only be switched
+    # outside a transaction), and every foreign key is checked before they commit.
+    driver = connection.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys = OFF")
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migrations left rows pointing at nothing: {broken[:5]}")
+    finally:
+        driver.execute("PRAGMA foreign_keys = ON")
 
 
 if context.is_offline_mode():

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -272,3 +273,69 @@ def test_four_processes_may_migrate_a_fresh_database_at_once(backend, tmp_path_f
             assert actions == 11
         finally:
             engine.dispose()
+
+
+def test_existing_events_and_seminars_get_distinct_uids_and_keep_what_points_at_them(
+    backend, tmp_path_factory
+):
+    with scratch_database(backend, tmp_path_factory) as url:
+        migrate(url, "0005")
+        engine = make_engine(url)
+        try:
+            with engine.begin() as connection:
+                _insert_programme_before_uids(connection)
+            migrate(url)
+            with engine.connect() as connection:
+                events = connection.execute(text("SELECT id, uid FROM events")).all()
+                seminars = connection.execute(text("SELECT uid, sequence FROM seminars")).all()
+                registrations = connection.execute(
+                    text("SELECT count(*) FROM registrations")
+                ).scalar_one()
+            uids = [uid for _id, uid in events] + [uid for uid, _sequence in seminars]
+            assert len(uids) == 4 and len(set(uids)) == 4
+            assert all(str(uuid.UUID(uid)) == uid for uid in uids)
+            assert [sequence for _uid, sequence in seminars] == [0]
+            assert registrations == 2
+            migrate(url, "0005", down=True)
+            migrate(url)
+        finally:
+            engine.dispose()
+
+
+def _insert_programme_before_uids(connection) -> None:
+    at = "2026-11-25 09:00:00"
+    connection.execute(
+        text(
+            "INSERT INTO users (id, name, email, role, created_at) "
+            "VALUES (1, 'Ann', 'ann@example.eu', 'participant', :at)"
+        ),
+        {"at": at},
+    )
+    for event_id in (1, 2, 3):
+        connection.execute(
+            text(
+                "INSERT INTO events (id, title, description, kind, status, starts_at, ends_at,"
+                " timezone, online_url, created_by_id, sequence, created_at, updated_at)"
+                " VALUES (:id, 'E', '', 'other', 'published', '2027-03-10 09:00:00',"
+                " '2027-03-10 10:00:00', 'Europe/Brussels', 'https://example.eu', 1, 0,"
+                " :at, :at)"
+            ),
+            {"id": event_id, "at": at},
+        )
+    for event_id in (1, 2):
+        connection.execute(
+            text(
+                "INSERT INTO registrations (event_id, user_id, status, created_at, queue_number,"
+                " updated_at) VALUES (:event_id, 1, 'registered', :at, 1, :at)"
+            ),
+            {"event_id": event_id, "at": at},
+        )
+    connection.execute(
+        text(
+            "INSERT INTO seminars (year, number, proposals_open_at, proposals_close_at,"
+            " voting_close_at, event_id, created_by_id, created_at, updated_at) VALUES"
+            " (2027, 1, '2026-12-01 09:00:00', '2027-01-15 17:00:00', '2027-02-01 17:00:00',"
+            " 3, 1, :at, :at)"
+        ),
+        {"at": at},
+    )

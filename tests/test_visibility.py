@@ -90,6 +90,14 @@ TABLE = {
         private_to=("host", "secretariat"),
     ),
     "my registrations": Read("/me/registrations", ANY_USER, private_to=("participant",)),
+    # The public feeds hold what the public events and seminars show; a personal feed is
+    # for whoever holds its secret address (its own tests); its list is its owner's.
+    "the public feeds": Read("/feeds", PUBLIC),
+    "the calendar": Read("/calendar.ics", PUBLIC),
+    "an event's calendar file": Read("/events/{published}.ics", PUBLIC),
+    "the seminars' deadlines": Read("/seminars.ics", PUBLIC),
+    "a personal feed": Read("/feeds/{feed}.ics", PUBLIC, private_to=()),
+    "my personal feeds": Read("/me/feeds", ANY_USER),
     # Reports hold figures, hosts and proposers' member states, never a participant.
     "coverage": Read("/reports/coverage?year=2027", only(("secretariat",))),
     "the stocktaking export": Read("/reports/events", only(("secretariat",))),
@@ -137,6 +145,8 @@ def world(client, clock, make_account, jrc, admin):
         json={"name": "Ivo Invited", "email": "ivo@example.eu", "role": "participant"},
     )
     assert invited.status_code == 201, invited.text
+    feed = client.post("/me/feeds", headers=participant.headers, json={"label": "Phone"})
+    assert feed.status_code == 201, feed.text
     return {
         "accounts": {
             "anonymous": None,
@@ -154,6 +164,7 @@ def world(client, clock, make_account, jrc, admin):
             "published": published["id"],
             "submitted": submitted["id"],
             "invitation": invited.json()["invitation"]["url"].rsplit("/", 1)[1],
+            "feed": feed.json()["url"].rsplit("/", 1)[1].removesuffix(".ics"),
         },
     }
 
@@ -193,6 +204,7 @@ def test_the_table_holds_every_read_endpoint(client):
         .replace("{number}", "1")
         .replace("{event_id}", "{published}")
         .replace("{secret}", "{invitation}")
+        .replace("{token}", "{feed}")
         for path in reads
     }
     assert with_ids <= tabled

@@ -21,7 +21,8 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
+    # Asynchronous, as it does no I/O: it needs no worker thread of its own.
     return request.app.state.settings
 
 

@@ -4,14 +4,23 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
 from app.catalogue.schemas import ActionCreate, ActionUpdate
 from app.common.paging import Paged, PageRequest, fetch_page
 from app.errors import Invalid, NotFound
-from app.models import Action, ActionChange, ActionChangeKind, ActionStatus, PriorityArea, User
+from app.models import (
+    Action,
+    ActionChange,
+    ActionChangeKind,
+    ActionStatus,
+    Event,
+    PriorityArea,
+    User,
+)
+from app.models.events import event_actions
 
 
 def list_priority_areas(*, session: Session, page: PageRequest) -> Paged[PriorityArea]:
@@ -43,9 +52,9 @@ def list_actions(
     return fetch_page(session, _actions(status), page)
 
 
-def every_action(*, session: Session) -> list[Action]:
-    """All actions, retired ones included, for readers that need the whole catalogue."""
-    return list(session.scalars(_actions(None)))
+def every_action(*, session: Session, status: ActionStatus | None = None) -> list[Action]:
+    """All actions (of ``status``, if given), for readers that need the whole catalogue."""
+    return list(session.scalars(_actions(status)))
 
 
 def get_action(
@@ -163,6 +172,23 @@ def add_action(*, session: Session, actor: User, data: ActionCreate, now: dateti
     return action
 
 
+def _renew_linked_events(session: Session, action: Action, now: datetime) -> None:
+    """Every event that names the action describes it by its title: the events linked
+    to it change with it, in this transaction, as calendar clients expect."""
+    session.execute(
+        update(Event)
+        .where(
+            Event.id.in_(
+                select(event_actions.c.event_id).where(
+                    event_actions.c.action_number == action.number
+                )
+            )
+        )
+        .values(Event.change_recorded(now))
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 def amend_action(
     *, session: Session, actor: User, number: int, data: ActionUpdate, now: datetime
 ) -> Action:
@@ -184,6 +210,8 @@ def amend_action(
         change = ActionChangeKind.amended
     action.updated_at = now
     session.flush()
+    if action.title != before["title"]:
+        _renew_linked_events(session, action, now)
     _log_change(
         session,
         actor=actor,

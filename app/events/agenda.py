@@ -115,6 +115,7 @@ def confirm_agenda(*, session: Session, actor: User, event_id: int, now: datetim
         raise Conflict(f"Event {event.id} has no agenda yet; an empty agenda cannot be confirmed")
     event.agenda_confirmed_at = now
     event.agenda_confirmed_by_id = actor.id
+    event.record_change(now)  # its calendar entry turns from tentative to confirmed
     audit.record(
         session=session,
         actor=actor,

@@ -18,6 +18,7 @@ from app.auth.deps import (
 from app.bodies import JsonRoute
 from app.common.params import Paging
 from app.common.schemas import MAX_ID, IdPath, Page, WallClockOrInstant, page_of
+from app.config import Settings
 from app.errors import responses
 from app.events import access, agenda, presenters, queries, registrations
 from app.events import service as events
@@ -42,9 +43,9 @@ def _as_utc(value: datetime | None) -> datetime | None:
     return value
 
 
-def _present(session: Session, event: Event, plan_years: range) -> EventRead:
+def _present(session: Session, event: Event, settings: Settings) -> EventRead:
     [listed] = queries.with_occupancy(session, [event])
-    return presenters.event_read(listed, plan_years)
+    return presenters.event_read(listed, settings)
 
 
 def _present_registrations(session: Session, found: list[Registration]) -> list[RegistrationRead]:
@@ -72,7 +73,7 @@ def create_event(
     any kind, as `draft` or `published` at once. Priority areas default to those of the
     actions. An event outside the plan's term is accepted, with a `warnings` entry."""
     event = events.create_event(session=session, actor=user, data=body, now=clock())
-    return _present(session, event, settings.plan_years)
+    return _present(session, event, settings)
 
 
 @event_router.get("/events", response_model=Page[EventRead], responses=responses(401))
@@ -124,21 +125,22 @@ def list_events(
     found = queries.list_events(session=session, viewer=viewer, filters=filters, page=page)
     return page_of(
         EventRead,
-        [presenters.event_read(listed, settings.plan_years) for listed in found.events],
+        [presenters.event_read(listed, settings) for listed in found.events],
         total=found.total,
         page=page,
     )
 
 
-@event_router.get("/events/{event_id}", response_model=EventRead, responses=responses(401, 404))
+# `:int`: /events/{id}.ics is the event's calendar file, a route of the feeds.
+@event_router.get("/events/{event_id:int}", response_model=EventRead, responses=responses(401, 404))
 def read_event(event_id: IdPath, session: SessionDep, viewer: OptionalUser, settings: SettingsDep):
     """One event, if you may see it."""
     event = access.get_visible(session=session, event_id=event_id, viewer=viewer)
-    return _present(session, event, settings.plan_years)
+    return _present(session, event, settings)
 
 
 @event_router.patch(
-    "/events/{event_id}", response_model=EventRead, responses=responses(401, 403, 404, 409)
+    "/events/{event_id:int}", response_model=EventRead, responses=responses(401, 403, 404, 409)
 )
 def update_event(
     event_id: IdPath,
@@ -155,7 +157,7 @@ def update_event(
     event = events.update_event(
         session=session, actor=user, event_id=event_id, data=body, now=clock()
     )
-    return _present(session, event, settings.plan_years)
+    return _present(session, event, settings)
 
 
 @event_router.post(
@@ -169,7 +171,7 @@ def publish_event(
     """Publish a draft or submitted event (secretariat). A published event is answered as
     it stands; a cancelled one cannot be published."""
     event = events.publish_event(session=session, actor=user, event_id=event_id, now=clock())
-    return _present(session, event, settings.plan_years)
+    return _present(session, event, settings)
 
 
 @event_router.post(
@@ -191,7 +193,7 @@ def cancel_event(
     event = events.cancel_event(
         session=session, actor=user, event_id=event_id, reason=body.reason, now=clock()
     )
-    return _present(session, event, settings.plan_years)
+    return _present(session, event, settings)
 
 
 @event_router.get(

@@ -1,5 +1,6 @@
 """Response bodies for events, agendas and registrations, made from rows."""
 
+from app.config import Settings
 from app.events.queries import Listed
 from app.events.registrations import Placed
 from app.events.schemas import (
@@ -15,6 +16,7 @@ from app.events.schemas import (
 )
 from app.events.service import term_warnings
 from app.events.times import local
+from app.feeds import links
 from app.models import Event, User
 
 
@@ -33,9 +35,11 @@ def venue(event: Event) -> VenueRead | None:
     )
 
 
-def event_read(listed: Listed, plan_years: range) -> EventRead:
-    """An event's answer; ``plan_years`` is the plan's term, which its warnings consult."""
+def event_read(listed: Listed, settings: Settings) -> EventRead:
+    """An event's answer: its warnings consult the plan's term, its calendar links the
+    service's public address."""
     event, occupancy = listed.event, listed.occupancy
+    calendar_url = links.event_calendar(settings.base_url, event.id)
     return EventRead(
         id=event.id,
         title=event.title,
@@ -63,7 +67,9 @@ def event_read(listed: Listed, plan_years: range) -> EventRead:
         cancelled_at=event.cancelled_at,
         cancel_reason=event.cancel_reason,
         agenda_confirmed_at=event.agenda_confirmed_at,
-        warnings=term_warnings(event, plan_years),
+        warnings=term_warnings(event, settings.plan_years),
+        calendar_url=calendar_url,
+        webcal_url=links.webcal(calendar_url),
     )
 
 

@@ -152,6 +152,8 @@ class EventRead(BaseModel):
     warnings: list[str] = Field(
         description="what is unusual but accepted, e.g. an event outside the plan's term"
     )
+    calendar_url: str = Field(description="the event as an iCalendar file (published events)")
+    webcal_url: str = Field(description="the same, as webcal:// for calendar apps")
 
 
 class Speaker(Strict):

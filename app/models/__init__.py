@@ -17,6 +17,7 @@ from app.models.events import (
     Registration,
     RegistrationStatus,
 )
+from app.models.feeds import CHANGED_EVENTS, EntryVariant, FeedClock, FeedEntry, PersonalFeed
 from app.models.seminars import (
     AGREEING_INSTITUTIONS,
     SEMINAR_ZONE,
@@ -31,6 +32,7 @@ from app.models.users import Affiliation, ApiToken, Institution, Invitation, Rol
 
 __all__ = [
     "AGREEING_INSTITUTIONS",
+    "CHANGED_EVENTS",
     "SEMINAR_ZONE",
     "Action",
     "ActionChange",
@@ -41,11 +43,15 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "EntryVariant",
     "Event",
     "EventKind",
     "EventStatus",
+    "FeedClock",
+    "FeedEntry",
     "Institution",
     "Invitation",
+    "PersonalFeed",
     "PriorityArea",
     "Proposal",
     "ProposalStatus",

@@ -1,5 +1,6 @@
 """Declarative base, constraint naming convention and column types shared by all models."""
 
+import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -67,3 +68,8 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_uid() -> str:
+    """A calendar UID: a random UUID, which says nothing about the host that made it."""
+    return str(uuid.uuid4())

@@ -15,10 +15,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    case,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, text_enum, utcnow
+from app.models.base import Base, new_uid, text_enum, utcnow
 from app.models.catalogue import Action, PriorityArea
 from app.models.users import User
 
@@ -72,9 +73,14 @@ class Event(Base):
         CheckConstraint("sequence >= 0", name="sequence_not_negative"),
         Index("ix_events_status_starts_at", "status", "starts_at"),
         Index("ix_events_local_start_year_status", "local_start_year", "status"),
+        # The feeds' cut-off: the latest cancelled event that has ended.
+        Index("ix_events_status_ends_at", "status", "ends_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The event's identity in every calendar: random, set once, never changed, so that
+    # calendar apps update the event they know instead of adding a duplicate.
+    uid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uid)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[EventKind] = mapped_column(text_enum(EventKind))
@@ -124,6 +130,14 @@ class Event(Base):
         if self.published_at is not None:
             self.sequence += 1
         self.updated_at = now
+
+    @classmethod
+    def change_recorded(cls, now: datetime) -> dict[Any, Any]:
+        """``record_change`` as the values of one UPDATE, for many events at once."""
+        return {
+            cls.sequence: cls.sequence + case((cls.published_at.is_not(None), 1), else_=0),
+            cls.updated_at: now,
+        }
 
 
 class AgendaItem(Base):

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, text_enum, utcnow
+from app.models.base import Base, new_uid, text_enum, utcnow
 from app.models.catalogue import Action, PriorityArea
 from app.models.users import Affiliation, Institution, User
 
@@ -44,9 +44,12 @@ class Seminar(Base):
             "proposals_open_at < proposals_close_at AND proposals_close_at < voting_close_at",
             name="dates_in_order",
         ),
+        CheckConstraint("sequence >= 0", name="sequence_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Calendars know the seminar's milestones by identities derived from this one.
+    uid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uid)
     year: Mapped[int]
     number: Mapped[int]
     proposals_open_at: Mapped[datetime]
@@ -58,6 +61,9 @@ class Seminar(Base):
     agreed_at: Mapped[datetime | None]
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), unique=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Raised whenever the dates, year or number move, as calendar clients expect of
+    # the milestones they have seen before.
+    sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -411,4 +411,4 @@ def schedule_seminar(
         now=clock(),
     )
     [listed] = queries.with_occupancy(session, [event])
-    return event_presenters.event_read(listed, settings.plan_years)
+    return event_presenters.event_read(listed, settings)

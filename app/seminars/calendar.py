@@ -224,6 +224,7 @@ def update_seminar(
             )
     for name, value in changes.items():
         setattr(seminar, name, value)
+    seminar.sequence += 1  # its milestones moved: a new version for calendars
     seminar.updated_at = now
     session.flush()
     audit.record(

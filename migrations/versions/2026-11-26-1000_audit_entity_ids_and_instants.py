@@ -6,7 +6,7 @@ microseconds, are rewritten as every answer writes them: UTC to the second with 
 The rows are history, so their append-only guard is lifted for this migration only.
 
 Revision ID: 0020
-Revises: 0005
+Revises: 0011
 Create Date: 2026-11-26 10:00:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0005"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,6 +5,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -17,12 +18,12 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def live_server(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free local port in a thread; yields its base URL."""
+def live_server(app: FastAPI, **options: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free local port in a thread; yields its base URL.
+    ``options`` change uvicorn's configuration (its logging, for instance)."""
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", limit_concurrency=500)
-    )
+    config = {"log_level": "warning", "limit_concurrency": 500, **options}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

@@ -1,0 +1,57 @@
+"""Answering a feed over HTTP: validators, conditional requests and caching headers."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+from fastapi import Request, Response
+
+from app.feeds.service import Feed
+
+MEDIA_TYPE = "text/calendar; charset=utf-8"
+# Shared caches may keep a public feed this long; calendar apps come back every hour.
+MAX_AGE = 300
+
+
+def _http_date(moment: datetime) -> str:
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110's weak comparison: ``W/"x"`` and ``"x"`` match, as does ``*``."""
+    tags = [tag.strip() for tag in if_none_match.split(",")]
+    return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)
+
+
+def _unchanged_since(if_modified_since: str, last_modified: datetime) -> bool:
+    try:
+        since = parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError, IndexError):
+        return False  # a date we cannot read is ignored, as RFC 9110 says
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return last_modified.replace(microsecond=0) <= since
+
+
+def not_modified(request: Request, feed: Feed) -> bool:
+    """Whether the client's copy is current. ``If-None-Match`` wins when it is sent;
+    ``If-Modified-Since`` counts only without it."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        return _matches(if_none_match, feed.etag)
+    if_modified_since = request.headers.get("if-modified-since")
+    return if_modified_since is not None and _unchanged_since(if_modified_since, feed.last_modified)
+
+
+def answer(request: Request, feed: Feed, body: Callable[[], bytes]) -> Response:
+    """304 with no body when the client's copy is current, else the feed."""
+    headers = {
+        "ETag": feed.etag,
+        "Last-Modified": _http_date(feed.last_modified),
+        "Cache-Control": f"{'private' if feed.private else 'public'}, max-age={MAX_AGE}",
+    }
+    if not_modified(request, feed):
+        return Response(status_code=304, headers=headers)
+    disposition = "attachment" if feed.attachment else "inline"
+    headers["Content-Disposition"] = f'{disposition}; filename="{feed.filename}"'
+    return Response(body(), media_type=MEDIA_TYPE, headers=headers)
