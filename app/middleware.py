@@ -192,7 +192,8 @@ class RequestLog:
             await _answer(send_with_id, 500, "Something went wrong on the server; it is logged")
         finally:
             duration = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            # The template as documented (`/events/{event_id}`), without its converters.
+            route = getattr(scope.get("route"), "path_format", None) or "unmatched"
             metrics.REQUESTS.labels(method, route, str(status)).inc()
             metrics.LATENCY.labels(method, route).observe(duration)
             access_log.info(

@@ -217,7 +217,10 @@ def test_every_endpoint_answers_503_json_when_the_database_is_unreachable():
         for path, operations in spec["paths"].items():
             if path == "/":
                 continue  # the front door names the service from the process alone
-            url = re.sub(r"\{\w+\}", "1", path)
+            # Ids as integers, a feed's secret shaped like one (a malformed one is 404
+            # without asking the database).
+            url = path.replace("{token}", "x" * 43)
+            url = re.sub(r"\{\w+\}", "1", url)
             for method in operations:
                 headers = {} if path == "/health" else token
                 response = client.request(

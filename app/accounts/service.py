@@ -177,7 +177,7 @@ def sign_up(
                 now=now,
             )
             return invite(session=session, actor=user, user=user, now=now, lifetime=lifetime)
-    except IntegrityError:  # the same address signed up at the same moment
+    except (IntegrityError, Conflict):  # the same address signed up at the same moment
         return None
 
 
