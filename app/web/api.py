@@ -8,7 +8,9 @@ asks for ``text/html``, gets the programme; any other client gets the JSON of
 ``app.home``.
 """
 
-from fastapi import APIRouter, Request, Response
+from typing import Any
+
+from fastapi import APIRouter, Request
 from starlette.routing import Match
 from starlette.types import Scope
 
@@ -61,8 +63,9 @@ class BrowserRoute(JsonRoute):
 browser_router = APIRouter(tags=["pages"], route_class=BrowserRoute, include_in_schema=False)
 
 
-def _shared(settings_base: str) -> dict[str, object]:
-    return {"base_url": settings_base, "api": settings_base}
+def _shared(base_url: str) -> dict[str, Any]:
+    """What every page's links to the API and the feeds start with."""
+    return {"base_url": base_url, "api": base_url}
 
 
 @browser_router.get("/")
@@ -77,7 +80,7 @@ def programme(request: Request, session: SessionDep, clock: ClockDep, settings: 
     except pages.BadFilter as refused:
         error, filters = str(refused), pages.ProgrammeFilters()
     shown = pages.programme(session, filters, now=now, error=error is not None)
-    feed_filters = {
+    feed_filters: dict[str, list[object]] = {
         "priority_area": [filters.priority_area] if filters.priority_area else [],
         "action": [filters.action] if filters.action else [],
         "kind": [filters.kind.value] if filters.kind else [],
@@ -154,7 +157,3 @@ def subscribe(request: Request, session: SessionDep, settings: SettingsDep):
         areas=[(area.number, area.title) for area in areas],
     )
     return rendering.page(request, "subscribe.html", feeds=feeds, **_shared(settings.base_url))
-
-
-def not_found_page(request: Request, base_url: str) -> Response:
-    return rendering.page(request, "not_found.html", status_code=404, **_shared(base_url))

@@ -78,7 +78,8 @@ class ProgrammeFilters:
     @property
     def narrowed(self) -> bool:
         return any(
-            value is not None for value in (self.priority_area, self.action, self.kind, self.country)
+            value is not None
+            for value in (self.priority_area, self.action, self.kind, self.country)
         )
 
 

@@ -41,10 +41,10 @@ KIND_NAMES = {
 
 
 def utc_offset(moment: datetime) -> str:
-    """``UTC+01:00``, ``UTC−03:30``, ``UTC+00:00``: as people read an offset."""
+    """``UTC+01:00``, ``UTC-03:30``, ``UTC+00:00``: as people read an offset."""
     offset = moment.utcoffset()
     minutes = int(offset.total_seconds() // 60) if offset is not None else 0
-    sign = "+" if minutes >= 0 else "−"
+    sign = "+" if minutes >= 0 else "-"
     hours, rest = divmod(abs(minutes), 60)
     return f"UTC{sign}{hours:02d}:{rest:02d}"
 
