@@ -146,7 +146,7 @@ def _seed(app: FastAPI, clock: MovableClock, url: str) -> dict[str, dict[str, An
         seminar_id = events["seminar"]["id"]
         client.put(f"/events/{seminar_id}/agenda", headers=rtd.headers, json=agenda)
         client.post(f"/events/{seminar_id}/agenda/confirm", headers=rtd.headers)
-        if not events["seminar"]["status"] == "published":
+        if events["seminar"]["status"] != "published":
             client.post(f"/events/{seminar_id}/publish", headers=rtd.headers)
         for key, body in {
             "green": _event(
@@ -325,7 +325,8 @@ def test_the_keyboard_reaches_the_skip_link_first_and_focus_is_visible(page: Any
     page.keyboard.press("Tab")
     focused = page.evaluate(
         "(() => { const e = document.activeElement; const s = getComputedStyle(e);"
-        " return [e.textContent, s.outlineStyle, s.outlineWidth, e.getBoundingClientRect().top]; })()"
+        " return [e.textContent, s.outlineStyle, s.outlineWidth,"
+        " e.getBoundingClientRect().top]; })()"
     )
     assert focused[0] == "Skip to content"
     assert focused[1] != "none" and focused[2] != "0px"
