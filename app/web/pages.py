@@ -8,7 +8,7 @@ published, exactly as ``GET /events`` shows them to an anonymous caller.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -186,7 +186,7 @@ def programme(
         found = queries.list_events(
             session=session,
             viewer=None,
-            filters=EventFilters(**{**chosen.__dict__, "ends_after": now}),
+            filters=replace(chosen, ends_after=now),
             page=page,
         )
         return Programme(filters, found.events, found.total, countries)
