@@ -35,10 +35,14 @@ def test_a_browser_gets_the_programme_and_other_clients_the_json_front_door(clie
     assert page.status_code == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert "<h1>Programme of events</h1>" in page.text
-    for accept in (None, "*/*", "application/json", "application/json, text/html;q=0.5"):
-        headers = {"Accept": accept} if accept else {}
-        if accept is None:
-            headers = {"Accept": ""}
+    for accept in (
+        "",
+        "*/*",
+        "application/json",
+        "text/html;q=0",
+        "application/json, text/html;q=0.5",
+    ):
+        headers = {"Accept": accept}
         answer = client.get("/", headers=headers)
         assert answer.status_code == 200, accept
         assert answer.headers["content-type"] == "application/json", accept
@@ -59,7 +63,12 @@ def test_the_json_front_door_still_refuses_unknown_parameters_and_the_page_reads
 def test_the_programme_shows_upcoming_published_events_with_when_where_kind_and_areas(
     client, dg_rtd, member, event
 ):
-    create_event(client, member.headers, title="A member's event not yet published")
+    create_event(
+        client,
+        member.headers,
+        title="A member's event not yet published",
+        venue={"name": "Sala", "city": "Roma", "country": "IT"},
+    )
     create_event(client, dg_rtd.headers, title="A draft of the secretariat", kind="other")
     page = open_page(client, "/")
     assert event["title"] in page.text
@@ -70,6 +79,8 @@ def test_the_programme_shows_upcoming_published_events_with_when_where_kind_and_
     assert "3. Raising awareness" in page.text  # action 3 serves priority areas 1, 2 and 3
     assert f"/e/{event['id']}" in page.links
     assert "Upcoming events: 1 found" in page.text
+    # The country filter offers where public events are, not where unpublished ones are.
+    assert '<option value="BE">Belgium</option>' in page.html and "Italy" not in page.html
 
 
 def test_an_online_event_says_online(client, dg_rtd):
