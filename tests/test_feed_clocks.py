@@ -141,6 +141,7 @@ def test_concurrent_changes_from_two_processes_are_each_counted(
     assert end == start + 12
     after = client.get("/calendar.ics", headers={"If-None-Match": first.headers["etag"]})
     assert after.status_code == 200
-    assert sorted(event.summary for event in read(after.text).values()) == sorted(
-        f"Edited {event_id}" for event_id in ids
-    )
+    # The race database is shared by the race tests: its feed may hold their events too.
+    summaries = [event.summary for event in read(after.text).values()]
+    assert {f"Edited {event_id}" for event_id in ids} <= set(summaries)
+    assert not {f"Event {n}" for n in range(12)} & set(summaries)
