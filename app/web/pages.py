@@ -38,6 +38,9 @@ from app.seminars.calendar import phase_of
 PAGE_SIZE = 20
 # How many upcoming events the plan's page names under each action and priority area.
 NAMED_PER_ENTRY = 3
+# ... found among the programme's next this many events, so that the plan's page reads a
+# bounded number of rows: an entry served only later shows its count and its link.
+NEXT_WINDOW = 100
 
 
 class Tab(StrEnum):
@@ -330,9 +333,8 @@ class Plan:
     areas: dict[int, Served]
 
 
-def _served(session: Session, link: Any, column: Any, now: datetime) -> dict[int, Served]:
-    """Per catalogue entry, the public events held and upcoming, and the next few by
-    start: two statements (one grouped count, one ranked list)."""
+def _counts(session: Session, link: Any, column: Any, now: datetime) -> dict[int, Served]:
+    """Per catalogue entry, the public events held and upcoming: one grouped statement."""
     served: dict[int, Served] = defaultdict(Served)
     counts = session.execute(
         select(
@@ -346,33 +348,27 @@ def _served(session: Session, link: Any, column: Any, now: datetime) -> dict[int
     )
     for number, held, upcoming in counts:
         served[number].held, served[number].upcoming = held, upcoming
-    rank = (
-        func.row_number()
-        .over(partition_by=column, order_by=(Event.starts_at, Event.id))
-        .label("rank")
-    )
-    ranked = (
-        select(column.label("number"), Event.id.label("event_id"), rank)
-        .join(Event, Event.id == link.c.event_id)
-        .where(access.visible_to(None), Event.ends_at > now)
-        .subquery()
-    )
-    rows = session.execute(
-        select(ranked.c.number, Event)
-        .join(Event, Event.id == ranked.c.event_id)
-        .where(ranked.c.rank <= NAMED_PER_ENTRY)
-        .order_by(ranked.c.number, ranked.c.rank)
-    )
-    for number, event in rows:
-        served[number].next_events.append(event)
     return served
 
 
 def plan(session: Session, *, now: datetime) -> Plan:
-    return Plan(
-        catalogue=read_catalogue(session),
-        actions=_served(session, event_actions, event_actions.c.action_number, now),
-        areas=_served(
-            session, event_priority_areas, event_priority_areas.c.priority_area_number, now
-        ),
+    """The catalogue, each entry's events held and upcoming, and the next few among the
+    programme's next ``NEXT_WINDOW`` events: seven statements, however many events (the
+    counts read every link; the next events read a bounded window by start)."""
+    actions = _counts(session, event_actions, event_actions.c.action_number, now)
+    areas = _counts(session, event_priority_areas, event_priority_areas.c.priority_area_number, now)
+    upcoming = session.scalars(
+        select(Event)
+        .where(access.visible_to(None), Event.ends_at > now)
+        .options(selectinload(Event.actions), selectinload(Event.priority_areas))
+        .order_by(Event.starts_at, Event.id)
+        .limit(NEXT_WINDOW)
     )
+    for event in upcoming:
+        for served in [
+            *(actions[action.number] for action in event.actions),
+            *(areas[area.number] for area in event.priority_areas),
+        ]:
+            if len(served.next_events) < NAMED_PER_ENTRY:
+                served.next_events.append(event)
+    return Plan(catalogue=read_catalogue(session), actions=actions, areas=areas)
