@@ -1,7 +1,8 @@
 # The KEP 2.0 events service. Set KEP_DATABASE_URL to a PostgreSQL database in production;
 # the default SQLite file lives in the /srv/kep/data volume.
 
-# The service's wheel, which carries its migrations.
+# The service's wheel, which carries its migrations and the web pages' templates and
+# static files (app/web/templates, app/web/static).
 FROM python:3.11-slim AS wheel
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src

@@ -1,6 +1,6 @@
 """The service's front door: what it is, and where to go from here."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from app import __version__
@@ -38,9 +38,12 @@ def _served_paths(request: Request) -> set[str]:
 
 
 @router.get("/", response_model=ServiceRead)
-def service(request: Request):
+def service(request: Request, response: Response):
     """The service's name and version, with links to its documentation, its health check
-    and its public lists and feeds. Answers JSON (ask with `Accept: application/json`)."""
+    and its public lists and feeds. Answers JSON to every client that does not prefer
+    HTML (`Accept: application/json`, `*/*` or none); a browser, which asks for
+    `text/html`, gets the programme of events as a web page instead."""
+    response.headers["Vary"] = "Accept"
     served = _served_paths(request)
     return ServiceRead(
         name=NAME,

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from app import __version__, health, home, metrics
@@ -33,6 +34,8 @@ from app.middleware import BodySizeLimit, HeadAndOptions, RequestLog, SecurityHe
 from app.openapi import complete as complete_openapi
 from app.reports import api as reports
 from app.seminars import api as seminars
+from app.web import api as web
+from app.web.rendering import STATIC
 
 DESCRIPTION = """
 Joint DG RTD–CoR seminars and peer-to-peer events of the Knowledge Exchange Platform
@@ -119,7 +122,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     keep_tokens_out_of_logs()
     # The feeds come before the events: /events/{id}.ics would otherwise reach
     # /events/{id}, which takes an integer.
-    routers = (home, health, accounts, catalogue, seminars, feeds, events, reports, audit)
+    # A browser's GET / reaches the programme page first; other clients fall through to
+    # the JSON front door.
+    app.include_router(web.browser_router)
+    routers = (home, health, accounts, catalogue, seminars, feeds, events, reports, audit, web)
     for module in routers:
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -232,5 +232,5 @@ def test_feeds_lists_every_public_feed_with_both_urls(client, event, sedec):
 def test_the_feed_links_to_the_event_at_the_public_address(client, db, event):
     uid = db.scalar(select(Event.uid).where(Event.id == event["id"]))
     shown = read(fetch(client, "/calendar.ics"))[uid]
-    assert shown.description.endswith(f"Details: {BASE}/events/{event['id']}")
+    assert shown.description.endswith(f"Details: {BASE}/e/{event['id']}")
     assert f"URL:{BASE}/calendar.ics" in fetch(client, "/calendar.ics")

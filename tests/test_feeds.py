@@ -102,7 +102,7 @@ def test_a_published_event_says_when_where_what_and_why(client, db, member, sede
     assert str(entry["STATUS"]) == "TENTATIVE"  # the agenda is not confirmed yet
     location = "Jacques Delors building, Rue Belliard 99-101, Brussels, Belgium"
     assert str(entry["LOCATION"]) == location
-    assert str(entry["URL"]) == f"http://127.0.0.1:8000/events/{event['id']}"
+    assert str(entry["URL"]) == f"http://127.0.0.1:8000/e/{event['id']}"
     assert entry.categories == [
         "Peer-to-peer event",
         "Action 3",

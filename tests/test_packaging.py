@@ -65,6 +65,11 @@ def test_the_wheel_ships_the_migrations_and_builds_without_a_warning(tmp_path):
     shipped = {name.rsplit("/", 1)[-1] for name in names if name.startswith("app/migrations/")}
     in_tree = {path.name for path in (ROOT / "migrations").rglob("*") if path.is_file()}
     assert in_tree - {name for name in in_tree if name.endswith(".pyc")} <= shipped
+    # The web pages' templates and static files ship with the package too.
+    web = ROOT / "app" / "web"
+    for folder in ("templates", "static"):
+        files = {f"app/web/{folder}/{path.name}" for path in (web / folder).iterdir()}
+        assert files and files <= names, folder
 
     # The unpacked package migrates with its own copy, from a folder that has none.
     elsewhere = tmp_path / "elsewhere"
@@ -75,6 +80,9 @@ def test_the_wheel_ships_the_migrations_and_builds_without_a_warning(tmp_path):
             sys.executable,
             "-c",
             "from app.cli import main, migrations_folder; "
+            "from app.web.rendering import STATIC, render; "
+            "assert b'Page not found' in render('not_found.html', request_path='/x'); "
+            "assert (STATIC / 'site.css').is_file(); "
             "print(migrations_folder()); main(['migrate'])",
         ],
         cwd=elsewhere,

@@ -23,7 +23,7 @@ from sqlalchemy import Integer, String, Text, bindparam, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.feeds import presenters, queries, zones
+from app.feeds import links, presenters, queries, zones
 from app.feeds.queries import EntryRow
 from app.models import CHANGED_EVENTS, EntryVariant, FeedEntry
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 def _code_version() -> str:
     # A new release that writes different lines makes every stored part stale.
     digest = hashlib.sha256(icalendar.__version__.encode())
-    for module in (presenters, zones):
+    for module in (presenters, zones, links):
         digest.update(Path(module.__file__ or "").read_bytes())
     return digest.hexdigest()[:16]
 

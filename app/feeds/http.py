@@ -55,3 +55,10 @@ def answer(request: Request, feed: Feed, body: Callable[[], bytes]) -> Response:
     disposition = "attachment" if feed.attachment else "inline"
     headers["Content-Disposition"] = f'{disposition}; filename="{feed.filename}"'
     return Response(body(), media_type=MEDIA_TYPE, headers=headers)
+
+
+def etag_matches(request: Request, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag``: for answers validated by their ETag
+    alone, such as the web pages, which mix rows that have no one modification date."""
+    if_none_match = request.headers.get("if-none-match")
+    return if_none_match is not None and _matches(if_none_match, etag)

@@ -10,7 +10,8 @@ def webcal(url: str) -> str:
 
 
 def event_page(base_url: str, event_id: int) -> str:
-    return f"{base_url}/events/{event_id}"
+    """The event's public web page, for people; ``/events/{id}`` is its JSON."""
+    return f"{base_url}/e/{event_id}"
 
 
 def event_calendar(base_url: str, event_id: int) -> str:

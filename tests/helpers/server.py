@@ -11,17 +11,17 @@ import uvicorn
 from fastapi import FastAPI
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
-def live_server(app: FastAPI, **options: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free local port in a thread; yields its base URL.
-    ``options`` change uvicorn's configuration (its logging, for instance)."""
-    port = _free_port()
+def live_server(app: FastAPI, port: int | None = None, **options: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free local port (or ``port``) in a thread; yields
+    its base URL. ``options`` change uvicorn's configuration (its logging, for instance)."""
+    port = port or free_port()
     config = {"log_level": "warning", "limit_concurrency": 500, **options}
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **config))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -1,0 +1,1 @@
+"""The public web pages: HTML for people, from the same rows as the API."""
