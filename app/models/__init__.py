@@ -18,6 +18,13 @@ from app.models.events import (
     RegistrationStatus,
 )
 from app.models.feeds import CHANGED_EVENTS, EntryVariant, FeedClock, FeedEntry, PersonalFeed
+from app.models.notifications import (
+    MailKey,
+    MessageStatus,
+    NotificationSetting,
+    Notice,
+    OutboxMessage,
+)
 from app.models.seminars import (
     AGREEING_INSTITUTIONS,
     SEMINAR_ZONE,
@@ -50,6 +57,11 @@ __all__ = [
     "FeedClock",
     "FeedEntry",
     "Institution",
+    "MailKey",
+    "MessageStatus",
+    "Notice",
+    "NotificationSetting",
+    "OutboxMessage",
     "Invitation",
     "PersonalFeed",
     "PriorityArea",
