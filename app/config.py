@@ -9,7 +9,6 @@ from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-
 from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -143,7 +142,9 @@ class Settings(BaseSettings):
         try:
             validate_email(address, check_deliverability=False)
         except EmailNotValidError as error:
-            raise ValueError(f"is not an address such as KEP 2.0 <kep@example.eu>: {error}") from None
+            raise ValueError(
+                f"is not an address such as KEP 2.0 <kep@example.eu>: {error}"
+            ) from None
         return value
 
     @field_validator("cors_origins", mode="before")

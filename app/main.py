@@ -1,5 +1,6 @@
 """The application factory."""
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -7,6 +8,7 @@ import anyio
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
+from sqlalchemy import Engine
 
 from app import __version__, health, home, metrics
 from app.accounts import api as accounts
@@ -30,6 +32,9 @@ from app.feeds.cache import FeedCache
 from app.feeds.privacy import keep_tokens_out_of_logs
 from app.logs import tag_records_with_request_ids
 from app.middleware import BodySizeLimit, HeadAndOptions, RequestLog, SecurityHeaders
+from app.notifications import api as notifications
+from app.notifications import reactions  # noqa: F401 - writes the messages of each change
+from app.notifications.sender import Sender, start_thread
 from app.openapi import complete as complete_openapi
 from app.reports import api as reports
 from app.seminars import api as seminars
@@ -60,16 +65,36 @@ The same rules hold on every endpoint:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    sender = _start_sender(app.state.settings)
     async with anyio.create_task_group() as group:
         group.start_soon(watchdog, app)
         yield
         group.cancel_scope.cancel()
+    if sender is not None:
+        await anyio.to_thread.run_sync(_stop_sender, *sender)
     # The server has stopped taking requests and waited KEP_SHUTDOWN_TIMEOUT for those in
     # flight; the database work of any left is ended now, its transaction rolled back,
     # rather than cut off half-way when the process ends.
     await interrupt_all(app)
     app.state.probe_engine.dispose()
     metrics.process_ended()
+
+
+def _start_sender(settings: Settings) -> tuple[Sender, threading.Thread, Engine] | None:
+    """The mail sender in a thread of this process, unless KEP_SEND_MAIL_IN_PROCESS=0
+    (a separate `kep worker`). It has an engine of its own, so that it never takes one of
+    the connections the requests' slots count on."""
+    if not settings.send_mail_in_process:
+        return None
+    engine = make_engine(settings.database_url, pool_size=1, timeouts=Timeouts.of(settings))
+    sender = Sender(make_sessionmaker(engine), settings)
+    return sender, start_thread(sender), engine
+
+
+def _stop_sender(sender: Sender, thread: threading.Thread, engine: Engine) -> None:
+    sender.stop()
+    thread.join(timeout=sender.settings.smtp_timeout + 5)
+    engine.dispose()
 
 
 # Where FastAPIOffline serves Swagger UI and ReDoc (it keeps app.docs_url empty).
@@ -119,7 +144,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     keep_tokens_out_of_logs()
     # The feeds come before the events: /events/{id}.ics would otherwise reach
     # /events/{id}, which takes an integer.
-    routers = (home, health, accounts, catalogue, seminars, feeds, events, reports, audit)
+    routers = (
+        home,
+        health,
+        accounts,
+        catalogue,
+        seminars,
+        feeds,
+        events,
+        reports,
+        audit,
+        notifications,
+    )
     for module in routers:
         app.include_router(module.router)
     return app

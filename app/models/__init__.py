@@ -21,8 +21,8 @@ from app.models.feeds import CHANGED_EVENTS, EntryVariant, FeedClock, FeedEntry,
 from app.models.notifications import (
     MailKey,
     MessageStatus,
-    NotificationSetting,
     Notice,
+    NotificationSetting,
     OutboxMessage,
 )
 from app.models.seminars import (
@@ -57,12 +57,12 @@ __all__ = [
     "FeedClock",
     "FeedEntry",
     "Institution",
+    "Invitation",
     "MailKey",
     "MessageStatus",
     "Notice",
     "NotificationSetting",
     "OutboxMessage",
-    "Invitation",
     "PersonalFeed",
     "PriorityArea",
     "Proposal",
