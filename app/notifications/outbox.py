@@ -104,9 +104,10 @@ def enqueue(session: Session, draft: Draft, *, settings: Settings, now: datetime
         insert(OutboxMessage)
         .values(**values)
         .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
+        .returning(OutboxMessage.id)
     )
-    result = session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    session.flush()  # the rows the message refers to, as this transaction has them
+    return session.connection().execute(statement).first() is not None
 
 
 def _domain(mail_from: str) -> str:

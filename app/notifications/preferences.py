@@ -17,13 +17,12 @@ UNSUBSCRIBE_KEY = "unsubscribe"
 
 def choices(*, session: Session, user: User) -> dict[str, bool]:
     """Every optional kind, on or off for ``user``; a kind never chosen is on."""
-    chosen = dict(
-        session.execute(
-            select(NotificationSetting.kind, NotificationSetting.enabled).where(
-                NotificationSetting.user_id == user.id
-            )
-        ).tuples()
+    rows = session.execute(
+        select(NotificationSetting.kind, NotificationSetting.enabled).where(
+            NotificationSetting.user_id == user.id
+        )
     )
+    chosen: dict[str, bool] = {row[0]: row[1] for row in rows}
     return {kind: chosen.get(kind, True) for kind in OPTIONAL_KINDS}
 
 

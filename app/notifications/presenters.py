@@ -28,6 +28,7 @@ def outbox_read(message: OutboxMessage) -> OutboxRead:
         id=message.id,
         kind=message.kind,
         recipient=message.recipient,
+        recipient_name=message.recipient_name,
         subject=message.subject,
         status=message.status,
         attempts=message.attempts,

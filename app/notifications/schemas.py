@@ -63,6 +63,7 @@ class OutboxRead(BaseModel):
     id: int
     kind: str
     recipient: str
+    recipient_name: str
     subject: str
     status: MessageStatus
     attempts: int
