@@ -1,14 +1,24 @@
 """Mail: each change writes its messages to the outbox, and a sender delivers them to a
 real SMTP server (aiosmtpd, in this process), where the tests read them."""
 
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from app.config import Settings
 from app.events import registrations
+from app.main import create_app
 from app.models import Event, MessageStatus, OutboxMessage
-from app.notifications.sender import Sender
+from app.notifications.sender import Sender, transport_for
+from tests.helpers.database import migrate
 from tests.helpers.events import create_event, published_event
 from tests.helpers.mail import SmtpServer
 
@@ -594,3 +604,98 @@ def test_an_event_body_changes_nothing_when_refused(client, dg_rtd, participant,
 def test_a_draft_event_notifies_nobody(client, dg_rtd, db):
     create_event(client, dg_rtd.headers, kind="other")
     assert outbox(db) == []
+
+
+class _StopsTheServerAfterOneMessage:
+    """The real SMTP transport, with the server stopped after it accepted one message:
+    a mail server going down in the middle of a round."""
+
+    def __init__(self, inner, smtp: SmtpServer) -> None:
+        self.inner, self.smtp, self.stopped = inner, smtp, False
+
+    @contextlib.contextmanager
+    def connection(self):
+        with self.inner.connection() as send:
+
+            def first_then_stop(mail) -> None:
+                send(mail)
+                if not self.stopped:
+                    self.stopped = True
+                    self.smtp.stop()
+
+            yield first_then_stop
+
+
+def test_a_server_that_stops_mid_round_gets_the_rest_later_and_each_once(
+    client, dg_rtd, make_account, smtp, session_factory, mail_settings, clock, db
+):
+    event = published_event(client, dg_rtd.headers)
+    people = [make_account("participant") for _ in range(3)]
+    for person in people:
+        register(client, person, event["id"])
+    transport = _StopsTheServerAfterOneMessage(transport_for(mail_settings), smtp)
+    sender = Sender(session_factory, mail_settings, transport=transport, clock=clock)
+    result = sender.run_once()
+    assert (result.sent, result.failed) == (1, 2)
+    assert sorted(m.status for m in outbox(db)) == ["pending", "pending", "sent"]
+
+    smtp.start()
+    clock.advance(minutes=5)
+    assert sender.run_once().sent == 2
+    clock.advance(hours=1)
+    sender.run_once()
+    for person in people:
+        assert len(smtp.to(person.user.email)) == 1
+    assert {m.status for m in outbox(db)} == {MessageStatus.sent}
+
+
+def test_kep_worker_once_writes_the_mail_of_a_sign_up_to_the_mail_folder(tmp_path):
+    url = f"sqlite:///{tmp_path}/kep.db"
+    migrate(url)
+    app = create_app(Settings(database_url=url, send_mail_in_process=False, _env_file=None))  # type: ignore[call-arg]
+    with TestClient(app) as client:
+        answer = client.post("/signup", json={"name": "Sam Signup", "email": "sam@example.eu"})
+        assert answer.status_code == 202
+    app.state.engine.dispose()
+    folder = tmp_path / "mail"
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "worker", "--once"],
+        env={**os.environ, "KEP_DATABASE_URL": url, "KEP_MAIL_DIR": str(folder)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 message(s) sent" in result.stdout
+    (file,) = folder.glob("*.eml")
+    text = file.read_text()
+    assert "To: Sam Signup <sam@example.eu>" in text
+    assert "/invitations/" in text
+
+
+def test_the_server_sends_mail_itself_unless_told_not_to_and_stops_its_sender(tmp_path):
+    url = f"sqlite:///{tmp_path}/kep.db"
+    migrate(url)
+    folder = tmp_path / "mail"
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=url,
+        send_mail_in_process=True,
+        mail_dir=folder,
+        mail_poll_seconds=0.1,
+        _env_file=None,
+    )
+    app = create_app(settings)
+    with TestClient(app) as client:
+        assert any(t.name == "kep-mail-sender" for t in threading.enumerate())
+        client.post("/signup", json={"name": "Sam Signup", "email": "sam@example.eu"})
+        deadline = time.monotonic() + 20
+        while not list(folder.glob("*.eml")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(list(folder.glob("*.eml"))) == 1
+    assert not any(t.name == "kep-mail-sender" for t in threading.enumerate())
+    app.state.engine.dispose()
+
+    quiet = create_app(settings.model_copy(update={"send_mail_in_process": False}))
+    with TestClient(quiet):
+        assert not any(t.name == "kep-mail-sender" for t in threading.enumerate())
+    quiet.state.engine.dispose()
