@@ -6,13 +6,14 @@ SQLite (the write lock)."""
 import random
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker
-from app.models import MessageStatus, Notice, OutboxMessage, Role, Seminar, User
+from app.models import Invitation, MessageStatus, Notice, OutboxMessage, Role, Seminar, User
 from app.notifications import sender as sending
 from app.notifications.outbox import Draft, enqueue
 from app.notifications.sender import Sender
@@ -136,4 +137,36 @@ def test_a_notice_fires_once_when_two_senders_find_it_due(
     finally:
         for engine in engines:
             engine.dispose()
+        sessions.kw["bind"].dispose()
+
+
+def test_token_recovery_holds_its_limit_when_requests_arrive_together(
+    race_client, race_account, race_database
+):
+    _base_url, client = race_client
+    owner = race_account("participant")
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(
+            pool.map(
+                lambda _: client.post("/token-recovery", json={"email": owner.user.email}),
+                range(12),
+            )
+        )
+    assert {answer.status_code for answer in answers} == {202}
+    sessions = make_sessionmaker(make_engine(race_database))
+    try:
+        with sessions() as session:
+            links = session.scalar(
+                select(func.count())
+                .select_from(Invitation)
+                .where(Invitation.user_id == owner.id, Invitation.purpose == "recovery")
+            )
+            mails = session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.user_id == owner.id, OutboxMessage.kind == "token_recovery")
+            )
+        limit = Settings(_env_file=None).recovery_per_hour  # type: ignore[call-arg]
+        assert links == mails == limit
+    finally:
         sessions.kw["bind"].dispose()

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 # Where a message's secret link goes in its body; the sender puts the link there at the
 # last moment, and the outbox never keeps it once the message is delivered.
 LINK_MARK = "[link sent by mail]"
+# The events rendered for the invitations of one transaction's messages, by id.
+RENDERED = "kep_invitation_events"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +123,10 @@ def _calendar(
     sent to this person before for the same event: after a cancellation, a new
     invitation must outrank it, or calendars would ignore it."""
     session.flush()  # the event as this transaction has changed it
-    (event,) = events_for_entries(session, [invite.event_id])
+    made = session.info.setdefault(RENDERED, {})
+    if invite.event_id not in made:  # one rendering for all the registrants of a change
+        (made[invite.event_id],) = events_for_entries(session, [invite.event_id])
+    event = made[invite.event_id]
     last = session.scalar(
         select(func.max(OutboxMessage.calendar_sequence)).where(
             OutboxMessage.calendar_uid == event.uid, OutboxMessage.recipient == address

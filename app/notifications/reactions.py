@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import event as orm_event
 from sqlalchemy import inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.events.registrations import with_positions
 from app.models import (
@@ -29,7 +29,7 @@ from app.models import (
     User,
 )
 from app.notifications import messages
-from app.notifications.outbox import Draft, enqueue
+from app.notifications.outbox import RENDERED, Draft, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +59,14 @@ def _write_messages(session: Session) -> None:
     entries = [entry for entry in session.info.pop(RECORDED, []) if inspect(entry).persistent]
     if settings is None or not entries:
         return  # a session outside a request (a command, a script) sends nothing
-    for entry in entries:
-        for draft in drafts_for(session, entry, settings.base_url):
-            enqueue(session, draft, settings=settings, now=entry.at)
-    session.flush()
+    session.info.pop(RENDERED, None)
+    try:
+        for entry in entries:
+            for draft in drafts_for(session, entry, settings.base_url):
+                enqueue(session, draft, settings=settings, now=entry.at)
+        session.flush()
+    finally:
+        session.info.pop(RENDERED, None)
 
 
 # Read the trail as it is flushed; write the messages as the transaction commits, after
@@ -82,6 +86,7 @@ def _active_registrations(session: Session, event_id: int) -> list[Registration]
     return list(
         session.scalars(
             select(Registration)
+            .options(selectinload(Registration.user))
             .where(
                 Registration.event_id == event_id,
                 Registration.status.in_(
