@@ -13,6 +13,7 @@ import icalendar
 from icalendar import vCalAddress
 
 from app.feeds import presenters, zones
+from app.feeds.presenters import event_component
 from app.feeds.queries import FeedEvent
 
 REQUEST = "REQUEST"
@@ -31,7 +32,7 @@ def invitation(
     now: datetime,
 ) -> str:
     """The text/calendar part of one invitation or cancellation, for one attendee."""
-    component = presenters.event_component(event, base_url=base_url)
+    component = event_component(event, base_url=base_url)
     for name in ("SEQUENCE", "DTSTAMP", "ORGANIZER", "STATUS"):
         component.pop(name, None)
     # DTSTAMP of an iTIP message is when the message was made (RFC 5546, 2.1.5).

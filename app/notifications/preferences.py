@@ -83,11 +83,12 @@ def unsubscribe_url(base_url: str, code: str) -> str:
 def read_code(session: Session, code: str) -> tuple[User, str]:
     """The person and kind a link names, if its signature holds."""
     unknown = NotFound("This unsubscribe link is not valid; check that it was copied whole")
+    key = _key(session)  # first: every code, well formed or not, is checked the same way
     parts = code.split("-")
     if len(parts) != 3 or not parts[0].isdigit() or parts[1] not in OPTIONAL_KINDS:
         raise unknown
     user_id, kind, signature = int(parts[0]), parts[1], parts[2]
-    if not hmac.compare_digest(signature, _signature(_key(session), user_id, kind)):
+    if not hmac.compare_digest(signature, _signature(key, user_id, kind)):
         raise unknown
     user = session.get(User, user_id)
     if user is None:
