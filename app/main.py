@@ -91,9 +91,14 @@ def _start_sender(settings: Settings) -> tuple[Sender, threading.Thread, Engine]
     return sender, start_thread(sender), engine
 
 
+# How long stopping waits for a delivery in progress; a message cut off is sent again
+# once its claim expires.
+SENDER_STOP_WAIT = 5
+
+
 def _stop_sender(sender: Sender, thread: threading.Thread, engine: Engine) -> None:
     sender.stop()
-    thread.join(timeout=sender.settings.smtp_timeout + 5)
+    thread.join(timeout=SENDER_STOP_WAIT)
     engine.dispose()
 
 

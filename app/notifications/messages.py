@@ -127,17 +127,20 @@ def event_cancelled_for_participant(
     event: Event, user: User, registered: bool, base_url: str
 ) -> Draft:
     reason = event.cancel_reason or "no reason was given"
+    what = "held a place at" if registered else "were on the waitlist of"
+    paragraphs: list[str | list[str]] = [
+        _hello(user),
+        f"This event, which you {what}, is cancelled. The reason: {reason}",
+        facts(event, base_url),
+    ]
+    if registered:
+        paragraphs.append("The cancellation attached takes it out of your calendar.")
     return Draft(
         kind="event_cancelled",
         key=f"event:{event.id}:cancelled:to:{user.id}",
         user=user,
         subject=f"Cancelled: {event.title}",
-        body=_body(
-            _hello(user),
-            f"This event, which you registered for, is cancelled. The reason: {reason}",
-            facts(event, base_url),
-            "It is taken out of your calendar." if registered else "",
-        ),
+        body=_body(*paragraphs),
         invite=Invite(event.id, CANCEL) if registered else None,
     )
 
