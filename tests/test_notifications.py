@@ -9,7 +9,9 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import icalendar
 import pytest
+import vobject
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -145,6 +147,17 @@ def test_a_confirmation_carries_an_invitation_calendars_add(
     assert vevent.decoded("DTEND") == ENDS
     assert str(vevent["DTSTART"].params["TZID"]) == "Europe/Brussels"
     assert [str(zone["TZID"]) for zone in calendar.walk("VTIMEZONE")] == ["Europe/Brussels"]
+    # An independent parser reads the same instants, and a valid calendar.
+    parsed = vobject.readOne(part.get_content(), validate=True)
+    assert parsed.method.value == "REQUEST"
+    assert parsed.vevent.dtstart.value.astimezone(UTC) == STARTS
+
+    # The same rendering as the event's own calendar file, but for what iTIP adds.
+    (feed_vevent,) = icalendar.Calendar.from_ical(
+        client.get(f"/events/{event['id']}.ics").text
+    ).walk("VEVENT")
+    for name in ("UID", "SUMMARY", "DESCRIPTION", "LOCATION", "URL", "DTSTART", "DTEND"):
+        assert vevent[name] == feed_vevent[name], name
 
 
 def test_a_change_of_time_updates_the_invitation_in_place(
@@ -168,6 +181,32 @@ def test_a_change_of_time_updates_the_invitation_in_place(
     assert changed.vevent["UID"] == first.vevent["UID"]
     assert changed.vevent["SEQUENCE"] == db.get(Event, event["id"]).sequence == 1
     assert changed.vevent.decoded("DTSTART") == STARTS + timedelta(hours=1)
+
+
+def test_a_new_venue_or_link_tells_registrants_and_the_waitlist_what_changed(
+    client, dg_rtd, make_account, smtp, sender
+):
+    event = published_event(client, dg_rtd.headers, capacity=1)
+    holder, waiting = make_account("participant"), make_account("participant")
+    register(client, holder, event["id"])
+    register(client, waiting, event["id"])
+    response = client.patch(
+        f"/events/{event['id']}",
+        headers=dg_rtd.headers,
+        json={
+            "venue": {"name": "Committee of the Regions", "city": "Brussels", "country": "BE"},
+            "online_url": "https://meet.example.eu/kep",
+        },
+    )
+    assert response.status_code == 200, response.text
+    sender.run_once()
+    changed = smtp.one_to(holder.user.email, "Changed:")
+    assert "has changed: the venue, the online link." in changed.text
+    assert "Where:  Committee of the Regions, Brussels, Belgium" in changed.text
+    assert "Online: https://meet.example.eu/kep" in changed.text
+    assert changed.vevent["LOCATION"] == "Committee of the Regions, Brussels, Belgium"
+    on_list = smtp.one_to(waiting.user.email, "Changed:")
+    assert on_list.calendar_part is None and "You are on its waitlist." in on_list.text
 
 
 def test_a_title_change_alone_sends_no_mail(client, dg_rtd, participant, db):
@@ -249,6 +288,17 @@ def test_the_day_before_registrants_are_reminded_once(
     assert len(reminders) == 1
     assert "09:30–17:00 (Europe/Brussels time" in reminders[0].text
     assert reminders[0].mail["List-Unsubscribe"]
+
+
+def test_old_news_is_not_announced(client, dg_rtd, member, sender, clock, smtp):
+    """A sender that starts long after a moment (a new installation, a long outage)
+    does not announce it: a notice fires within a day of its moment only."""
+    from tests.helpers.seminars import OPEN, open_seminar
+
+    open_seminar(client, dg_rtd)
+    clock.set(OPEN + timedelta(days=2))
+    sender.run_once()
+    assert smtp.to(member.user.email) == []
 
 
 # -- members and the secretariat -------------------------------------------------------
@@ -340,6 +390,7 @@ def test_preferences_turn_optional_mails_off_and_never_transactional_ones(
     assert answer.status_code == 200
     assert answer.json()["event_reminder"] is False and answer.json()["own_event"] is True
 
+    before = client.get("/me/notifications", headers=participant.headers).json()
     refused = client.patch(
         "/me/notifications", headers=participant.headers, json={"registration_confirmed": False}
     )
@@ -349,6 +400,7 @@ def test_preferences_turn_optional_mails_off_and_never_transactional_ones(
         "/me/notifications", headers=participant.headers, json={"own_event": None}
     )
     assert emptied.status_code == 422
+    assert client.get("/me/notifications", headers=participant.headers).json() == before
     assert client.get("/me/notifications").status_code == 401
 
 
