@@ -13,6 +13,7 @@ from app.models import MailKey, NotificationSetting, User
 from app.notifications.kinds import KINDS, OPTIONAL_KINDS
 
 UNSUBSCRIBE_KEY = "unsubscribe"
+KEY_IN_SESSION = "kep_unsubscribe_key"
 
 
 def choices(*, session: Session, user: User) -> dict[str, bool]:
@@ -60,10 +61,14 @@ def choose(*, session: Session, user: User, changes: dict[str, bool], now: datet
 
 
 def _key(session: Session) -> bytes:
-    secret = session.scalar(select(MailKey.secret).where(MailKey.name == UNSUBSCRIBE_KEY))
-    if secret is None:  # made by the migration that made the table
-        raise RuntimeError("the mail_keys table has no unsubscribe key; run the migrations")
-    return secret.encode()
+    """The signing key, read once per session: one change may mail many people."""
+    key: bytes | None = session.info.get(KEY_IN_SESSION)
+    if key is None:
+        secret = session.scalar(select(MailKey.secret).where(MailKey.name == UNSUBSCRIBE_KEY))
+        if secret is None:  # made by the migration that made the table
+            raise RuntimeError("the mail_keys table has no unsubscribe key; run the migrations")
+        key = session.info[KEY_IN_SESSION] = secret.encode()
+    return key
 
 
 def _signature(key: bytes, user_id: int, kind: str) -> str:
