@@ -274,6 +274,25 @@ def test_a_cancelled_event_tells_everyone_registered_why(
     assert on_list.calendar_part is None
 
 
+def test_a_cancellation_costs_the_same_statements_for_few_or_many_registrants(
+    client, dg_rtd, make_account, count_queries, db
+):
+    counts = []
+    for people in (2, 8):
+        event = published_event(client, dg_rtd.headers)
+        for _ in range(people):
+            register(client, make_account("participant"), event["id"])
+        with count_queries() as counted:
+            answer = client.post(
+                f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "Off"}
+            )
+        assert answer.status_code == 200
+        counts.append(counted.count)
+        sent = [m for m in outbox(db) if m.idempotency_key.startswith(f"event:{event['id']}:")]
+        assert len(sent) == people
+    assert counts[0] == counts[1], counts
+
+
 def test_the_day_before_registrants_are_reminded_once(
     client, dg_rtd, participant, make_account, smtp, sender, session_factory, mail_settings, clock
 ):

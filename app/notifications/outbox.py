@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 LINK_MARK = "[link sent by mail]"
 # The events rendered for the invitations of one transaction's messages, by id.
 RENDERED = "kep_invitation_events"
+# The last SEQUENCE sent to each person, by event UID, for the same messages.
+SEQUENCES = "kep_invitation_sequences"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +67,23 @@ def _valid(address: str) -> str | None:
 def enqueue(session: Session, draft: Draft, *, settings: Settings, now: datetime) -> bool:
     """Queue one message; False when the person turned its kind off, the address is not
     one, or a message with the same key is queued already."""
+    values = prepare(session, draft, settings=settings, now=now)
+    return values is not None and insert(session, [values]) == 1
+
+
+def prepare(
+    session: Session, draft: Draft, *, settings: Settings, now: datetime
+) -> dict[str, object] | None:
+    """The outbox row of one message, or None when it is not to be sent (its kind turned
+    off, an address that is not one)."""
     kind = KINDS[draft.kind]
     if draft.user is not None and not preferences.wants(session, draft.user.id, kind.name):
-        return False
+        return None
     raw = draft.user.email if draft.user is not None else draft.address or ""
     address = _valid(raw)
     if address is None:
         log.warning("a %s message was not queued: %r is not a mail address", kind.name, raw)
-        return False
+        return None
     name = draft.user.name if draft.user is not None else draft.name
     body = draft.body
     if kind.optional and draft.user is not None:
@@ -97,19 +108,44 @@ def enqueue(session: Session, draft: Draft, *, settings: Settings, now: datetime
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
+        "calendar": None,
+        "calendar_method": None,
+        "calendar_uid": None,
+        "calendar_sequence": None,
     }
     if draft.invite is not None:
         values.update(_calendar(session, draft.invite, address, name, settings=settings, now=now))
+    return values
+
+
+# Rows per INSERT: well below the bound parameters either database takes.
+INSERT_CHUNK = 500
+
+
+def insert(session: Session, rows: list[dict[str, object]]) -> int:
+    """Insert prepared rows, a few hundred per statement; a row whose key is queued
+    already is dropped. The number inserted."""
+    if not rows:
+        return 0
+    session.flush()  # the rows the messages refer to, as this transaction has them
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(OutboxMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
-        .returning(OutboxMessage.id)
-    )
-    session.flush()  # the rows the message refers to, as this transaction has them
-    return session.connection().execute(statement).first() is not None
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    inserted = 0
+    for start in range(0, len(rows), INSERT_CHUNK):
+        statement = (
+            make(OutboxMessage)
+            .values(rows[start : start + INSERT_CHUNK])
+            .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
+            .returning(OutboxMessage.id)
+        )
+        inserted += len(session.connection().execute(statement).all())
+    return inserted
+
+
+def forget_renderings(session: Session) -> None:
+    """Drop what ``_calendar`` kept for the messages of one commit."""
+    session.info.pop(RENDERED, None)
+    session.info.pop(SEQUENCES, None)
 
 
 def _domain(mail_from: str) -> str:
@@ -127,12 +163,18 @@ def _calendar(
     if invite.event_id not in made:  # one rendering for all the registrants of a change
         (made[invite.event_id],) = events_for_entries(session, [invite.event_id])
     event = made[invite.event_id]
-    last = session.scalar(
-        select(func.max(OutboxMessage.calendar_sequence)).where(
-            OutboxMessage.calendar_uid == event.uid, OutboxMessage.recipient == address
+    known = session.info.setdefault(SEQUENCES, {})
+    if event.uid not in known:  # every person's last invitation to the event, at once
+        known[event.uid] = dict(
+            session.execute(
+                select(OutboxMessage.recipient, func.max(OutboxMessage.calendar_sequence))
+                .where(OutboxMessage.calendar_uid == event.uid)
+                .group_by(OutboxMessage.recipient)
+            ).all()
         )
-    )
+    last = known[event.uid].get(address)
     sequence = event.sequence if last is None else max(event.sequence, last + 1)
+    known[event.uid][address] = sequence
     text = itip.invitation(
         event,
         method=invite.method,

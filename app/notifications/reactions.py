@@ -29,7 +29,7 @@ from app.models import (
     User,
 )
 from app.notifications import messages
-from app.notifications.outbox import RENDERED, Draft, enqueue
+from app.notifications.outbox import Draft, forget_renderings, insert, prepare
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +59,16 @@ def _write_messages(session: Session) -> None:
     entries = [entry for entry in session.info.pop(RECORDED, []) if inspect(entry).persistent]
     if settings is None or not entries:
         return  # a session outside a request (a command, a script) sends nothing
-    session.info.pop(RENDERED, None)
+    forget_renderings(session)
     try:
-        for entry in entries:
-            for draft in drafts_for(session, entry, settings.base_url):
-                enqueue(session, draft, settings=settings, now=entry.at)
-        session.flush()
+        rows = [
+            prepare(session, draft, settings=settings, now=entry.at)
+            for entry in entries
+            for draft in drafts_for(session, entry, settings.base_url)
+        ]
+        insert(session, [row for row in rows if row is not None])
     finally:
-        session.info.pop(RENDERED, None)
+        forget_renderings(session)
 
 
 # Read the trail as it is flushed; write the messages as the transaction commits, after
