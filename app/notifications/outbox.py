@@ -10,6 +10,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import make_msgid, parseaddr
+from functools import lru_cache
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
@@ -128,18 +130,24 @@ def insert(session: Session, rows: list[dict[str, object]]) -> int:
     if not rows:
         return 0
     session.flush()  # the rows the messages refer to, as this transaction has them
-    dialect = session.get_bind().dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = _insert_statement(session.get_bind().dialect.name)
     inserted = 0
     for start in range(0, len(rows), INSERT_CHUNK):
-        statement = (
-            make(OutboxMessage)
-            .values(rows[start : start + INSERT_CHUNK])
-            .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
-            .returning(OutboxMessage.id)
-        )
-        inserted += len(session.connection().execute(statement).all())
+        # Many parameter sets for one statement, compiled once: SQLAlchemy sends them as
+        # multi-row INSERTs and gathers the ids RETURNING gives back.
+        result = session.connection().execute(statement, rows[start : start + INSERT_CHUNK])
+        inserted += len(result.all())
     return inserted
+
+
+@lru_cache(maxsize=2)
+def _insert_statement(dialect: str) -> Any:
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        make(OutboxMessage)
+        .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
+        .returning(OutboxMessage.id)
+    )
 
 
 def forget_renderings(session: Session) -> None:
