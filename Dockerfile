@@ -18,6 +18,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     KEP_DATABASE_URL=sqlite:////srv/kep/data/kep.db \
+    KEP_MAIL_DIR=/srv/kep/data/mail \
     MPLCONFIGDIR=/tmp/matplotlib \
     KEP_SHUTDOWN_TIMEOUT=8
 

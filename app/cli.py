@@ -1,4 +1,4 @@
-"""The ``kep`` command for operators: serve, migrate, create-user, demo."""
+"""The ``kep`` command for operators: serve, migrate, create-user, demo, worker."""
 
 import argparse
 import atexit
@@ -193,6 +193,36 @@ def _demo(_args: argparse.Namespace) -> None:
     print(f"To start again from an empty database: {fresh_start(settings.database_url)}.")
 
 
+def _worker(args: argparse.Namespace) -> None:
+    import logging.config
+    import signal
+
+    from app.db import Timeouts, make_engine, make_sessionmaker
+    from app.logs import log_config
+    from app.notifications import reactions  # noqa: F401 - the same listeners as the service
+    from app.notifications.sender import Sender
+
+    settings = _settings_or_exit()
+    logging.config.dictConfig(log_config())
+    migrate(settings, own_logging=False)
+    engine = make_engine(settings.database_url, pool_size=2, timeouts=Timeouts.of(settings))
+    sender = Sender(make_sessionmaker(engine), settings)
+    where = "the mail server in KEP_SMTP_URL" if settings.smtp_url else f"{settings.mail_dir}/"
+    try:
+        if args.once:
+            done = sender.run_once()
+            print(f"{done.sent} message(s) sent to {where}, {done.failed} not delivered.")
+            return
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signal_number, lambda *_: sender.stop())
+        logging.getLogger("app.notifications").warning(
+            "delivering mail to %s every %s s", where, settings.mail_poll_seconds
+        )
+        sender.run()
+    finally:
+        engine.dispose()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kep", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -216,6 +246,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="fill an empty database with a fictional programme")
     demo.set_defaults(run=_demo)
+
+    worker = commands.add_parser(
+        "worker", help="deliver outgoing mail and time-based notices, until stopped"
+    )
+    worker.add_argument(
+        "--once", action="store_true", help="one round: fire what is due, deliver, and exit"
+    )
+    worker.set_defaults(run=_worker)
 
     return parser
 

@@ -2,9 +2,13 @@
 
 import re
 from datetime import timedelta
+from email.utils import parseaddr
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
+from urllib.parse import parse_qs, urlsplit
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -71,6 +75,78 @@ class Settings(BaseSettings):
         description="hours an invitation link works before it expires",
     )
 
+    smtp_url: str | None = Field(
+        default=None,
+        description="the mail server: smtp://user:password@host:587?starttls=1, or "
+        "smtps://host:465; none: messages are written as .eml files to mail_dir",
+    )
+    mail_dir: Path = Field(
+        default=Path("./mail"),
+        description="where messages are written as .eml files when no smtp_url is set",
+    )
+    mail_from: str = Field(
+        default="KEP 2.0 <no-reply@kep.example.eu>",
+        description="the From address of every message, with a display name if wanted",
+    )
+    send_mail_in_process: bool = Field(
+        default=True,
+        description="whether `kep serve` delivers mail itself; 0 when `kep worker` runs apart",
+    )
+    mail_poll_seconds: float = Field(
+        default=5, gt=0, le=3600, description="how often the sender looks for work"
+    )
+    mail_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="attempts before a message is marked failed"
+    )
+    mail_retry_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="wait after the first failed attempt; it doubles with each further one",
+    )
+    smtp_timeout: float = Field(
+        default=30, gt=0, le=600, description="seconds to wait for the mail server"
+    )
+    recovery_minutes: int = Field(
+        default=30, ge=5, le=24 * 60, description="minutes a token-recovery link works"
+    )
+    recovery_per_hour: int = Field(
+        default=3, ge=1, le=100, description="token-recovery mails one address may get per hour"
+    )
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError(
+                "must be smtp://[user:password@]host[:port][?starttls=1] or smtps://host[:port]"
+            )
+        try:
+            parts.port  # noqa: B018 - a port that is not a number raises here
+        except ValueError as error:
+            raise ValueError(f"has a port that is not a number: {error}") from None
+        unknown = set(parse_qs(parts.query)) - {"starttls"}
+        if unknown:
+            raise ValueError(f"takes only the option starttls, not {', '.join(sorted(unknown))}")
+        return value.strip()
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        if any(char in value for char in "\r\n"):
+            raise ValueError("must be one line")
+        _name, address = parseaddr(value)
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError as error:
+            raise ValueError(
+                f"is not an address such as KEP 2.0 <kep@example.eu>: {error}"
+            ) from None
+        return value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _origins(cls, value: object) -> object:
@@ -111,6 +187,10 @@ class Settings(BaseSettings):
     @property
     def invitation_lifetime(self) -> timedelta:
         return timedelta(hours=self.invitation_hours)
+
+    @property
+    def recovery_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.recovery_minutes)
 
     @property
     def base_url(self) -> str:

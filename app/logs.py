@@ -2,8 +2,9 @@
 made safe to log.
 
 A secret that is part of a URL (a personal feed's token, an invitation link's secret)
-must never reach a log line: ``loggable_path`` replaces the segment after ``/feeds/``
-and ``/invitations/``, and the value of any query parameter named ``token``.
+must never reach a log line: ``loggable_path`` replaces the segment after ``/feeds/``,
+``/invitations/`` and ``/notifications/unsubscribe/``, and the value of any query
+parameter named ``token``.
 """
 
 import json
@@ -18,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode
 REQUEST_ID: ContextVar[str | None] = ContextVar("kep_request_id", default=None)
 
 # Path segments that follow these hold a secret.
-SECRET_AFTER = ("feeds", "invitations")
+SECRET_AFTER = ("feeds", "invitations", "unsubscribe")
 SECRET_QUERY = ("token",)
 REDACTED = "***"
 

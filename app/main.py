@@ -1,5 +1,6 @@
 """The application factory."""
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -8,6 +9,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from sqlalchemy import Engine
 
 from app import __version__, health, home, metrics
 from app.accounts import api as accounts
@@ -31,6 +33,9 @@ from app.feeds.cache import FeedCache
 from app.feeds.privacy import keep_tokens_out_of_logs
 from app.logs import tag_records_with_request_ids
 from app.middleware import BodySizeLimit, HeadAndOptions, RequestLog, SecurityHeaders
+from app.notifications import api as notifications
+from app.notifications import reactions  # noqa: F401 - writes the messages of each change
+from app.notifications.sender import Sender, start_thread
 from app.openapi import complete as complete_openapi
 from app.reports import api as reports
 from app.seminars import api as seminars
@@ -63,16 +68,41 @@ The same rules hold on every endpoint:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    sender = _start_sender(app.state.settings)
     async with anyio.create_task_group() as group:
         group.start_soon(watchdog, app)
         yield
         group.cancel_scope.cancel()
+    if sender is not None:
+        await anyio.to_thread.run_sync(_stop_sender, *sender)
     # The server has stopped taking requests and waited KEP_SHUTDOWN_TIMEOUT for those in
     # flight; the database work of any left is ended now, its transaction rolled back,
     # rather than cut off half-way when the process ends.
     await interrupt_all(app)
     app.state.probe_engine.dispose()
     metrics.process_ended()
+
+
+def _start_sender(settings: Settings) -> tuple[Sender, threading.Thread, Engine] | None:
+    """The mail sender in a thread of this process, unless KEP_SEND_MAIL_IN_PROCESS=0
+    (a separate `kep worker`). It has an engine of its own, so that it never takes one of
+    the connections the requests' slots count on."""
+    if not settings.send_mail_in_process:
+        return None
+    engine = make_engine(settings.database_url, pool_size=1, timeouts=Timeouts.of(settings))
+    sender = Sender(make_sessionmaker(engine), settings)
+    return sender, start_thread(sender), engine
+
+
+# How long stopping waits for a delivery in progress; a message cut off is sent again
+# once its claim expires.
+SENDER_STOP_WAIT = 5
+
+
+def _stop_sender(sender: Sender, thread: threading.Thread, engine: Engine) -> None:
+    sender.stop()
+    thread.join(timeout=SENDER_STOP_WAIT)
+    engine.dispose()
 
 
 # Where FastAPIOffline serves Swagger UI and ReDoc (it keeps app.docs_url empty).
@@ -125,7 +155,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # A browser's GET / reaches the programme page first; other clients fall through to
     # the JSON front door.
     app.include_router(web.browser_router)
-    routers = (home, health, accounts, catalogue, seminars, feeds, events, reports, audit, web)
+    routers = (
+        home,
+        health,
+        accounts,
+        catalogue,
+        seminars,
+        feeds,
+        events,
+        reports,
+        audit,
+        notifications,
+        web,
+    )
     for module in routers:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -13,6 +13,7 @@ skipped with one line that says why, and the summary counts each half.
 import contextlib
 import os
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -41,6 +42,17 @@ from tests.helpers.database import (
     scratch_database,
 )
 from tests.helpers.server import live_server
+
+# -- mail ----------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # No application a test makes, nor any server process it starts, sends mail on its
+    # own: a sender thread would outlive the test's database. Tests that deliver mail
+    # run a sender themselves. Whatever is written as files goes to a scratch folder.
+    os.environ["KEP_SEND_MAIL_IN_PROCESS"] = "0"
+    os.environ.setdefault("KEP_MAIL_DIR", tempfile.mkdtemp(prefix="kep-test-mail-"))
+
 
 # -- which half runs where ------------------------------------------------------------
 
@@ -162,7 +174,7 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, _env_file=None)  # type: ignore[call-arg]
+    return Settings(database_url=database_url, send_mail_in_process=False, _env_file=None)  # type: ignore[call-arg]
 
 
 @pytest.fixture

@@ -210,7 +210,11 @@ def _at_once(calls):
 def test_every_endpoint_answers_503_json_when_the_database_is_unreachable():
     app = create_app(Settings(database_url=UNREACHABLE, _env_file=None))  # type: ignore[call-arg]
     token = {"Authorization": "Bearer kep_anything"}
-    bodies = {("post", "/signup"): {"name": "Ann", "email": "ann@example.eu"}}
+    bodies = {
+        ("post", "/signup"): {"name": "Ann", "email": "ann@example.eu"},
+        ("post", "/token-recovery"): {"email": "ann@example.eu"},
+        ("patch", "/me/notifications"): {"event_reminder": False},
+    }
     with TestClient(app) as client:
         spec = client.get("/openapi.json").json()
         checked = 0

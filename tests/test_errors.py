@@ -65,6 +65,7 @@ OPEN_TO_EVERY_USER = {
     ("delete", "/users/{user_id}/tokens/{token_id}"),
     ("post", "/me/feeds"),
     ("delete", "/me/feeds/{feed_id}"),
+    ("patch", "/me/notifications"),
 }
 
 

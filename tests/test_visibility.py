@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from app.notifications.preferences import unsubscribe_code
 from tests.helpers.answers import detail_of
 from tests.helpers.events import create_event, published_event
 from tests.helpers.seminars import IN_PROPOSALS, IN_VOTING, open_seminar, propose
@@ -98,6 +99,12 @@ TABLE = {
     "the seminars' deadlines": Read("/seminars.ics", PUBLIC),
     "a personal feed": Read("/feeds/{feed}.ics", PUBLIC, private_to=()),
     "my personal feeds": Read("/me/feeds", ANY_USER),
+    "my mail preferences": Read("/me/notifications", ANY_USER),
+    # An unsubscribe link works for whoever holds it, as the mail it came in; it shows
+    # the kind of mail, not whose.
+    "an unsubscribe link": Read("/notifications/unsubscribe/{unsubscribe}", PUBLIC),
+    # Outgoing mail names its recipients: for operators only.
+    "the outbox": Read("/outbox", only(("admin",)), private_to=("admin",)),
     # Reports hold figures, hosts and proposers' member states, never a participant.
     "coverage": Read("/reports/coverage?year=2027", only(("secretariat",))),
     "the stocktaking export": Read("/reports/events", only(("secretariat",))),
@@ -113,7 +120,7 @@ TABLE = {
 
 
 @pytest.fixture
-def world(client, clock, make_account, jrc, admin):
+def world(client, clock, make_account, jrc, admin, db):
     """A host member with a proposal and events, a participant registered for the
     published one, a seminar in its voting phase and one whose voting has closed."""
     host = make_account("member", "Hanna Host", member_state="AT", region="Tirol")
@@ -165,6 +172,7 @@ def world(client, clock, make_account, jrc, admin):
             "submitted": submitted["id"],
             "invitation": invited.json()["invitation"]["url"].rsplit("/", 1)[1],
             "feed": feed.json()["url"].rsplit("/", 1)[1].removesuffix(".ics"),
+            "unsubscribe": unsubscribe_code(db, participant.id, "event_reminder"),
         },
     }
 
@@ -205,6 +213,7 @@ def test_the_table_holds_every_read_endpoint(client):
         .replace("{event_id}", "{published}")
         .replace("{secret}", "{invitation}")
         .replace("{token}", "{feed}")
+        .replace("{code}", "{unsubscribe}")
         for path in reads
     }
     assert with_ids <= tabled

@@ -1,9 +1,9 @@
 """Accounts, sign-up, invitations and API tokens."""
 
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
+from sqlalchemy.orm import Session
 
 from app.accounts import presenters
 from app.accounts import service as users
@@ -16,6 +16,7 @@ from app.accounts.schemas import (
     TokenCreate,
     TokenIssued,
     TokenRead,
+    TokenRecovery,
     UserCreate,
     UserCreated,
     UserRead,
@@ -25,11 +26,14 @@ from app.auth.deps import Admin, ClockDep, CurrentUser, ManagedAccount, SessionD
 from app.bodies import JsonRoute
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, page_of
+from app.config import Settings
 from app.errors import responses
 from app.models import Role
+from app.notifications import messages
+from app.notifications.outbox import enqueue
+from app.notifications.wording import moment
 
 router = APIRouter(tags=["accounts"], route_class=JsonRoute)
-log = logging.getLogger(__name__)
 
 LinkSecret = Annotated[str, Path(max_length=100, description="the secret part of the link")]
 
@@ -39,11 +43,22 @@ SIGNUP_ACCEPTED = (
 )
 
 
-def deliver_invitation(invited: Invited) -> None:
-    """Send the owner of a new account their link. The service does not send mail yet:
-    until it does, the link of a sign-up is not delivered, and an administrator sends the
-    owner a new one (``POST /users/{id}/invitation``). The secret is never logged."""
-    log.info("user %s signed up; their invitation awaits delivery by mail", invited.user.id)
+RECOVERY_ACCEPTED = (
+    "If this address has an account, its owner will receive a link that gives a new API "
+    "token. The link works once and for a short time."
+)
+
+
+def deliver_invitation(session: Session, invited: Invited, settings: Settings) -> None:
+    """Mail the owner of an account their one-time link: written to the outbox in the
+    transaction that made the link, and sent once it has committed. The link's secret
+    stays in the outbox only until the mail is delivered."""
+    invitation = invited.invitation
+    link = presenters.invitation_url(settings.base_url, invited.secret)
+    expires = moment(invitation.expires_at, "UTC")
+    make = messages.token_recovery if invitation.purpose == "recovery" else messages.invitation
+    draft = make(invited.user, link, invitation.id, expires)
+    enqueue(session, draft, settings=settings, now=invitation.created_at)
 
 
 @router.get("/me", response_model=UserRead, responses=responses(401))
@@ -74,6 +89,7 @@ def create_user(
         now=clock(),
         lifetime=settings.invitation_lifetime,
     )
+    deliver_invitation(session, invited, settings)
     return presenters.user_created(invited, settings.base_url)
 
 
@@ -125,6 +141,7 @@ def send_invitation(
         now=clock(),
         lifetime=settings.invitation_lifetime,
     )
+    deliver_invitation(session, invited, settings)
     return presenters.invitation_issued(invited, settings.base_url)
 
 
@@ -219,5 +236,27 @@ def signup(body: Signup, session: SessionDep, clock: ClockDep, settings: Setting
         session=session, data=body, now=clock(), lifetime=settings.invitation_lifetime
     )
     if invited is not None:
-        deliver_invitation(invited)
+        deliver_invitation(session, invited, settings)
     return SignupAccepted(detail=SIGNUP_ACCEPTED)
+
+
+@router.post(
+    "/token-recovery",
+    response_model=SignupAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def recover_token(body: TokenRecovery, session: SessionDep, clock: ClockDep, settings: SettingsDep):
+    """Lost your API tokens? Send your address: its owner receives a one-time link that
+    gives a new token (valid `KEP_RECOVERY_MINUTES`, 30 by default). The answer is the
+    same whether or not the address has an account; a few links an hour per address at
+    most."""
+    invited = users.recover(
+        session=session,
+        email=body.email,
+        now=clock(),
+        lifetime=settings.recovery_lifetime,
+        per_hour=settings.recovery_per_hour,
+    )
+    if invited is not None:
+        deliver_invitation(session, invited, settings)
+    return SignupAccepted(detail=RECOVERY_ACCEPTED)

@@ -82,6 +82,10 @@ class Signup(Strict):
     email: EmailStr = Field(max_length=320)
 
 
+class TokenRecovery(Strict):
+    email: EmailStr = Field(max_length=320)
+
+
 class UserRead(BaseModel):
     id: int
     name: str

@@ -92,7 +92,13 @@ class Invited:
 
 
 def invite(
-    *, session: Session, actor: User, user: User, now: datetime, lifetime: timedelta
+    *,
+    session: Session,
+    actor: User,
+    user: User,
+    now: datetime,
+    lifetime: timedelta,
+    purpose: str = "invitation",
 ) -> Invited:
     """A new one-time link for ``user``'s owner; the earlier unopened ones stop working."""
     earlier = session.scalars(
@@ -113,20 +119,24 @@ def invite(
         created_at=now,
         expires_at=now + lifetime,
         created_by_id=None if actor.id == user.id else actor.id,
+        purpose=purpose,
     )
     session.add(invitation)
     session.flush()
+    after: dict[str, object] = {
+        "invitation_id": invitation.id,
+        "expires_at": invitation.expires_at,
+        "replaces": [old.id for old in earlier],
+    }
+    if purpose != "invitation":
+        after["purpose"] = purpose
     audit.record(
         session=session,
         actor=actor,
         action="invitation.issued",
         entity_type="user",
         entity_id=user.id,
-        after={
-            "invitation_id": invitation.id,
-            "expires_at": invitation.expires_at,
-            "replaces": [old.id for old in earlier],
-        },
+        after=after,
         at=now,
     )
     return Invited(user=user, invitation=invitation, secret=secret)
@@ -179,6 +189,36 @@ def sign_up(
             return invite(session=session, actor=user, user=user, now=now, lifetime=lifetime)
     except (IntegrityError, Conflict):  # the same address signed up at the same moment
         return None
+
+
+RECOVERY_WINDOW = timedelta(hours=1)
+
+
+def recover(
+    *, session: Session, email: str, now: datetime, lifetime: timedelta, per_hour: int
+) -> Invited | None:
+    """A short-lived one-time link that gives the owner of ``email`` a new token; nothing
+    when the address has no account, or has had ``per_hour`` such links in the last hour.
+    The caller answers the same in every case, so nobody learns which addresses have
+    accounts. The account's row is locked while the recent links are counted, so that
+    requests at the same moment cannot pass the limit together."""
+    user = session.scalars(
+        select(User).where(User.email == email.lower()).with_for_update()
+    ).one_or_none()
+    if user is None:
+        return None
+    recent = session.scalar(
+        select(func.count()).where(
+            Invitation.user_id == user.id,
+            Invitation.purpose == "recovery",
+            Invitation.created_at > now - RECOVERY_WINDOW,
+        )
+    )
+    if (recent or 0) >= per_hour:
+        return None
+    return invite(
+        session=session, actor=user, user=user, now=now, lifetime=lifetime, purpose="recovery"
+    )
 
 
 def _when(moment: datetime) -> str:

@@ -19,7 +19,9 @@ def event_calendar(base_url: str, event_id: int) -> str:
 
 
 def seminar_page(base_url: str, seminar_id: int) -> str:
-    return f"{base_url}/seminars/{seminar_id}"
+    """The seminar on the public joint seminars page, for people; ``/seminars/{id}`` is
+    its JSON."""
+    return f"{base_url}/joint-seminars#seminar-{seminar_id}"
 
 
 def calendar(base_url: str, filters: Mapping[str, Iterable[object]] | None = None) -> str:

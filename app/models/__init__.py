@@ -18,6 +18,13 @@ from app.models.events import (
     RegistrationStatus,
 )
 from app.models.feeds import CHANGED_EVENTS, EntryVariant, FeedClock, FeedEntry, PersonalFeed
+from app.models.notifications import (
+    MailKey,
+    MessageStatus,
+    Notice,
+    NotificationSetting,
+    OutboxMessage,
+)
 from app.models.seminars import (
     AGREEING_INSTITUTIONS,
     SEMINAR_ZONE,
@@ -51,6 +58,11 @@ __all__ = [
     "FeedEntry",
     "Institution",
     "Invitation",
+    "MailKey",
+    "MessageStatus",
+    "Notice",
+    "NotificationSetting",
+    "OutboxMessage",
     "PersonalFeed",
     "PriorityArea",
     "Proposal",

@@ -94,6 +94,7 @@ class Invitation(Base):
     __table_args__ = (
         CheckConstraint("expires_at > created_at", name="expires_after_creation"),
         CheckConstraint("opened_at IS NULL OR token_id IS NOT NULL", name="opened_with_a_token"),
+        CheckConstraint("purpose IN ('invitation', 'recovery')", name="purpose"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,5 +108,10 @@ class Invitation(Base):
     withdrawn_at: Mapped[datetime | None]
     # The token its opening issued: one link, one token.
     token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), unique=True)
+    # Why it was made: an account's first token, or a new token for an owner who lost
+    # theirs (``POST /token-recovery``, short-lived).
+    purpose: Mapped[str] = mapped_column(
+        String(20), default="invitation", server_default="invitation"
+    )
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -1,0 +1,88 @@
+"""Mail preferences, one-click unsubscribe, and the outbox for admins."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from app.auth.deps import Admin, ClockDep, CurrentUser, SessionDep
+from app.bodies import JsonRoute
+from app.common.params import Paging
+from app.common.schemas import IdPath, Page, page_of
+from app.errors import responses
+from app.models import MessageStatus
+from app.notifications import preferences, presenters, service
+from app.notifications.schemas import (
+    NotificationChoices,
+    NotificationChoicesPatch,
+    OutboxRead,
+    Unsubscription,
+)
+
+router = APIRouter(tags=["notifications"], route_class=JsonRoute)
+
+UnsubscribeCode = Annotated[
+    str, Path(max_length=120, description="the code of an unsubscribe link, from a mail")
+]
+
+
+@router.get("/me/notifications", response_model=NotificationChoices, responses=responses(401))
+def read_choices(user: CurrentUser, session: SessionDep):
+    """Which optional mails you receive (each on unless you turned it off), and the kinds
+    that always go out."""
+    return presenters.choices(preferences.choices(session=session, user=user))
+
+
+@router.patch("/me/notifications", response_model=NotificationChoices, responses=responses(401))
+def change_choices(
+    body: NotificationChoicesPatch, user: CurrentUser, session: SessionDep, clock: ClockDep
+):
+    """Turn optional mails on or off, each kind on its own."""
+    changes = body.model_dump(exclude_unset=True)
+    preferences.choose(session=session, user=user, changes=changes, now=clock())
+    return presenters.choices(preferences.choices(session=session, user=user))
+
+
+@router.get(
+    "/notifications/unsubscribe/{code}", response_model=Unsubscription, responses=responses(404)
+)
+def read_unsubscribe(code: UnsubscribeCode, session: SessionDep):
+    """What an unsubscribe link from a mail turns off. Reading it changes nothing, so that
+    link checkers cannot unsubscribe anyone."""
+    user, kind = preferences.read_code(session, code)
+    enabled = preferences.choices(session=session, user=user)[kind]
+    return presenters.unsubscription(kind, enabled)
+
+
+@router.post(
+    "/notifications/unsubscribe/{code}", response_model=Unsubscription, responses=responses(404)
+)
+def unsubscribe(code: UnsubscribeCode, session: SessionDep, clock: ClockDep):
+    """One-click unsubscribe (RFC 8058), without logging in: turns off the one kind of
+    mail the link was sent with. Mail programs post `List-Unsubscribe=One-Click`; any
+    body, or none, does the same."""
+    _user, kind = preferences.unsubscribe(session=session, code=code, now=clock())
+    return presenters.unsubscription(kind, False)
+
+
+@router.get("/outbox", response_model=Page[OutboxRead], responses=responses(401, 403))
+def list_outbox(
+    session: SessionDep, _admin: Admin, page: Paging, status: MessageStatus | None = None
+):
+    """Outgoing mail, newest first (admins): each message's kind, recipient, subject,
+    status (`pending`, `sent`, `failed`), attempts and last error, without its body."""
+    found = service.list_messages(session=session, status=status, page=page)
+    return page_of(
+        OutboxRead,
+        [presenters.outbox_read(message) for message in found.rows],
+        total=found.total,
+        page=page,
+    )
+
+
+@router.post(
+    "/outbox/{message_id}/retry", response_model=OutboxRead, responses=responses(401, 403, 404, 409)
+)
+def retry_message(message_id: IdPath, session: SessionDep, _admin: Admin, clock: ClockDep):
+    """Send a failed message again, at once, with a fresh count of attempts."""
+    message = service.retry(session=session, message_id=message_id, now=clock())
+    return presenters.outbox_read(message)

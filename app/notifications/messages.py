@@ -1,0 +1,347 @@
+"""The words of every message: a subject and a plain-text body with the facts and a link.
+
+Each function takes rows and answers ``Draft``s; none writes anything. Times are given
+in the event's (or seminar's) zone and in UTC.
+"""
+
+from app.feeds import links
+from app.models import Event, Institution, Proposal, Registration, Seminar, User
+from app.notifications.itip import CANCEL, REQUEST
+from app.notifications.outbox import LINK_MARK, Draft, Invite
+from app.notifications.wording import facts, moment
+from app.seminars.wording import INSTITUTION_NAMES
+
+SIGNATURE = "\n\nKEP 2.0, the Knowledge Exchange Platform of the CoR and the European Commission"
+
+
+def _body(*paragraphs: str | list[str]) -> str:
+    parts = ["\n".join(part) if isinstance(part, list) else part for part in paragraphs]
+    return "\n\n".join(parts) + SIGNATURE
+
+
+def _hello(user: User) -> str:
+    return f"Dear {user.name},"
+
+
+CALENDAR_NOTE = (
+    "The calendar invitation attached puts the event in your calendar, and keeps it up to "
+    "date if it changes."
+)
+
+# -- participants ------------------------------------------------------------------------
+
+
+def registration_confirmed(registration: Registration, base_url: str) -> Draft:
+    event, user = registration.event, registration.user
+    return Draft(
+        kind="registration_confirmed",
+        key=f"registration:{registration.id}:registered:{registration.queue_number}",
+        user=user,
+        subject=f"Registration confirmed: {event.title}",
+        body=_body(
+            _hello(user),
+            "Your place at this event is confirmed.",
+            facts(event, base_url),
+            CALENDAR_NOTE,
+        ),
+        invite=Invite(event.id, REQUEST),
+    )
+
+
+def registration_waitlisted(
+    registration: Registration, position: int | None, base_url: str
+) -> Draft:
+    event, user = registration.event, registration.user
+    where = f"at position {position}" if position else ""
+    return Draft(
+        kind="registration_waitlisted",
+        key=f"registration:{registration.id}:waitlisted:{registration.queue_number}",
+        user=user,
+        subject=f"On the waitlist{f' (position {position})' if position else ''}: {event.title}",
+        body=_body(
+            _hello(user),
+            f"The event is full: you are on its waitlist {where}. If a place becomes free, "
+            "it goes to the first on the list, and you receive a mail with a calendar "
+            "invitation when it is yours.",
+            facts(event, base_url),
+        ),
+    )
+
+
+def registration_promoted(registration: Registration, base_url: str) -> Draft:
+    event, user = registration.event, registration.user
+    return Draft(
+        kind="registration_promoted",
+        key=f"registration:{registration.id}:promoted:{registration.queue_number}",
+        user=user,
+        subject=f"A place is yours: {event.title}",
+        body=_body(
+            _hello(user),
+            "A place became free at this event, and it is now yours: you are registered.",
+            facts(event, base_url),
+            CALENDAR_NOTE,
+        ),
+        invite=Invite(event.id, REQUEST),
+    )
+
+
+def registration_cancelled(registration: Registration, had_place: bool, base_url: str) -> Draft:
+    event, user = registration.event, registration.user
+    what = "your place" if had_place else "your spot on the waitlist"
+    return Draft(
+        kind="registration_cancelled",
+        key=f"registration:{registration.id}:cancelled:{registration.queue_number}",
+        user=user,
+        subject=f"Registration cancelled: {event.title}",
+        body=_body(
+            _hello(user),
+            f"You gave up {what} at this event."
+            + (" The event is taken out of your calendar." if had_place else ""),
+            facts(event, base_url),
+        ),
+        invite=Invite(event.id, CANCEL) if had_place else None,
+    )
+
+
+def event_changed(
+    event: Event, user: User, changes: list[str], registered: bool, base_url: str
+) -> Draft:
+    return Draft(
+        kind="event_changed",
+        key=f"event:{event.id}:changed:{event.sequence}:to:{user.id}",
+        user=user,
+        subject=f"Changed: {event.title}",
+        body=_body(
+            _hello(user),
+            "An event you registered for has changed: " + ", ".join(changes) + ".",
+            facts(event, base_url),
+            "The invitation in your calendar is updated by the one attached."
+            if registered
+            else "You are on its waitlist.",
+        ),
+        invite=Invite(event.id, REQUEST) if registered else None,
+    )
+
+
+def event_cancelled_for_participant(
+    event: Event, user: User, registered: bool, base_url: str
+) -> Draft:
+    reason = event.cancel_reason or "no reason was given"
+    what = "held a place at" if registered else "were on the waitlist of"
+    paragraphs: list[str | list[str]] = [
+        _hello(user),
+        f"This event, which you {what}, is cancelled. The reason: {reason}",
+        facts(event, base_url),
+    ]
+    if registered:
+        paragraphs.append("The cancellation attached takes it out of your calendar.")
+    return Draft(
+        kind="event_cancelled",
+        key=f"event:{event.id}:cancelled:to:{user.id}",
+        user=user,
+        subject=f"Cancelled: {event.title}",
+        body=_body(*paragraphs),
+        invite=Invite(event.id, CANCEL) if registered else None,
+    )
+
+
+def event_reminder(event: Event, user: User, base_url: str) -> Draft:
+    return Draft(
+        kind="event_reminder",
+        key=f"event:{event.id}:reminder:{event.starts_at.isoformat()}:to:{user.id}",
+        user=user,
+        subject=f"Tomorrow: {event.title}",
+        body=_body(
+            _hello(user), "A reminder: you are registered for this event.", facts(event, base_url)
+        ),
+    )
+
+
+# -- hosts ----------------------------------------------------------------------------
+
+
+def own_event(event: Event, host: User, what: str, base_url: str) -> Draft:
+    sentences = {
+        "submitted": "Your peer-to-peer event is submitted. The secretariat will publish it; "
+        "until then only you and the secretariat see it.",
+        "published": "Your peer-to-peer event is published: anyone can now see it and register.",
+        "cancelled": "Your event is cancelled. The reason: "
+        + (event.cancel_reason or "no reason was given"),
+    }
+    return Draft(
+        kind="own_event",
+        key=f"event:{event.id}:{what}:host:{host.id}",
+        user=host,
+        subject=f"Your event is {what}: {event.title}",
+        body=_body(_hello(host), sentences[what], facts(event, base_url)),
+    )
+
+
+# -- the secretariat --------------------------------------------------------------------
+
+
+def event_submitted(event: Event, staff: User, base_url: str) -> Draft:
+    host = event.host.name if event.host else "A member"
+    return Draft(
+        kind="event_submitted",
+        key=f"event:{event.id}:submitted:to:{staff.id}",
+        user=staff,
+        subject=f"To publish: {event.title}",
+        body=_body(
+            _hello(staff),
+            f"{host} submitted a peer-to-peer event. It waits for the secretariat to publish "
+            f"it (POST /events/{event.id}/publish).",
+            facts(event, base_url),
+        ),
+    )
+
+
+def choice_awaited(
+    seminar: Seminar,
+    chosen_by: Institution,
+    proposal: Proposal,
+    staff: User,
+    entry_id: int,
+    base_url: str,
+) -> Draft:
+    return Draft(
+        kind="choice_awaited",
+        key=f"seminar:{seminar.id}:choice:{entry_id}:to:{staff.id}",
+        user=staff,
+        subject=f"{seminar.label}: {INSTITUTION_NAMES[chosen_by]} chose a topic; yours is awaited",
+        body=_body(
+            _hello(staff),
+            f"{INSTITUTION_NAMES[chosen_by]} recorded its choice for {seminar.label}: proposal "
+            f'{proposal.id}, "{proposal.title}". The topic is agreed when your institution '
+            f"names the same proposal (PUT /seminars/{seminar.id}/agreement).",
+            f"Seminar: {links.seminar_page(base_url, seminar.id)}",
+        ),
+    )
+
+
+def voting_closed(seminar: Seminar, staff: User, base_url: str) -> Draft:
+    return Draft(
+        kind="voting_closed",
+        key=f"seminar:{seminar.id}:voting_closed:{seminar.voting_close_at.isoformat()}:to:{staff.id}",
+        user=staff,
+        subject=f"{seminar.label}: voting closed; record your institution's choice",
+        body=_body(
+            _hello(staff),
+            f"Voting on the topics of {seminar.label} closed on "
+            f"{moment(seminar.voting_close_at, seminar.timezone)}. The tally is final "
+            f"(GET /seminars/{seminar.id}/tally); DG RTD and CoR SEDEC may now each record "
+            f"their choice (PUT /seminars/{seminar.id}/agreement).",
+            f"Seminar: {links.seminar_page(base_url, seminar.id)}",
+        ),
+    )
+
+
+def topic_agreed(seminar: Seminar, proposal: Proposal, staff: User, base_url: str) -> Draft:
+    return Draft(
+        kind="topic_agreed",
+        key=f"seminar:{seminar.id}:agreed:{proposal.id}:to:{staff.id}",
+        user=staff,
+        subject=f"{seminar.label}: topic agreed",
+        body=_body(
+            _hello(staff),
+            f'DG RTD and CoR SEDEC agreed the topic of {seminar.label}: "{proposal.title}" '
+            f"(proposal {proposal.id}). It can now be scheduled as an event "
+            f"(POST /seminars/{seminar.id}/event).",
+            f"Seminar: {links.seminar_page(base_url, seminar.id)}",
+        ),
+    )
+
+
+# -- members: the seminar cycle ---------------------------------------------------------
+
+
+def call_for_topics(seminar: Seminar, member: User, base_url: str) -> Draft:
+    return Draft(
+        kind="call_for_topics",
+        key=f"seminar:{seminar.id}:proposals_open:{seminar.proposals_open_at.isoformat()}:to:{member.id}",
+        user=member,
+        subject=f"{seminar.label}: the call for topics is open",
+        body=_body(
+            _hello(member),
+            f"The call for topics of {seminar.label} is open. Propose a topic for the joint "
+            f"DG RTD–CoR seminar (POST /seminars/{seminar.id}/proposals) until "
+            f"{moment(seminar.proposals_close_at, seminar.timezone)}.",
+            f"Voting then runs until {moment(seminar.voting_close_at, seminar.timezone)}.",
+            f"Seminar: {links.seminar_page(base_url, seminar.id)}",
+        ),
+    )
+
+
+def voting_opens(seminar: Seminar, voter: User, base_url: str) -> Draft:
+    return Draft(
+        kind="voting_opens",
+        key=f"seminar:{seminar.id}:voting_opens:{seminar.proposals_close_at.isoformat()}:to:{voter.id}",
+        user=voter,
+        subject=f"{seminar.label}: voting on the topics is open",
+        body=_body(
+            _hello(voter),
+            f"The call for topics of {seminar.label} has closed and voting is open until "
+            f"{moment(seminar.voting_close_at, seminar.timezone)}. Support the proposals you "
+            "want (PUT /proposals/{id}/support); they are listed at "
+            f"GET /seminars/{seminar.id}/proposals.",
+            f"Seminar: {links.seminar_page(base_url, seminar.id)}",
+        ),
+    )
+
+
+def proposal_outcome(proposal: Proposal, seminar: Seminar, agreed: bool, base_url: str) -> Draft:
+    user = proposal.proposer
+    outcome = "agreed" if agreed else "not selected"
+    sentence = (
+        f'DG RTD and CoR SEDEC agreed your proposal "{proposal.title}" as the topic of '
+        f"{seminar.label}. The secretariat will schedule the seminar."
+        if agreed
+        else f"DG RTD and CoR SEDEC agreed another topic for {seminar.label}; your proposal "
+        f'"{proposal.title}" was not selected. Thank you for proposing it.'
+    )
+    return Draft(
+        kind="proposal_outcome",
+        key=f"proposal:{proposal.id}:{'agreed' if agreed else 'not_selected'}",
+        user=user,
+        subject=f"{seminar.label}: your proposal was {outcome}",
+        body=_body(_hello(user), sentence, f"Seminar: {links.seminar_page(base_url, seminar.id)}"),
+    )
+
+
+# -- accounts ---------------------------------------------------------------------------
+
+
+def invitation(user: User, link: str, invitation_id: int, expires: str) -> Draft:
+    return Draft(
+        kind="invitation",
+        key=f"invitation:{invitation_id}",
+        user=user,
+        subject="Your KEP 2.0 account: get your API token",
+        body=_body(
+            _hello(user),
+            f"An account of the KEP 2.0 events service was made for you ({user.role}). "
+            "Open this link to receive your API token; it works once, until "
+            f"{expires}:",
+            LINK_MARK,
+            "If you did not expect this mail, ignore it: nothing happens unless the link is "
+            "opened.",
+        ),
+        secret_link=link,
+    )
+
+
+def token_recovery(user: User, link: str, invitation_id: int, expires: str) -> Draft:
+    return Draft(
+        kind="token_recovery",
+        key=f"invitation:{invitation_id}",
+        user=user,
+        subject="KEP 2.0: a link for a new API token",
+        body=_body(
+            _hello(user),
+            "Someone, probably you, asked for a new API token for this address. Open this "
+            f"link to receive one; it works once, until {expires}:",
+            LINK_MARK,
+            "If you did not ask, ignore this mail: your tokens stay as they are.",
+        ),
+        secret_link=link,
+    )

@@ -1,0 +1,166 @@
+"""Time-based notices: a call for topics opens, voting opens, voting closes, an event is
+tomorrow. The sender's loop fires each once.
+
+A notice is due when its moment has come, and for a day after (a sender that was down
+catches up; a new installation does not announce old news). Firing writes a row to
+``notices`` under a key that names the moment, together with the messages, in one
+transaction: the primary key lets only one sender fire it, however many run and however
+often they restart. If the secretariat moves a date, the new moment is a new notice.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.models import (
+    AGREEING_INSTITUTIONS,
+    Event,
+    EventStatus,
+    Notice,
+    Registration,
+    RegistrationStatus,
+    Role,
+    Seminar,
+    User,
+)
+from app.notifications import messages
+from app.notifications.outbox import Draft, enqueue
+
+log = logging.getLogger(__name__)
+
+# How long after its moment a notice may still fire.
+GRACE = timedelta(days=1)
+# How long before an event its reminder goes out.
+REMINDER_LEAD = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A notice whose moment has come, and how to make its messages."""
+
+    key: str
+    drafts: Callable[[Session], list[Draft]]
+
+
+def _users(
+    session: Session, *roles: Role, institutions: tuple[str, ...] | None = None
+) -> list[User]:
+    query = select(User).where(User.role.in_(roles)).order_by(User.id)
+    if institutions is not None:
+        query = query.where(User.institution.in_(institutions))
+    return list(session.scalars(query))
+
+
+def _seminar_notices(session: Session, now: datetime, base_url: str) -> list[Due]:
+    since = now - GRACE
+    found: list[Due] = []
+    seminars = session.scalars(
+        select(Seminar)
+        .where(
+            (Seminar.proposals_open_at.between(since, now))
+            | (Seminar.proposals_close_at.between(since, now))
+            | (Seminar.voting_close_at.between(since, now))
+        )
+        .order_by(Seminar.id)
+    ).all()
+    for seminar in seminars:
+        if since <= seminar.proposals_open_at <= now and seminar.proposals_close_at > now:
+
+            def opened(s: Session, seminar: Seminar = seminar) -> list[Draft]:
+                return [
+                    messages.call_for_topics(seminar, member, base_url)
+                    for member in _users(s, Role.member)
+                ]
+
+            key = f"seminar:{seminar.id}:proposals_open:{seminar.proposals_open_at.isoformat()}"
+            found.append(Due(key, opened))
+        if since <= seminar.proposals_close_at <= now and seminar.voting_close_at > now:
+
+            def voting(s: Session, seminar: Seminar = seminar) -> list[Draft]:
+                return [
+                    messages.voting_opens(seminar, voter, base_url)
+                    for voter in _users(s, Role.member, Role.secretariat)
+                ]
+
+            key = f"seminar:{seminar.id}:voting_opens:{seminar.proposals_close_at.isoformat()}"
+            found.append(Due(key, voting))
+        if since <= seminar.voting_close_at <= now and seminar.agreed_at is None:
+
+            def closed(s: Session, seminar: Seminar = seminar) -> list[Draft]:
+                staff = _users(s, Role.secretariat, institutions=AGREEING_INSTITUTIONS)
+                return [messages.voting_closed(seminar, person, base_url) for person in staff]
+
+            key = f"seminar:{seminar.id}:voting_closed:{seminar.voting_close_at.isoformat()}"
+            found.append(Due(key, closed))
+    return found
+
+
+def _reminders(session: Session, now: datetime, base_url: str) -> list[Due]:
+    events = session.scalars(
+        select(Event)
+        .where(
+            Event.status == EventStatus.published,
+            Event.starts_at > now,
+            Event.starts_at <= now + REMINDER_LEAD,
+        )
+        .order_by(Event.starts_at, Event.id)
+    ).all()
+    found = []
+    for event in events:
+
+        def remind(s: Session, event: Event = event) -> list[Draft]:
+            registered = s.scalars(
+                select(User)
+                .join(Registration, Registration.user_id == User.id)
+                .where(
+                    Registration.event_id == event.id,
+                    Registration.status == RegistrationStatus.registered,
+                )
+                .order_by(User.id)
+            )
+            return [messages.event_reminder(event, user, base_url) for user in registered]
+
+        found.append(Due(f"event:{event.id}:reminder:{event.starts_at.isoformat()}", remind))
+    return found
+
+
+def due(session: Session, now: datetime, base_url: str) -> list[Due]:
+    """The notices whose moment has come and that have not fired."""
+    candidates = _seminar_notices(session, now, base_url) + _reminders(session, now, base_url)
+    if not candidates:
+        return []
+    fired = set(
+        session.scalars(select(Notice.key).where(Notice.key.in_([c.key for c in candidates])))
+    )
+    return [candidate for candidate in candidates if candidate.key not in fired]
+
+
+def fire_due(sessions: sessionmaker[Session], *, settings: Settings, now: datetime) -> int:
+    """Fire every due notice, each in a transaction of its own; the number fired here."""
+    with sessions() as session:
+        waiting = [candidate.key for candidate in due(session, now, settings.base_url)]
+    fired = 0
+    for key in waiting:
+        try:
+            with sessions.begin() as session:
+                # Found again in this transaction, so that its messages are made from the
+                # rows as they now stand.
+                notice = next(
+                    (c for c in due(session, now, settings.base_url) if c.key == key), None
+                )
+                if notice is None:
+                    continue
+                session.add(Notice(key=key, fired_at=now))
+                session.flush()  # another sender that fired it first: the key refuses this one
+                for draft in notice.drafts(session):
+                    enqueue(session, draft, settings=settings, now=now)
+            fired += 1
+        except IntegrityError:
+            log.info("notice %s was fired by another sender", key)
+    return fired

@@ -1,0 +1,201 @@
+"""Writing messages to the outbox, in the transaction of the change they tell of.
+
+Nothing here sends anything: the sender (``app.notifications.sender``) delivers what
+the outbox holds once the transaction has committed. A change that is rolled back takes
+its messages with it. Each message has an idempotency key naming what it is about; a
+second message with the same key is dropped by the database (``ON CONFLICT DO NOTHING``).
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import make_msgid, parseaddr
+from functools import lru_cache
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.feeds.queries import events_for_entries
+from app.models import MessageStatus, OutboxMessage, User
+from app.notifications import itip, preferences
+from app.notifications.kinds import KINDS
+from app.notifications.wording import one_line
+
+log = logging.getLogger(__name__)
+
+# Where a message's secret link goes in its body; the sender puts the link there at the
+# last moment, and the outbox never keeps it once the message is delivered.
+LINK_MARK = "[link sent by mail]"
+# The events rendered for the invitations of one transaction's messages, by id.
+RENDERED = "kep_invitation_events"
+# The last SEQUENCE sent to each person, by event UID, for the same messages.
+SEQUENCES = "kep_invitation_sequences"
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    """The calendar part a message carries: the event and the iTIP method."""
+
+    event_id: int
+    method: str
+
+
+@dataclass(slots=True)
+class Draft:
+    """A message before it is queued: to an account (``user``) or to a bare address."""
+
+    kind: str
+    key: str
+    subject: str
+    body: str
+    user: User | None = None
+    address: str | None = None
+    name: str = ""
+    secret_link: str | None = None
+    invite: Invite | None = None
+
+
+def _valid(address: str) -> str | None:
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def enqueue(session: Session, draft: Draft, *, settings: Settings, now: datetime) -> bool:
+    """Queue one message; False when the person turned its kind off, the address is not
+    one, or a message with the same key is queued already."""
+    values = prepare(session, draft, settings=settings, now=now)
+    return values is not None and insert(session, [values]) == 1
+
+
+def prepare(
+    session: Session, draft: Draft, *, settings: Settings, now: datetime
+) -> dict[str, object] | None:
+    """The outbox row of one message, or None when it is not to be sent (its kind turned
+    off, an address that is not one)."""
+    kind = KINDS[draft.kind]
+    if draft.user is not None and not preferences.wants(session, draft.user.id, kind.name):
+        return None
+    raw = draft.user.email if draft.user is not None else draft.address or ""
+    address = _valid(raw)
+    if address is None:
+        log.warning("a %s message was not queued: %r is not a mail address", kind.name, raw)
+        return None
+    name = draft.user.name if draft.user is not None else draft.name
+    body = draft.body
+    if kind.optional and draft.user is not None:
+        code = preferences.unsubscribe_code(session, draft.user.id, kind.name)
+        body += (
+            f"\n\n--\nYou receive this as one of {kind.audience} ({kind.description}).\n"
+            f"Stop these mails: {preferences.unsubscribe_url(settings.base_url, code)}\n"
+            f"Choose what you receive: {settings.base_url}/me/notifications"
+        )
+    values: dict[str, object] = {
+        "idempotency_key": draft.key[:200],
+        "kind": kind.name,
+        "user_id": draft.user.id if draft.user is not None else None,
+        "recipient": address,
+        "recipient_name": one_line(name, 200),
+        "subject": one_line(draft.subject),
+        "body": body,
+        "optional": kind.optional and draft.user is not None,
+        "secret": draft.secret_link,
+        "message_id": make_msgid(domain=_domain(settings.mail_from)),
+        "status": MessageStatus.pending,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "calendar": None,
+        "calendar_method": None,
+        "calendar_uid": None,
+        "calendar_sequence": None,
+    }
+    if draft.invite is not None:
+        values.update(_calendar(session, draft.invite, address, name, settings=settings, now=now))
+    return values
+
+
+# Rows per INSERT: well below the bound parameters either database takes.
+INSERT_CHUNK = 500
+
+
+def insert(session: Session, rows: list[dict[str, object]]) -> int:
+    """Insert prepared rows, a few hundred per statement; a row whose key is queued
+    already is dropped. The number inserted."""
+    if not rows:
+        return 0
+    session.flush()  # the rows the messages refer to, as this transaction has them
+    statement = _insert_statement(session.get_bind().dialect.name)
+    inserted = 0
+    for start in range(0, len(rows), INSERT_CHUNK):
+        # Many parameter sets for one statement, compiled once: SQLAlchemy sends them as
+        # multi-row INSERTs and gathers the ids RETURNING gives back.
+        result = session.connection().execute(statement, rows[start : start + INSERT_CHUNK])
+        inserted += len(result.all())
+    return inserted
+
+
+@lru_cache(maxsize=2)
+def _insert_statement(dialect: str) -> Any:
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        make(OutboxMessage)
+        .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
+        .returning(OutboxMessage.id)
+    )
+
+
+def forget_renderings(session: Session) -> None:
+    """Drop what ``_calendar`` kept for the messages of one commit."""
+    session.info.pop(RENDERED, None)
+    session.info.pop(SEQUENCES, None)
+
+
+def _domain(mail_from: str) -> str:
+    return parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
+
+
+def _calendar(
+    session: Session, invite: Invite, address: str, name: str, *, settings: Settings, now: datetime
+) -> dict[str, object]:
+    """The invitation's columns. Its SEQUENCE is the event's stored one, raised past any
+    sent to this person before for the same event: after a cancellation, a new
+    invitation must outrank it, or calendars would ignore it."""
+    session.flush()  # the event as this transaction has changed it
+    made = session.info.setdefault(RENDERED, {})
+    if invite.event_id not in made:  # one rendering for all the registrants of a change
+        (made[invite.event_id],) = events_for_entries(session, [invite.event_id])
+    event = made[invite.event_id]
+    known = session.info.setdefault(SEQUENCES, {})
+    if event.uid not in known:  # every person's last invitation to the event, at once
+        known[event.uid] = dict(
+            session.execute(
+                select(OutboxMessage.recipient, func.max(OutboxMessage.calendar_sequence))
+                .where(OutboxMessage.calendar_uid == event.uid)
+                .group_by(OutboxMessage.recipient)
+            ).all()
+        )
+    last = known[event.uid].get(address)
+    sequence = event.sequence if last is None else max(event.sequence, last + 1)
+    known[event.uid][address] = sequence
+    text = itip.invitation(
+        event,
+        method=invite.method,
+        sequence=sequence,
+        attendee=address,
+        attendee_name=name,
+        organizer=settings.mail_from,
+        base_url=settings.base_url,
+        now=now,
+    )
+    return {
+        "calendar": text,
+        "calendar_method": invite.method,
+        "calendar_uid": event.uid,
+        "calendar_sequence": sequence,
+    }

@@ -1,0 +1,108 @@
+"""Which optional mails each person receives, and the one-click unsubscribe links that
+turn one kind off without logging in (RFC 8058)."""
+
+import hashlib
+import hmac
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.models import MailKey, NotificationSetting, User
+from app.notifications.kinds import KINDS, OPTIONAL_KINDS
+
+UNSUBSCRIBE_KEY = "unsubscribe"
+KEY_IN_SESSION = "kep_unsubscribe_key"
+
+
+def choices(*, session: Session, user: User) -> dict[str, bool]:
+    """Every optional kind, on or off for ``user``; a kind never chosen is on."""
+    rows = session.execute(
+        select(NotificationSetting.kind, NotificationSetting.enabled).where(
+            NotificationSetting.user_id == user.id
+        )
+    )
+    chosen: dict[str, bool] = {row[0]: row[1] for row in rows}
+    return {kind: chosen.get(kind, True) for kind in OPTIONAL_KINDS}
+
+
+def wants(session: Session, user_id: int, kind: str) -> bool:
+    """Whether a message of ``kind`` goes to the user: always, unless it is optional and
+    they turned it off."""
+    if not KINDS[kind].optional:
+        return True
+    enabled = session.scalar(
+        select(NotificationSetting.enabled).where(
+            NotificationSetting.user_id == user_id, NotificationSetting.kind == kind
+        )
+    )
+    return enabled is not False
+
+
+def choose(*, session: Session, user: User, changes: dict[str, bool], now: datetime) -> None:
+    """Turn optional kinds on or off; a choice that stands already changes nothing."""
+    current = choices(session=session, user=user)
+    for kind, enabled in changes.items():
+        if current[kind] == enabled:
+            continue
+        setting = session.get(NotificationSetting, (user.id, kind))
+        if setting is None:
+            session.add(
+                NotificationSetting(user_id=user.id, kind=kind, enabled=enabled, updated_at=now)
+            )
+        else:
+            setting.enabled = enabled
+            setting.updated_at = now
+    session.flush()
+
+
+# -- one-click unsubscribe -------------------------------------------------------------
+
+
+def _key(session: Session) -> bytes:
+    """The signing key, read once per session: one change may mail many people."""
+    key: bytes | None = session.info.get(KEY_IN_SESSION)
+    if key is None:
+        secret = session.scalar(select(MailKey.secret).where(MailKey.name == UNSUBSCRIBE_KEY))
+        if secret is None:  # made by the migration that made the table
+            raise RuntimeError("the mail_keys table has no unsubscribe key; run the migrations")
+        key = session.info[KEY_IN_SESSION] = secret.encode()
+    return key
+
+
+def _signature(key: bytes, user_id: int, kind: str) -> str:
+    return hmac.new(key, f"{user_id}:{kind}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def unsubscribe_code(session: Session, user_id: int, kind: str) -> str:
+    """The secret part of a link that turns ``kind`` off for the user: who and what,
+    signed with the service's key, so that nobody can make one for another person."""
+    return f"{user_id}-{kind}-{_signature(_key(session), user_id, kind)}"
+
+
+def unsubscribe_url(base_url: str, code: str) -> str:
+    return f"{base_url}/notifications/unsubscribe/{code}"
+
+
+def read_code(session: Session, code: str) -> tuple[User, str]:
+    """The person and kind a link names, if its signature holds."""
+    unknown = NotFound("This unsubscribe link is not valid; check that it was copied whole")
+    key = _key(session)  # first: every code, well formed or not, is checked the same way
+    parts = code.split("-")
+    if len(parts) != 3 or not parts[0].isdigit() or parts[1] not in OPTIONAL_KINDS:
+        raise unknown
+    user_id, kind, signature = int(parts[0]), parts[1], parts[2]
+    if not hmac.compare_digest(signature, _signature(key, user_id, kind)):
+        raise unknown
+    user = session.get(User, user_id)
+    if user is None:
+        raise unknown
+    return user, kind
+
+
+def unsubscribe(*, session: Session, code: str, now: datetime) -> tuple[User, str]:
+    """Turn off the kind a link names; turning off what is off changes nothing."""
+    user, kind = read_code(session, code)
+    choose(session=session, user=user, changes={kind: False}, now=now)
+    return user, kind

@@ -1,0 +1,357 @@
+"""The sender: delivers the outbox over SMTP (or into a folder of .eml files), retrying
+with growing back-off, and fires the time-based notices.
+
+A message is claimed for a while before it is sent (``claimed_by``, ``claimed_until``),
+in a short transaction: on PostgreSQL with ``SELECT ... FOR UPDATE SKIP LOCKED``, so that
+two senders never claim the same message; on SQLite every transaction takes the write
+lock, which serialises claims. The mail server is spoken to outside any transaction, so
+a slow or absent server never holds a lock that requests wait for. The message is then
+marked sent, or put back with a later attempt, or marked failed after
+``KEP_MAIL_MAX_ATTEMPTS``. A sender that dies between handing a message to the server
+and marking it sent is the one case in which a message can go out twice: when the claim
+expires, another sender tries it again, with the same ``Message-ID``.
+"""
+
+import contextlib
+import logging
+import os
+import smtplib
+import ssl
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.clock import Clock, system_clock
+from app.config import Settings
+from app.models import MessageStatus, OutboxMessage
+from app.notifications import notices, preferences
+from app.notifications.outbox import LINK_MARK
+
+log = logging.getLogger(__name__)
+
+# How long a claim lasts: far longer than one delivery may take (the SMTP timeout).
+CLAIM = timedelta(minutes=10)
+# Messages claimed at once.
+BATCH = 50
+# The longest wait between two attempts.
+LONGEST_WAIT = timedelta(hours=6)
+
+
+# -- the message itself ------------------------------------------------------------------
+
+
+def mime(
+    message: OutboxMessage, *, settings: Settings, now: datetime, unsubscribe: str | None
+) -> EmailMessage:
+    """The message as it goes out: text, and the calendar part as an alternative."""
+    mail = EmailMessage(policy=SMTP)
+    mail["From"] = settings.mail_from
+    local, _, domain = message.recipient.rpartition("@")
+    mail["To"] = Address(display_name=message.recipient_name, username=local, domain=domain)
+    mail["Subject"] = message.subject
+    mail["Date"] = format_datetime(now)
+    mail["Message-ID"] = message.message_id
+    mail["Auto-Submitted"] = "auto-generated"
+    if unsubscribe is not None:
+        mail["List-Unsubscribe"] = f"<{unsubscribe}>"
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    body = message.body
+    if message.secret is not None:
+        body = body.replace(LINK_MARK, message.secret)
+    mail.set_content(body)
+    if message.calendar is not None and message.calendar_method is not None:
+        mail.add_alternative(
+            message.calendar,
+            subtype="calendar",
+            params={"method": message.calendar_method},
+        )
+    return mail
+
+
+# -- where messages go -------------------------------------------------------------------
+
+
+class Transport(Protocol):
+    def connection(self) -> contextlib.AbstractContextManager[Callable[[EmailMessage], None]]: ...
+
+
+class SmtpTransport:
+    """A mail server: ``smtp://user:password@host:587?starttls=1`` or ``smtps://host:465``."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        parts = urlsplit(url)
+        self.secure = parts.scheme == "smtps"
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or (465 if self.secure else 25)
+        self.user = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true", "yes")
+        self.timeout = timeout
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Callable[[EmailMessage], None]]:
+        context = ssl.create_default_context()
+        server: smtplib.SMTP
+        if self.secure:
+            server = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            server = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.starttls:
+                server.starttls(context=context)
+            if self.user:
+                server.login(self.user, self.password or "")
+
+            def send(mail: EmailMessage) -> None:
+                server.send_message(mail)
+
+            yield send
+        finally:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                server.quit()
+
+
+class DirectoryTransport:
+    """No mail server: each message is written to a folder as an .eml file."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Callable[[EmailMessage], None]]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+        def write(mail: EmailMessage) -> None:
+            name = parseaddr(str(mail["Message-ID"]))[1].split("@")[0] or uuid.uuid4().hex
+            data = mail.as_bytes()
+            handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".part")
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+            os.replace(temporary, self.folder / f"{name}.eml")  # whole files only
+
+        yield write
+
+
+def transport_for(settings: Settings) -> Transport:
+    if settings.smtp_url:
+        return SmtpTransport(settings.smtp_url, settings.smtp_timeout)
+    return DirectoryTransport(settings.mail_dir)
+
+
+# -- claiming and marking ----------------------------------------------------------------
+
+
+def wait_after(attempts: int, settings: Settings) -> timedelta:
+    """The wait before the next attempt: doubling from KEP_MAIL_RETRY_SECONDS."""
+    wait = timedelta(seconds=settings.mail_retry_seconds) * (2 ** min(attempts - 1, 20))
+    return min(wait, LONGEST_WAIT)
+
+
+def claim(sessions: sessionmaker[Session], worker: str, now: datetime) -> list[OutboxMessage]:
+    """Claim the due messages no other sender holds, oldest first."""
+    with sessions.begin() as session:
+        rows = list(
+            session.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == MessageStatus.pending,
+                    OutboxMessage.next_attempt_at <= now,
+                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for row in rows:
+            row.claimed_by = worker
+            row.claimed_until = now + CLAIM
+            row.attempts += 1
+        session.flush()
+        for row in rows:
+            session.expunge(row)
+    return rows
+
+
+def _sent(
+    sessions: sessionmaker[Session], message: OutboxMessage, worker: str, now: datetime
+) -> None:
+    with sessions.begin() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker)
+            .values(
+                status=MessageStatus.sent,
+                sent_at=now,
+                secret=None,  # the link has gone out: the outbox forgets it
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+
+
+def _failed(
+    sessions: sessionmaker[Session],
+    message: OutboxMessage,
+    worker: str,
+    error: str,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    final = message.attempts >= settings.mail_max_attempts
+    values: dict[str, object] = {
+        "last_error": error[:2000],
+        "claimed_by": None,
+        "claimed_until": None,
+    }
+    if final:
+        values.update(status=MessageStatus.failed, secret=None)
+    else:
+        values.update(next_attempt_at=now + wait_after(message.attempts, settings))
+    with sessions.begin() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker)
+            .values(**values)
+        )
+    log.warning(
+        "message %s (%s) not delivered, attempt %s%s: %s",
+        message.id,
+        message.kind,
+        message.attempts,
+        " (given up)" if final else "",
+        error,
+    )
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return f"{type(error).__name__}: {text}"
+
+
+# What the server refuses of one message; anything else (a server gone away, a network
+# error) fails the rest of the batch alike, to be tried again later.
+MESSAGE_REFUSED = (
+    smtplib.SMTPRecipientsRefused,
+    smtplib.SMTPSenderRefused,
+    smtplib.SMTPDataError,
+    ValueError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    sent: int = 0
+    failed: int = 0
+
+
+def deliver_due(
+    sessions: sessionmaker[Session],
+    transport: Transport,
+    *,
+    settings: Settings,
+    clock: Clock,
+    worker: str,
+) -> Delivered:
+    """Claim and deliver one batch of due messages."""
+    messages = claim(sessions, worker, clock())
+    if not messages:
+        return Delivered()
+    with sessions() as session:
+        codes = {
+            message.id: preferences.unsubscribe_code(session, message.user_id, message.kind)
+            for message in messages
+            if message.optional and message.user_id is not None
+        }
+    sent = failed = 0
+    try:
+        with transport.connection() as send:
+            for message in messages:
+                code = codes.get(message.id)
+                unsubscribe = preferences.unsubscribe_url(settings.base_url, code) if code else None
+                try:
+                    send(mime(message, settings=settings, now=clock(), unsubscribe=unsubscribe))
+                except MESSAGE_REFUSED as error:  # this message only; the next may go
+                    _failed(
+                        sessions, message, worker, _describe(error), settings=settings, now=clock()
+                    )
+                    failed += 1
+                    continue
+                _sent(sessions, message, worker, clock())
+                sent += 1
+    except (smtplib.SMTPException, OSError) as error:
+        for message in messages[sent + failed :]:
+            _failed(sessions, message, worker, _describe(error), settings=settings, now=clock())
+            failed += 1
+    return Delivered(sent=sent, failed=failed)
+
+
+# -- the loop ------------------------------------------------------------------------------
+
+
+class Sender:
+    """Delivers the outbox and fires the notices, every ``KEP_MAIL_POLL_SECONDS``."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        *,
+        transport: Transport | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.transport = transport or transport_for(settings)
+        self.clock = clock
+        self.worker = str(uuid.uuid4())
+        self.stopping = threading.Event()
+
+    def run_once(self) -> Delivered:
+        """Fire the due notices, then deliver until nothing is due."""
+        notices.fire_due(self.sessions, settings=self.settings, now=self.clock())
+        total = Delivered()
+        while not self.stopping.is_set():
+            batch = deliver_due(
+                self.sessions,
+                self.transport,
+                settings=self.settings,
+                clock=self.clock,
+                worker=self.worker,
+            )
+            total = Delivered(total.sent + batch.sent, total.failed + batch.failed)
+            if batch.sent + batch.failed < BATCH:
+                break
+        return total
+
+    def run(self) -> None:
+        """Until ``stop()``: a failing database or mail server is logged and tried again."""
+        while not self.stopping.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("the sender's round failed; it tries again")
+            self.stopping.wait(self.settings.mail_poll_seconds)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+def start_thread(sender: Sender) -> threading.Thread:
+    thread = threading.Thread(target=sender.run, name="kep-mail-sender", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,101 @@
+"""A real SMTP server in the test process (aiosmtpd), and reading what it received."""
+
+import socket
+import threading
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import icalendar
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Received:
+    """One message as the server received it: the envelope's recipients and the mail."""
+
+    recipients: list[str]
+    mail: EmailMessage
+
+    @property
+    def subject(self) -> str:
+        # A folded header may begin on its second line; readers drop the leading space.
+        return str(self.mail["Subject"]).strip()
+
+    @property
+    def text(self) -> str:
+        part = self.mail.get_body(("plain",))
+        assert part is not None
+        return part.get_content()
+
+    @property
+    def calendar_part(self) -> EmailMessage | None:
+        for part in self.mail.walk():
+            if part.get_content_type() == "text/calendar":
+                return part  # type: ignore[return-value]
+        return None
+
+    @property
+    def calendar(self) -> icalendar.Calendar:
+        part = self.calendar_part
+        assert part is not None, "the message carries no calendar part"
+        return icalendar.Calendar.from_ical(part.get_content())
+
+    @property
+    def vevent(self) -> icalendar.Event:
+        (event,) = self.calendar.walk("VEVENT")
+        return event
+
+
+class _Handler:
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        mail = message_from_bytes(envelope.original_content, policy=policy.default)
+        with self.lock:
+            self.received.append(Received(list(envelope.rcpt_tos), mail))  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class SmtpServer:
+    """An SMTP server on a fixed port that can be stopped and started again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.handler = _Handler()
+        self.controller: Controller | None = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    @property
+    def received(self) -> list[Received]:
+        with self.handler.lock:
+            return list(self.handler.received)
+
+    def start(self) -> None:
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def to(self, address: str) -> list[Received]:
+        return [message for message in self.received if address in message.recipients]
+
+    def one_to(self, address: str, subject_start: str = "") -> Received:
+        found = [m for m in self.to(address) if m.subject.startswith(subject_start)]
+        assert len(found) == 1, [m.subject for m in self.to(address)]
+        return found[0]

@@ -1,0 +1,772 @@
+"""Mail: each change writes its messages to the outbox, and a sender delivers them to a
+real SMTP server (aiosmtpd, in this process), where the tests read them."""
+
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import icalendar
+import pytest
+import vobject
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app.config import Settings
+from app.events import registrations
+from app.main import create_app
+from app.models import Event, MessageStatus, OutboxMessage
+from app.notifications.sender import Sender, transport_for
+from tests.helpers.database import migrate
+from tests.helpers.events import create_event, published_event
+from tests.helpers.mail import SmtpServer
+
+# The default event of the helpers: 10 March 2027, 09:30 to 17:00 in Brussels (UTC+1).
+STARTS = datetime(2027, 3, 10, 8, 30, tzinfo=UTC)
+ENDS = datetime(2027, 3, 10, 16, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_settings(settings, smtp):
+    return settings.model_copy(update={"smtp_url": smtp.url, "smtp_timeout": 5})
+
+
+@pytest.fixture
+def sender(session_factory, mail_settings, clock):
+    return Sender(session_factory, mail_settings, clock=clock)
+
+
+def outbox(db) -> list[OutboxMessage]:
+    db.expire_all()
+    return list(db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def register(client, account, event_id: int) -> dict:
+    response = client.post(f"/events/{event_id}/registrations", headers=account.headers)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+# -- the outbox -----------------------------------------------------------------------
+
+
+def test_a_registration_writes_its_mail_and_the_request_sends_nothing(
+    client, dg_rtd, participant, db, smtp
+):
+    event = published_event(client, dg_rtd.headers)
+    register(client, participant, event["id"])
+    (message,) = outbox(db)
+    assert (message.kind, message.recipient, message.status) == (
+        "registration_confirmed",
+        participant.user.email,
+        MessageStatus.pending,
+    )
+    assert message.calendar_method == "REQUEST"
+    assert smtp.received == []  # nothing leaves inside a request
+
+
+def test_a_change_rolled_back_leaves_no_message(
+    session_factory, settings, dg_rtd, client, participant, clock
+):
+    event = published_event(client, dg_rtd.headers)
+    with session_factory() as session:
+        session.info["settings"] = settings
+        registrations.register(
+            session=session, user=participant.user, event_id=event["id"], now=clock()
+        )
+        session.flush()
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        session.rollback()
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    with session_factory.begin() as session:
+        session.info["settings"] = settings
+        registrations.register(
+            session=session, user=participant.user, event_id=event["id"], now=clock()
+        )
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_the_same_news_is_queued_once(session_factory, settings, clock, participant):
+    from app.notifications.outbox import Draft, enqueue
+
+    draft = Draft(
+        kind="event_reminder", key="same-key", subject="Hello", body="Text", user=participant.user
+    )
+    with session_factory.begin() as session:
+        assert enqueue(session, draft, settings=settings, now=clock()) is True
+        assert enqueue(session, draft, settings=settings, now=clock()) is False
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+# -- participants, with calendar invitations ------------------------------------------
+
+
+def test_a_confirmation_carries_an_invitation_calendars_add(
+    client, dg_rtd, participant, db, smtp, sender, settings
+):
+    event = published_event(client, dg_rtd.headers)
+    register(client, participant, event["id"])
+    assert sender.run_once().sent == 1
+
+    received = smtp.one_to(participant.user.email)
+    assert received.recipients == [participant.user.email]
+    assert received.subject == f"Registration confirmed: {event['title']}"
+    text = received.text
+    assert "Wednesday 10 March 2027, 09:30–17:00 (Europe/Brussels time, UTC+01:00)" in text
+    assert "Wednesday 10 March 2027, 08:30–16:00 (UTC)" in text
+    assert "Jacques Delors building" in text
+    assert f"{settings.base_url}/e/{event['id']}" in text
+
+    part = received.calendar_part
+    assert part is not None
+    assert part.get_content_type() == "text/calendar"
+    assert part.get_param("method") == "REQUEST"
+    calendar = received.calendar
+    assert calendar["METHOD"] == "REQUEST"
+    vevent = received.vevent
+    stored = db.get(Event, event["id"])
+    assert str(vevent["UID"]) == stored.uid
+    assert vevent["SEQUENCE"] == stored.sequence == 0
+    assert str(vevent["ORGANIZER"]) == "mailto:no-reply@kep.example.eu"
+    assert str(vevent["ATTENDEE"]) == f"mailto:{participant.user.email}"
+    assert vevent["ATTENDEE"].params["CN"] == participant.user.name
+    assert vevent.decoded("DTSTART") == STARTS
+    assert vevent.decoded("DTEND") == ENDS
+    assert str(vevent["DTSTART"].params["TZID"]) == "Europe/Brussels"
+    assert [str(zone["TZID"]) for zone in calendar.walk("VTIMEZONE")] == ["Europe/Brussels"]
+    # An independent parser reads the same instants, and a valid calendar.
+    parsed = vobject.readOne(part.get_content(), validate=True)
+    assert parsed.method.value == "REQUEST"
+    assert parsed.vevent.dtstart.value.astimezone(UTC) == STARTS
+
+    # The same rendering as the event's own calendar file, but for what iTIP adds.
+    (feed_vevent,) = icalendar.Calendar.from_ical(
+        client.get(f"/events/{event['id']}.ics").text
+    ).walk("VEVENT")
+    for name in ("UID", "SUMMARY", "DESCRIPTION", "LOCATION", "URL", "DTSTART", "DTEND"):
+        assert vevent[name] == feed_vevent[name], name
+
+
+def test_a_change_of_time_updates_the_invitation_in_place(
+    client, dg_rtd, participant, db, smtp, sender
+):
+    event = published_event(client, dg_rtd.headers)
+    register(client, participant, event["id"])
+    response = client.patch(
+        f"/events/{event['id']}",
+        headers=dg_rtd.headers,
+        json={"starts_at": "2027-03-10T10:30", "ends_at": "2027-03-10T18:00"},
+    )
+    assert response.status_code == 200, response.text
+    sender.run_once()
+
+    first = smtp.one_to(participant.user.email, "Registration confirmed")
+    changed = smtp.one_to(participant.user.email, "Changed:")
+    assert "has changed: the time." in changed.text
+    assert "10:30–18:00 (Europe/Brussels time" in changed.text
+    assert changed.calendar["METHOD"] == "REQUEST"
+    assert changed.vevent["UID"] == first.vevent["UID"]
+    assert changed.vevent["SEQUENCE"] == db.get(Event, event["id"]).sequence == 1
+    assert changed.vevent.decoded("DTSTART") == STARTS + timedelta(hours=1)
+
+
+def test_a_new_venue_or_link_tells_registrants_and_the_waitlist_what_changed(
+    client, dg_rtd, make_account, smtp, sender
+):
+    event = published_event(client, dg_rtd.headers, capacity=1)
+    holder, waiting = make_account("participant"), make_account("participant")
+    register(client, holder, event["id"])
+    register(client, waiting, event["id"])
+    response = client.patch(
+        f"/events/{event['id']}",
+        headers=dg_rtd.headers,
+        json={
+            "venue": {"name": "Committee of the Regions", "city": "Brussels", "country": "BE"},
+            "online_url": "https://meet.example.eu/kep",
+        },
+    )
+    assert response.status_code == 200, response.text
+    sender.run_once()
+    changed = smtp.one_to(holder.user.email, "Changed:")
+    assert "has changed: the venue, the online link." in changed.text
+    assert "Where:  Committee of the Regions, Brussels, Belgium" in changed.text
+    assert "Online: https://meet.example.eu/kep" in changed.text
+    assert changed.vevent["LOCATION"] == "Committee of the Regions, Brussels, Belgium"
+    on_list = smtp.one_to(waiting.user.email, "Changed:")
+    assert on_list.calendar_part is None and "You are on its waitlist." in on_list.text
+
+
+def test_a_title_change_alone_sends_no_mail(client, dg_rtd, participant, db):
+    event = published_event(client, dg_rtd.headers)
+    register(client, participant, event["id"])
+    client.patch(f"/events/{event['id']}", headers=dg_rtd.headers, json={"title": "New title"})
+    assert [message.kind for message in outbox(db)] == ["registration_confirmed"]
+
+
+def test_a_cancelled_registration_withdraws_the_invitation_and_a_new_one_outranks_it(
+    client, dg_rtd, participant, smtp, sender
+):
+    event = published_event(client, dg_rtd.headers)
+    register(client, participant, event["id"])
+    client.delete(f"/events/{event['id']}/registrations/me", headers=participant.headers)
+    register(client, participant, event["id"])
+    sender.run_once()
+
+    confirmations = [m for m in smtp.to(participant.user.email) if m.calendar_part]
+    assert [m.calendar["METHOD"] for m in confirmations] == ["REQUEST", "CANCEL", "REQUEST"]
+    assert [m.vevent["SEQUENCE"] for m in confirmations] == [0, 1, 2]
+    assert len({str(m.vevent["UID"]) for m in confirmations}) == 1
+    cancel = confirmations[1]
+    assert cancel.subject.startswith("Registration cancelled")
+    assert cancel.vevent["STATUS"] == "CANCELLED"
+    assert cancel.calendar_part.get_param("method") == "CANCEL"
+
+
+def test_the_waitlist_says_the_position_and_a_promotion_brings_the_invitation(
+    client, dg_rtd, make_account, smtp, sender
+):
+    event = published_event(client, dg_rtd.headers, capacity=1)
+    first, second, third = (make_account("participant") for _ in range(3))
+    for account in (first, second, third):
+        register(client, account, event["id"])
+    client.delete(f"/events/{event['id']}/registrations/me", headers=first.headers)
+    sender.run_once()
+
+    waiting = smtp.one_to(third.user.email, "On the waitlist")
+    assert waiting.subject == f"On the waitlist (position 2): {event['title']}"
+    assert "waitlist at position 2" in waiting.text
+    assert waiting.calendar_part is None
+    promoted = smtp.one_to(second.user.email, "A place is yours")
+    assert promoted.calendar["METHOD"] == "REQUEST"
+    assert str(promoted.vevent["ATTENDEE"]) == f"mailto:{second.user.email}"
+
+
+def test_a_cancelled_event_tells_everyone_registered_why(
+    client, dg_rtd, make_account, smtp, sender, db
+):
+    event = published_event(client, dg_rtd.headers, capacity=1)
+    holder, waiting = make_account("participant"), make_account("participant")
+    register(client, holder, event["id"])
+    register(client, waiting, event["id"])
+    client.post(
+        f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "Venue flooded"}
+    )
+    sender.run_once()
+
+    cancelled = smtp.one_to(holder.user.email, "Cancelled:")
+    assert "The reason: Venue flooded" in cancelled.text
+    assert cancelled.calendar["METHOD"] == "CANCEL"
+    assert cancelled.vevent["SEQUENCE"] == db.get(Event, event["id"]).sequence == 1
+    on_list = smtp.one_to(waiting.user.email, "Cancelled:")
+    assert on_list.calendar_part is None
+
+
+def test_a_cancellation_costs_the_same_statements_for_few_or_many_registrants(
+    client, dg_rtd, make_account, count_queries, db
+):
+    counts = []
+    for people in (2, 8):
+        event = published_event(client, dg_rtd.headers)
+        for _ in range(people):
+            register(client, make_account("participant"), event["id"])
+        with count_queries() as counted:
+            answer = client.post(
+                f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "Off"}
+            )
+        assert answer.status_code == 200
+        counts.append(counted.count)
+        sent = [m for m in outbox(db) if m.idempotency_key.startswith(f"event:{event['id']}:")]
+        assert len(sent) == people
+    assert counts[0] == counts[1], counts
+
+
+def test_the_day_before_registrants_are_reminded_once(
+    client, dg_rtd, participant, make_account, smtp, sender, session_factory, mail_settings, clock
+):
+    event = published_event(client, dg_rtd.headers)
+    register(client, participant, event["id"])
+    clock.set(STARTS - timedelta(hours=20))
+    sender.run_once()
+    another = Sender(session_factory, mail_settings, clock=clock)  # a second worker
+    another.run_once()
+    sender.run_once()
+    reminders = [m for m in smtp.to(participant.user.email) if m.subject.startswith("Tomorrow")]
+    assert len(reminders) == 1
+    assert "09:30–17:00 (Europe/Brussels time" in reminders[0].text
+    assert reminders[0].mail["List-Unsubscribe"]
+
+
+def test_old_news_is_not_announced(client, dg_rtd, member, sender, clock, smtp):
+    """A sender that starts long after a moment (a new installation, a long outage)
+    does not announce it: a notice fires within a day of its moment only."""
+    from tests.helpers.seminars import OPEN, open_seminar
+
+    open_seminar(client, dg_rtd)
+    clock.set(OPEN + timedelta(days=2))
+    sender.run_once()
+    assert smtp.to(member.user.email) == []
+
+
+# -- members and the secretariat -------------------------------------------------------
+
+
+def test_a_members_event_tells_the_member_and_the_secretariat(
+    client, member, dg_rtd, sedec, smtp, sender
+):
+    event = create_event(client, member.headers)
+    sender.run_once()
+    assert "submitted" in smtp.one_to(member.user.email, "Your event is submitted").text
+    for staff in (dg_rtd, sedec):
+        to_publish = smtp.one_to(staff.user.email, "To publish:")
+        assert member.user.name in to_publish.text
+        assert f"POST /events/{event['id']}/publish" in to_publish.text
+
+    client.post(f"/events/{event['id']}/publish", headers=dg_rtd.headers)
+    sender.run_once()
+    assert smtp.one_to(member.user.email, "Your event is published")
+
+
+def test_the_seminar_cycle_mails_members_and_the_secretariat(
+    client, member, make_account, dg_rtd, sedec, jrc, smtp, sender, clock
+):
+    from tests.helpers.seminars import CLOSE, OPEN, VOTING_CLOSE, open_seminar, propose
+
+    other_member = make_account("member", "Otto Other", member_state="IT", region="Lazio")
+    seminar = open_seminar(client, dg_rtd)
+    clock.set(OPEN + timedelta(hours=1))
+    sender.run_once()
+    opened = smtp.one_to(member.user.email, "Seminar 1 of 2027: the call for topics is open")
+    assert "until Friday 15 January 2027, 18:00 Europe/Brussels time (17:00 UTC)" in opened.text
+    assert smtp.to(dg_rtd.user.email) == []
+
+    chosen = propose(client, member, seminar["id"])
+    other = propose(client, other_member, seminar["id"], title="Another topic")
+    clock.set(CLOSE + timedelta(hours=1))
+    sender.run_once()
+    for account in (member, other_member, dg_rtd, jrc):
+        smtp.one_to(account.user.email, "Seminar 1 of 2027: voting on the topics is open")
+
+    clock.set(VOTING_CLOSE + timedelta(hours=1))
+    sender.run_once()
+    for staff in (dg_rtd, sedec):
+        smtp.one_to(staff.user.email, "Seminar 1 of 2027: voting closed")
+    assert not [m for m in smtp.to(jrc.user.email) if "voting closed" in m.subject]
+
+    answer = client.put(
+        f"/seminars/{seminar['id']}/agreement",
+        headers=dg_rtd.headers,
+        json={"proposal_id": chosen["id"]},
+    )
+    assert answer.status_code == 200, answer.text
+    sender.run_once()
+    awaited = smtp.one_to(sedec.user.email, "Seminar 1 of 2027: DG RTD chose a topic")
+    assert f"proposal {chosen['id']}" in awaited.text
+    assert not [m for m in smtp.to(dg_rtd.user.email) if "chose a topic" in m.subject]
+
+    client.put(
+        f"/seminars/{seminar['id']}/agreement",
+        headers=sedec.headers,
+        json={"proposal_id": chosen["id"]},
+    )
+    sender.run_once()
+    for staff in (dg_rtd, sedec, jrc):
+        smtp.one_to(staff.user.email, "Seminar 1 of 2027: topic agreed")
+    assert smtp.one_to(member.user.email, "Seminar 1 of 2027: your proposal was agreed")
+    not_selected = smtp.one_to(other_member.user.email, "Seminar 1 of 2027: your proposal was not")
+    assert other["title"] in not_selected.text
+    # Each notice fired once, however often the sender came round.
+    sender.run_once()
+    assert len(smtp.to(member.user.email)) == 3
+
+
+# -- preferences and one-click unsubscribe ---------------------------------------------
+
+
+def test_preferences_turn_optional_mails_off_and_never_transactional_ones(
+    client, participant, dg_rtd, db
+):
+    answer = client.get("/me/notifications", headers=participant.headers)
+    assert answer.status_code == 200
+    assert answer.json()["event_reminder"] is True
+    assert "registration_confirmed" in answer.json()["always_sent"]
+
+    answer = client.patch(
+        "/me/notifications", headers=participant.headers, json={"event_reminder": False}
+    )
+    assert answer.status_code == 200
+    assert answer.json()["event_reminder"] is False and answer.json()["own_event"] is True
+
+    before = client.get("/me/notifications", headers=participant.headers).json()
+    refused = client.patch(
+        "/me/notifications", headers=participant.headers, json={"registration_confirmed": False}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["body", "registration_confirmed"]
+    emptied = client.patch(
+        "/me/notifications", headers=participant.headers, json={"own_event": None}
+    )
+    assert emptied.status_code == 422
+    assert client.get("/me/notifications", headers=participant.headers).json() == before
+    assert client.get("/me/notifications").status_code == 401
+
+
+def test_a_kind_turned_off_is_not_queued(client, dg_rtd, participant, db, clock, sender):
+    event = published_event(client, dg_rtd.headers)
+    register(client, participant, event["id"])
+    client.patch("/me/notifications", headers=participant.headers, json={"event_reminder": False})
+    clock.set(STARTS - timedelta(hours=2))
+    sender.run_once()
+    assert [message.kind for message in outbox(db)] == ["registration_confirmed"]
+
+
+def test_one_click_unsubscribe_turns_off_that_kind_only_without_logging_in(
+    client, dg_rtd, participant, smtp, sender, clock, settings
+):
+    event = published_event(client, dg_rtd.headers)
+    register(client, participant, event["id"])
+    clock.set(STARTS - timedelta(hours=2))
+    sender.run_once()
+    reminder = smtp.one_to(participant.user.email, "Tomorrow")
+    assert reminder.mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = str(reminder.mail["List-Unsubscribe"]).strip("<>")
+    assert link.startswith(f"{settings.base_url}/notifications/unsubscribe/")
+    assert link in reminder.text
+    path = link.removeprefix(settings.base_url)
+    confirmed = smtp.one_to(participant.user.email, "Registration confirmed")
+    assert confirmed.mail["List-Unsubscribe"] is None  # about their own registration
+
+    looked = client.get(path)
+    assert looked.status_code == 200 and looked.json()["enabled"] is True
+    done = client.post(
+        path,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["kind"] == "event_reminder" and done.json()["enabled"] is False
+    choices = client.get("/me/notifications", headers=participant.headers).json()
+    assert choices["event_reminder"] is False
+    assert all(
+        value for name, value in choices.items() if name not in ("event_reminder", "always_sent")
+    )
+    assert client.post(path).status_code == 200  # again: it stays off
+
+    forged = path[:-4] + ("0000" if not path.endswith("0000") else "1111")
+    assert client.post(forged).status_code == 404
+    other_kind = path.replace("event_reminder", "own_event")
+    assert client.post(other_kind).status_code == 404
+
+
+# -- accounts: invitations and lost tokens -----------------------------------------------
+
+
+def test_an_account_an_admin_creates_gets_its_link_by_mail(client, admin, smtp, sender, db):
+    answer = client.post(
+        "/users",
+        headers=admin.headers,
+        json={"name": "Nina New", "email": "nina@example.eu", "role": "participant"},
+    )
+    assert answer.status_code == 201, answer.text
+    assert outbox(db)[0].secret is not None  # held until delivered
+    sender.run_once()
+    mail = smtp.one_to("nina@example.eu", "Your KEP 2.0 account")
+    link = answer.json()["invitation"]["url"]
+    assert link in mail.text
+    assert outbox(db)[0].secret is None and link not in outbox(db)[0].body
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    opened = client.post(f"/{path}")
+    assert opened.status_code == 201
+    assert opened.json()["token"]["token"] not in mail.mail.as_string()
+
+
+def test_token_recovery_mails_a_one_time_link_and_answers_alike_for_unknown_addresses(
+    client, participant, smtp, sender, db
+):
+    known = client.post("/token-recovery", json={"email": participant.user.email.upper()})
+    unknown = client.post("/token-recovery", json={"email": "nobody@example.eu"})
+    assert known.status_code == unknown.status_code == 202
+    assert known.json() == unknown.json()
+    sender.run_once()
+    assert smtp.to("nobody@example.eu") == []
+    mail = smtp.one_to(participant.user.email, "KEP 2.0: a link for a new API token")
+    link = next(line for line in mail.text.splitlines() if "/invitations/" in line).strip()
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    token = client.post(path).json()["token"]["token"]
+    assert client.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.post(path).status_code == 409  # once only
+    assert token not in mail.mail.as_string()
+
+
+def test_token_recovery_is_limited_per_address(client, participant, db, settings):
+    for _ in range(settings.recovery_per_hour + 2):
+        answer = client.post("/token-recovery", json={"email": participant.user.email})
+        assert answer.status_code == 202
+    sent = [m for m in outbox(db) if m.kind == "token_recovery"]
+    assert len(sent) == settings.recovery_per_hour
+
+
+def test_token_recovery_refuses_what_is_not_an_address(client):
+    answer = client.post("/token-recovery", json={"email": "not an address"})
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "email"]
+
+
+# -- headers and safety ------------------------------------------------------------------
+
+
+def test_every_message_has_its_headers_and_no_subject_can_add_one(
+    session_factory, settings, clock, participant, smtp, sender
+):
+    from app.notifications.outbox import Draft, enqueue
+
+    draft = Draft(
+        kind="event_reminder",
+        key="injection",
+        subject="Hello\r\nBcc: victim@example.eu\nX-Evil: 1",
+        body="Text",
+        user=participant.user,
+    )
+    with session_factory.begin() as session:
+        enqueue(session, draft, settings=settings, now=clock())
+    sender.run_once()
+    (received,) = smtp.received
+    assert received.recipients == [participant.user.email]
+    assert received.mail["Bcc"] is None and received.mail["X-Evil"] is None
+    assert received.subject == "Hello Bcc: victim@example.eu X-Evil: 1"
+    assert received.mail["Message-ID"].endswith("@kep.example.eu>")
+    assert received.mail["Date"] is not None
+    (sender_address,) = received.mail["From"].addresses
+    assert (sender_address.display_name, sender_address.addr_spec) == (
+        "KEP 2.0",
+        "no-reply@kep.example.eu",
+    )
+    assert received.mail["To"].addresses[0].display_name == participant.user.name
+
+
+def test_an_address_that_is_not_one_is_never_queued(session_factory, settings, clock):
+    from app.notifications.outbox import Draft, enqueue
+
+    draft = Draft(kind="token_recovery", key="bad", subject="S", body="B", address="a@b@c")
+    with session_factory.begin() as session:
+        assert enqueue(session, draft, settings=settings, now=clock()) is False
+
+
+def test_bad_settings_for_mail_are_refused():
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    for bad in (
+        {"smtp_url": "http://mail.example.eu"},
+        {"smtp_url": "smtp://"},
+        {"smtp_url": "smtp://host:25?tls=1"},
+        {"mail_from": "not an address"},
+    ):
+        with pytest.raises(ValidationError):
+            Settings(_env_file=None, **bad)  # type: ignore[call-arg]
+    ok = Settings(_env_file=None, smtp_url="smtp://u:p@mail.example.eu:587?starttls=1")  # type: ignore[call-arg]
+    assert ok.smtp_url == "smtp://u:p@mail.example.eu:587?starttls=1"
+
+
+# -- the sender: retries, a server that is down, the outbox view -----------------------
+
+
+def test_a_server_that_is_down_delays_messages_which_then_go_once(
+    client, dg_rtd, participant, smtp, sender, clock, db, mail_settings
+):
+    event = published_event(client, dg_rtd.headers)
+    smtp.stop()
+    register(client, participant, event["id"])
+    result = sender.run_once()
+    assert (result.sent, result.failed) == (0, 1)
+    (message,) = outbox(db)
+    assert message.status == MessageStatus.pending and message.attempts == 1
+    assert "Connection refused" in (message.last_error or "") or message.last_error
+    assert message.next_attempt_at == clock() + timedelta(seconds=mail_settings.mail_retry_seconds)
+
+    smtp.start()
+    assert sender.run_once().sent == 0  # not due yet
+    clock.advance(seconds=mail_settings.mail_retry_seconds)
+    assert sender.run_once().sent == 1
+    sender.run_once()
+    clock.advance(hours=1)
+    sender.run_once()
+    assert len(smtp.to(participant.user.email)) == 1
+    (message,) = outbox(db)
+    assert message.status == MessageStatus.sent and message.attempts == 2
+
+
+def test_the_wait_doubles_and_a_message_fails_after_the_last_attempt(
+    client, dg_rtd, participant, smtp, session_factory, mail_settings, clock, db, admin
+):
+    settings = mail_settings.model_copy(update={"mail_max_attempts": 3})
+    sender = Sender(session_factory, settings, clock=clock)
+    event = published_event(client, dg_rtd.headers)
+    register(client, participant, event["id"])
+    smtp.stop()
+    waits = []
+    for _ in range(3):
+        sender.run_once()
+        (message,) = outbox(db)
+        waits.append(message.next_attempt_at - clock())
+        clock.set(message.next_attempt_at)
+    assert waits[:2] == [timedelta(seconds=30), timedelta(seconds=60)]
+    (message,) = outbox(db)
+    assert message.status == MessageStatus.failed and message.attempts == 3
+
+    listed = client.get("/outbox", headers=admin.headers, params={"status": "failed"}).json()
+    assert listed["total"] == 1
+    (item,) = listed["items"]
+    assert item["attempts"] == 3 and item["last_error"] and item["kind"] == "registration_confirmed"
+    assert "body" not in item and item["next_attempt_at"] is None
+    assert client.get("/outbox", headers=participant.headers).status_code == 403
+    assert (
+        client.get("/outbox", params={"status": "lost"}, headers=admin.headers).status_code == 422
+    )
+
+    smtp.start()
+    retried = client.post(f"/outbox/{item['id']}/retry", headers=admin.headers)
+    assert retried.status_code == 200 and retried.json()["status"] == "pending"
+    sender.run_once()
+    assert len(smtp.to(participant.user.email)) == 1
+    again = client.post(f"/outbox/{item['id']}/retry", headers=admin.headers)
+    assert again.status_code == 409
+    assert client.post("/outbox/999999/retry", headers=admin.headers).status_code == 404
+
+
+def test_without_a_mail_server_messages_are_written_as_files(
+    client, dg_rtd, participant, session_factory, settings, clock, tmp_path
+):
+    folder = tmp_path / "mail"
+    sender = Sender(session_factory, settings.model_copy(update={"mail_dir": folder}), clock=clock)
+    event = published_event(client, dg_rtd.headers)
+    register(client, participant, event["id"])
+    assert sender.run_once().sent == 1
+    (file,) = folder.glob("*.eml")
+    text = file.read_text()
+    assert f"To: {participant.user.name} <{participant.user.email}>" in text
+    assert "METHOD:REQUEST" in text
+
+
+def test_an_event_body_changes_nothing_when_refused(client, dg_rtd, participant, db):
+    event = published_event(client, dg_rtd.headers)
+    register(client, participant, event["id"])
+    before = len(outbox(db))
+    refused = client.patch(
+        f"/events/{event['id']}", headers=dg_rtd.headers, json={"starts_at": "2027-03-11T09:30"}
+    )
+    assert refused.status_code == 422
+    assert len(outbox(db)) == before
+
+
+def test_a_draft_event_notifies_nobody(client, dg_rtd, db):
+    create_event(client, dg_rtd.headers, kind="other")
+    assert outbox(db) == []
+
+
+class _StopsTheServerAfterOneMessage:
+    """The real SMTP transport, with the server stopped after it accepted one message:
+    a mail server going down in the middle of a round."""
+
+    def __init__(self, inner, smtp: SmtpServer) -> None:
+        self.inner, self.smtp, self.stopped = inner, smtp, False
+
+    @contextlib.contextmanager
+    def connection(self):
+        with self.inner.connection() as send:
+
+            def first_then_stop(mail) -> None:
+                send(mail)
+                if not self.stopped:
+                    self.stopped = True
+                    self.smtp.stop()
+
+            yield first_then_stop
+
+
+def test_a_server_that_stops_mid_round_gets_the_rest_later_and_each_once(
+    client, dg_rtd, make_account, smtp, session_factory, mail_settings, clock, db
+):
+    event = published_event(client, dg_rtd.headers)
+    people = [make_account("participant") for _ in range(3)]
+    for person in people:
+        register(client, person, event["id"])
+    transport = _StopsTheServerAfterOneMessage(transport_for(mail_settings), smtp)
+    sender = Sender(session_factory, mail_settings, transport=transport, clock=clock)
+    result = sender.run_once()
+    assert (result.sent, result.failed) == (1, 2)
+    assert sorted(m.status for m in outbox(db)) == ["pending", "pending", "sent"]
+
+    smtp.start()
+    clock.advance(minutes=5)
+    assert sender.run_once().sent == 2
+    clock.advance(hours=1)
+    sender.run_once()
+    for person in people:
+        assert len(smtp.to(person.user.email)) == 1
+    assert {m.status for m in outbox(db)} == {MessageStatus.sent}
+
+
+def test_kep_worker_once_writes_the_mail_of_a_sign_up_to_the_mail_folder(tmp_path):
+    url = f"sqlite:///{tmp_path}/kep.db"
+    migrate(url)
+    app = create_app(Settings(database_url=url, send_mail_in_process=False, _env_file=None))  # type: ignore[call-arg]
+    with TestClient(app) as client:
+        answer = client.post("/signup", json={"name": "Sam Signup", "email": "sam@example.eu"})
+        assert answer.status_code == 202
+    app.state.engine.dispose()
+    folder = tmp_path / "mail"
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "worker", "--once"],
+        env={**os.environ, "KEP_DATABASE_URL": url, "KEP_MAIL_DIR": str(folder)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 message(s) sent" in result.stdout
+    (file,) = folder.glob("*.eml")
+    text = file.read_text()
+    assert "To: Sam Signup <sam@example.eu>" in text
+    assert "/invitations/" in text
+
+
+def test_the_server_sends_mail_itself_unless_told_not_to_and_stops_its_sender(tmp_path):
+    url = f"sqlite:///{tmp_path}/kep.db"
+    migrate(url)
+    folder = tmp_path / "mail"
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=url,
+        send_mail_in_process=True,
+        mail_dir=folder,
+        mail_poll_seconds=0.1,
+        _env_file=None,
+    )
+    app = create_app(settings)
+    with TestClient(app) as client:
+        assert any(t.name == "kep-mail-sender" for t in threading.enumerate())
+        client.post("/signup", json={"name": "Sam Signup", "email": "sam@example.eu"})
+        deadline = time.monotonic() + 20
+        while not list(folder.glob("*.eml")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(list(folder.glob("*.eml"))) == 1
+    assert not any(t.name == "kep-mail-sender" for t in threading.enumerate())
+    app.state.engine.dispose()
+
+    quiet = create_app(settings.model_copy(update={"send_mail_in_process": False}))
+    with TestClient(quiet):
+        assert not any(t.name == "kep-mail-sender" for t in threading.enumerate())
+    quiet.state.engine.dispose()
