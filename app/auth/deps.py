@@ -13,7 +13,7 @@ from app.auth.tokens import hash_token, same_hash
 from app.clock import Clock, get_clock
 from app.common.schemas import IdPath
 from app.config import Settings
-from app.db import get_session
+from app.db import get_session, writing
 from app.errors import Forbidden, NotFound, Unauthorized
 from app.models import ApiToken, Role, User
 
@@ -57,11 +57,13 @@ def optional_user(
 def _record_last_use(session: Session, token: ApiToken, now: datetime) -> None:
     # Skip the bookkeeping when another request holds the row: concurrent requests
     # with one token must never queue behind each other for a timestamp.
-    free = session.scalars(
-        select(ApiToken.id).where(ApiToken.id == token.id).with_for_update(skip_locked=True)
-    ).one_or_none()
-    if free is not None:
-        token.last_used_at = now
+    with writing(session):
+        free = session.scalars(
+            select(ApiToken.id).where(ApiToken.id == token.id).with_for_update(skip_locked=True)
+        ).one_or_none()
+        if free is not None:
+            token.last_used_at = now
+            session.flush()
 
 
 def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:

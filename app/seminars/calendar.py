@@ -4,12 +4,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
+from app.common import zones
 from app.common.paging import Paged, PageRequest, fetch_page
 from app.errors import Conflict, Invalid, NotFound
 from app.events.times import instant
@@ -69,7 +69,7 @@ def _check_order(dates: dict[str, datetime]) -> None:
 
 def _instants(given: dict[str, Any], zone_name: str) -> dict[str, datetime]:
     """The dates among ``given`` as instants: wall-clock times are read in the zone."""
-    zone = ZoneInfo(zone_name)
+    zone = zones.zone(zone_name)
     return {name: instant(given[name], zone, name) for name in DATES if name in given}
 
 
