@@ -330,15 +330,18 @@ def list_registrations(event_id: IdPath, session: SessionDep, user: CurrentUser,
     response_model=Page[RegistrationRead],
     responses=responses(401),
 )
-def my_registrations(session: SessionDep, user: CurrentUser, page: Paging):
+def my_registrations(request: Request, session: SessionDep, user: CurrentUser, page: Paging):
     """Your registrations, newest first, cancelled ones included; each with its event's
     title, status (a cancelled event shows), local start and venue."""
-    found = registrations.list_own(session=session, user=user, page=page)
-    return page_of(
-        RegistrationRead,
-        _present_registrations(session, found.rows),
-        total=found.total,
-        page=page,
+    found = registrations.own_page(session=session, user=user, page=page)
+    you = (user.id, user.name, user.email, user.role, user.institution, user.member_state)
+    return conditional_json(
+        request,
+        weak_etag(you, page, found.values),
+        Page[RegistrationRead],
+        lambda: page_of(
+            RegistrationRead, presenters.own_reads(found, user), total=found.total, page=page
+        ),
     )
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from app.config import Settings
 from app.events.queries import Listed, Occupancy, Shown
-from app.events.registrations import Placed
+from app.events.registrations import OwnPage, Placed
 from app.events.schemas import (
     AgendaItemRead,
     AgendaRead,
@@ -155,6 +155,37 @@ def registrant(user: User) -> Registrant:
         institution=user.institution,
         member_state=user.member_state,
     )
+
+
+def own_reads(found: OwnPage, user: User) -> list[RegistrationRead]:
+    """The answers of "my registrations", from the columns ``own_page`` selects."""
+    you = registrant(user)
+    return [
+        RegistrationRead(
+            id=row.id,
+            event_id=row.event_id,
+            event=RegisteredEvent(
+                id=row.event_id,
+                title=row.title,
+                kind=row.kind,
+                status=row.event_status,
+                starts_at=row.starts_at,
+                timezone=row.timezone,
+                local_starts_at=local(row.starts_at, row.timezone),
+                local_ends_at=local(row.ends_at, row.timezone),
+                venue=venue(row),
+                online_url=row.online_url,
+            ),
+            user=you,
+            status=row.status,
+            position=position,
+            registered_at=row.registered_at,
+            cancelled_at=row.cancelled_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+        for row, position in found.rows
+    ]
 
 
 def registration_read(placed: Placed) -> RegistrationRead:

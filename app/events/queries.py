@@ -173,7 +173,7 @@ def list_events(
 # window over the same rows), then every event's actions, priority areas, seminar and
 # occupancy (one more statement). No entity is built, no catalogue row read.
 
-SHOWN_COLUMNS = (
+SHOWN_COLUMNS: tuple[Any, ...] = (
     Event.id,
     Event.title,
     Event.description,
@@ -224,11 +224,12 @@ class Shown:
 
 
 def _shown_query(viewer: User | None) -> Select[Any]:
-    return (
+    query: Select[Any] = (
         select(*SHOWN_COLUMNS, User.name.label("host_name"))
         .outerjoin(User, User.id == Event.host_id)
         .where(visible_to(viewer))
     )
+    return query
 
 
 def _links(session: Session, ids: list[int]) -> dict[tuple[str, int], list[int]]:

@@ -124,10 +124,12 @@ def list_seminars(*, session: Session, year: int | None, page: PageRequest) -> P
     return fetch_page(session, query, page)
 
 
-def get_seminar(*, session: Session, seminar_id: int) -> Seminar:
-    seminar = session.scalars(
-        select(Seminar).where(Seminar.id == seminar_id).options(selectinload(Seminar.agreements))
-    ).one_or_none()
+def get_seminar(*, session: Session, seminar_id: int, choices: bool = True) -> Seminar:
+    """The seminar, with the institutions' choices unless ``choices`` is false."""
+    query = select(Seminar).where(Seminar.id == seminar_id)
+    if choices:
+        query = query.options(selectinload(Seminar.agreements))
+    seminar = session.scalars(query).one_or_none()
     if seminar is None:
         raise NotFound(f"No seminar with id {seminar_id}")
     return seminar
