@@ -296,10 +296,13 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def served(
-    command: list[str], env: dict[str, str], port: int, probe: str
+    command: list[str], env: dict[str, str], port: int, probe: str, source: Path = ROOT
 ) -> Iterator[subprocess.Popen]:
+    env = {**env, "PYTHONPATH": str(source)}
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, env=env, cwd=source, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             deadline = time.monotonic() + 120
             while True:
@@ -546,6 +549,21 @@ def bench_database(url: str | None) -> Iterator[str]:
         admin.dispose()
 
 
+def in_process_of(source: Path, url: str, rows: list["Row"]) -> dict[str, InProcess]:
+    """``in_process`` run by the code of ``source``, in a process of its own."""
+    answer = subprocess.run(
+        [sys.executable, __file__, "--in-process-of", url],
+        input=json.dumps([vars(row) for row in rows]),
+        env={**os.environ, "PYTHONPATH": str(source)},
+        cwd=source,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = json.loads(answer.stdout.strip().splitlines()[-1])
+    return {name: InProcess(**figure) for name, figure in found.items()}
+
+
 # -- the table ------------------------------------------------------------------------------
 
 
@@ -692,7 +710,21 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-sqlite", action="store_true", help="leave out the SQLite row")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=ROOT,
+        help="serve (and time in-process) the code of this source tree, such as an earlier "
+        "version unpacked with git archive; the programme is the same",
+    )
+    parser.add_argument("--in-process-of", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.in_process_of:  # run under --source's code, from main below
+        rows = [Row(**row) for row in json.loads(sys.stdin.read())]
+        figures = in_process(args.in_process_of, rows)
+        print(json.dumps({name: vars(figure) for name, figure in figures.items()}))
+        return
+    source = args.source.resolve()
     levels = sorted(args.clients)
 
     with bench_database(args.database_url) as url, tempfile.TemporaryDirectory() as folder:
@@ -730,7 +762,7 @@ def main() -> None:
         bare_name = "bare FastAPI (sync route)"
         bare_port = free_port()
         bare = [sys.executable, "-m", "benchmarks.bare_app", str(bare_port), str(args.workers)]
-        with served(bare, {**os.environ, "PYTHONPATH": str(ROOT)}, bare_port, "/ping") as process:
+        with served(bare, dict(os.environ), bare_port, "/ping", source) as process:
             run_wrk(bare_port, 10, 2, {"paths": ["/ping"]}, workers_of(process.pid))
             results.update(
                 measure(bare_port, process.pid, [Row(bare_name, ["/ping"])], levels, args.duration)
@@ -739,7 +771,7 @@ def main() -> None:
         port = free_port()
         env = {**os.environ, "KEP_DATABASE_URL": url}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        with served(serve_command(port, args.workers), env, port, "/health") as process:
+        with served(serve_command(port, args.workers), env, port, "/health", source) as process:
             base = f"http://127.0.0.1:{port}"
             rows = kep_rows(base, programme)
             warm = Row("warm-up", ["/events?limit=50", "/events/1", "/health"])
@@ -749,13 +781,13 @@ def main() -> None:
                 "POST /events/{id}/registrations", [], pairs=programme.pairs, in_process=False
             )
             results.update(measure(port, process.pid, [write], levels, args.duration))
-        figures = in_process(url, rows)
+        figures = in_process_of(source, url, rows)
 
         if "sqlite" in programmes:
             port = free_port()
             env = {**os.environ, "KEP_DATABASE_URL": sqlite_url}
             env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-            with served(serve_command(port, args.workers), env, port, "/health") as process:
+            with served(serve_command(port, args.workers), env, port, "/health", source) as process:
                 row = Row(
                     f"SQLite, GET /events?limit=50, {args.workers} workers", ["/events?limit=50"]
                 )
@@ -766,7 +798,7 @@ def main() -> None:
                 print(f"\nSQLite, {row.name}: p95 {p95s} at {' / '.join(map(str, levels))} clients")
 
         print_table(
-            f"kep serve --workers {args.workers}, PostgreSQL, {args.duration} s per run",
+            f"kep serve --workers {args.workers} ({source}), PostgreSQL, {args.duration} s per run",
             results,
             figures,
             levels,

@@ -298,21 +298,19 @@ def shown_page(
     *, session: Session, viewer: User | None, filters: EventFilters, page: PageRequest
 ) -> ShownPage:
     """The listing's answer, as ``list_events`` selects it, in two statements (three
-    when the page lies past the end and the total is counted on its own)."""
+    when the page lies past the end, where the total is counted on its own)."""
     check_interval(filters)
     query = filtered(_shown_query(viewer), filters)
+    # The total as an uncorrelated subquery, counted once over the ids alone: a window
+    # over the page's query would carry every matching row, description and all.
+    counted = filtered(select(func.count()).select_from(Event).where(visible_to(viewer)), filters)
     rows = session.execute(
-        query.add_columns(func.count().over().label("total"))
+        query.add_columns(counted.scalar_subquery().label("total"))
         .order_by(Event.starts_at, Event.id)
         .limit(page.limit)
         .offset(page.offset)
     ).all()
-    if rows:
-        total = rows[0].total
-    elif page.offset:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    else:
-        total = 0
+    total = rows[0].total if rows else (session.scalar(counted) if page.offset else 0) or 0
     return ShownPage(events=_shown(session, list(rows)), total=total)
 
 

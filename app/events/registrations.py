@@ -258,18 +258,14 @@ def own_page(*, session: Session, user: User, page: PageRequest) -> OwnPage:
         .join(Event, Event.id == Registration.event_id)
         .where(Registration.user_id == user.id)
     )
+    counted = select(func.count()).where(Registration.user_id == user.id)
     rows = session.execute(
-        query.add_columns(func.count().over().label("total"))
+        query.add_columns(counted.scalar_subquery().label("total"))
         .order_by(Registration.registered_at.desc(), Registration.id.desc())
         .limit(page.limit)
         .offset(page.offset)
     ).all()
-    if rows:
-        total = rows[0].total
-    elif page.offset:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    else:
-        total = 0
+    total = rows[0].total if rows else (session.scalar(counted) if page.offset else 0) or 0
     positions = _positions(session, rows)
     return OwnPage(rows=[(row, positions.get(row.id)) for row in rows], total=total)
 
