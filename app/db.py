@@ -585,8 +585,34 @@ def _select_one(engine: Engine, *, retry: bool = True) -> None:
     connection.close()
 
 
+class _SharedProbe:
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.answered = False
+
+
 async def database_answers(app: FastAPI) -> bool:
-    """Whether the database answers ``SELECT 1`` within ``KEP_HEALTH_TIMEOUT``."""
+    """Whether the database answers ``SELECT 1`` within ``KEP_HEALTH_TIMEOUT``.
+
+    Probes asked for while one is under way wait for its answer instead of sending
+    their own: under a burst of checks, one ``SELECT 1`` answers them all, and each
+    answer still comes from a probe that had not finished when it was asked for."""
+    state = app.state
+    shared: _SharedProbe | None = getattr(state, "health_probe", None)
+    if shared is not None:
+        await shared.done.wait()
+        return shared.answered
+    shared = state.health_probe = _SharedProbe()
+    try:
+        with anyio.CancelScope(shield=True):  # the others wait for it; it is bounded
+            shared.answered = await _probe(app)
+    finally:
+        state.health_probe = None
+        shared.done.set()
+    return shared.answered
+
+
+async def _probe(app: FastAPI) -> bool:
     state = app.state
     limiter = getattr(state, "health_probes", None)
     if limiter is None:
