@@ -39,7 +39,9 @@ def main() -> None:
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
-    for line in open(args.stacks, encoding="utf-8"):
+    with open(args.stacks, encoding="utf-8") as stacks:
+        lines = stacks.read().splitlines()
+    for line in lines:
         stack, _, count = line.rstrip().rpartition(" ")
         if not stack:
             continue

@@ -103,14 +103,14 @@ def _reads(programme: Programme) -> list[tuple[str, str, str | None]]:
         for who in (None, "sedec", "norte"):
             reads.append((f"seminar {name} as {who}", f"/seminars/{seminar_id}", who))
             reads.append((f"tally {name} as {who}", f"/seminars/{seminar_id}/tally", who))
-            reads.append(
-                (f"proposals {name} as {who}", f"/seminars/{seminar_id}/proposals", who)
-            )
+            reads.append((f"proposals {name} as {who}", f"/seminars/{seminar_id}/proposals", who))
     reads.append(("seminars", "/seminars", None))
     reads.append(("no such seminar", "/seminars/999999/tally", "sedec"))
     for who in ("people0", "people1", "people2", "people3", "norte", "rtd"):
         reads.append((f"my registrations as {who}", "/me/registrations", who))
-        reads.append((f"my registrations, page 2 as {who}", "/me/registrations?limit=1&offset=1", who))
+        reads.append(
+            (f"my registrations, page 2 as {who}", "/me/registrations?limit=1&offset=1", who)
+        )
     for path in ("/actions", "/priority-areas", "/actions/7", "/priority-areas/2"):
         reads.append((path, path, None))
     return reads
