@@ -617,8 +617,10 @@ def kep_rows(base: str, programme: Programme) -> list[Row]:
         tags = etags_of(base, paths)
         if tags is None:
             print(f"{name}: no ETag in this version; left out")
-        else:
-            rows.append(Row(name, paths, etags=tags))
+            continue
+        status = httpx.get(base + paths[0], headers={"If-None-Match": tags[0]}).status_code
+        print(f"{name}: {status} to the current ETag")
+        rows.append(Row(name, paths, etags=tags))
     return rows
 
 
