@@ -798,7 +798,7 @@ def main() -> None:
                 results.update(measure(port, process.pid, [row], levels, args.duration))
                 sqlite_runs = results[row.name]
                 p95s = " / ".join(f"{sqlite_runs[level].p95:,.0f} ms" for level in levels)
-                print(f"\nSQLite, {row.name}: p95 {p95s} at {' / '.join(map(str, levels))} clients")
+                print(f"\n{row.name}: p95 {p95s} at {' / '.join(map(str, levels))} clients")
 
         print_table(
             f"kep serve --workers {args.workers} ({source}), PostgreSQL, {args.duration} s per run",

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Select, func, literal_column, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
-from app.common.paging import PageRequest, fetch_page
+from app.common.paging import PageRequest, among, fetch_page
 from app.common.schemas import utc_text
 from app.common.search import matching
 from app.errors import Invalid, NotFound
@@ -243,17 +243,19 @@ def _links(session: Session, ids: list[int]) -> dict[tuple[str, int], list[int]]
 
     parts = union_all(
         select(tagged("a"), event_actions.c.event_id, event_actions.c.action_number).where(
-            event_actions.c.event_id.in_(ids)
+            among(session, event_actions.c.event_id, ids)
         ),
         select(
             tagged("p"),
             event_priority_areas.c.event_id,
             event_priority_areas.c.priority_area_number,
-        ).where(event_priority_areas.c.event_id.in_(ids)),
-        select(tagged("s"), Seminar.event_id, Seminar.id).where(Seminar.event_id.in_(ids)),
+        ).where(among(session, event_priority_areas.c.event_id, ids)),
+        select(tagged("s"), Seminar.event_id, Seminar.id).where(
+            among(session, Seminar.event_id, ids)
+        ),
         *(
             select(tagged(tag), Registration.event_id, func.count())
-            .where(Registration.event_id.in_(ids), Registration.status == status)
+            .where(among(session, Registration.event_id, ids), Registration.status == status)
             .group_by(Registration.event_id)
             for tag, status in (
                 ("r", RegistrationStatus.registered),

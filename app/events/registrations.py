@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
-from app.common.paging import Paged, PageRequest, fetch_page
+from app.common.paging import Paged, PageRequest, among, fetch_page
 from app.errors import Conflict, NotFound
 from app.events.access import check_manager, get_visible
 from app.models import Event, EventStatus, Registration, RegistrationStatus, User
@@ -281,7 +281,7 @@ def _positions(session: Session, registrations: Sequence[Any]) -> dict[int, int]
         .over(partition_by=Registration.event_id, order_by=QUEUE_ORDER)
         .label("position"),
     ).where(
-        Registration.event_id.in_(event_ids),
+        among(session, Registration.event_id, sorted(event_ids)),
         Registration.status == RegistrationStatus.waitlisted,
     )
     return {row.id: row.position for row in session.execute(ranked)}
