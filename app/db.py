@@ -43,6 +43,8 @@ SQLITE_BUSY_MS = 250
 # How long a command (migrate, create-user, demo) waits for the write lock or a row lock
 # when no request is waiting for it: another process may be migrating.
 TOOL_LOCK_WAIT = 600.0
+# A pooled PostgreSQL connection idle for longer than this is pinged before it is used.
+PING_AFTER_IDLE = 2.0
 
 
 def _lower(value: object) -> object:
@@ -157,6 +159,51 @@ def _shut_down(connection: Any) -> None:
 
 
 _current_work: ContextVar[Work | None] = ContextVar("kep_db_work", default=None)
+# Set for a request that only reads (GET and HEAD, unless its endpoint says it writes):
+# on SQLite its transaction begins without taking the write lock, so readers never
+# queue behind each other or behind a writer (WAL lets them read beside it).
+_reads_only: ContextVar[bool] = ContextVar("kep_db_reads_only", default=False)
+READING_METHODS = frozenset({"GET", "HEAD"})
+
+
+def writes_when_read(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a GET endpoint that writes as it answers (a cache kept in the database):
+    its SQLite transaction takes the write lock at the start, as every change's does."""
+    endpoint.__kep_writes__ = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def reads_only(request: Request) -> bool:
+    endpoint = request.scope.get("endpoint")
+    return request.method in READING_METHODS and not getattr(endpoint, "__kep_writes__", False)
+
+
+class UndeclaredWrite(RuntimeError):
+    """A request that was to read only tried to write (see ``writes_when_read``)."""
+
+
+@contextmanager
+def writing(session: Session) -> Iterator[None]:
+    """Write within a request that otherwise only reads (bookkeeping such as a token's
+    last use). On SQLite the read transaction is ended (it wrote nothing), the block
+    runs in a transaction of its own that takes the write lock and is committed at
+    once, and reading goes on in a new transaction. Elsewhere it changes nothing."""
+    if not _reads_only.get() or session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    session.commit()
+    token = _reads_only.set(False)
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _reads_only.reset(token)
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
 def _watch_connections(engine: Engine) -> None:
@@ -206,11 +253,13 @@ def make_engine(
 ) -> Engine:
     """An engine with the same transactional behaviour on SQLite as on PostgreSQL.
 
-    On SQLite, foreign keys are switched on for every connection, and a transaction takes
-    the write lock when it starts (``BEGIN IMMEDIATE``), so two requests can never both
-    read a count and then both write past a limit (the role ``SELECT ... FOR UPDATE``
-    plays on PostgreSQL). Without ``timeouts`` (commands, migrations, tests) statements
-    have no time limit and lock waits are long.
+    On SQLite, foreign keys are switched on for every connection, and a transaction that
+    may write takes the write lock when it starts (``BEGIN IMMEDIATE``), so two requests
+    can never both read a count and then both write past a limit (the role ``SELECT ...
+    FOR UPDATE`` plays on PostgreSQL). A request that only reads begins a plain
+    (deferred) transaction instead: in WAL mode it reads a consistent snapshot beside
+    the writer and waits for nobody. Without ``timeouts`` (commands, migrations, tests)
+    statements have no time limit and lock waits are long.
     """
     timeouts = timeouts or Timeouts()
     if null_pool:
@@ -244,8 +293,21 @@ def _sqlite_engine(url: str, timeouts: Timeouts, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
 
+    @event.listens_for(engine, "before_cursor_execute")
+    def _no_write_in_reads(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # A write in a transaction begun without the write lock could fail half way
+        # (another writer came first): every GET that writes must say so.
+        if _reads_only.get() and statement.lstrip()[:7].upper().startswith(_WRITES):
+            raise UndeclaredWrite(
+                "a request that reads only tried to write; mark its endpoint "
+                "with app.db.writes_when_read"
+            )
+
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection: Any) -> None:
+        if _reads_only.get():
+            connection.exec_driver_sql("BEGIN")
+            return
         _begin_immediate(connection, lock_wait)
 
     return engine
@@ -280,10 +342,21 @@ def _postgres_engine(url: str, timeouts: Timeouts, **kwargs: Any) -> Engine:
         connect_args.setdefault("options", " ".join(options))
     engine = create_engine(url, **kwargs)
 
+    @event.listens_for(engine, "checkin")
+    def _used(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["kep_last_used"] = time.monotonic()
+
     @event.listens_for(engine, "checkout")
-    def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         # The pool's own pre-ping runs before the request's Work knows the connection,
         # where nothing could interrupt it; this one runs after (listeners run in order).
+        # A connection given back moments ago is not pinged: a round trip per request
+        # for nothing. One that sat idle may have been closed by the server (a restart,
+        # an idle timeout) and is tried first.
+        last_used = record.info.get("kep_last_used")
+        if last_used is not None and time.monotonic() - last_used < PING_AFTER_IDLE:
+            return
         work = _current_work.get()
         if work is not None:
             work.attach(dbapi_connection)
@@ -292,6 +365,9 @@ def _postgres_engine(url: str, timeouts: Timeouts, **kwargs: Any) -> Engine:
                 cursor = dbapi_connection.cursor()
                 cursor.execute("SELECT 1")
                 cursor.close()
+                # The ping began a transaction: end it, so that the request begins its
+                # own (or none, if it only reads) with a connection at rest.
+                dbapi_connection.rollback()
         except Exception as error:  # a dead connection: the pool tries a fresh one
             raise DisconnectionError(str(error)) from error
 
@@ -336,6 +412,42 @@ async def _unlimited(call: Callable[[], object]) -> None:
     await anyio.to_thread.run_sync(call, limiter=anyio.CapacityLimiter(1))
 
 
+def _read_sessionmaker(app: FastAPI) -> sessionmaker[Session]:
+    """Sessions for requests that only read. On PostgreSQL they run each statement in
+    autocommit: under READ COMMITTED every statement reads its own snapshot anyway, so
+    the transaction around them only cost a BEGIN and a COMMIT, two round trips of the
+    four a single event took. (A session bound to something other than an engine, as
+    tests bind one to their transaction, is left as it is.)"""
+    maker = app.state.sessionmaker
+    made = getattr(app.state, "read_sessionmaker", None)
+    if made is not None and made[0] is maker:
+        return made[1]
+    bind = maker.kw.get("bind")
+    reads = maker
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        reads = sessionmaker(
+            **{**maker.kw, "bind": bind.execution_options(isolation_level="AUTOCOMMIT")}
+        )
+    app.state.read_sessionmaker = (maker, reads)
+    return reads
+
+
+def _commit_and_close(session: Session) -> None:
+    try:
+        session.commit()
+    except BaseException:
+        _roll_back_and_close(session)
+        raise
+    session.close()
+
+
+def _roll_back_and_close(session: Session) -> None:
+    try:
+        session.rollback()
+    finally:
+        session.close()
+
+
 async def _take_slot(app: FastAPI, work: Work) -> anyio.Semaphore:
     slots = _slots(app)
     work.slot_wait_since = started = time.monotonic()
@@ -375,26 +487,28 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         slots = await _take_slot(app, work)
         metrics.DB_SLOTS_IN_USE.inc()
         token = _current_work.set(work)
-        session: Session = app.state.sessionmaker()
+        reading = reads_only(request)
+        session: Session = (_read_sessionmaker(app) if reading else app.state.sessionmaker)()
         # What the service is configured with, for work done as the transaction ends
         # (the feeds keep each changed event's VEVENT, whose links need the address).
         session.info["settings"] = app.state.settings
+        reading_token = _reads_only.set(reading)
         try:
             yield session
+            # Committing and giving the connection back in one trip to a thread.
             with work.waiting():
-                await _unlimited(session.commit)
+                await _unlimited(lambda: _commit_and_close(session))
         except BaseException:
-            with anyio.CancelScope(shield=True), work.waiting():
-                await _unlimited(session.rollback)
-            raise
-        finally:
             # Returning the connection resets it (a rollback): watched like any wait.
             with anyio.CancelScope(shield=True), work.waiting():
-                await _unlimited(session.close)
+                await _unlimited(lambda: _roll_back_and_close(session))
+            raise
+        finally:
             slots.release()
             metrics.DB_SLOTS_IN_USE.dec()
             with suppress(ValueError):  # finished in another context: it ends with the request
                 _current_work.reset(token)
+                _reads_only.reset(reading_token)
     finally:
         works.discard(work)
 
@@ -464,14 +578,20 @@ async def interrupt_all(app: FastAPI) -> None:
 # -- the health probe ---------------------------------------------------------------------
 
 
+# Connections the health probe keeps, beside the requests' pool.
+PROBE_CONNECTIONS = 2
+
+
 def probe_engine(settings: Settings) -> Engine:
-    """An engine of its own for ``/health``: a fresh connection each time, never one of
-    the request slots, so that it answers even when every slot is taken or stuck."""
+    """An engine of its own for ``/health``, never one of the request slots, so that it
+    answers even when every slot is taken or stuck. It keeps its few connections: a
+    new PostgreSQL connection (a new server process) per probe cost more than the
+    probe itself. A kept connection that fails is dropped and a fresh one tried."""
     timeouts = Timeouts(connect=2, statement=settings.health_timeout, lock=settings.health_timeout)
-    return make_engine(settings.database_url, timeouts=timeouts, null_pool=True)
+    return make_engine(settings.database_url, pool_size=PROBE_CONNECTIONS, timeouts=timeouts)
 
 
-def _select_one(engine: Engine) -> None:
+def _select_one(engine: Engine, *, retry: bool = True) -> None:
     # The raw connection: no transaction, so on SQLite no write lock is asked for.
     connection = engine.raw_connection()
     try:
@@ -479,12 +599,44 @@ def _select_one(engine: Engine) -> None:
         cursor.execute("SELECT 1")
         cursor.fetchall()
         cursor.close()
-    finally:
+    except Exception:
+        connection.invalidate()  # the server may have closed it: never kept again
+        if not retry:
+            raise
         connection.close()
+        _select_one(engine, retry=False)
+        return
+    connection.close()
+
+
+class _SharedProbe:
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.answered = False
 
 
 async def database_answers(app: FastAPI) -> bool:
-    """Whether the database answers ``SELECT 1`` within ``KEP_HEALTH_TIMEOUT``."""
+    """Whether the database answers ``SELECT 1`` within ``KEP_HEALTH_TIMEOUT``.
+
+    Probes asked for while one is under way wait for its answer instead of sending
+    their own: under a burst of checks, one ``SELECT 1`` answers them all, and each
+    answer still comes from a probe that had not finished when it was asked for."""
+    state = app.state
+    shared: _SharedProbe | None = getattr(state, "health_probe", None)
+    if shared is not None:
+        await shared.done.wait()
+        return shared.answered
+    shared = state.health_probe = _SharedProbe()
+    try:
+        with anyio.CancelScope(shield=True):  # the others wait for it; it is bounded
+            shared.answered = await _probe(app)
+    finally:
+        state.health_probe = None
+        shared.done.set()
+    return shared.answered
+
+
+async def _probe(app: FastAPI) -> bool:
     state = app.state
     limiter = getattr(state, "health_probes", None)
     if limiter is None:

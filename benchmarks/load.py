@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import create_engine, insert, select, text
@@ -40,9 +41,33 @@ from app.cli import alembic_config
 from app.models import ApiToken, Base, Event, Proposal, Registration, Seminar, Support, User
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_load"
+DEFAULT_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/bench_load_{os.getpid()}"
 NOW = datetime.now(UTC)
 MEMBER_STATES = ["BE", "PT", "FR", "DE", "IT", "ES", "PL", "EL", "SE", "FI"]
+# The zones of a realistic programme: more than ZoneInfo keeps in its small cache.
+ZONES = [
+    "Europe/Brussels",
+    "Europe/Lisbon",
+    "Atlantic/Azores",
+    "Atlantic/Madeira",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Rome",
+    "Europe/Madrid",
+    "Atlantic/Canary",
+    "Europe/Warsaw",
+    "Europe/Athens",
+    "Europe/Stockholm",
+    "Europe/Helsinki",
+    "Europe/Vienna",
+    "Europe/Prague",
+    "Europe/Bucharest",
+    "Europe/Sofia",
+    "Europe/Dublin",
+    "Europe/Tallinn",
+    "Europe/Riga",
+    "Europe/Vilnius",
+]
 
 # The mix: operation, weight.
 MIX = [
@@ -63,6 +88,8 @@ class Programme:
     event_ids: list[int]
     seminar_ids: list[int]
     pairs: list[tuple[str, int]]  # (token, event id) of a registration not yet made
+    staff_token: str
+    member_tokens: list[str]
 
 
 def fill(engine: Engine, seed: int = 7) -> Programme:
@@ -99,7 +126,7 @@ def fill(engine: Engine, seed: int = 7) -> Programme:
             .scalars()
             .all()
         )
-        tokens = {member: new_token() for member in members}
+        tokens = {member: new_token() for member in [staff_id, *members]}
         connection.execute(
             insert(ApiToken),
             [
@@ -125,7 +152,8 @@ def fill(engine: Engine, seed: int = 7) -> Programme:
                     "status": "published",
                     "starts_at": begins,
                     "ends_at": begins + timedelta(hours=6),
-                    "timezone": "Europe/Brussels",
+                    "timezone": ZONES[n % len(ZONES)],
+                    "local_start_year": begins.astimezone(ZoneInfo(ZONES[n % len(ZONES)])).year,
                     "venue_name": "Hall",
                     "venue_city": "Brussels",
                     "venue_country": MEMBER_STATES[n % len(MEMBER_STATES)].replace("EL", "GR"),
@@ -150,7 +178,7 @@ def fill(engine: Engine, seed: int = 7) -> Programme:
         )
         connection.execute(
             insert(tables["event_priority_areas"]),
-            [{"event_id": e, "priority_area_number": 1} for e in events],
+            [{"event_id": e, "priority_area_number": 1 + (e // 10) % 4} for e in events],
         )
         registered: set[tuple[int, int]] = set()
         registrations = []
@@ -246,7 +274,13 @@ def fill(engine: Engine, seed: int = 7) -> Programme:
     past_seminars = [
         s for s, row in zip(seminar_ids, seminars, strict=True) if row["voting_close_at"] < NOW
     ]
-    return Programme(event_ids=list(events), seminar_ids=past_seminars, pairs=pairs)
+    return Programme(
+        event_ids=list(events),
+        seminar_ids=past_seminars,
+        pairs=pairs,
+        staff_token=tokens[staff_id],
+        member_tokens=[tokens[member] for member in members],
+    )
 
 
 # -- processes -------------------------------------------------------------------------------
@@ -262,10 +296,13 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def served(
-    command: list[str], env: dict[str, str], port: int, probe: str
+    command: list[str], env: dict[str, str], port: int, probe: str, source: Path = ROOT
 ) -> Iterator[subprocess.Popen]:
+    env = {**env, "PYTHONPATH": str(source)}
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, env=env, cwd=source, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             deadline = time.monotonic() + 120
             while True:
@@ -309,18 +346,9 @@ def peak_memory_mib(pid: int) -> list[float]:
 
 # -- the load ------------------------------------------------------------------------------
 
+# One request kind per run. ``paths``: paths picked at random, each with its own headers
+# (a token, an ETag); ``pairs``: (token, event id) registrations, each made once.
 LUA = r"""
-local ffi = require("ffi")
-ffi.cdef[[
-typedef struct { long tv_sec; long tv_nsec; } kep_timespec;
-int clock_gettime(int clk_id, kep_timespec *tp);
-]]
-local clock = ffi.new("kep_timespec")
-local function now_us()
-  ffi.C.clock_gettime(1, clock)
-  return tonumber(clock.tv_sec) * 1000000 + tonumber(clock.tv_nsec) / 1000
-end
-
 local data = DATA
 local threads = {}
 local made = 0
@@ -332,59 +360,35 @@ function setup(thread)
 end
 
 function init(args)
-  samples = {}
   mine = {}
-  for i = index, #data.pairs, data.threads do mine[#mine + 1] = data.pairs[i] end
+  if data.pairs then
+    for i = index, #data.pairs, data.threads do mine[#mine + 1] = data.pairs[i] end
+  end
   used = 0
   math.randomseed(index * 7919)
-  weights = 0
-  for _, op in ipairs(data.mix) do weights = weights + op[2] end
-end
-
-local function pick()
-  local r = math.random() * weights
-  for _, op in ipairs(data.mix) do
-    r = r - op[2]
-    if r <= 0 then return op[1] end
-  end
-  return data.mix[1][1]
 end
 
 function request()
-  current = pick()
-  started = now_us()
-  if current == "listing" then
-    return wrk.format("GET", data.listings[math.random(#data.listings)])
-  elseif current == "event" then
-    return wrk.format("GET", "/events/" .. data.events[math.random(#data.events)])
-  elseif current == "feed" then
-    return wrk.format("GET", data.feed)
-  elseif current == "feed_304" then
-    return wrk.format("GET", data.feed, {["If-None-Match"] = data.etag})
-  elseif current == "tally" then
-    return wrk.format("GET", "/seminars/" .. data.seminars[math.random(#data.seminars)] .. "/tally")
-  elseif current == "register" and used < #mine then
+  if data.pairs then
     used = used + 1
-    local pair = mine[used]
+    local pair = mine[((used - 1) % #mine) + 1]
     return wrk.format("POST", "/events/" .. pair[2] .. "/registrations",
       {["Authorization"] = "Bearer " .. pair[1]})
-  elseif current == "ping" then
-    return wrk.format("GET", "/ping")
   end
-  current = "listing"
-  return wrk.format("GET", data.listings[1])
-end
-
-function response(status, headers, body)
-  samples[#samples + 1] = current .. " " .. status .. " " .. math.floor(now_us() - started)
+  local i = math.random(#data.paths)
+  local headers = {}
+  if data.tokens then
+    headers["Authorization"] = "Bearer " .. data.tokens[((i - 1) % #data.tokens) + 1]
+  end
+  if data.etags then headers["If-None-Match"] = data.etags[i] end
+  return wrk.format("GET", data.paths[i], headers)
 end
 
 function done(summary, latency, requests)
-  for _, thread in ipairs(threads) do
-    for _, line in ipairs(thread:get("samples")) do io.write("S ", line, "\n") end
-  end
   local e = summary.errors
-  io.write("E ", e.connect + e.read + e.write + e.timeout, "\n")
+  io.write(string.format("R %d %d %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, e.status, e.timeout, latency.max))
 end
 """
 
@@ -400,21 +404,45 @@ def lua_value(value: object) -> str:
 
 
 @dataclass
-class Result:
-    seconds: float
-    samples: dict[str, list[tuple[int, float]]]  # op: (status, latency ms)
+class Run:
+    rate: float  # requests per second
+    p50: float  # ms
+    p95: float
+    p99: float
     socket_errors: int
+    bad_statuses: int  # answers other than 2xx/3xx
+    split: list[int]  # open connections per worker, sampled mid-run
 
 
-def run_wrk(port: int, clients: int, seconds: int, data: dict) -> Result:
+def connections_per_worker(port: int, workers: list[int]) -> list[int]:
+    """How many established connections each worker process holds on ``port``."""
+    output = subprocess.run(
+        ["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    counts = dict.fromkeys(workers, 0)
+    for line in output.splitlines():
+        for worker in workers:
+            if f"pid={worker}," in line:
+                counts[worker] += 1
+    return [counts[worker] for worker in workers]
+
+
+def run_wrk(port: int, clients: int, seconds: int, data: dict, workers: list[int]) -> Run:
     script = LUA.replace("DATA", lua_value({**data, "threads": clients}))
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
         file.write(script)
+    threads = min(clients, 4)
+    script_data = {**data, "threads": threads}
+    with open(file.name, "w") as rewritten:
+        rewritten.write(LUA.replace("DATA", lua_value(script_data)))
     try:
-        output = subprocess.run(
+        process = subprocess.Popen(
             [
                 "wrk",
-                f"-t{clients}",
+                f"-t{threads}",
                 f"-c{clients}",
                 f"-d{seconds}s",
                 "--timeout",
@@ -423,50 +451,77 @@ def run_wrk(port: int, clients: int, seconds: int, data: dict) -> Result:
                 file.name,
                 f"http://127.0.0.1:{port}",
             ],
-            capture_output=True,
+            stdout=subprocess.PIPE,
             text=True,
-            check=True,
-        ).stdout
+        )
+        time.sleep(seconds / 2)
+        split = connections_per_worker(port, workers)
+        output, _ = process.communicate()
     finally:
         os.unlink(file.name)
-    samples: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    errors = 0
     for line in output.splitlines():
-        if line.startswith("S "):
-            _, op, status, micros = line.split()
-            samples[op].append((int(status), int(micros) / 1000))
-        elif line.startswith("E "):
-            errors = int(line.split()[1])
-    return Result(seconds=seconds, samples=samples, socket_errors=errors)
+        if line.startswith("R "):
+            requests, duration, p50, p95, p99, socket_errors, bad, _, _ = map(int, line.split()[1:])
+            return Run(
+                rate=requests / (duration / 1e6),
+                p50=p50 / 1000,
+                p95=p95 / 1000,
+                p99=p99 / 1000,
+                socket_errors=socket_errors,
+                bad_statuses=bad,
+                split=split,
+            )
+    raise SystemExit(f"wrk said nothing usable:\n{output}")
 
 
-EXPECTED = {"feed_304": {304}, "register": {201}}
+# -- in-process figures -------------------------------------------------------------------
 
 
-def report(title: str, result: Result, memory: list[float]) -> None:
-    total = sum(len(s) for s in result.samples.values())
-    errors = result.socket_errors
-    print(
-        f"\n{title}: {total / result.seconds:,.0f} req/s in all, "
-        f"peak worker memory {', '.join(f'{m:.0f}' for m in memory)} MiB"
+@dataclass
+class InProcess:
+    median_ms: float
+    statements: int
+    size: int
+
+
+def in_process(url: str, rows: list["Row"], rounds: int = 40) -> dict[str, InProcess]:
+    """Each row's request through the application in this process (no server, no
+    network): median time, SQL statements, body size."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+
+    from app.config import Settings
+    from app.main import create_app
+
+    app = create_app(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
+    statements: list[str] = []
+    event.listen(
+        app.state.engine, "before_cursor_execute", lambda *args: statements.append(args[2])
     )
-    print(
-        f"  {'operation':<10} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
-    )
-    for op, samples in sorted(result.samples.items()):
-        latencies = sorted(latency for _, latency in samples)
-        expected = EXPECTED.get(op, {200})
-        bad = sum(status not in expected for status, _ in samples)
-        errors += bad
-        q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
-        print(
-            f"  {op:<10} {len(samples) / result.seconds:>8,.0f} {q[49]:>8.1f} {q[94]:>8.1f} "
-            f"{q[98]:>8.1f} {bad:>7}"
-        )
-    print(f"  errors in all (unexpected statuses and socket errors): {errors}")
-
-
-# -- the run -------------------------------------------------------------------------------
+    figures = {}
+    with TestClient(app) as client:
+        for row in rows:
+            if not row.in_process:
+                continue
+            times, counts, size = [], [], 0
+            for n in range(rounds + 5):
+                i = n % len(row.paths)
+                headers = {}
+                if row.tokens:
+                    headers["Authorization"] = "Bearer " + row.tokens[i % len(row.tokens)]
+                if row.etags:
+                    headers["If-None-Match"] = row.etags[i]
+                statements.clear()
+                started = time.perf_counter()
+                answer = client.get(row.paths[i], headers=headers)
+                elapsed = time.perf_counter() - started
+                if n >= 5:  # the first rounds warm caches up
+                    times.append(elapsed * 1000)
+                    counts.append(len(statements))
+                    size = max(size, len(answer.content))
+            figures[row.name] = InProcess(statistics.median(times), max(counts), size)
+    app.state.engine.dispose()
+    return figures
 
 
 @contextlib.contextmanager
@@ -494,103 +549,264 @@ def bench_database(url: str | None) -> Iterator[str]:
         admin.dispose()
 
 
+def in_process_of(source: Path, url: str, rows: list["Row"]) -> dict[str, InProcess]:
+    """``in_process`` run by the code of ``source``, in a process of its own."""
+    answer = subprocess.run(
+        [sys.executable, __file__, "--in-process-of", url],
+        input=json.dumps([vars(row) for row in rows]),
+        env={**os.environ, "PYTHONPATH": str(source)},
+        cwd=source,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = json.loads(answer.stdout.strip().splitlines()[-1])
+    return {name: InProcess(**figure) for name, figure in found.items()}
+
+
+# -- the table ------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    name: str
+    paths: list[str]
+    tokens: list[str] | None = None
+    etags: list[str] | None = None
+    pairs: list[tuple[str, int]] | None = None
+    in_process: bool = True
+
+
+def etags_of(base: str, paths: list[str], tokens: list[str] | None = None) -> list[str] | None:
+    tags = []
+    for i, path in enumerate(paths):
+        headers = {"Authorization": "Bearer " + tokens[i % len(tokens)]} if tokens else {}
+        tag = httpx.get(base + path, headers=headers).headers.get("etag")
+        if tag is None:
+            return None
+        tags.append(tag)
+    return tags
+
+
+def kep_rows(base: str, programme: Programme) -> list[Row]:
+    rng = random.Random(11)
+    events = [f"/events/{event}" for event in rng.sample(programme.event_ids, 200)]
+    rows = [
+        Row("GET /health", ["/health"]),
+        Row("GET /events?limit=50", ["/events?limit=50"]),
+        Row(
+            "GET /events?limit=50&priority_area=2&country=PT",
+            ["/events?limit=50&priority_area=2&country=PT"],
+        ),
+        Row("GET /events/{id}", events),
+        Row(
+            "GET /seminars/{id}/tally (secretariat)",
+            [f"/seminars/{seminar}/tally" for seminar in programme.seminar_ids],
+            tokens=[programme.staff_token],
+        ),
+        Row(
+            "GET /me/registrations",
+            ["/me/registrations"] * 100,
+            tokens=programme.member_tokens[:100],
+        ),
+    ]
+    for name, paths in [
+        ("GET /events?limit=50, If-None-Match", ["/events?limit=50"]),
+        ("GET /events/{id}, If-None-Match", events),
+    ]:
+        tags = etags_of(base, paths)
+        if tags is None:
+            print(f"{name}: no ETag in this version; left out")
+            continue
+        status = httpx.get(base + paths[0], headers={"If-None-Match": tags[0]}).status_code
+        print(f"{name}: {status} to the current ETag")
+        rows.append(Row(name, paths, etags=tags))
+    return rows
+
+
+def print_table(
+    title: str,
+    results: dict[str, dict[int, Run]],
+    figures: dict[str, InProcess],
+    levels: list[int],
+    bare: str,
+) -> None:
+    load = os.getloadavg()
+    print(f"\n{title}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    low, high = levels[0], levels[-1]
+    print(
+        f"| request | in-process | req/s at {' / '.join(map(str, levels))} clients "
+        f"| × bare at {high} | p95 / p99 at {high} clients | errors "
+        f"| connections per worker at {' / '.join(map(str, levels))} |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    reference = results[bare][high].rate
+    for name, runs in results.items():
+        figure = figures.get(name)
+        shown = (
+            f"{figure.median_ms:.1f} ms, {figure.statements} statements, "
+            f"{figure.size / 1024:.0f} KB"
+            if figure
+            else "–"
+        )
+        rates = " / ".join(f"{runs[level].rate:,.0f}" for level in levels)
+        ratio = runs[high].rate / reference
+        errors = sum(run.socket_errors + run.bad_statuses for run in runs.values())
+        split = " · ".join("/".join(map(str, runs[level].split)) for level in levels)
+        print(
+            f"| {name} | {shown} | {rates} | {ratio:.2f} | "
+            f"{runs[high].p95:,.0f} / {runs[high].p99:,.0f} ms | {errors} | {split} |"
+        )
+    del low
+
+
+def workers_of(pid: int) -> list[int]:
+    """The worker processes under ``pid`` (not multiprocessing's resource tracker)."""
+    found = [
+        child
+        for child in descendants(pid)
+        if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+    return found or [pid]
+
+
+def serve_command(port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+
+
+def measure(
+    port: int, pid: int, rows: list[Row], levels: list[int], seconds: int
+) -> dict[str, dict[int, Run]]:
+    workers = workers_of(pid)
+    results: dict[str, dict[int, Run]] = {}
+    for row in rows:
+        data: dict = {"paths": row.paths}
+        if row.tokens:
+            data["tokens"] = row.tokens
+        if row.etags:
+            data["etags"] = row.etags
+        results[row.name] = {}
+        for number, clients in enumerate(levels):
+            if row.pairs is not None:
+                share = len(row.pairs) // len(levels)
+                data = {"pairs": row.pairs[number * share : (number + 1) * share]}
+            results[row.name][clients] = run_wrk(port, clients, seconds, data, workers)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--database-url", help="a PostgreSQL database to use and empty")
-    parser.add_argument("--duration", type=int, default=20, help="seconds per run")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--clients", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-sqlite", action="store_true", help="leave out the SQLite row")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=ROOT,
+        help="serve (and time in-process) the code of this source tree, such as an earlier "
+        "version unpacked with git archive; the programme is the same",
+    )
+    parser.add_argument("--in-process-of", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.in_process_of:  # run under --source's code, from main below
+        rows = [Row(**row) for row in json.loads(sys.stdin.read())]
+        figures = in_process(args.in_process_of, rows)
+        print(json.dumps({name: vars(figure) for name, figure in figures.items()}))
+        return
+    source = args.source.resolve()
+    levels = sorted(args.clients)
 
-    with bench_database(args.database_url) as url:
-        from alembic import command
+    with bench_database(args.database_url) as url, tempfile.TemporaryDirectory() as folder:
+        sqlite_url = f"sqlite:///{folder}/bench.db"
+        programmes = {}
+        for name, database in [("postgresql", url), ("sqlite", sqlite_url)]:
+            if name == "sqlite" and args.no_sqlite:
+                continue
+            from alembic import command
 
-        config = alembic_config(url)
-        config.attributes["configure_logger"] = False
-        command.upgrade(config, "head")
-        engine = create_engine(url)
-        started = time.perf_counter()
-        programme = fill(engine)
-        with engine.connect() as connection:
-            counts = [
-                connection.execute(select(text("count(*)")).select_from(text(table))).scalar_one()
-                for table in ("users", "events", "registrations", "supports")
-            ]
-        engine.dispose()
-        print(
-            f"programme: {counts[0]} accounts, {counts[1]} events, {counts[2]} registrations, "
-            f"{counts[3]} supports (filled in {time.perf_counter() - started:.1f} s)"
-        )
+            config = alembic_config(database)
+            config.attributes["configure_logger"] = False
+            command.upgrade(config, "head")
+            engine = create_engine(database)
+            started = time.perf_counter()
+            programmes[name] = fill(engine)
+            with engine.connect() as connection:
+                counts = [
+                    connection.execute(
+                        select(text("count(*)")).select_from(text(table))
+                    ).scalar_one()
+                    for table in ("users", "events", "registrations", "supports")
+                ]
+                if name == "postgresql":
+                    connection.execute(text("ANALYZE"))
+                    connection.commit()
+            engine.dispose()
+            print(
+                f"{name}: {counts[0]} accounts, {counts[1]} events, {counts[2]} registrations, "
+                f"{counts[3]} supports (filled in {time.perf_counter() - started:.1f} s)"
+            )
+        programme = programmes["postgresql"]
+
+        results: dict[str, dict[int, Run]] = {}
+        bare_name = "bare FastAPI (sync route)"
+        bare_port = free_port()
+        bare = [sys.executable, "-m", "benchmarks.bare_app", str(bare_port), str(args.workers)]
+        with served(bare, dict(os.environ), bare_port, "/ping", source) as process:
+            run_wrk(bare_port, 10, 2, {"paths": ["/ping"]}, workers_of(process.pid))
+            results.update(
+                measure(bare_port, process.pid, [Row(bare_name, ["/ping"])], levels, args.duration)
+            )
 
         port = free_port()
         env = {**os.environ, "KEP_DATABASE_URL": url}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        command_line = [
-            sys.executable,
-            "-m",
-            "app.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-        ]
-        with served(command_line, env, port, "/health") as process:
+        with served(serve_command(port, args.workers), env, port, "/health", source) as process:
             base = f"http://127.0.0.1:{port}"
-            feed = httpx.get(base + "/calendar.ics")
-            mix = [
-                (op, weight) for op, weight in MIX if feed.status_code == 200 or "feed" not in op
-            ]
-            if feed.status_code != 200:
-                print("feeds: this version serves no /calendar.ics; they are left out of the mix")
-            data = {
-                "mix": mix,
-                "listings": [
-                    "/events?limit=50",
-                    "/events?limit=50&offset=500",
-                    "/events?action=3&limit=20",
-                    "/events?country=BE&limit=20",
-                    "/events?from=2027-01-01T00:00Z&to=2027-06-30T00:00Z&limit=50",
-                ],
-                "events": programme.event_ids,
-                "seminars": programme.seminar_ids,
-                "feed": "/calendar.ics",
-                "etag": feed.headers.get("etag", ""),
-            }
-            run_wrk(port, 10, 3, {**data, "pairs": []})  # warm up, not counted
-            taken = 0
-            for clients in args.clients:
-                share = programme.pairs[taken : taken + 30_000]
-                taken += 30_000
-                result = run_wrk(port, clients, args.duration, {**data, "pairs": share})
-                report(
-                    f"kep serve --workers {args.workers}, {clients} clients",
-                    result,
-                    peak_memory_mib(process.pid),
-                )
+            rows = kep_rows(base, programme)
+            warm = Row("warm-up", ["/events?limit=50", "/events/1", "/health"])
+            measure(port, process.pid, [warm], [10], 3)
+            results.update(measure(port, process.pid, rows, levels, args.duration))
+            # In-process figures before the writes: the ETags sent are still current.
+            figures = in_process_of(source, url, rows)
+            write = Row(
+                "POST /events/{id}/registrations", [], pairs=programme.pairs, in_process=False
+            )
+            results.update(measure(port, process.pid, [write], levels, args.duration))
 
-        bare_port = free_port()
-        bare = [sys.executable, "-m", "benchmarks.bare_app", str(bare_port), str(args.workers)]
-        with served(bare, {**os.environ, "PYTHONPATH": str(ROOT)}, bare_port, "/ping") as process:
-            ping = {
-                "mix": [("ping", 1)],
-                "listings": ["/ping"],
-                "events": [1],
-                "seminars": [1],
-                "feed": "/ping",
-                "etag": "",
-                "pairs": [],
-            }
-            run_wrk(bare_port, 10, 3, ping)
-            for clients in args.clients:
-                result = run_wrk(bare_port, clients, args.duration, ping)
-                report(
-                    f"bare FastAPI, --workers {args.workers}, {clients} clients",
-                    result,
-                    peak_memory_mib(process.pid),
+        if "sqlite" in programmes:
+            port = free_port()
+            env = {**os.environ, "KEP_DATABASE_URL": sqlite_url}
+            env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            with served(serve_command(port, args.workers), env, port, "/health", source) as process:
+                row = Row(
+                    f"SQLite, GET /events?limit=50, {args.workers} workers", ["/events?limit=50"]
                 )
+                measure(port, process.pid, [row], [10], 3)
+                results.update(measure(port, process.pid, [row], levels, args.duration))
+                sqlite_runs = results[row.name]
+                p95s = " / ".join(f"{sqlite_runs[level].p95:,.0f} ms" for level in levels)
+                print(f"\n{row.name}: p95 {p95s} at {' / '.join(map(str, levels))} clients")
+
+        print_table(
+            f"kep serve --workers {args.workers} ({source}), PostgreSQL, {args.duration} s per run",
+            results,
+            figures,
+            levels,
+            bare_name,
+        )
 
 
 if __name__ == "__main__":

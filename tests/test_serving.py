@@ -146,3 +146,38 @@ def test_several_workers_answer_without_waiting_for_delayed_acknowledgements():
         accepted, _ = listener.accept()
         with accepted:
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+def test_each_worker_listens_on_a_socket_of_its_own_and_connections_spread_over_them():
+    """What a worker receives of the shared address is its own listening socket
+    (SO_REUSEPORT), so the kernel spreads a burst of connections over the workers
+    instead of the first one awake taking them all (seen: 10/0, 46/4, 50/0)."""
+    import pickle
+    import select
+    import socket
+
+    import uvicorn
+
+    from app.cli import listening_socket
+
+    config = uvicorn.Config("app.main:create_app", factory=True, host="127.0.0.1", port=0)
+    placeholder = listening_socket(config)
+    workers = [pickle.loads(pickle.dumps(placeholder)) for _ in range(2)]
+    address = placeholder.getsockname()
+    clients = [socket.create_connection(address) for _ in range(40)]
+    try:
+        accepted = []
+        for worker in workers:
+            assert worker.getsockname() == address
+            assert worker.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+            count = 0
+            while select.select([worker], [], [], 0.2)[0]:
+                connection, _ = worker.accept()
+                connection.close()
+                count += 1
+            accepted.append(count)
+        assert sum(accepted) == 40
+        assert min(accepted) >= 5, accepted  # a hash of 40 ports: never all on one side
+    finally:
+        for sock in [*clients, *workers, placeholder]:
+            sock.close()

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from app.auth.tokens import hash_token, same_hash
 from app.clock import Clock, get_clock
 from app.common.schemas import IdPath
 from app.config import Settings
-from app.db import get_session
+from app.db import get_session, writing
 from app.errors import Forbidden, NotFound, Unauthorized
 from app.models import ApiToken, Role, User
 
@@ -32,15 +33,22 @@ _bearer = HTTPBearer(auto_error=False, description="An API token issued by this 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def optional_user(
+async def optional_user(
     session: SessionDep,
     clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User | None:
-    """The caller, or None when no token is sent. A token that is sent must be valid."""
+    """The caller, or None when no token is sent. A token that is sent must be valid.
+
+    Asynchronous, so that an anonymous request needs no worker thread for it; the
+    token's lookup runs in one."""
     if credentials is None:
         return None
-    digest = hash_token(credentials.credentials)
+    return await anyio.to_thread.run_sync(_token_user, session, clock, credentials.credentials)
+
+
+def _token_user(session: Session, clock: Clock, secret: str) -> User:
+    digest = hash_token(secret)
     token = session.scalars(
         select(ApiToken)
         .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
@@ -57,14 +65,16 @@ def optional_user(
 def _record_last_use(session: Session, token: ApiToken, now: datetime) -> None:
     # Skip the bookkeeping when another request holds the row: concurrent requests
     # with one token must never queue behind each other for a timestamp.
-    free = session.scalars(
-        select(ApiToken.id).where(ApiToken.id == token.id).with_for_update(skip_locked=True)
-    ).one_or_none()
-    if free is not None:
-        token.last_used_at = now
+    with writing(session):
+        free = session.scalars(
+            select(ApiToken.id).where(ApiToken.id == token.id).with_for_update(skip_locked=True)
+        ).one_or_none()
+        if free is not None:
+            token.last_used_at = now
+            session.flush()
 
 
-def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     if user is None:
         raise Unauthorized("Not authenticated: send the header 'Authorization: Bearer <token>'")
     return user
@@ -73,7 +83,7 @@ def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
 def require_roles(*roles: Role):
     allowed = ", ".join(roles)
 
-    def dependency(user: Annotated[User, Depends(current_user)]) -> User:
+    async def dependency(user: Annotated[User, Depends(current_user)]) -> User:
         if user.role not in roles:
             raise Forbidden(f"This needs the role {allowed}; you are {user.role}")
         return user

@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Select, any_, bindparam, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -38,3 +39,12 @@ def fetch_page(session: Session, query: Select[Any], page: PageRequest) -> Paged
 def slice_page(rows: list[T], page: PageRequest) -> Paged[T]:
     """A page of a list already in memory (short lists such as the catalogue's)."""
     return Paged(rows=rows[page.offset : page.offset + page.limit], total=len(rows))
+
+
+def among(session: Session, column: Any, ids: list[int]) -> Any:
+    """``column IN ids``: on PostgreSQL as ``= ANY(array)``, one parameter, so that the
+    statement's text is the same for any number of ids (the driver parses and prepares
+    it once); SQLite has no arrays and takes the list."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, ids, type_=postgresql.ARRAY(Integer)))
+    return column.in_(ids)

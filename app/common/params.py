@@ -12,7 +12,7 @@ from app.common.paging import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from app.common.schemas import MAX_ID
 
 
-def paging(
+async def paging(  # asynchronous, as it does no I/O: no worker thread of its own
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"at most this many items, 1 to {MAX_LIMIT}")
     ] = DEFAULT_LIMIT,

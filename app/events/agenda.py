@@ -6,12 +6,12 @@ the items or to the event's times clears it.
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.common import zones
 from app.errors import Conflict, Invalid
 from app.events.access import check_manager, check_not_cancelled, get_visible
 from app.events.schemas import AgendaIn
@@ -39,7 +39,7 @@ def replace_agenda(
     cancelled event; a different one is refused there."""
     event = get_visible(session=session, event_id=event_id, viewer=actor, for_update=True)
     check_manager(actor, event)
-    zone = ZoneInfo(event.timezone)
+    zone = zones.zone(event.timezone)
     items = []
     for index, given in enumerate(data.items):
         where = f"agenda item {index + 1} ({given.title!r})"

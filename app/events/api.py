@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from app.auth.deps import (
     SettingsDep,
 )
 from app.bodies import JsonRoute
+from app.common.http import conditional_json, weak_etag
 from app.common.params import Paging
 from app.common.schemas import MAX_ID, IdPath, Page, WallClockOrInstant, page_of
 from app.config import Settings
@@ -41,6 +42,11 @@ def _as_utc(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+def _made_with(settings: Settings) -> tuple[object, ...]:
+    """What an event's answer depends on besides the database: for its ETag."""
+    return (settings.base_url, settings.plan_years)
 
 
 def _present(session: Session, event: Event, settings: Settings) -> EventRead:
@@ -78,6 +84,7 @@ def create_event(
 
 @event_router.get("/events", response_model=Page[EventRead], responses=responses(401))
 def list_events(
+    request: Request,
     session: SessionDep,
     viewer: OptionalUser,
     clock: ClockDep,
@@ -122,21 +129,40 @@ def list_events(
         host=host,
         text=q,
     )
-    found = queries.list_events(session=session, viewer=viewer, filters=filters, page=page)
-    return page_of(
-        EventRead,
-        [presenters.event_read(listed, settings) for listed in found.events],
-        total=found.total,
-        page=page,
+    found = queries.shown_page(session=session, viewer=viewer, filters=filters, page=page)
+    etag = weak_etag(
+        _made_with(settings), found.total, page, [shown.values for shown in found.events]
+    )
+    return conditional_json(
+        request,
+        etag,
+        Page[EventRead],
+        lambda: page_of(
+            EventRead,
+            [presenters.shown_read(shown, settings) for shown in found.events],
+            total=found.total,
+            page=page,
+        ),
     )
 
 
 # `:int`: /events/{id}.ics is the event's calendar file, a route of the feeds.
 @event_router.get("/events/{event_id:int}", response_model=EventRead, responses=responses(401, 404))
-def read_event(event_id: IdPath, session: SessionDep, viewer: OptionalUser, settings: SettingsDep):
+def read_event(
+    request: Request,
+    event_id: IdPath,
+    session: SessionDep,
+    viewer: OptionalUser,
+    settings: SettingsDep,
+):
     """One event, if you may see it."""
-    event = access.get_visible(session=session, event_id=event_id, viewer=viewer)
-    return _present(session, event, settings)
+    shown = queries.shown_event(session=session, viewer=viewer, event_id=event_id)
+    return conditional_json(
+        request,
+        weak_etag(_made_with(settings), shown.values),
+        EventRead,
+        lambda: presenters.shown_read(shown, settings),
+    )
 
 
 @event_router.patch(
@@ -304,15 +330,18 @@ def list_registrations(event_id: IdPath, session: SessionDep, user: CurrentUser,
     response_model=Page[RegistrationRead],
     responses=responses(401),
 )
-def my_registrations(session: SessionDep, user: CurrentUser, page: Paging):
+def my_registrations(request: Request, session: SessionDep, user: CurrentUser, page: Paging):
     """Your registrations, newest first, cancelled ones included; each with its event's
     title, status (a cancelled event shows), local start and venue."""
-    found = registrations.list_own(session=session, user=user, page=page)
-    return page_of(
-        RegistrationRead,
-        _present_registrations(session, found.rows),
-        total=found.total,
-        page=page,
+    found = registrations.own_page(session=session, user=user, page=page)
+    you = (user.id, user.name, user.email, user.role, user.institution, user.member_state)
+    return conditional_json(
+        request,
+        weak_etag(you, page, found.values),
+        Page[RegistrationRead],
+        lambda: page_of(
+            RegistrationRead, presenters.own_reads(found, user), total=found.total, page=page
+        ),
     )
 
 

@@ -1,8 +1,10 @@
 """Response bodies for events, agendas and registrations, made from rows."""
 
+from typing import Any
+
 from app.config import Settings
-from app.events.queries import Listed
-from app.events.registrations import Placed
+from app.events.queries import Listed, Occupancy, Shown
+from app.events.registrations import OwnPage, Placed
 from app.events.schemas import (
     AgendaItemRead,
     AgendaRead,
@@ -14,7 +16,7 @@ from app.events.schemas import (
     Speaker,
     VenueRead,
 )
-from app.events.service import term_warnings
+from app.events.service import year_warnings
 from app.events.times import local
 from app.feeds import links
 from app.models import Event, User
@@ -24,7 +26,7 @@ def person(user: User) -> PersonRead:
     return PersonRead(id=user.id, name=user.name)
 
 
-def venue(event: Event) -> VenueRead | None:
+def venue(event: Any) -> VenueRead | None:
     if event.venue_name is None:
         return None
     return VenueRead(
@@ -38,28 +40,64 @@ def venue(event: Event) -> VenueRead | None:
 def event_read(listed: Listed, settings: Settings) -> EventRead:
     """An event's answer: its warnings consult the plan's term, its calendar links the
     service's public address."""
-    event, occupancy = listed.event, listed.occupancy
+    event = listed.event
+    return _event_answer(
+        event,
+        host=person(event.host) if event.host else None,
+        actions=[action.number for action in event.actions],
+        priority_areas=[area.number for area in event.priority_areas],
+        occupancy=listed.occupancy,
+        seminar_id=listed.seminar_id,
+        settings=settings,
+    )
+
+
+def shown_read(shown: Shown, settings: Settings) -> EventRead:
+    """The same answer, from the columns the event reads select."""
+    event = shown.event
+    return _event_answer(
+        event,
+        host=PersonRead(id=event.host_id, name=event.host_name) if event.host_id else None,
+        actions=shown.actions,
+        priority_areas=shown.priority_areas,
+        occupancy=shown.occupancy,
+        seminar_id=shown.seminar_id,
+        settings=settings,
+    )
+
+
+def _event_answer(
+    event: Any,
+    *,
+    host: PersonRead | None,
+    actions: list[int],
+    priority_areas: list[int],
+    occupancy: Occupancy,
+    seminar_id: int | None,
+    settings: Settings,
+) -> EventRead:
     calendar_url = links.event_calendar(settings.base_url, event.id)
+    local_starts_at = local(event.starts_at, event.timezone)
     return EventRead(
         id=event.id,
         title=event.title,
         description=event.description,
         kind=event.kind,
         status=event.status,
-        seminar_id=listed.seminar_id,
+        seminar_id=seminar_id,
         starts_at=event.starts_at,
         ends_at=event.ends_at,
         timezone=event.timezone,
-        local_starts_at=local(event.starts_at, event.timezone),
+        local_starts_at=local_starts_at,
         local_ends_at=local(event.ends_at, event.timezone),
         venue=venue(event),
         online_url=event.online_url,
         capacity=event.capacity,
         registered=occupancy.registered,
         waitlisted=occupancy.waitlisted,
-        actions=[action.number for action in event.actions],
-        priority_areas=[area.number for area in event.priority_areas],
-        host=person(event.host) if event.host else None,
+        actions=actions,
+        priority_areas=priority_areas,
+        host=host,
         sequence=event.sequence,
         created_at=event.created_at,
         updated_at=event.updated_at,
@@ -67,7 +105,7 @@ def event_read(listed: Listed, settings: Settings) -> EventRead:
         cancelled_at=event.cancelled_at,
         cancel_reason=event.cancel_reason,
         agenda_confirmed_at=event.agenda_confirmed_at,
-        warnings=term_warnings(event, settings.plan_years),
+        warnings=year_warnings(local_starts_at.year, settings.plan_years),
         calendar_url=calendar_url,
         webcal_url=links.webcal(calendar_url),
     )
@@ -117,6 +155,37 @@ def registrant(user: User) -> Registrant:
         institution=user.institution,
         member_state=user.member_state,
     )
+
+
+def own_reads(found: OwnPage, user: User) -> list[RegistrationRead]:
+    """The answers of "my registrations", from the columns ``own_page`` selects."""
+    you = registrant(user)
+    return [
+        RegistrationRead(
+            id=row.id,
+            event_id=row.event_id,
+            event=RegisteredEvent(
+                id=row.event_id,
+                title=row.title,
+                kind=row.kind,
+                status=row.event_status,
+                starts_at=row.starts_at,
+                timezone=row.timezone,
+                local_starts_at=local(row.starts_at, row.timezone),
+                local_ends_at=local(row.ends_at, row.timezone),
+                venue=venue(row),
+                online_url=row.online_url,
+            ),
+            user=you,
+            status=row.status,
+            position=position,
+            registered_at=row.registered_at,
+            cancelled_at=row.cancelled_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+        for row, position in found.rows
+    ]
 
 
 def registration_read(placed: Placed) -> RegistrationRead:

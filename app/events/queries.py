@@ -4,13 +4,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal_column, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
-from app.common.paging import PageRequest, fetch_page
+from app.common.paging import PageRequest, among, fetch_page
 from app.common.schemas import utc_text
 from app.common.search import matching
-from app.errors import Invalid
+from app.errors import Invalid, NotFound
 from app.events.access import visible_to
 from app.models import (
     Event,
@@ -141,6 +141,15 @@ class EventPage:
     total: int
 
 
+def check_interval(filters: EventFilters) -> None:
+    if filters.ends_after and filters.starts_before and filters.starts_before <= filters.ends_after:
+        raise Invalid(
+            f"`to` ({utc_text(filters.starts_before)}) must be after `from` "
+            f"({utc_text(filters.ends_after)}); `from` is now unless you give it",
+            loc=("query", "to"),
+        )
+
+
 def list_events(
     *,
     session: Session,
@@ -149,14 +158,168 @@ def list_events(
     page: PageRequest,
 ) -> EventPage:
     """The events the viewer may see that match ``filters``, by start, with the total."""
-    if filters.ends_after and filters.starts_before and filters.starts_before <= filters.ends_after:
-        raise Invalid(
-            f"`to` ({utc_text(filters.starts_before)}) must be after `from` "
-            f"({utc_text(filters.ends_after)}); `from` is now unless you give it",
-            loc=("query", "to"),
-        )
+    check_interval(filters)
     query = filtered(select(Event).where(visible_to(viewer)), filters)
     found = fetch_page(
         session, query.options(*EVENT_OPTIONS).order_by(Event.starts_at, Event.id), page
     )
     return EventPage(events=with_occupancy(session, found.rows), total=found.total)
+
+
+# -- the answers of the event reads, in columns ------------------------------------------
+#
+# The listing and the single event read just what their answers show: the events'
+# own columns with the host's name (one statement, with the total of the listing as a
+# window over the same rows), then every event's actions, priority areas, seminar and
+# occupancy (one more statement). No entity is built, no catalogue row read.
+
+SHOWN_COLUMNS: tuple[Any, ...] = (
+    Event.id,
+    Event.title,
+    Event.description,
+    Event.kind,
+    Event.status,
+    Event.starts_at,
+    Event.ends_at,
+    Event.timezone,
+    Event.venue_name,
+    Event.venue_address,
+    Event.venue_city,
+    Event.venue_country,
+    Event.online_url,
+    Event.capacity,
+    Event.host_id,
+    Event.sequence,
+    Event.created_at,
+    Event.updated_at,
+    Event.published_at,
+    Event.cancelled_at,
+    Event.cancel_reason,
+    Event.agenda_confirmed_at,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What one event's answer is made of: its row (the columns above and
+    ``host_name``), and the numbers that go with it."""
+
+    event: Any  # a row with Event's attribute names
+    actions: list[int]
+    priority_areas: list[int]
+    occupancy: Occupancy
+    seminar_id: int | None
+
+    @property
+    def values(self) -> tuple[Any, ...]:
+        """Everything the answer shows, for its ETag."""
+        return (
+            tuple(self.event),
+            self.actions,
+            self.priority_areas,
+            self.occupancy.registered,
+            self.occupancy.waitlisted,
+            self.seminar_id,
+        )
+
+
+def _shown_query(viewer: User | None) -> Select[Any]:
+    query: Select[Any] = (
+        select(*SHOWN_COLUMNS, User.name.label("host_name"))
+        .outerjoin(User, User.id == Event.host_id)
+        .where(visible_to(viewer))
+    )
+    return query
+
+
+def _links(session: Session, ids: list[int]) -> dict[tuple[str, int], list[int]]:
+    """Actions ``a``, priority areas ``p``, seminar ``s``, registered ``r`` and
+    waitlisted ``w`` counts of the events ``ids``, by (kind, event id): one statement."""
+    if not ids:
+        return {}
+
+    def tagged(tag: str) -> Any:
+        return literal_column(f"'{tag}'")
+
+    parts = union_all(
+        select(tagged("a"), event_actions.c.event_id, event_actions.c.action_number).where(
+            among(session, event_actions.c.event_id, ids)
+        ),
+        select(
+            tagged("p"),
+            event_priority_areas.c.event_id,
+            event_priority_areas.c.priority_area_number,
+        ).where(among(session, event_priority_areas.c.event_id, ids)),
+        select(tagged("s"), Seminar.event_id, Seminar.id).where(
+            among(session, Seminar.event_id, ids)
+        ),
+        *(
+            select(tagged(tag), Registration.event_id, func.count())
+            .where(among(session, Registration.event_id, ids), Registration.status == status)
+            .group_by(Registration.event_id)
+            for tag, status in (
+                ("r", RegistrationStatus.registered),
+                ("w", RegistrationStatus.waitlisted),
+            )
+        ),
+    )
+    found: dict[tuple[str, int], list[int]] = {}
+    for tag, event_id, value in session.execute(parts):
+        found.setdefault((tag, event_id), []).append(value)
+    return found
+
+
+def _shown(session: Session, rows: list[Any]) -> list[Shown]:
+    links = _links(session, [row.id for row in rows])
+
+    def first(tag: str, event_id: int) -> int | None:
+        values = links.get((tag, event_id))
+        return values[0] if values else None
+
+    return [
+        Shown(
+            event=row,
+            actions=sorted(links.get(("a", row.id), [])),
+            priority_areas=sorted(links.get(("p", row.id), [])),
+            occupancy=Occupancy(
+                registered=first("r", row.id) or 0, waitlisted=first("w", row.id) or 0
+            ),
+            seminar_id=first("s", row.id) if row.kind == EventKind.joint_seminar else None,
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class ShownPage:
+    events: list[Shown]
+    total: int
+
+
+def shown_page(
+    *, session: Session, viewer: User | None, filters: EventFilters, page: PageRequest
+) -> ShownPage:
+    """The listing's answer, as ``list_events`` selects it, in two statements (three
+    when the page lies past the end, where the total is counted on its own)."""
+    check_interval(filters)
+    query = filtered(_shown_query(viewer), filters)
+    # The total as an uncorrelated subquery, counted once over the ids alone: a window
+    # over the page's query would carry every matching row, description and all.
+    counted = filtered(select(func.count()).select_from(Event).where(visible_to(viewer)), filters)
+    rows = session.execute(
+        query.add_columns(counted.scalar_subquery().label("total"))
+        .order_by(Event.starts_at, Event.id)
+        .limit(page.limit)
+        .offset(page.offset)
+    ).all()
+    total = rows[0].total if rows else (session.scalar(counted) if page.offset else 0) or 0
+    return ShownPage(events=_shown(session, list(rows)), total=total)
+
+
+def shown_event(*, session: Session, viewer: User | None, event_id: int) -> Shown:
+    """One event's answer, if the viewer may see it (404 otherwise): two statements."""
+    row = session.execute(_shown_query(viewer).where(Event.id == event_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"No event with id {event_id}")
+    [shown] = _shown(session, [row])
+    return shown

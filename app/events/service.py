@@ -3,12 +3,12 @@
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.catalogue import links
+from app.common import zones
 from app.errors import Conflict, Forbidden, Invalid
 from app.events import registrations
 from app.events.access import check_manager, check_not_cancelled, get_visible
@@ -46,7 +46,10 @@ def snapshot(event: Event) -> dict[str, Any]:
 
 def term_warnings(event: Event, plan_years: range) -> list[str]:
     """What is unusual about an event but accepted: a start outside the plan's term."""
-    year = local(event.starts_at, event.timezone).year
+    return year_warnings(local(event.starts_at, event.timezone).year, plan_years)
+
+
+def year_warnings(year: int, plan_years: range) -> list[str]:
     if year in plan_years:
         return []
     return [
@@ -123,7 +126,7 @@ def add_event(
     """Store an event whose kind, status and host are decided. ``inherited_actions`` were
     linked before the event existed (an agreed seminar topic's), so they stay linked even
     if retired since."""
-    zone = ZoneInfo(timing.timezone)
+    zone = zones.zone(timing.timezone)
     starts_at = instant(timing.starts_at, zone, "starts_at")
     ends_at = instant(timing.ends_at, zone, "ends_at")
     check_span(starts_at, ends_at, longest=LONGEST_EVENT)
@@ -225,7 +228,7 @@ def update_event(
 
 def _retime(event: Event, data: EventUpdate) -> None:
     zone_name = data.timezone or event.timezone
-    zone = ZoneInfo(zone_name)
+    zone = zones.zone(zone_name)
     # A new zone alone keeps the instants; wall-clock times given are read in the new zone.
     starts_at = instant(data.starts_at, zone, "starts_at") if data.starts_at else event.starts_at
     ends_at = instant(data.ends_at, zone, "ends_at") if data.ends_at else event.ends_at

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.common.schemas import EARLIEST_YEAR, LATEST_YEAR
+from app.common.zones import zone
 from app.errors import Invalid
 
 Loc = tuple[str | int, ...]
@@ -44,7 +45,7 @@ def instant(value: datetime, zone: ZoneInfo, field: str, loc: Loc | None = None)
 
 
 def local(value: datetime, zone_name: str) -> datetime:
-    return value.astimezone(ZoneInfo(zone_name))
+    return value.astimezone(zone(zone_name))
 
 
 def check_span(starts_at: datetime, ends_at: datetime, *, longest: timedelta) -> None:

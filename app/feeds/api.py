@@ -16,6 +16,7 @@ from app.catalogue import service as catalogue
 from app.common.paging import slice_page
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, page_of
+from app.db import writes_when_read
 from app.errors import Invalid, responses
 from app.events.schemas import country_code
 from app.feeds import http, personal, presenters
@@ -113,6 +114,7 @@ Filters = Annotated[CalendarFilters, Depends(calendar_filters)]
     responses={**CALENDAR_ANSWERS, **responses(422)},
 )
 @router.head("/calendar.ics", response_class=Response, include_in_schema=False)
+@writes_when_read
 def calendar(
     request: Request,
     filters: Filters,
@@ -141,6 +143,7 @@ def calendar(
     responses={**CALENDAR_ANSWERS, **responses(404)},
 )
 @router.head("/events/{event_id}.ics", response_class=Response, include_in_schema=False)
+@writes_when_read
 def event_calendar(
     request: Request,
     event_id: IdPath,
@@ -160,6 +163,7 @@ def event_calendar(
 
 @router.get("/seminars.ics", response_class=Response, responses=CALENDAR_ANSWERS)
 @router.head("/seminars.ics", response_class=Response, include_in_schema=False)
+@writes_when_read
 def seminars_calendar(
     request: Request,
     session: SessionDep,
@@ -183,6 +187,7 @@ def seminars_calendar(
     responses={**CALENDAR_ANSWERS, **responses(404)},
 )
 @router.head("/feeds/{token}.ics", response_class=Response, include_in_schema=False)
+@writes_when_read
 def personal_calendar(
     request: Request,
     token: str,

@@ -6,6 +6,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import Request, Response
 
+from app.common.http import matches
 from app.feeds.service import Feed
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
@@ -17,10 +18,7 @@ def _http_date(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
 
 
-def _matches(if_none_match: str, etag: str) -> bool:
-    """RFC 9110's weak comparison: ``W/"x"`` and ``"x"`` match, as does ``*``."""
-    tags = [tag.strip() for tag in if_none_match.split(",")]
-    return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)
+_matches = matches  # RFC 9110's weak comparison, shared with every conditional read
 
 
 def _unchanged_since(if_modified_since: str, last_modified: datetime) -> bool:

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 
+from app.common import zones as common_zones
+
 UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Zulu"})
 
 # How far apart two samples of a zone's offset may be when looking for its transitions:
@@ -27,9 +29,7 @@ _LOOK_BACK_YEARS = 30
 _SINCE_EVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@lru_cache(maxsize=512)
-def zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+zone = common_zones.zone  # every zone kept, as everywhere in the service
 
 
 def repeated(instant: datetime, zone_name: str) -> bool:

@@ -3,7 +3,6 @@
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -19,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.common.zones import zone
 from app.models.base import Base, new_uid, text_enum, utcnow
 from app.models.catalogue import Action, PriorityArea
 from app.models.users import User
@@ -122,7 +122,7 @@ class Event(Base):
     def set_times(self, starts_at: datetime, ends_at: datetime, timezone: str) -> None:
         """Place the event in time: its instants, its zone, and the local year they give."""
         self.starts_at, self.ends_at, self.timezone = starts_at, ends_at, timezone
-        self.local_start_year = starts_at.astimezone(ZoneInfo(timezone)).year
+        self.local_start_year = starts_at.astimezone(zone(timezone)).year
 
     def record_change(self, now: datetime) -> None:
         """Mark a change: a published event gets a new version (``sequence``), as calendar

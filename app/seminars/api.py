@@ -4,7 +4,7 @@ and the scheduling of the agreed seminar."""
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy.orm import Session
 
 from app.auth.deps import (
@@ -17,6 +17,7 @@ from app.auth.deps import (
     require_roles,
 )
 from app.bodies import JsonRoute
+from app.common.http import conditional_json, weak_etag
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, page_of
 from app.errors import responses
@@ -49,6 +50,14 @@ def seminar_or_404(seminar_id: IdPath, session: SessionDep) -> Seminar:
 
 
 SeminarDep = Annotated[Seminar, Depends(seminar_or_404)]
+
+
+def seminar_row_or_404(seminar_id: IdPath, session: SessionDep) -> Seminar:
+    """The seminar without the institutions' choices, for answers that show none."""
+    return calendar.get_seminar(session=session, seminar_id=seminar_id, choices=False)
+
+
+SeminarRowDep = Annotated[Seminar, Depends(seminar_row_or_404)]
 
 
 def _present(
@@ -116,10 +125,21 @@ def list_seminars(
     response_model=SeminarRead,
     responses=responses(404),
 )
-def read_seminar(seminar: SeminarDep, clock: ClockDep):
+def read_seminar(request: Request, seminar: SeminarDep, clock: ClockDep):
     """One joint seminar with its phase, the institutions' choices and its event, once
     scheduled."""
-    return presenters.seminar_read(seminar, clock())
+    now = clock()
+    shown = (
+        [getattr(seminar, column.key) for column in Seminar.__table__.columns],
+        [(choice.institution, choice.proposal_id) for choice in seminar.agreements],
+        calendar.phase_of(seminar, now),
+    )
+    return conditional_json(
+        request,
+        weak_etag(shown),
+        SeminarRead,
+        lambda: presenters.seminar_read(seminar, now),
+    )
 
 
 @router.patch(
@@ -336,12 +356,31 @@ def take_back_support(
     response_model=TallyRead,
     responses=responses(401, 403, 404),
 )
-def read_tally(seminar: SeminarDep, session: SessionDep, viewer: OptionalUser, clock: ClockDep):
+def read_tally(
+    request: Request,
+    seminar: SeminarRowDep,
+    session: SessionDep,
+    viewer: OptionalUser,
+    clock: ClockDep,
+):
     """Supports per proposal, most supported first (ties: earlier submission), split by
     the voters' institution: `cor` for members, `dg_rtd`, `cor_sedec`, `jrc`. Visible to
     the secretariat at any time, to everyone once voting closes."""
     counted = tally.tally(session=session, seminar=seminar, viewer=viewer, now=clock())
-    return presenters.tally_read(counted)
+    shown = (
+        seminar.id,
+        seminar.label,
+        counted.phase,
+        counted.final,
+        counted.voters,
+        [
+            (line.proposal_id, line.title, line.status, line.submitted_at, line.by_affiliation)
+            for line in counted.lines
+        ],
+    )
+    return conditional_json(
+        request, weak_etag(shown), TallyRead, lambda: presenters.tally_read(counted)
+    )
 
 
 # The joint agreement and scheduling

@@ -4,12 +4,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
+from app.common import zones
 from app.common.paging import Paged, PageRequest, fetch_page
 from app.errors import Conflict, Invalid, NotFound
 from app.events.times import instant
@@ -69,7 +69,7 @@ def _check_order(dates: dict[str, datetime]) -> None:
 
 def _instants(given: dict[str, Any], zone_name: str) -> dict[str, datetime]:
     """The dates among ``given`` as instants: wall-clock times are read in the zone."""
-    zone = ZoneInfo(zone_name)
+    zone = zones.zone(zone_name)
     return {name: instant(given[name], zone, name) for name in DATES if name in given}
 
 
@@ -124,10 +124,12 @@ def list_seminars(*, session: Session, year: int | None, page: PageRequest) -> P
     return fetch_page(session, query, page)
 
 
-def get_seminar(*, session: Session, seminar_id: int) -> Seminar:
-    seminar = session.scalars(
-        select(Seminar).where(Seminar.id == seminar_id).options(selectinload(Seminar.agreements))
-    ).one_or_none()
+def get_seminar(*, session: Session, seminar_id: int, choices: bool = True) -> Seminar:
+    """The seminar, with the institutions' choices unless ``choices`` is false."""
+    query = select(Seminar).where(Seminar.id == seminar_id)
+    if choices:
+        query = query.options(selectinload(Seminar.agreements))
+    seminar = session.scalars(query).one_or_none()
     if seminar is None:
         raise NotFound(f"No seminar with id {seminar_id}")
     return seminar

@@ -3,8 +3,9 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden
@@ -118,20 +119,26 @@ def tally(*, session: Session, seminar: Seminar, viewer: User | None, now: datet
     split: dict[int, dict[Affiliation, int]] = {
         row.id: dict.fromkeys(Affiliation, 0) for row in proposals
     }
-    rows = session.execute(
-        select(Support.proposal_id, Support.affiliation, func.count())
-        .join(Proposal, Proposal.id == Support.proposal_id)
-        .where(Proposal.seminar_id == seminar.id, STANDING)
-        .group_by(Support.proposal_id, Support.affiliation)
+    # The split and the number of voters in one statement: the voters come on a row of
+    # their own, under proposal id 0 (ids start at 1).
+    standing = (Proposal.seminar_id == seminar.id, STANDING)
+    rows: Any = session.execute(
+        union_all(
+            select(Support.proposal_id, Support.affiliation, func.count())
+            .join(Proposal, Proposal.id == Support.proposal_id)
+            .where(*standing)
+            .group_by(Support.proposal_id, Support.affiliation),
+            select(literal(0), null(), func.count(func.distinct(Support.voter_id)))
+            .join(Proposal, Proposal.id == Support.proposal_id)
+            .where(*standing),
+        )
     )
+    voters = 0
     for proposal_id, affiliation, count in rows:
-        if proposal_id in split:
+        if proposal_id == 0:
+            voters = count
+        elif proposal_id in split:
             split[proposal_id][affiliation] = count
-    voters = session.scalar(
-        select(func.count(func.distinct(Support.voter_id)))
-        .join(Proposal, Proposal.id == Support.proposal_id)
-        .where(Proposal.seminar_id == seminar.id, STANDING)
-    )
     lines = [
         TallyLine(
             proposal_id=row.id,
