@@ -581,7 +581,7 @@ def etags_of(base: str, paths: list[str], tokens: list[str] | None = None) -> li
     tags = []
     for i, path in enumerate(paths):
         headers = {"Authorization": "Bearer " + tokens[i % len(tokens)]} if tokens else {}
-        tag = httpx.get(base + path, headers=headers).headers.get("etag")
+        tag = httpx.get(base + path, headers=headers, timeout=60).headers.get("etag")
         if tag is None:
             return None
         tags.append(tag)
