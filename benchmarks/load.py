@@ -1,17 +1,23 @@
-"""A bounded mixed load on `kep serve --workers 2` over PostgreSQL, next to a bare FastAPI
-app served the same way on the same machine, as the ceiling.
+"""The issue's table under load: `kep serve --workers 2` on PostgreSQL, request by
+request, next to a bare FastAPI app served the same way on the same machine.
 
-    .venv/bin/python benchmarks/load.py [--database-url URL] [--duration 20] [--clients 10 50]
+    .venv/bin/python benchmarks/load.py [--database-url URL] [--duration 10]
+        [--clients 10 50] [--source DIR] [--no-sqlite]
 
-It fills the database with a realistic programme (300 members, 2,000 events over the
-plan's four years, 20,000 registrations, eight seminars with proposals and supports),
-then for each number of concurrent clients runs `wrk` (Debian: `apt-get install wrk`)
-with a mix of listings, single events, calendar feeds with and without `If-None-Match`,
-tallies and registrations, and prints requests per second, p50/p95/p99 per operation,
-errors, and the workers' peak memory. Feeds are left out when the service has none.
+It fills the database with a realistic programme (301 accounts, 2,000 events over the
+plan's four years in 21 time zones, 20,000 registrations, eight seminars with proposals
+and supports), then runs `wrk` (Debian: `apt-get install wrk`) once per row and per
+number of clients: the bare app, `/health`, the listing, a filtered listing, single
+events, tallies as the secretariat, "my registrations", the listing and single events
+with a current `If-None-Match`, new registrations; then the listing on SQLite with the
+same workers. It prints one table: in-process time, statements and body size, requests
+per second, the ratio to the bare app, p95/p99, errors, and how many connections each
+worker held, with the load average of the machine.
 
-By default it creates the PostgreSQL database `bench_load` on 127.0.0.1 and drops it at
-the end; with `--database-url` it uses (and empties) the database given.
+`--source DIR` serves (and times in-process) the code of another tree, such as an
+earlier commit unpacked with `git archive`, on the same programme. By default it creates
+a PostgreSQL database of its own on 127.0.0.1 and drops it at the end; with
+`--database-url` it uses (and empties) the database given.
 """
 
 import argparse
@@ -581,7 +587,7 @@ def etags_of(base: str, paths: list[str], tokens: list[str] | None = None) -> li
     tags = []
     for i, path in enumerate(paths):
         headers = {"Authorization": "Bearer " + tokens[i % len(tokens)]} if tokens else {}
-        tag = httpx.get(base + path, headers=headers).headers.get("etag")
+        tag = httpx.get(base + path, headers=headers, timeout=60).headers.get("etag")
         if tag is None:
             return None
         tags.append(tag)

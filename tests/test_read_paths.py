@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from app.events import presenters as event_presenters
 from app.seminars import presenters as seminar_presenters
+from tests.helpers.database import migrate
 from tests.helpers.events import published_event
 from tests.helpers.seminars import (
     AFTER_VOTING,
@@ -197,11 +198,11 @@ def test_a_change_to_what_a_read_shows_changes_its_etag(
         assert after[f"/seminars/{seminar['id']}"] == before[f"/seminars/{seminar['id']}"]
 
 
-def test_on_sqlite_reads_do_not_wait_for_the_write_lock(race_database):
+def test_on_sqlite_reads_do_not_wait_for_the_write_lock(tmp_path):
     """A transaction holds SQLite's write lock; reads are answered at once from the
     snapshot before it (WAL), while a change waits for the lock and gives up with a 503."""
-    if not race_database.startswith("sqlite"):
-        pytest.skip("PostgreSQL readers never took a lock")
+    race_database = f"sqlite:///{tmp_path}/kep.db"  # a database of its own: rows committed
+    migrate(race_database)
     with serve(race_database, db_lock_timeout=1) as (app, base_url):
         secretariat = account(app, "secretariat", institution="cor_sedec")
         person = account(app, "participant")
