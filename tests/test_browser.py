@@ -8,6 +8,7 @@ failure, not a skip: ``.ci/run`` installs it.
 
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,11 +170,25 @@ def _seed(app: FastAPI, clock: MovableClock, url: str) -> dict[str, dict[str, An
     return events
 
 
+# The event page shows the service's address: a fixed port, when it is free, keeps the
+# committed screenshots the same from one run to the next.
+SCREENSHOT_PORT = 8765
+
+
+def _screenshot_port() -> int:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", SCREENSHOT_PORT))
+        except OSError:
+            return free_port()
+    return SCREENSHOT_PORT
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     database_url = f"sqlite:///{tmp_path_factory.mktemp('browser')}/kep.db"
     migrate(database_url)
-    port = free_port()
+    port = _screenshot_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(database_url=database_url, public_base_url=url, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings)
