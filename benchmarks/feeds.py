@@ -176,7 +176,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     args = parser.parse_args()
     url = args.database_url or get_settings().database_url
-    settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(database_url=url, send_mail_in_process=False, _env_file=None)  # type: ignore[call-arg]
     migrate(settings)
     app = create_app(settings)
     with app.state.sessionmaker() as session:

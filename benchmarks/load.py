@@ -499,7 +499,7 @@ def in_process(url: str, rows: list["Row"], rounds: int = 40) -> dict[str, InPro
     from app.config import Settings
     from app.main import create_app
 
-    app = create_app(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
+    app = create_app(Settings(database_url=url, send_mail_in_process=False, _env_file=None))  # type: ignore[call-arg]
     statements: list[str] = []
     event.listen(
         app.state.engine, "before_cursor_execute", lambda *args: statements.append(args[2])

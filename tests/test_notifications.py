@@ -2,6 +2,7 @@
 real SMTP server (aiosmtpd, in this process), where the tests read them."""
 
 import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.config import Settings
+from app.db import make_engine, make_sessionmaker
 from app.events import registrations
 from app.main import create_app
 from app.models import Event, MessageStatus, OutboxMessage
@@ -770,3 +772,23 @@ def test_the_server_sends_mail_itself_unless_told_not_to_and_stops_its_sender(tm
     with TestClient(quiet):
         assert not any(t.name == "kep-mail-sender" for t in threading.enumerate())
     quiet.state.engine.dispose()
+
+
+def test_a_database_out_of_reach_costs_the_sender_a_line_not_a_traceback(
+    tmp_path, mail_settings, clock, caplog
+):
+    engine = make_engine(f"sqlite:///{tmp_path}/missing/kep.db")
+    settings = mail_settings.model_copy(update={"mail_poll_seconds": 0.05})
+    sender = Sender(make_sessionmaker(engine), settings, clock=clock)
+    with caplog.at_level(logging.WARNING, logger="app.notifications.sender"):
+        loop = threading.Thread(target=sender.run)
+        loop.start()
+        time.sleep(0.3)
+        sender.stop()
+        loop.join(timeout=5)
+    engine.dispose()
+    assert not loop.is_alive()
+    records = [r for r in caplog.records if r.name == "app.notifications.sender"]
+    assert len(records) >= 2  # it went on trying
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in records)
+    assert "could not use the database" in records[0].getMessage()

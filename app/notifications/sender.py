@@ -32,6 +32,7 @@ from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock, system_clock
@@ -343,6 +344,12 @@ class Sender:
         while not self.stopping.is_set():
             try:
                 self.run_once()
+            except OperationalError as error:
+                # The database busy (SQLite's write lock held by a long change) or out of
+                # reach: it passes, and a traceback would say nothing more.
+                log.warning(
+                    "the sender could not use the database (%s); it tries again", error.orig
+                )
             except Exception:
                 log.exception("the sender's round failed; it tries again")
             self.stopping.wait(self.settings.mail_poll_seconds)
