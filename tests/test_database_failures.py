@@ -55,7 +55,8 @@ def upcoming_event(base_url: str, secretariat: Account) -> dict:
         ends_at=(starts + timedelta(hours=3)).isoformat(timespec="minutes"),
         capacity=10,
     )
-    response = httpx.post(f"{base_url}/events", headers=secretariat.headers, json=body)
+    # A server's first request on a new database may be slow on a busy machine.
+    response = httpx.post(f"{base_url}/events", headers=secretariat.headers, json=body, timeout=30)
     assert response.status_code == 201, response.text
     return response.json()
 
