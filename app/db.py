@@ -10,6 +10,7 @@ request that has waited on the database longer than the server would have let it
 the work of any request whose client has gone away, so that its slot is free again.
 """
 
+import itertools
 import logging
 import math
 import os
@@ -17,7 +18,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -206,6 +207,80 @@ def writing(session: Session) -> Iterator[None]:
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
+def _is_write(statement: str) -> bool:
+    return statement.lstrip()[:7].upper().startswith(_WRITES)
+
+
+# -- the state of the data ------------------------------------------------------------------
+#
+# Answers kept in memory are keyed by the state of the data a request reads, as the
+# database reports it: a value that another change, committed by any process, always
+# moves. On PostgreSQL that is the statement's snapshot (which transactions it sees as
+# done); on SQLite the connection's ``data_version``, which moves with every change
+# another connection commits. Neither moves with the connection's own work inside an open
+# transaction, so each connection also counts its own changes and rollbacks (a rollback
+# brings back data that a state read during the change did not show).
+
+_serials = itertools.count(1)
+
+
+def _wrote(info: dict[str, Any]) -> None:
+    info["kep_changes"] = info.get("kep_changes", 0) + 1
+    info["kep_unfinished"] = True
+
+
+def _undone(info: dict[str, Any], *, whole: bool) -> None:
+    """A rollback: a change only if something was written since the last commit."""
+    if info.get("kep_unfinished"):
+        info["kep_changes"] = info.get("kep_changes", 0) + 1
+        info["kep_unfinished"] = not whole  # after a savepoint, earlier writes remain
+
+
+def _count_changes(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _number(_dbapi_connection: Any, record: Any) -> None:
+        record.info["kep_serial"] = next(_serials)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if _is_write(statement):
+            _wrote(connection.info)
+        elif statement.lstrip()[:8].upper() == "ROLLBACK":
+            _undone(connection.info, whole=False)
+
+    @event.listens_for(engine, "commit")
+    def _commit(connection: Any) -> None:
+        connection.info["kep_unfinished"] = False
+
+    @event.listens_for(engine, "rollback")
+    def _rollback(connection: Any) -> None:
+        _undone(connection.info, whole=True)
+
+    @event.listens_for(engine, "rollback_savepoint")
+    def _rollback_savepoint(connection: Any, *_args: Any) -> None:
+        _undone(connection.info, whole=False)
+
+    @event.listens_for(engine, "reset")  # the pool rolls back what is given back to it
+    def _reset(_dbapi_connection: Any, record: Any, _reset_state: Any) -> None:
+        _undone(record.info, whole=True)
+
+
+def data_state(session: Session) -> Hashable:
+    """The state of the data this session reads now: a value that differs whenever what
+    it reads may differ, in one statement that reads no table. Read it before the data
+    it stands for, so that the data may be newer than the state, never older."""
+    connection = session.connection()
+    own = connection.info.get("kep_changes", 0)
+    if connection.dialect.name == "postgresql":
+        snapshot, transaction = connection.exec_driver_sql(
+            "SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned()::text"
+        ).one()
+        # Outside a transaction that has written, the snapshot is everything.
+        return snapshot if transaction is None else (snapshot, transaction, own)
+    version = connection.exec_driver_sql("PRAGMA data_version").scalar()
+    return (connection.info.get("kep_serial"), version, own)
+
+
 def _watch_connections(engine: Engine) -> None:
     """Tell the request's ``Work`` which connection it holds and when it waits on it."""
 
@@ -271,6 +346,7 @@ def make_engine(
     else:
         engine = _postgres_engine(url, timeouts, **kwargs)
     _watch_connections(engine)
+    _count_changes(engine)
     return engine
 
 
@@ -297,7 +373,7 @@ def _sqlite_engine(url: str, timeouts: Timeouts, **kwargs: Any) -> Engine:
     def _no_write_in_reads(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         # A write in a transaction begun without the write lock could fail half way
         # (another writer came first): every GET that writes must say so.
-        if _reads_only.get() and statement.lstrip()[:7].upper().startswith(_WRITES):
+        if _reads_only.get() and _is_write(statement):
             raise UndeclaredWrite(
                 "a request that reads only tried to write; mark its endpoint "
                 "with app.db.writes_when_read"

@@ -15,6 +15,8 @@ from app import __version__, health, home, metrics
 from app.accounts import api as accounts
 from app.audit import api as audit
 from app.catalogue import api as catalogue
+from app.common.cache import FeedCache
+from app.common.http import AnswerCache
 from app.common.params import no_unknown_query_parameters
 from app.config import Settings, get_settings
 from app.db import (
@@ -29,7 +31,6 @@ from app.db import (
 from app.errors import document_invalid_input, install_handlers
 from app.events import api as events
 from app.feeds import api as feeds
-from app.feeds.cache import FeedCache
 from app.feeds.privacy import keep_tokens_out_of_logs
 from app.logs import tag_records_with_request_ids
 from app.middleware import BodySizeLimit, HeadAndOptions, RequestLog, SecurityHeaders
@@ -110,6 +111,8 @@ DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 
 # Whole feed bodies kept per process, by ETag (a 10,000-event feed is about 13 MB).
 FEED_CACHE_BYTES = 64 * 1024 * 1024
+# The reads' answers kept by each process (see app.common.http.kept_json).
+ANSWER_CACHE_BYTES = 32 * 1024 * 1024
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -149,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLog)
     app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS)
     app.state.feed_cache = FeedCache(max_bytes=FEED_CACHE_BYTES)
+    app.state.answers = AnswerCache(max_bytes=ANSWER_CACHE_BYTES)
     keep_tokens_out_of_logs()
     # The feeds come before the events: /events/{id}.ics would otherwise reach
     # /events/{id}, which takes an integer.

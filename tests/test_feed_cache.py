@@ -297,7 +297,7 @@ def test_validators_are_the_same_in_every_process(client, other_process, program
 
 
 def test_the_cache_keeps_within_its_bound():
-    from app.feeds.cache import FeedCache
+    from app.common.cache import FeedCache
 
     cache = FeedCache(max_bytes=100)
     cache.put('"a"', b"x" * 60)

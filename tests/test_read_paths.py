@@ -83,12 +83,14 @@ def test_reads_send_the_same_few_statements_for_3_or_27_events(
     }
     assert few == many  # word for word, whatever the number of events
     anonymous, as_member, as_secretariat, own = many.values()
-    assert len(anonymous) == 2  # the page with its total, then everything that goes with it
-    assert len(as_member) == 3  # and who is calling
-    assert len(as_secretariat) == 3
-    assert len(own) == 3  # who, the page, the waitlist positions
+    # The state of the data (answers are kept by it), the page with its total, then
+    # everything that goes with it.
+    assert len(anonymous) == 3
+    assert len(as_member) == 4  # and who is calling
+    assert len(as_secretariat) == 4
+    assert len(own) == 4  # who, the state, the page, the waitlist positions
     single = _statements(count_queries, client, f"/events/{events[5]}", {})
-    assert len(single) == 2
+    assert len(single) == 3
 
 
 def test_a_page_past_the_end_still_says_how_many_there_are(client, dg_rtd, make_account):

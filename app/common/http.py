@@ -10,17 +10,27 @@ is built.
 Bodies are serialised once, by pydantic, straight to the bytes FastAPI itself would
 send for the route's response model; the route then returns them as they are instead
 of having them validated again (in a worker thread, for a synchronous endpoint).
+
+The busiest reads also keep their answers (``kept_json``), keyed by the state of the
+data as the database reports it in that request (``app.db.data_state``): while no
+change has been committed anywhere, a request for the same thing is answered from
+memory after one statement, and a 304 needs nothing else.
 """
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from fastapi import Request, Response
 from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
 
 from app import __version__
+from app.common.cache import BoundedCache
+from app.db import data_state
 
 # The shape of the bodies: a release that writes them differently gives other tags.
 FORMAT = f"kep {__version__} answers 1"
@@ -54,17 +64,85 @@ def json_bytes(model: Any, value: Any) -> bytes:
     return _adapter(model).dump_json(value)
 
 
-def conditional_json(
-    request: Request, etag: str, model: Any, build: Callable[[], Any], status_code: int = 200
-) -> Response:
+def _answer(etag: str, body: bytes | None) -> Response:
+    """The body as JSON, or 304 without one; both with the ETag."""
+    headers = {"ETag": etag, "Vary": "Authorization"}
+    if body is None:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def conditional_json(request: Request, etag: str, model: Any, build: Callable[[], Any]) -> Response:
     """304 when the client's copy is current, else the body ``build`` makes, as JSON;
     both with the ETag."""
-    headers = {"ETag": etag, "Vary": "Authorization"}
     if not_modified(request, etag):
-        return Response(status_code=304, headers=headers)
-    return Response(
-        json_bytes(model, build()),
-        status_code=status_code,
-        media_type="application/json",
-        headers=headers,
-    )
+        return _answer(etag, None)
+    return _answer(etag, json_bytes(model, build()))
+
+
+@dataclass(frozen=True, slots=True)
+class Made:
+    """A read's answer before its body is written: the ETag, what builds the body, and,
+    for an answer that changes as time passes, the moment it stops being true."""
+
+    etag: str
+    build: Callable[[], Any]
+    valid_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """An answer kept in memory: its ETag, and its body unless only a 304 was needed."""
+
+    etag: str
+    body: bytes | None
+    valid_until: datetime | None
+
+    def holds_at(self, now: datetime | None) -> bool:
+        return self.valid_until is None or (now is not None and now < self.valid_until)
+
+
+# Besides its body, what an entry costs: its key (the snapshot's text) and the objects.
+KEPT_OVERHEAD = 512
+
+
+class AnswerCache(BoundedCache[Hashable, Kept]):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(max_bytes, size=lambda kept: len(kept.body or b"") + KEPT_OVERHEAD)
+
+
+def kept_json(
+    request: Request,
+    session: Session,
+    key: Hashable,
+    model: Any,
+    read: Callable[[], Made],
+    now: datetime | None = None,
+) -> Response:
+    """``conditional_json`` for a read that ``key`` names fully, together with the data.
+
+    ``key`` must hold everything the answer depends on besides the database's rows:
+    the caller's identity as far as it matters, the request's parameters, and any value
+    read before this call (such as the caller's own row). ``read`` runs the read's
+    statements; its answer is kept under the key and the data's state, so the next
+    request for it while nothing has changed reads the state alone. An answer that
+    time alters says until when it holds (``Made.valid_until``, compared with ``now``).
+    """
+    cache: AnswerCache = request.app.state.answers
+    stored = (key, data_state(session))
+    kept = cache.get(stored)
+    if kept is not None and not kept.holds_at(now):
+        kept = None
+    if kept is not None:
+        if not_modified(request, kept.etag):
+            return _answer(kept.etag, None)
+        if kept.body is not None:
+            return _answer(kept.etag, kept.body)
+    made = read()
+    if not_modified(request, made.etag):
+        if kept is None:
+            cache.put(stored, Kept(made.etag, None, made.valid_until))
+        return _answer(made.etag, None)
+    body = json_bytes(model, made.build())
+    cache.put(stored, Kept(made.etag, body, made.valid_until))
+    return _answer(made.etag, body)

@@ -1,5 +1,6 @@
 """Who sees an event and who may change it; shared by events, agendas and registrations."""
 
+from collections.abc import Hashable
 from typing import Any
 
 from sqlalchemy import and_, or_, select, true
@@ -19,6 +20,16 @@ def visible_to(viewer: User | None) -> Any:
     if viewer.role == Role.secretariat:
         return true()
     return or_(public, Event.host_id == viewer.id)
+
+
+def visibility(viewer: User | None) -> Hashable:
+    """Which events ``visible_to`` lets the viewer see, as a value: the same for every
+    anonymous caller, for all of the secretariat, and one's own for everybody else."""
+    if viewer is None:
+        return None
+    if viewer.role == Role.secretariat:
+        return Role.secretariat
+    return ("host", viewer.id)
 
 
 def may_manage(user: User, event: Event) -> bool:

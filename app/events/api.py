@@ -1,5 +1,6 @@
 """Events and their agendas."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -16,7 +17,7 @@ from app.auth.deps import (
     SettingsDep,
 )
 from app.bodies import JsonRoute
-from app.common.http import conditional_json, weak_etag
+from app.common.http import Made, kept_json, weak_etag
 from app.common.params import Paging
 from app.common.schemas import MAX_ID, IdPath, Page, WallClockOrInstant, page_of
 from app.config import Settings
@@ -118,8 +119,9 @@ def list_events(
     `from` and `to` select the events that overlap that interval; `q` finds words in
     titles and descriptions. Anonymous callers see published and cancelled events; hosts
     also see their own unpublished ones; the secretariat sees all."""
+    now = clock()
     filters = queries.EventFilters(
-        ends_after=_as_utc(from_) or clock(),
+        ends_after=_as_utc(from_) or now,
         starts_before=_as_utc(to),
         kind=kind,
         action=action,
@@ -129,21 +131,26 @@ def list_events(
         host=host,
         text=q,
     )
-    found = queries.shown_page(session=session, viewer=viewer, filters=filters, page=page)
-    etag = weak_etag(
-        _made_with(settings), found.total, page, [shown.values for shown in found.events]
-    )
-    return conditional_json(
-        request,
-        etag,
-        Page[EventRead],
-        lambda: page_of(
-            EventRead,
-            [presenters.shown_read(shown, settings) for shown in found.events],
-            total=found.total,
-            page=page,
-        ),
-    )
+
+    def read() -> Made:
+        found = queries.shown_page(session=session, viewer=viewer, filters=filters, page=page)
+        return Made(
+            weak_etag(
+                _made_with(settings), found.total, page, [shown.values for shown in found.events]
+            ),
+            lambda: page_of(
+                EventRead,
+                [presenters.shown_read(shown, settings) for shown in found.events],
+                total=found.total,
+                page=page,
+            ),
+            valid_until=found.first_end if from_ is None else None,
+        )
+
+    # A listing from now is the same until its first event ends and leaves it.
+    asked = replace(filters, ends_after=None) if from_ is None else filters
+    key = ("events", asked, page, access.visibility(viewer))
+    return kept_json(request, session, key, Page[EventRead], read, now=now)
 
 
 # `:int`: /events/{id}.ics is the event's calendar file, a route of the feeds.
@@ -156,13 +163,16 @@ def read_event(
     settings: SettingsDep,
 ):
     """One event, if you may see it."""
-    shown = queries.shown_event(session=session, viewer=viewer, event_id=event_id)
-    return conditional_json(
-        request,
-        weak_etag(_made_with(settings), shown.values),
-        EventRead,
-        lambda: presenters.shown_read(shown, settings),
-    )
+
+    def read() -> Made:
+        shown = queries.shown_event(session=session, viewer=viewer, event_id=event_id)
+        return Made(
+            weak_etag(_made_with(settings), shown.values),
+            lambda: presenters.shown_read(shown, settings),
+        )
+
+    key = ("event", event_id, access.visibility(viewer))
+    return kept_json(request, session, key, EventRead, read)
 
 
 @event_router.patch(
@@ -333,16 +343,19 @@ def list_registrations(event_id: IdPath, session: SessionDep, user: CurrentUser,
 def my_registrations(request: Request, session: SessionDep, user: CurrentUser, page: Paging):
     """Your registrations, newest first, cancelled ones included; each with its event's
     title, status (a cancelled event shows), local start and venue."""
-    found = registrations.own_page(session=session, user=user, page=page)
     you = (user.id, user.name, user.email, user.role, user.institution, user.member_state)
-    return conditional_json(
-        request,
-        weak_etag(you, page, found.values),
-        Page[RegistrationRead],
-        lambda: page_of(
-            RegistrationRead, presenters.own_reads(found, user), total=found.total, page=page
-        ),
-    )
+
+    def read() -> Made:
+        found = registrations.own_page(session=session, user=user, page=page)
+        return Made(
+            weak_etag(you, page, found.values),
+            lambda: page_of(
+                RegistrationRead, presenters.own_reads(found, user), total=found.total, page=page
+            ),
+        )
+
+    key = ("my registrations", you, page)
+    return kept_json(request, session, key, Page[RegistrationRead], read)
 
 
 router = APIRouter(route_class=JsonRoute)

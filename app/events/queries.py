@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, literal_column, select, union_all
+from sqlalchemy import Select, func, literal_column, select, true, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from app.common.paging import PageRequest, among, fetch_page
@@ -294,6 +294,9 @@ def _shown(session: Session, rows: list[Any]) -> list[Shown]:
 class ShownPage:
     events: list[Shown]
     total: int
+    # When the first of the matching events ends: with ``from`` now, the listing holds
+    # until then (that event leaves it), unless the data changes.
+    first_end: datetime | None = None
 
 
 def shown_page(
@@ -303,17 +306,26 @@ def shown_page(
     when the page lies past the end, where the total is counted on its own)."""
     check_interval(filters)
     query = filtered(_shown_query(viewer), filters)
-    # The total as an uncorrelated subquery, counted once over the ids alone: a window
-    # over the page's query would carry every matching row, description and all.
-    counted = filtered(select(func.count()).select_from(Event).where(visible_to(viewer)), filters)
+    # The total as an uncorrelated one-row subquery, counted once over the ids alone: a
+    # window over the page's query would carry every matching row, description and all.
+    counting = select(func.count().label("total"), func.min(Event.ends_at).label("first_end"))
+    counted = filtered(
+        cast(Select[Any], counting.select_from(Event).where(visible_to(viewer))), filters
+    ).subquery()
     rows = session.execute(
-        query.add_columns(counted.scalar_subquery().label("total"))
+        query.add_columns(counted.c.total, counted.c.first_end)
+        .join(counted, true())
         .order_by(Event.starts_at, Event.id)
         .limit(page.limit)
         .offset(page.offset)
     ).all()
-    total = rows[0].total if rows else (session.scalar(counted) if page.offset else 0) or 0
-    return ShownPage(events=_shown(session, list(rows)), total=total)
+    if rows:
+        total, first_end = rows[0].total, rows[0].first_end
+    elif page.offset:
+        total, first_end = session.execute(select(counted)).one()
+    else:
+        total, first_end = 0, None
+    return ShownPage(events=_shown(session, list(rows)), total=total, first_end=first_end)
 
 
 def shown_event(*, session: Session, viewer: User | None, event_id: int) -> Shown:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from app.auth.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 from app.bodies import JsonRoute
 from app.catalogue import service as catalogue
+from app.common.cache import FeedCache
 from app.common.paging import slice_page
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, page_of
@@ -21,7 +22,6 @@ from app.errors import Invalid, responses
 from app.events.schemas import country_code
 from app.feeds import http, personal, presenters
 from app.feeds import service as feeds
-from app.feeds.cache import FeedCache
 from app.feeds.queries import CalendarFilters
 from app.feeds.schemas import FeedRead, PersonalFeedCreate, PersonalFeedIssued, PersonalFeedRead
 from app.models import ActionStatus, EventKind

@@ -18,8 +18,8 @@ import icalendar
 from sqlalchemy.orm import Session
 
 from app.catalogue import service as catalogue
+from app.common.cache import FeedCache
 from app.feeds import entries, links, presenters, queries, zones
-from app.feeds.cache import FeedCache
 from app.feeds.presenters import MILESTONES, CalendarInfo
 from app.feeds.queries import CalendarFilters, EntryRow, FeedEvent, FeedVersion
 from app.models import EntryVariant, EventKind, PersonalFeed, Seminar

@@ -1,0 +1,181 @@
+"""Answers kept in memory by the state of the data: a read asked again while nothing has
+changed costs one statement, and no change (made here, committed by another process,
+or rolled back) is ever answered from an older state."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine, event, update
+
+from app.models import Event, Registration, User
+from tests.helpers.events import published_event
+from tests.test_database_failures import upcoming_event
+
+
+def _is_state(statement: str) -> bool:
+    return "data_version" in statement or "pg_current_snapshot" in statement
+
+
+def _reads(event_id: int, member, person) -> list[tuple[str, dict[str, str]]]:
+    return [
+        ("/events?from=2026-01-01T00:00Z", {}),
+        ("/events", {}),
+        ("/events?kind=other&limit=5", member.headers),
+        (f"/events/{event_id}", {}),
+        (f"/events/{event_id}", member.headers),
+        ("/me/registrations", person.headers),
+    ]
+
+
+@pytest.fixture
+def programme(client, dg_rtd, member, make_account):
+    person = make_account("participant")
+    event = published_event(client, dg_rtd.headers, capacity=1)
+    response = client.post(f"/events/{event['id']}/registrations", headers=person.headers)
+    assert response.status_code == 201, response.text
+    for account in (member, person):  # their tokens' last use is recorded now
+        assert client.get("/me", headers=account.headers).status_code == 200
+    return event, person
+
+
+def test_a_read_asked_again_reads_the_state_of_the_data_alone(
+    client, member, programme, count_queries
+):
+    event, person = programme
+    for path, headers in _reads(event["id"], member, person):
+        first = client.get(path, headers=headers)
+        assert first.status_code == 200, first.text
+        with count_queries() as counted:
+            again = client.get(path, headers=headers)
+        assert again.content == first.content, path
+        assert again.headers["etag"] == first.headers["etag"]
+        who = 1 if headers else 0  # the caller's token is looked up
+        assert len(counted.statements) == 1 + who, (path, counted.statements)
+        assert _is_state(counted.statements[-1])
+        with count_queries() as counted:
+            current = client.get(path, headers={**headers, "If-None-Match": first.headers["etag"]})
+        assert current.status_code == 304
+        assert len(counted.statements) == 1 + who
+
+
+def _answers(client, reads) -> dict[str, bytes]:
+    found = {}
+    for path, headers in reads:
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200, response.text
+        found[path + str(headers)] = response.content
+    return found
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["registration", "cancelled registration", "edit", "cancelled event", "new event", "host"],
+)
+def test_after_a_change_every_answer_is_the_one_built_afresh(
+    client, db, dg_rtd, member, programme, change
+):
+    event, person = programme
+    reads = _reads(event["id"], member, person)
+    before = _answers(client, reads)
+    assert _answers(client, reads) == before  # from memory
+    if change == "registration":
+        response = client.post(f"/events/{event['id']}/registrations", headers=member.headers)
+        assert response.status_code == 201, response.text
+    elif change == "cancelled registration":
+        response = client.delete(f"/events/{event['id']}/registrations/me", headers=person.headers)
+        assert response.status_code == 200, response.text
+    elif change == "edit":
+        response = client.patch(
+            f"/events/{event['id']}", headers=dg_rtd.headers, json={"title": "Renamed"}
+        )
+        assert response.status_code == 200, response.text
+    elif change == "cancelled event":
+        response = client.post(
+            f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "Storm"}
+        )
+        assert response.status_code == 200, response.text
+    elif change == "new event":
+        published_event(client, dg_rtd.headers, title="Another day")
+    else:  # the host's name, changed in the database itself
+        db.execute(update(Event).where(Event.id == event["id"]).values(host_id=member.id))
+        db.execute(update(User).where(User.id == member.id).values(name="Renamed Member"))
+        db.commit()
+    after = _answers(client, reads)
+    assert after != before
+    client.app.state.answers.clear()
+    assert _answers(client, reads) == after
+
+
+def test_a_change_rolled_back_is_not_answered_from_memory(client, db, programme):
+    event, _person = programme
+    path = f"/events/{event['id']}"
+    assert client.get(path).json()["title"] == event["title"]
+    undone = db.begin_nested()
+    db.execute(update(Event).where(Event.id == event["id"]).values(title="Never kept"))
+    db.flush()
+    assert client.get(path).json()["title"] == "Never kept"  # the same transaction sees it
+    undone.rollback()
+    assert client.get(path).json()["title"] == event["title"]
+    db.execute(update(Registration).values(status="cancelled"))
+    db.rollback()
+    assert client.get(path).json()["registered"] == 1
+
+
+def test_a_listing_from_now_drops_an_event_as_it_ends(client, dg_rtd, clock, count_queries):
+    soon = clock() + timedelta(hours=2)
+    first = published_event(
+        client,
+        dg_rtd.headers,
+        title="Ends soon",
+        timezone="UTC",
+        starts_at=clock().strftime("%Y-%m-%dT%H:%M"),
+        ends_at=soon.strftime("%Y-%m-%dT%H:%M"),
+    )
+    published_event(client, dg_rtd.headers, title="Later")
+    listed = client.get("/events").json()
+    assert [item["title"] for item in listed["items"]] == ["Ends soon", "Later"]
+    with count_queries() as counted:
+        assert client.get("/events").json() == listed  # from memory
+    assert len(counted.statements) == 1
+    clock.set(soon - timedelta(seconds=1))
+    assert client.get("/events").json() == listed
+    clock.set(soon)  # nothing was written: time alone ended it
+    listed = client.get("/events").json()
+    assert [item["title"] for item in listed["items"]] == ["Later"]
+    assert listed["total"] == 1
+    assert client.get(f"/events/{first['id']}").status_code == 200  # still there by id
+
+
+def test_a_change_committed_by_another_process_is_answered_at_once(
+    race_app, race_database, race_client, race_account
+):
+    base_url, http = race_client
+    secretariat = race_account("secretariat", institution="cor_sedec")
+    made = upcoming_event(base_url, secretariat)
+    path = f"/events/{made['id']}"
+    statements: list[str] = []
+
+    def record(_connection, _cursor, statement: str, *_args) -> None:
+        if statement not in ("BEGIN", "COMMIT", "ROLLBACK"):  # SQLite's transactions
+            statements.append(statement)
+
+    event.listen(race_app.state.engine, "before_cursor_execute", record)
+    assert http.get(path).json()["title"] == made["title"]
+    statements.clear()
+    assert http.get(path).json()["title"] == made["title"]
+    assert len(statements) == 1 and _is_state(statements[0])  # from memory
+    listing = http.get("/events").json()
+    other = create_engine(race_database)  # not the service's: another process's writes
+    try:
+        with other.begin() as connection:
+            connection.execute(
+                update(Event)
+                .where(Event.id == made["id"])
+                .values(title="Changed elsewhere", updated_at=datetime.now(UTC))
+            )
+    finally:
+        other.dispose()
+    assert http.get(path).json()["title"] == "Changed elsewhere"
+    listed = {item["id"]: item["title"] for item in http.get("/events").json()["items"]}
+    assert listed[made["id"]] == "Changed elsewhere"
+    assert listing != http.get("/events").json()
