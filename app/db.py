@@ -252,13 +252,17 @@ def _count_changes(engine: Engine) -> None:
     def _commit(connection: Any) -> None:
         connection.info["kep_unfinished"] = False
 
+    # A connection that failed is thrown away (its successor has a serial of its own),
+    # and asking for its ``info`` would try to reconnect.
     @event.listens_for(engine, "rollback")
     def _rollback(connection: Any) -> None:
-        _undone(connection.info, whole=True)
+        if not connection.invalidated:
+            _undone(connection.info, whole=True)
 
     @event.listens_for(engine, "rollback_savepoint")
     def _rollback_savepoint(connection: Any, *_args: Any) -> None:
-        _undone(connection.info, whole=False)
+        if not connection.invalidated:
+            _undone(connection.info, whole=False)
 
     @event.listens_for(engine, "reset")  # the pool rolls back what is given back to it
     def _reset(_dbapi_connection: Any, record: Any, _reset_state: Any) -> None:

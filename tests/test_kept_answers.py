@@ -2,6 +2,7 @@
 changed costs one statement, and no change (made here, committed by another process,
 or rolled back) is ever answered from an older state."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,14 @@ from sqlalchemy import create_engine, event, update
 
 from app.models import Event, Registration, User
 from tests.helpers.events import published_event
+from tests.helpers.seminars import (
+    AFTER_VOTING,
+    IN_PROPOSALS,
+    IN_VOTING,
+    open_seminar,
+    propose,
+    support,
+)
 from tests.test_database_failures import upcoming_event
 
 
@@ -179,3 +188,33 @@ def test_a_change_committed_by_another_process_is_answered_at_once(
     listed = {item["id"]: item["title"] for item in http.get("/events").json()["items"]}
     assert listed[made["id"]] == "Changed elsewhere"
     assert listing != http.get("/events").json()
+
+
+def test_a_seminar_and_its_tally_asked_again_and_as_their_dates_pass(
+    client, sedec, member, clock, count_queries
+):
+    clock.set(IN_PROPOSALS)
+    seminar = open_seminar(client, sedec)
+    proposal = propose(client, member, seminar["id"])
+    clock.set(IN_VOTING)
+    support(client, member, proposal["id"])
+    for account in (member, sedec):  # their tokens' last use is recorded now
+        assert client.get("/me", headers=account.headers).status_code == 200
+    reads = [
+        (f"/seminars/{seminar['id']}", {}),
+        (f"/seminars/{seminar['id']}/tally", sedec.headers),
+    ]
+    before = _answers(client, reads)
+    with count_queries() as counted:
+        assert _answers(client, reads) == before
+    assert len(counted.statements) == 3, counted.statements  # each the state, and the token
+    tally = f"/seminars/{seminar['id']}/tally"
+    refused = client.get(tally, headers=member.headers)
+    assert refused.status_code == 403, refused.text  # until voting closes
+    clock.set(AFTER_VOTING)  # nothing written: the phase moves, the tally opens
+    after = _answers(client, reads)
+    assert json.loads(after[f"/seminars/{seminar['id']}{{}}"])["phase"] == "agreement"
+    assert after != before
+    assert client.get(tally, headers=member.headers).status_code == 200
+    client.app.state.answers.clear()
+    assert _answers(client, reads) == after

@@ -11,10 +11,10 @@ Bodies are serialised once, by pydantic, straight to the bytes FastAPI itself wo
 send for the route's response model; the route then returns them as they are instead
 of having them validated again (in a worker thread, for a synchronous endpoint).
 
-The busiest reads also keep their answers (``kept_json``), keyed by the state of the
-data as the database reports it in that request (``app.db.data_state``): while no
-change has been committed anywhere, a request for the same thing is answered from
-memory after one statement, and a 304 needs nothing else.
+Answers are kept in memory, keyed by the state of the data as the database reports it
+in that request (``app.db.data_state``): while no change has been committed anywhere,
+a request for the same thing is answered from memory after one statement, and a 304
+needs nothing else.
 """
 
 import hashlib
@@ -72,14 +72,6 @@ def _answer(etag: str, body: bytes | None) -> Response:
     return Response(body, media_type="application/json", headers=headers)
 
 
-def conditional_json(request: Request, etag: str, model: Any, build: Callable[[], Any]) -> Response:
-    """304 when the client's copy is current, else the body ``build`` makes, as JSON;
-    both with the ETag."""
-    if not_modified(request, etag):
-        return _answer(etag, None)
-    return _answer(etag, json_bytes(model, build()))
-
-
 @dataclass(frozen=True, slots=True)
 class Made:
     """A read's answer before its body is written: the ETag, what builds the body, and,
@@ -119,14 +111,15 @@ def kept_json(
     read: Callable[[], Made],
     now: datetime | None = None,
 ) -> Response:
-    """``conditional_json`` for a read that ``key`` names fully, together with the data.
+    """A read's answer as JSON with its ETag, or 304 when the client's copy is current.
 
-    ``key`` must hold everything the answer depends on besides the database's rows:
-    the caller's identity as far as it matters, the request's parameters, and any value
-    read before this call (such as the caller's own row). ``read`` runs the read's
-    statements; its answer is kept under the key and the data's state, so the next
-    request for it while nothing has changed reads the state alone. An answer that
-    time alters says until when it holds (``Made.valid_until``, compared with ``now``).
+    ``key`` names the read and must hold everything the answer depends on besides the
+    database's rows: the caller's identity as far as it matters, the request's
+    parameters, and any value read before this call (such as the caller's own row).
+    ``read`` runs the read's statements; its answer is kept under the key and the
+    data's state, so the next request for it while nothing has changed reads the state
+    alone. An answer that time alters says until when it holds (``Made.valid_until``,
+    compared with ``now``).
     """
     cache: AnswerCache = request.app.state.answers
     stored = (key, data_state(session))

@@ -41,10 +41,13 @@ def slice_page(rows: list[T], page: PageRequest) -> Paged[T]:
     return Paged(rows=rows[page.offset : page.offset + page.limit], total=len(rows))
 
 
-def among(session: Session, column: Any, ids: list[int]) -> Any:
+def among(dialect: str, column: Any, ids: list[int] | None = None) -> Any:
     """``column IN ids``: on PostgreSQL as ``= ANY(array)``, one parameter, so that the
     statement's text is the same for any number of ids (the driver parses and prepares
-    it once); SQLite has no arrays and takes the list."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, ids, type_=postgresql.ARRAY(Integer)))
-    return column.in_(ids)
+    it once, much faster than thousands of bound values); SQLite has no arrays and takes
+    the list. Without ``ids``, the list is the parameter ``ids`` of a statement built
+    once and given its ids as it runs."""
+    name = "ids" if ids is None else None
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, ids, type_=postgresql.ARRAY(Integer)))
+    return column.in_(bindparam(name, ids, expanding=True))

@@ -46,7 +46,8 @@ def _as_utc(value: datetime | None) -> datetime | None:
 
 
 def _made_with(settings: Settings) -> tuple[object, ...]:
-    """What an event's answer depends on besides the database: for its ETag."""
+    """What an event's answer depends on besides the database: for its ETag, and for
+    the key it is kept under."""
     return (settings.base_url, settings.plan_years)
 
 
@@ -149,7 +150,7 @@ def list_events(
 
     # A listing from now is the same until its first event ends and leaves it.
     asked = replace(filters, ends_after=None) if from_ is None else filters
-    key = ("events", asked, page, access.visibility(viewer))
+    key = ("events", asked, page, access.visibility(viewer), _made_with(settings))
     return kept_json(request, session, key, Page[EventRead], read, now=now)
 
 
@@ -171,7 +172,7 @@ def read_event(
             lambda: presenters.shown_read(shown, settings),
         )
 
-    key = ("event", event_id, access.visibility(viewer))
+    key = ("event", event_id, access.visibility(viewer), _made_with(settings))
     return kept_json(request, session, key, EventRead, read)
 
 

@@ -173,12 +173,8 @@ def list_events(
 # window over the same rows), then every event's actions, priority areas, seminar and
 # occupancy (one more statement). No entity is built, no catalogue row read.
 
-SHOWN_COLUMNS: tuple[Any, ...] = (
-    Event.id,
-    Event.title,
-    Event.description,
-    Event.kind,
-    Event.status,
+# When and where: every answer that shows an event shows these, in this order.
+WHEN_AND_WHERE: tuple[Any, ...] = (
     Event.starts_at,
     Event.ends_at,
     Event.timezone,
@@ -187,6 +183,15 @@ SHOWN_COLUMNS: tuple[Any, ...] = (
     Event.venue_city,
     Event.venue_country,
     Event.online_url,
+)
+
+SHOWN_COLUMNS: tuple[Any, ...] = (
+    Event.id,
+    Event.title,
+    Event.description,
+    Event.kind,
+    Event.status,
+    *WHEN_AND_WHERE,
     Event.capacity,
     Event.host_id,
     Event.sequence,
@@ -237,25 +242,26 @@ def _links(session: Session, ids: list[int]) -> dict[tuple[str, int], list[int]]
     waitlisted ``w`` counts of the events ``ids``, by (kind, event id): one statement."""
     if not ids:
         return {}
+    dialect = session.get_bind().dialect.name
 
     def tagged(tag: str) -> Any:
         return literal_column(f"'{tag}'")
 
     parts = union_all(
         select(tagged("a"), event_actions.c.event_id, event_actions.c.action_number).where(
-            among(session, event_actions.c.event_id, ids)
+            among(dialect, event_actions.c.event_id, ids)
         ),
         select(
             tagged("p"),
             event_priority_areas.c.event_id,
             event_priority_areas.c.priority_area_number,
-        ).where(among(session, event_priority_areas.c.event_id, ids)),
+        ).where(among(dialect, event_priority_areas.c.event_id, ids)),
         select(tagged("s"), Seminar.event_id, Seminar.id).where(
-            among(session, Seminar.event_id, ids)
+            among(dialect, Seminar.event_id, ids)
         ),
         *(
             select(tagged(tag), Registration.event_id, func.count())
-            .where(among(session, Registration.event_id, ids), Registration.status == status)
+            .where(among(dialect, Registration.event_id, ids), Registration.status == status)
             .group_by(Registration.event_id)
             for tag, status in (
                 ("r", RegistrationStatus.registered),

@@ -17,6 +17,7 @@ from app.audit import service as audit
 from app.common.paging import Paged, PageRequest, among, fetch_page
 from app.errors import Conflict, NotFound
 from app.events.access import check_manager, get_visible
+from app.events.queries import WHEN_AND_WHERE
 from app.models import Event, EventStatus, Registration, RegistrationStatus, User
 
 ACTIVE = (RegistrationStatus.registered, RegistrationStatus.waitlisted)
@@ -226,14 +227,7 @@ _OWN_COLUMNS = (
     Event.title,
     Event.kind,
     Event.status.label("event_status"),
-    Event.starts_at,
-    Event.ends_at,
-    Event.timezone,
-    Event.venue_name,
-    Event.venue_address,
-    Event.venue_city,
-    Event.venue_country,
-    Event.online_url,
+    *WHEN_AND_WHERE,
 )
 
 
@@ -275,13 +269,14 @@ def _positions(session: Session, registrations: Sequence[Any]) -> dict[int, int]
     event_ids = {r.event_id for r in registrations if r.status == RegistrationStatus.waitlisted}
     if not event_ids:
         return {}
+    dialect = session.get_bind().dialect.name
     ranked = select(
         Registration.id,
         func.row_number()
         .over(partition_by=Registration.event_id, order_by=QUEUE_ORDER)
         .label("position"),
     ).where(
-        among(session, Registration.event_id, sorted(event_ids)),
+        among(dialect, Registration.event_id, sorted(event_ids)),
         Registration.status == RegistrationStatus.waitlisted,
     )
     return {row.id: row.position for row in session.execute(ranked)}

@@ -16,11 +16,9 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Select,
     String,
     and_,
-    any_,
     bindparam,
     case,
     exists,
@@ -31,12 +29,13 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from app.common.paging import among
 from app.errors import Invalid, NotFound
 from app.events.access import visible_to
+from app.events.queries import WHEN_AND_WHERE
 from app.models import (
     Action,
     AgendaItem,
@@ -571,14 +570,7 @@ _FEED_EVENT_COLUMNS = (
     Event.description,
     Event.kind,
     Event.status,
-    Event.starts_at,
-    Event.ends_at,
-    Event.timezone,
-    Event.venue_name,
-    Event.venue_address,
-    Event.venue_city,
-    Event.venue_country,
-    Event.online_url,
+    *WHEN_AND_WHERE,
     Event.sequence,
     Event.created_at,
     Event.updated_at,
@@ -598,32 +590,24 @@ def events_for_entries(session: Session, event_ids: Sequence[int]) -> list[FeedE
     return found
 
 
-def _one_of_ids(column: Any, dialect: str) -> ColumnElement[bool]:
-    """``column`` among the ids given as ``ids``: one array on PostgreSQL, which parses
-    it much faster than thousands of bound values; an IN list on SQLite."""
-    if dialect == "postgresql":
-        return column == any_(bindparam("ids", type_=postgresql.ARRAY(Integer)))
-    return column.in_(bindparam("ids", expanding=True))
-
-
 @lru_cache(maxsize=2)
 def _feed_event_statements(dialect: str) -> tuple[Rows, Rows, Rows, Rows]:
     """The four queries that read events for their VEVENTs, built once per database."""
     events = (
         select(*_FEED_EVENT_COLUMNS, User.id.label("host_id"), User.name.label("host_name"))
         .outerjoin(User, User.id == Event.host_id)
-        .where(_one_of_ids(Event.id, dialect))
+        .where(among(dialect, Event.id))
     )
     actions = (
         select(event_actions.c.event_id, Action.number, Action.title)
         .join(Action, Action.number == event_actions.c.action_number)
-        .where(_one_of_ids(event_actions.c.event_id, dialect))
+        .where(among(dialect, event_actions.c.event_id))
         .order_by(event_actions.c.event_id, Action.number)
     )
     areas = (
         select(event_priority_areas.c.event_id, PriorityArea.number, PriorityArea.title)
         .join(PriorityArea, PriorityArea.number == event_priority_areas.c.priority_area_number)
-        .where(_one_of_ids(event_priority_areas.c.event_id, dialect))
+        .where(among(dialect, event_priority_areas.c.event_id))
         .order_by(event_priority_areas.c.event_id, PriorityArea.number)
     )
     agenda = (
@@ -635,7 +619,7 @@ def _feed_event_statements(dialect: str) -> tuple[Rows, Rows, Rows, Rows]:
             AgendaItem.description,
             AgendaItem.speakers,
         )
-        .where(_one_of_ids(AgendaItem.event_id, dialect))
+        .where(among(dialect, AgendaItem.event_id))
         .order_by(AgendaItem.event_id, AgendaItem.starts_at, AgendaItem.position)
     )
     return events, actions, areas, agenda

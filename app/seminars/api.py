@@ -17,7 +17,7 @@ from app.auth.deps import (
     require_roles,
 )
 from app.bodies import JsonRoute
-from app.common.http import conditional_json, weak_etag
+from app.common.http import Made, kept_json, weak_etag
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, page_of
 from app.errors import responses
@@ -125,21 +125,25 @@ def list_seminars(
     response_model=SeminarRead,
     responses=responses(404),
 )
-def read_seminar(request: Request, seminar: SeminarDep, clock: ClockDep):
+def read_seminar(request: Request, seminar_id: IdPath, session: SessionDep, clock: ClockDep):
     """One joint seminar with its phase, the institutions' choices and its event, once
     scheduled."""
     now = clock()
-    shown = (
-        [getattr(seminar, column.key) for column in Seminar.__table__.columns],
-        [(choice.institution, choice.proposal_id) for choice in seminar.agreements],
-        calendar.phase_of(seminar, now),
-    )
-    return conditional_json(
-        request,
-        weak_etag(shown),
-        SeminarRead,
-        lambda: presenters.seminar_read(seminar, now),
-    )
+
+    def read() -> Made:
+        seminar = seminar_or_404(seminar_id, session)
+        shown = (
+            [getattr(seminar, column.key) for column in Seminar.__table__.columns],
+            [(choice.institution, choice.proposal_id) for choice in seminar.agreements],
+            calendar.phase_of(seminar, now),
+        )
+        return Made(
+            weak_etag(shown),
+            lambda: presenters.seminar_read(seminar, now),
+            valid_until=calendar.next_turn(seminar, now),
+        )
+
+    return kept_json(request, session, ("seminar", seminar_id), SeminarRead, read, now=now)
 
 
 @router.patch(
@@ -358,7 +362,7 @@ def take_back_support(
 )
 def read_tally(
     request: Request,
-    seminar: SeminarRowDep,
+    seminar_id: IdPath,
     session: SessionDep,
     viewer: OptionalUser,
     clock: ClockDep,
@@ -366,21 +370,31 @@ def read_tally(
     """Supports per proposal, most supported first (ties: earlier submission), split by
     the voters' institution: `cor` for members, `dg_rtd`, `cor_sedec`, `jrc`. Visible to
     the secretariat at any time, to everyone once voting closes."""
-    counted = tally.tally(session=session, seminar=seminar, viewer=viewer, now=clock())
-    shown = (
-        seminar.id,
-        seminar.label,
-        counted.phase,
-        counted.final,
-        counted.voters,
-        [
-            (line.proposal_id, line.title, line.status, line.submitted_at, line.by_affiliation)
-            for line in counted.lines
-        ],
-    )
-    return conditional_json(
-        request, weak_etag(shown), TallyRead, lambda: presenters.tally_read(counted)
-    )
+    now = clock()
+
+    def read() -> Made:
+        seminar = seminar_row_or_404(seminar_id, session)
+        counted = tally.tally(session=session, seminar=seminar, viewer=viewer, now=now)
+        shown = (
+            seminar.id,
+            seminar.label,
+            counted.phase,
+            counted.final,
+            counted.voters,
+            [
+                (line.proposal_id, line.title, line.status, line.submitted_at, line.by_affiliation)
+                for line in counted.lines
+            ],
+        )
+        return Made(
+            weak_etag(shown),
+            lambda: presenters.tally_read(counted),
+            valid_until=calendar.next_turn(seminar, now),
+        )
+
+    # Who may see it depends on the role alone (and on time, as ``valid_until`` says).
+    key = ("tally", seminar_id, viewer.role if viewer else None)
+    return kept_json(request, session, key, TallyRead, read, now=now)
 
 
 # The joint agreement and scheduling

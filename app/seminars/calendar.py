@@ -40,6 +40,13 @@ def phase_of(seminar: Seminar, now: datetime) -> SeminarPhase:
     return SeminarPhase.agreement
 
 
+def next_turn(seminar: Seminar, now: datetime) -> datetime | None:
+    """The first of the seminar's dates after ``now``: until then its phase, and who may
+    see its tally, stay as they are (unless the seminar itself changes)."""
+    coming = [getattr(seminar, name) for name in DATES if getattr(seminar, name) > now]
+    return min(coming, default=None)
+
+
 def _snapshot(seminar: Seminar) -> dict[str, Any]:
     return {
         "year": seminar.year,
