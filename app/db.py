@@ -10,7 +10,6 @@ request that has waited on the database longer than the server would have let it
 the work of any request whose client has gone away, so that its slot is free again.
 """
 
-import itertools
 import logging
 import math
 import os
@@ -18,7 +17,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Hashable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from sqlalchemy.pool import NullPool
 
 from app import metrics
 from app.config import Settings
+from app.data_state import count_changes, is_write
 from app.errors import ClientGone, DatabaseBusy
 
 log = logging.getLogger(__name__)
@@ -204,87 +204,6 @@ def writing(session: Session) -> Iterator[None]:
         _reads_only.reset(token)
 
 
-_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
-
-
-def _is_write(statement: str) -> bool:
-    return statement.lstrip()[:7].upper().startswith(_WRITES)
-
-
-# -- the state of the data ------------------------------------------------------------------
-#
-# Answers kept in memory are keyed by the state of the data a request reads, as the
-# database reports it: a value that another change, committed by any process, always
-# moves. On PostgreSQL that is the statement's snapshot (which transactions it sees as
-# done); on SQLite the connection's ``data_version``, which moves with every change
-# another connection commits. Neither moves with the connection's own work inside an open
-# transaction, so each connection also counts its own changes and rollbacks (a rollback
-# brings back data that a state read during the change did not show).
-
-_serials = itertools.count(1)
-
-
-def _wrote(info: dict[str, Any]) -> None:
-    info["kep_changes"] = info.get("kep_changes", 0) + 1
-    info["kep_unfinished"] = True
-
-
-def _undone(info: dict[str, Any], *, whole: bool) -> None:
-    """A rollback: a change only if something was written since the last commit."""
-    if info.get("kep_unfinished"):
-        info["kep_changes"] = info.get("kep_changes", 0) + 1
-        info["kep_unfinished"] = not whole  # after a savepoint, earlier writes remain
-
-
-def _count_changes(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _number(_dbapi_connection: Any, record: Any) -> None:
-        record.info["kep_serial"] = next(_serials)
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _statement(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if _is_write(statement):
-            _wrote(connection.info)
-        elif statement.lstrip()[:8].upper() == "ROLLBACK":
-            _undone(connection.info, whole=False)
-
-    @event.listens_for(engine, "commit")
-    def _commit(connection: Any) -> None:
-        connection.info["kep_unfinished"] = False
-
-    # A connection that failed is thrown away (its successor has a serial of its own),
-    # and asking for its ``info`` would try to reconnect.
-    @event.listens_for(engine, "rollback")
-    def _rollback(connection: Any) -> None:
-        if not connection.invalidated:
-            _undone(connection.info, whole=True)
-
-    @event.listens_for(engine, "rollback_savepoint")
-    def _rollback_savepoint(connection: Any, *_args: Any) -> None:
-        if not connection.invalidated:
-            _undone(connection.info, whole=False)
-
-    @event.listens_for(engine, "reset")  # the pool rolls back what is given back to it
-    def _reset(_dbapi_connection: Any, record: Any, _reset_state: Any) -> None:
-        _undone(record.info, whole=True)
-
-
-def data_state(session: Session) -> Hashable:
-    """The state of the data this session reads now: a value that differs whenever what
-    it reads may differ, in one statement that reads no table. Read it before the data
-    it stands for, so that the data may be newer than the state, never older."""
-    connection = session.connection()
-    own = connection.info.get("kep_changes", 0)
-    if connection.dialect.name == "postgresql":
-        snapshot, transaction = connection.exec_driver_sql(
-            "SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned()::text"
-        ).one()
-        # Outside a transaction that has written, the snapshot is everything.
-        return snapshot if transaction is None else (snapshot, transaction, own)
-    version = connection.exec_driver_sql("PRAGMA data_version").scalar()
-    return (connection.info.get("kep_serial"), version, own)
-
-
 def _watch_connections(engine: Engine) -> None:
     """Tell the request's ``Work`` which connection it holds and when it waits on it."""
 
@@ -350,7 +269,7 @@ def make_engine(
     else:
         engine = _postgres_engine(url, timeouts, **kwargs)
     _watch_connections(engine)
-    _count_changes(engine)
+    count_changes(engine)
     return engine
 
 
@@ -377,7 +296,7 @@ def _sqlite_engine(url: str, timeouts: Timeouts, **kwargs: Any) -> Engine:
     def _no_write_in_reads(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         # A write in a transaction begun without the write lock could fail half way
         # (another writer came first): every GET that writes must say so.
-        if _reads_only.get() and _is_write(statement):
+        if _reads_only.get() and is_write(statement):
             raise UndeclaredWrite(
                 "a request that reads only tried to write; mark its endpoint "
                 "with app.db.writes_when_read"
@@ -575,9 +494,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         reading_token = _reads_only.set(reading)
         try:
             yield session
-            # Committing and giving the connection back in one trip to a thread.
-            with work.waiting():
-                await _unlimited(lambda: _commit_and_close(session))
+            if session.in_transaction():
+                # Committing and giving the connection back in one trip to a thread.
+                with work.waiting():
+                    await _unlimited(lambda: _commit_and_close(session))
+            else:  # it never touched the database (an answer kept in memory)
+                session.close()
         except BaseException:
             # Returning the connection resets it (a rollback): watched like any wait.
             with anyio.CancelScope(shield=True), work.waiting():
@@ -659,14 +581,16 @@ async def interrupt_all(app: FastAPI) -> None:
 
 
 # Connections the health probe keeps, beside the requests' pool.
-PROBE_CONNECTIONS = 2
+# Two for /health's probes, one for the reads of the data's state (app.data_state).
+PROBE_CONNECTIONS = 3
 
 
 def probe_engine(settings: Settings) -> Engine:
-    """An engine of its own for ``/health``, never one of the request slots, so that it
-    answers even when every slot is taken or stuck. It keeps its few connections: a
-    new PostgreSQL connection (a new server process) per probe cost more than the
-    probe itself. A kept connection that fails is dropped and a fresh one tried."""
+    """An engine of its own for ``/health`` and the state of the data, never one of the
+    request slots, so that it answers even when every slot is taken or stuck. It keeps
+    its few connections: a new PostgreSQL connection (a new server process) per probe
+    cost more than the probe itself. A kept connection that fails is dropped and a
+    fresh one tried."""
     timeouts = Timeouts(connect=2, statement=settings.health_timeout, lock=settings.health_timeout)
     return make_engine(settings.database_url, pool_size=PROBE_CONNECTIONS, timeouts=timeouts)
 

@@ -19,6 +19,7 @@ from app.common.cache import FeedCache
 from app.common.http import AnswerCache
 from app.common.params import no_unknown_query_parameters
 from app.config import Settings, get_settings
+from app.data_state import SharedStates
 from app.db import (
     Timeouts,
     count_connections,
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS)
     app.state.feed_cache = FeedCache(max_bytes=FEED_CACHE_BYTES)
     app.state.answers = AnswerCache(max_bytes=ANSWER_CACHE_BYTES)
+    app.state.data_states = SharedStates(app.state.probe_engine, settings.db_slot_timeout)
     keep_tokens_out_of_logs()
     # The feeds come before the events: /events/{id}.ics would otherwise reach
     # /events/{id}, which takes an integer.

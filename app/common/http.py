@@ -27,10 +27,11 @@ from typing import Any
 from fastapi import Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app import __version__
 from app.common.cache import BoundedCache
-from app.db import data_state
+from app.data_state import current_state
 
 # The shape of the bodies: a release that writes them differently gives other tags.
 FORMAT = f"kep {__version__} answers 1"
@@ -103,7 +104,7 @@ class AnswerCache(BoundedCache[Hashable, Kept]):
         super().__init__(max_bytes, size=lambda kept: len(kept.body or b"") + KEPT_OVERHEAD)
 
 
-def kept_json(
+async def kept_json(
     request: Request,
     session: Session,
     key: Hashable,
@@ -116,13 +117,14 @@ def kept_json(
     ``key`` names the read and must hold everything the answer depends on besides the
     database's rows: the caller's identity as far as it matters, the request's
     parameters, and any value read before this call (such as the caller's own row).
-    ``read`` runs the read's statements; its answer is kept under the key and the
-    data's state, so the next request for it while nothing has changed reads the state
-    alone. An answer that time alters says until when it holds (``Made.valid_until``,
-    compared with ``now``).
+    ``read`` runs the read's statements (in a worker thread); its answer is kept under
+    the key and the data's state, so the next request for it while nothing has changed
+    reads the state alone, shared with the requests asking at the same moment, and
+    needs no worker thread. An answer that time alters says until when it holds
+    (``Made.valid_until``, compared with ``now``).
     """
     cache: AnswerCache = request.app.state.answers
-    stored = (key, data_state(session))
+    stored = (key, await current_state(request, session))
     kept = cache.get(stored)
     if kept is not None and not kept.holds_at(now):
         kept = None
@@ -131,11 +133,15 @@ def kept_json(
             return _answer(kept.etag, None)
         if kept.body is not None:
             return _answer(kept.etag, kept.body)
+    made, body = await run_in_threadpool(_made, request, model, read)
+    if body is not None or kept is None:
+        cache.put(stored, Kept(made.etag, body, made.valid_until))
+    return _answer(made.etag, body)
+
+
+def _made(request: Request, model: Any, read: Callable[[], Made]) -> tuple[Made, bytes | None]:
+    """The answer's ETag, and its body unless the client's copy is current."""
     made = read()
     if not_modified(request, made.etag):
-        if kept is None:
-            cache.put(stored, Kept(made.etag, None, made.valid_until))
-        return _answer(made.etag, None)
-    body = json_bytes(model, made.build())
-    cache.put(stored, Kept(made.etag, body, made.valid_until))
-    return _answer(made.etag, body)
+        return made, None
+    return made, json_bytes(model, made.build())

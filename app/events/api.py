@@ -85,7 +85,7 @@ def create_event(
 
 
 @event_router.get("/events", response_model=Page[EventRead], responses=responses(401))
-def list_events(
+async def list_events(
     request: Request,
     session: SessionDep,
     viewer: OptionalUser,
@@ -151,12 +151,12 @@ def list_events(
     # A listing from now is the same until its first event ends and leaves it.
     asked = replace(filters, ends_after=None) if from_ is None else filters
     key = ("events", asked, page, access.visibility(viewer), _made_with(settings))
-    return kept_json(request, session, key, Page[EventRead], read, now=now)
+    return await kept_json(request, session, key, Page[EventRead], read, now=now)
 
 
 # `:int`: /events/{id}.ics is the event's calendar file, a route of the feeds.
 @event_router.get("/events/{event_id:int}", response_model=EventRead, responses=responses(401, 404))
-def read_event(
+async def read_event(
     request: Request,
     event_id: IdPath,
     session: SessionDep,
@@ -173,7 +173,7 @@ def read_event(
         )
 
     key = ("event", event_id, access.visibility(viewer), _made_with(settings))
-    return kept_json(request, session, key, EventRead, read)
+    return await kept_json(request, session, key, EventRead, read)
 
 
 @event_router.patch(
@@ -341,7 +341,7 @@ def list_registrations(event_id: IdPath, session: SessionDep, user: CurrentUser,
     response_model=Page[RegistrationRead],
     responses=responses(401),
 )
-def my_registrations(request: Request, session: SessionDep, user: CurrentUser, page: Paging):
+async def my_registrations(request: Request, session: SessionDep, user: CurrentUser, page: Paging):
     """Your registrations, newest first, cancelled ones included; each with its event's
     title, status (a cancelled event shows), local start and venue."""
     you = (user.id, user.name, user.email, user.role, user.institution, user.member_state)
@@ -356,7 +356,7 @@ def my_registrations(request: Request, session: SessionDep, user: CurrentUser, p
         )
 
     key = ("my registrations", you, page)
-    return kept_json(request, session, key, Page[RegistrationRead], read)
+    return await kept_json(request, session, key, Page[RegistrationRead], read)
 
 
 router = APIRouter(route_class=JsonRoute)

@@ -125,7 +125,7 @@ def list_seminars(
     response_model=SeminarRead,
     responses=responses(404),
 )
-def read_seminar(request: Request, seminar_id: IdPath, session: SessionDep, clock: ClockDep):
+async def read_seminar(request: Request, seminar_id: IdPath, session: SessionDep, clock: ClockDep):
     """One joint seminar with its phase, the institutions' choices and its event, once
     scheduled."""
     now = clock()
@@ -143,7 +143,7 @@ def read_seminar(request: Request, seminar_id: IdPath, session: SessionDep, cloc
             valid_until=calendar.next_turn(seminar, now),
         )
 
-    return kept_json(request, session, ("seminar", seminar_id), SeminarRead, read, now=now)
+    return await kept_json(request, session, ("seminar", seminar_id), SeminarRead, read, now=now)
 
 
 @router.patch(
@@ -360,7 +360,7 @@ def take_back_support(
     response_model=TallyRead,
     responses=responses(401, 403, 404),
 )
-def read_tally(
+async def read_tally(
     request: Request,
     seminar_id: IdPath,
     session: SessionDep,
@@ -394,7 +394,7 @@ def read_tally(
 
     # Who may see it depends on the role alone (and on time, as ``valid_until`` says).
     key = ("tally", seminar_id, viewer.role if viewer else None)
-    return kept_json(request, session, key, TallyRead, read, now=now)
+    return await kept_json(request, session, key, TallyRead, read, now=now)
 
 
 # The joint agreement and scheduling
