@@ -186,9 +186,16 @@ class SharedStates:
 
 
 async def current_state(request: Request, session: Session) -> Hashable:
-    """The state of the data the request's session reads, read before that data."""
+    """The state of the data the request's session reads, read once per request, before
+    any of that data (who is calling, then the answer)."""
+    known: Hashable = getattr(request.state, "kep_data_state", None)
+    if known is not None:
+        return known
     bind = request.app.state.sessionmaker.kw.get("bind")
     if isinstance(bind, Engine):  # the service's own: requests read committed data
         shared: SharedStates = request.app.state.data_states
-        return await shared.read()
-    return await anyio.to_thread.run_sync(data_state, session)
+        state = await shared.read()
+    else:
+        state = await anyio.to_thread.run_sync(data_state, session)
+    request.state.kep_data_state = state
+    return state

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from app import __version__, health, home, metrics
 from app.accounts import api as accounts
 from app.audit import api as audit
+from app.auth.deps import callers_cache
 from app.catalogue import api as catalogue
 from app.common.cache import FeedCache
 from app.common.http import AnswerCache
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS)
     app.state.feed_cache = FeedCache(max_bytes=FEED_CACHE_BYTES)
     app.state.answers = AnswerCache(max_bytes=ANSWER_CACHE_BYTES)
+    app.state.callers = callers_cache()
     app.state.data_states = SharedStates(app.state.probe_engine, settings.db_slot_timeout)
     keep_tokens_out_of_logs()
     # The feeds come before the events: /events/{id}.ics would otherwise reach

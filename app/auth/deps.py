@@ -1,20 +1,24 @@
 """Typed dependencies: a router's signature says what it needs and who may call it."""
 
+from collections.abc import Hashable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
 from app.accounts import service as accounts
 from app.auth.tokens import hash_token, same_hash
 from app.clock import Clock, get_clock
+from app.common.cache import BoundedCache
 from app.common.schemas import IdPath
 from app.config import Settings
-from app.db import get_session, writing
+from app.data_state import current_state
+from app.db import get_session, reads_only, writing
 from app.errors import Forbidden, NotFound, Unauthorized
 from app.models import ApiToken, Role, User
 
@@ -33,7 +37,40 @@ _bearer = HTTPBearer(auto_error=False, description="An API token issued by this 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who a token stood for in one state of the data (the account's columns), and when
+    the token was last used."""
+
+    columns: dict[str, Any]
+    last_used_at: datetime
+
+    @classmethod
+    def of(cls, user: User, last_used_at: datetime) -> "Caller":
+        columns = {column.key: getattr(user, column.key) for column in _USER_COLUMNS}
+        return cls(columns, last_used_at)
+
+    def user_in(self, session: Session) -> User:
+        """The account as an instance of the session, as if the session had loaded it:
+        its relationships load when asked for."""
+        user = User(**self.columns)
+        make_transient_to_detached(user)
+        return session.merge(user, load=False)
+
+
+_USER_COLUMNS = tuple(User.__mapper__.column_attrs)
+
+
+# Callers kept by (token hash, state of the data): a few hundred bytes each.
+CALLERS_BYTES = 4 * 1024 * 1024
+
+
+def callers_cache() -> BoundedCache[Hashable, Caller]:
+    return BoundedCache(CALLERS_BYTES, size=lambda _caller: 1024)
+
+
 async def optional_user(
+    request: Request,
     session: SessionDep,
     clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -41,14 +78,28 @@ async def optional_user(
     """The caller, or None when no token is sent. A token that is sent must be valid.
 
     Asynchronous, so that an anonymous request needs no worker thread for it; the
-    token's lookup runs in one."""
+    token's lookup runs in one. A request that only reads finds who a token stands for
+    among the callers kept by the state of the data, as answers are kept
+    (``app.common.http.kept_json``): while nothing has changed, and its last use was
+    recorded within the minute, it needs no statement and no thread."""
     if credentials is None:
         return None
-    return await anyio.to_thread.run_sync(_token_user, session, clock, credentials.credentials)
+    digest = hash_token(credentials.credentials)
+    if not reads_only(request):
+        user, _used = await anyio.to_thread.run_sync(_token_user, session, clock, digest)
+        return user
+    callers: BoundedCache[Hashable, Caller] = request.app.state.callers
+    key = (digest, await current_state(request, session))
+    kept = callers.get(key)
+    if kept is not None and clock() - kept.last_used_at < LAST_USED_RESOLUTION:
+        return kept.user_in(session)
+    user, used = await anyio.to_thread.run_sync(_token_user, session, clock, digest)
+    callers.put(key, Caller.of(user, used))
+    return user
 
 
-def _token_user(session: Session, clock: Clock, secret: str) -> User:
-    digest = hash_token(secret)
+def _token_user(session: Session, clock: Clock, digest: str) -> tuple[User, datetime]:
+    """The token's user, and when the token was last used (now, if it was recorded)."""
     token = session.scalars(
         select(ApiToken)
         .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
@@ -59,7 +110,7 @@ def _token_user(session: Session, clock: Clock, secret: str) -> User:
     now = clock()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         _record_last_use(session, token, now)
-    return token.user
+    return token.user, token.last_used_at or now
 
 
 def _record_last_use(session: Session, token: ApiToken, now: datetime) -> None:
