@@ -1,5 +1,7 @@
 """Supports during voting, the cap per voter and seminar, and the tally."""
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -327,14 +329,21 @@ def test_the_tally_takes_the_same_queries_for_few_or_many_supports(
     client, proposals, make_account, sedec, count_queries
 ):
     path = f"/seminars/{proposals[0]['seminar_id']}/tally"
+
+    def counted_afresh() -> Any:
+        client.app.state.answers.clear()  # the tally counted, not answered from memory
+        client.app.state.callers.clear()
+        with count_queries() as counted:
+            assert client.get(path, headers=sedec.headers).status_code == 200
+        return counted
+
     client.get(path, headers=sedec.headers)
-    with count_queries() as few:
-        client.get(path, headers=sedec.headers)
+    few = counted_afresh()
     for n in range(4):
         voter = make_account("member", f"Voter {n}")
         for proposal in proposals[n : n + 3]:
             support(client, voter, proposal["id"])
     client.get(path, headers=sedec.headers)  # the token's use is noted once a minute
-    with count_queries() as many:
-        assert client.get(path, headers=sedec.headers).json()["voters"] == 4
-    assert len(many) == len(few)
+    many = counted_afresh()
+    assert client.get(path, headers=sedec.headers).json()["voters"] == 4
+    assert len(many) == len(few) == 5  # the state, who, the seminar, proposals, supports
