@@ -532,10 +532,12 @@ def in_process(url: str, rows: list["Row"], rounds: int = 40) -> dict[str, InPro
                         headers["Authorization"] = "Bearer " + row.tokens[i % len(row.tokens)]
                     if row.etags:
                         headers["If-None-Match"] = row.etags[i]
-                    # Asked with no answer kept, then at once again (kept, if it can be).
-                    answers = getattr(app.state, "answers", None)
-                    if answers is not None:
-                        answers.clear()
+                    if row.tokens:  # its last use recorded, as under steady load
+                        await client.get("/me", headers=headers)
+                    # Asked with nothing kept, then at once again (kept, if it can be).
+                    for kept in ("answers", "callers"):
+                        if hasattr(app.state, kept):
+                            getattr(app.state, kept).clear()
                     for timings in (first, again):
                         statements.clear()
                         started = time.perf_counter()
