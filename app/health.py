@@ -1,14 +1,19 @@
 """Operations: liveness and database reachability, and the metrics."""
 
+import logging
+
 import anyio
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import Engine
 
 from app import metrics
 from app.bodies import JsonRoute
-from app.db import database_answers
+from app.config import Settings
+from app.db import Timeouts, make_engine
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"], route_class=JsonRoute)
 
 
@@ -33,3 +38,89 @@ async def read_metrics() -> Response:
     proxy: it tells how the service is used."""
     body = await anyio.to_thread.run_sync(metrics.exposition)
     return Response(body, media_type=metrics.CONTENT_TYPE)
+
+
+# -- the probe ------------------------------------------------------------------------------
+
+# Connections the probe engine keeps, beside the requests' pool: two for /health's
+# probes, one for the reads of the data's state (app.data_state).
+PROBE_CONNECTIONS = 3
+
+
+def probe_engine(settings: Settings) -> Engine:
+    """An engine of its own for ``/health`` and the state of the data, never one of the
+    request slots, so that it answers even when every slot is taken or stuck. It keeps
+    its few connections: a new PostgreSQL connection (a new server process) per probe
+    cost more than the probe itself. A kept connection that fails is dropped and a
+    fresh one tried."""
+    timeouts = Timeouts(connect=2, statement=settings.health_timeout, lock=settings.health_timeout)
+    return make_engine(settings.database_url, pool_size=PROBE_CONNECTIONS, timeouts=timeouts)
+
+
+def _select_one(engine: Engine, *, retry: bool = True) -> None:
+    # The raw connection: no transaction, so on SQLite no write lock is asked for.
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.fetchall()
+        cursor.close()
+    except Exception:
+        connection.invalidate()  # the server may have closed it: never kept again
+        if not retry:
+            raise
+        connection.close()
+        _select_one(engine, retry=False)
+        return
+    connection.close()
+
+
+class _SharedProbe:
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.answered = False
+
+
+async def database_answers(app: FastAPI) -> bool:
+    """Whether the database answers ``SELECT 1`` within ``KEP_HEALTH_TIMEOUT``.
+
+    Probes asked for while one is under way wait for its answer instead of sending
+    their own: under a burst of checks, one ``SELECT 1`` answers them all, and each
+    answer still comes from a probe that had not finished when it was asked for."""
+    state = app.state
+    shared: _SharedProbe | None = getattr(state, "health_probe", None)
+    if shared is not None:
+        await shared.done.wait()
+        return shared.answered
+    shared = state.health_probe = _SharedProbe()
+    try:
+        with anyio.CancelScope(shield=True):  # the others wait for it; it is bounded
+            shared.answered = await _probe(app)
+    finally:
+        state.health_probe = None
+        shared.done.set()
+    return shared.answered
+
+
+async def _probe(app: FastAPI) -> bool:
+    state = app.state
+    limiter = getattr(state, "health_probes", None)
+    if limiter is None:
+        limiter = state.health_probes = anyio.CapacityLimiter(2)
+    with anyio.move_on_after(state.settings.health_timeout):
+        try:
+            await anyio.to_thread.run_sync(
+                _select_one, state.probe_engine, abandon_on_cancel=True, limiter=limiter
+            )
+        except Exception as error:
+            log.warning("health check: the database does not answer: %s", _first_line(error))
+            return False
+        return True
+    log.warning(
+        "health check: the database did not answer within %s s", state.settings.health_timeout
+    )
+    return False
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

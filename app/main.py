@@ -27,7 +27,6 @@ from app.db import (
     interrupt_all,
     make_engine,
     make_sessionmaker,
-    probe_engine,
     watchdog,
 )
 from app.errors import document_invalid_input, install_handlers
@@ -134,7 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.database_url, pool_size=settings.db_pool_size, timeouts=Timeouts.of(settings)
     )
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    app.state.probe_engine = probe_engine(settings)
+    app.state.probe_engine = health.probe_engine(settings)
     count_connections(app.state.engine)
     install_handlers(app)
     complete_openapi(app)
