@@ -75,16 +75,6 @@ ZONES = [
     "Europe/Vilnius",
 ]
 
-# The mix: operation, weight.
-MIX = [
-    ("listing", 25),
-    ("event", 25),
-    ("feed", 10),
-    ("feed_304", 15),
-    ("tally", 10),
-    ("register", 15),
-]
-
 
 # -- the programme -------------------------------------------------------------------------
 
