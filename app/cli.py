@@ -238,10 +238,11 @@ def _worker(args: argparse.Namespace) -> None:
     import logging.config
     import signal
 
-    from app.db import Timeouts, make_engine, make_sessionmaker
+    from app.db import make_engine, make_sessionmaker
     from app.logs import log_config
     from app.notifications import reactions  # noqa: F401 - the same listeners as the service
     from app.notifications.sender import Sender
+    from app.watchdog import Timeouts
 
     settings = _settings_or_exit()
     logging.config.dictConfig(log_config())

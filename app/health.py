@@ -11,7 +11,8 @@ from sqlalchemy import Engine
 from app import metrics
 from app.bodies import JsonRoute
 from app.config import Settings
-from app.db import Timeouts, make_engine
+from app.db import make_engine
+from app.watchdog import Timeouts
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"], route_class=JsonRoute)

@@ -22,12 +22,9 @@ from app.common.params import no_unknown_query_parameters
 from app.config import Settings, get_settings
 from app.data_state import SharedStates
 from app.db import (
-    Timeouts,
     count_connections,
-    interrupt_all,
     make_engine,
     make_sessionmaker,
-    watchdog,
 )
 from app.errors import document_invalid_input, install_handlers
 from app.events import api as events
@@ -41,6 +38,7 @@ from app.notifications.sender import Sender, start_thread
 from app.openapi import complete as complete_openapi
 from app.reports import api as reports
 from app.seminars import api as seminars
+from app.watchdog import Timeouts, interrupt_all, watchdog
 from app.web import api as web
 from app.web.rendering import STATIC
 
