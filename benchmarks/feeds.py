@@ -41,7 +41,7 @@ from app.config import Settings, get_settings
 from app.events import agenda
 from app.events import service as events
 from app.events.schemas import AgendaIn, EventCreate
-from app.feeds import queries, service
+from app.feeds import service, vevents
 from app.feeds.queries import CalendarFilters
 from app.main import create_app
 from app.models import Event, FeedEntry, Role
@@ -228,7 +228,7 @@ def main() -> None:
             )
             loaded = {
                 event.id: event
-                for event in queries.events_for_entries(
+                for event in vevents.events_for_entries(
                     session, [row.event_id for row in contents.rows]
                 )
             }

@@ -165,13 +165,13 @@ def test_a_change_is_never_refused_for_its_vevent(client, programme, dg_rtd, mon
 
 def library_calendar(db, now: datetime, filters: CalendarFilters | None = None) -> bytes:
     """The library's own serialisation of the whole calendar, built in one piece."""
-    from app.feeds import queries
+    from app.feeds import vevents
 
     filters = filters or CalendarFilters()
     contents = service.calendar_contents(filters, now, "http://127.0.0.1:8000")(db)
     events = {
         event.id: event
-        for event in queries.events_for_entries(db, [row.event_id for row in contents.rows])
+        for event in vevents.events_for_entries(db, [row.event_id for row in contents.rows])
     }
     return service.whole_calendar(contents, events, base_url="http://127.0.0.1:8000").to_ical()
 
@@ -180,7 +180,7 @@ def library_calendar(db, now: datetime, filters: CalendarFilters | None = None) 
 def test_feeds_with_milestones_equal_the_librarys_whole_calendar(
     client, db, programme, member, clock, path, entries_held
 ):
-    from app.feeds import queries
+    from app.feeds import vevents
 
     if path == "personal":
         path = personal_path(client, member)
@@ -197,7 +197,7 @@ def test_feeds_with_milestones_equal_the_librarys_whole_calendar(
     body = client.get(path).content
     events = {
         event.id: event
-        for event in queries.events_for_entries(db, [row.event_id for row in contents.rows])
+        for event in vevents.events_for_entries(db, [row.event_id for row in contents.rows])
     }
     whole = service.whole_calendar(contents, events, base_url="http://127.0.0.1:8000")
     assert body == whole.to_ical()

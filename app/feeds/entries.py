@@ -23,7 +23,7 @@ from sqlalchemy import Integer, String, Text, bindparam, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.feeds import links, presenters, queries, zones
+from app.feeds import links, presenters, queries, vevents, zones
 from app.feeds.queries import EntryRow
 from app.models import CHANGED_EVENTS, EntryVariant, FeedEntry
 
@@ -83,7 +83,7 @@ def _serialise(
 ) -> dict[tuple[Any, Any], str]:
     events = {
         event.id: event
-        for event in queries.events_for_entries(session, sorted({key[0] for key in stale}))
+        for event in vevents.events_for_entries(session, sorted({key[0] for key in stale}))
     }
     made = {
         (event_id, variant): presenters.event_component(
@@ -162,7 +162,7 @@ def keep_public_parts(session: Session, event_ids: list[int], *, base_url: str) 
                 "version": _version(common, EntryVariant.public, event.sequence, event.updated_at),
                 "vevent": presenters.event_component(event, base_url=base_url).to_ical().decode(),
             }
-            for event in queries.events_for_entries(session, event_ids)
+            for event in vevents.events_for_entries(session, event_ids)
         ],
     )
 

@@ -15,8 +15,8 @@ import pycountry
 from icalendar import vCalAddress, vDuration, vText
 
 from app.feeds import links, zones
-from app.feeds.queries import FeedEvent
 from app.feeds.schemas import FeedRead, PersonalFeedIssued, PersonalFeedRead
+from app.feeds.vevents import FeedEvent
 from app.models import EntryVariant, EventKind, EventStatus, PersonalFeed, Seminar
 
 PRODID = "-//KEP 2.0//Events service//EN"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -32,13 +32,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from app.common.paging import among
 from app.errors import Invalid, NotFound
 from app.events.access import visible_to
-from app.events.queries import WHEN_AND_WHERE
 from app.models import (
     Action,
-    AgendaItem,
     EntryVariant,
     Event,
     EventKind,
@@ -51,13 +48,12 @@ from app.models import (
     Registration,
     RegistrationStatus,
     Seminar,
-    User,
 )
 from app.models.base import UTCDateTime
 from app.models.events import event_actions, event_priority_areas
 
 
-def _read(session: Session) -> Connection:
+def read_rows(session: Session) -> Connection:
     """The session's connection, for the plain reads of rows: the feeds read no entities,
     and the ORM's execution costs more than these lookups themselves."""
     return session.connection()
@@ -222,7 +218,7 @@ def calendar_version(session: Session, filters: CalendarFilters, now: datetime) 
     )
     values: dict[str, Any] = {f"scope_{index}": scope for index, scope in enumerate(scopes)}
     values.update(now=now, actions=list(filters.actions), areas=list(filters.priority_areas))
-    row = _read(session).execute(statement, values).one()
+    row = read_rows(session).execute(statement, values).one()
     ended, catalogue = row[0], row[1]
     revisions = row[2 : 2 + len(scopes)]
     changes = row[2 + len(scopes) : 2 + 2 * len(scopes)]
@@ -265,7 +261,7 @@ def _event_statement() -> Rows:
 def event_version(session: Session, event_id: int) -> tuple[FeedVersion, str]:
     """One public event's version, and its title (which names its file); 404 for an
     event that is not public."""
-    row = _read(session).execute(_event_statement(), {"event_id": event_id}).one_or_none()
+    row = read_rows(session).execute(_event_statement(), {"event_id": event_id}).one_or_none()
     if row is None:
         raise NotFound(f"No published event with id {event_id}")
     sequence, updated_at, catalogue, title = row
@@ -320,7 +316,9 @@ def _seminars_statement() -> Rows:
 def seminars_version(session: Session, now: datetime) -> FeedVersion:
     """The seminars' deadlines: the seminars' own versions and their scheduled events',
     read from the seminars (two a year), with the events found by their ids."""
-    *values, ended, catalogue = _read(session).execute(_seminars_statement(), {"now": now}).one()
+    *values, ended, catalogue = (
+        read_rows(session).execute(_seminars_statement(), {"now": now}).one()
+    )
     return FeedVersion(
         values=(*values, ended, catalogue),
         last_modified=_latest(values[1], values[5], ended, catalogue),
@@ -378,12 +376,12 @@ def personal_version(session: Session, user_id: int, now: datetime) -> FeedVersi
     the person's proposals, and when any of their registrations or proposals last
     changed, since a cancelled registration or a withdrawn proposal removes entries."""
     events = (
-        _read(session)
+        read_rows(session)
         .execute(_personal(user_id, now, (Event.sequence, Event.updated_at)).order_by(Event.id))
         .all()
     )
     seminars = (
-        _read(session)
+        read_rows(session)
         .execute(
             select(Seminar.id, Seminar.sequence, Seminar.updated_at)
             .where(Seminar.id.in_(_proposed_seminars(user_id)))
@@ -392,7 +390,7 @@ def personal_version(session: Session, user_id: int, now: datetime) -> FeedVersi
         .all()
     )
     registrations, proposals, ended, catalogue = (
-        _read(session)
+        read_rows(session)
         .execute(
             select(
                 select(func.max(Registration.updated_at))
@@ -462,7 +460,7 @@ _VARIANTS = {variant.value: variant for variant in EntryVariant}
 def _rows(session: Session, query: Rows, values: dict[str, Any] | None = None) -> list[EntryRow]:
     return [
         EntryRow(row[0], _VARIANTS[row[1]], *row[2:])
-        for row in _read(session).execute(query, values)
+        for row in read_rows(session).execute(query, values)
     ]
 
 
@@ -505,139 +503,3 @@ def seminars(session: Session, seminar_ids: Sequence[int] | None = None) -> list
 
 def proposed_seminar_ids(session: Session, user_id: int) -> list[int]:
     return list(session.scalars(_proposed_seminars(user_id).distinct()))
-
-
-# -- what a VEVENT is made from -------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """An action or priority area an event serves."""
-
-    number: int
-    title: str
-
-
-@dataclass(frozen=True, slots=True)
-class Host:
-    id: int
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class AgendaLine:
-    starts_at: datetime
-    ends_at: datetime
-    title: str
-    description: str
-    speakers: list[dict[str, Any]]
-
-
-@dataclass(slots=True)
-class FeedEvent:
-    """Everything an event's VEVENT is made from, read as plain rows: a feed made from
-    scratch reads thousands, and entities would cost more than the serialisation."""
-
-    id: int
-    uid: str
-    title: str
-    description: str
-    kind: EventKind
-    status: EventStatus
-    starts_at: datetime
-    ends_at: datetime
-    timezone: str
-    venue_name: str | None
-    venue_address: str | None
-    venue_city: str | None
-    venue_country: str | None
-    online_url: str | None
-    sequence: int
-    created_at: datetime
-    updated_at: datetime
-    cancel_reason: str | None
-    agenda_confirmed_at: datetime | None
-    host: Host | None
-    actions: list[Link] = field(default_factory=list)
-    priority_areas: list[Link] = field(default_factory=list)
-    agenda: list[AgendaLine] = field(default_factory=list)
-
-
-_FEED_EVENT_COLUMNS = (
-    Event.id,
-    Event.uid,
-    Event.title,
-    Event.description,
-    Event.kind,
-    Event.status,
-    *WHEN_AND_WHERE,
-    Event.sequence,
-    Event.created_at,
-    Event.updated_at,
-    Event.cancel_reason,
-    Event.agenda_confirmed_at,
-)
-# Ids per query: well below the bound variables either database takes.
-_CHUNK = 2000
-
-
-def events_for_entries(session: Session, event_ids: Sequence[int]) -> list[FeedEvent]:
-    """The events whose VEVENT must be made again, with all that goes into one, in four
-    queries per two thousand events."""
-    found: list[FeedEvent] = []
-    for start in range(0, len(event_ids), _CHUNK):
-        found += _feed_events(session, list(event_ids[start : start + _CHUNK]))
-    return found
-
-
-@lru_cache(maxsize=2)
-def _feed_event_statements(dialect: str) -> tuple[Rows, Rows, Rows, Rows]:
-    """The four queries that read events for their VEVENTs, built once per database."""
-    events = (
-        select(*_FEED_EVENT_COLUMNS, User.id.label("host_id"), User.name.label("host_name"))
-        .outerjoin(User, User.id == Event.host_id)
-        .where(among(dialect, Event.id))
-    )
-    actions = (
-        select(event_actions.c.event_id, Action.number, Action.title)
-        .join(Action, Action.number == event_actions.c.action_number)
-        .where(among(dialect, event_actions.c.event_id))
-        .order_by(event_actions.c.event_id, Action.number)
-    )
-    areas = (
-        select(event_priority_areas.c.event_id, PriorityArea.number, PriorityArea.title)
-        .join(PriorityArea, PriorityArea.number == event_priority_areas.c.priority_area_number)
-        .where(among(dialect, event_priority_areas.c.event_id))
-        .order_by(event_priority_areas.c.event_id, PriorityArea.number)
-    )
-    agenda = (
-        select(
-            AgendaItem.event_id,
-            AgendaItem.starts_at,
-            AgendaItem.ends_at,
-            AgendaItem.title,
-            AgendaItem.description,
-            AgendaItem.speakers,
-        )
-        .where(among(dialect, AgendaItem.event_id))
-        .order_by(AgendaItem.event_id, AgendaItem.starts_at, AgendaItem.position)
-    )
-    return events, actions, areas, agenda
-
-
-def _feed_events(session: Session, ids: list[int]) -> list[FeedEvent]:
-    dialect = session.get_bind().dialect.name
-    events_query, actions_query, areas_query, agenda_query = _feed_event_statements(dialect)
-    values = {"ids": ids}
-    events: dict[int, FeedEvent] = {}
-    for row in _read(session).execute(events_query, values):
-        *columns, host_id, host_name = row
-        host = Host(host_id, host_name) if host_id is not None else None
-        events[row.id] = FeedEvent(*cast(list[Any], [*columns, host]))
-    for event_id, number, title in _read(session).execute(actions_query, values):
-        events[event_id].actions.append(Link(number, title))
-    for event_id, number, title in _read(session).execute(areas_query, values):
-        events[event_id].priority_areas.append(Link(number, title))
-    for event_id, *item in _read(session).execute(agenda_query, values):
-        events[event_id].agenda.append(AgendaLine(*item))
-    return list(events.values())

@@ -21,7 +21,8 @@ from app.catalogue import service as catalogue
 from app.common.cache import FeedCache
 from app.feeds import entries, links, presenters, queries, zones
 from app.feeds.presenters import MILESTONES, CalendarInfo
-from app.feeds.queries import CalendarFilters, EntryRow, FeedEvent, FeedVersion
+from app.feeds.queries import CalendarFilters, EntryRow, FeedVersion
+from app.feeds.vevents import FeedEvent
 from app.models import EntryVariant, EventKind, PersonalFeed, Seminar
 
 PLATFORM = (

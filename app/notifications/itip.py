@@ -14,7 +14,7 @@ from icalendar import vCalAddress
 
 from app.feeds import presenters, zones
 from app.feeds.presenters import event_component
-from app.feeds.queries import FeedEvent
+from app.feeds.vevents import FeedEvent
 
 REQUEST = "REQUEST"
 CANCEL = "CANCEL"

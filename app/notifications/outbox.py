@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.feeds.queries import events_for_entries
+from app.feeds.vevents import events_for_entries
 from app.models import MessageStatus, OutboxMessage, User
 from app.notifications import itip, preferences
 from app.notifications.kinds import KINDS
