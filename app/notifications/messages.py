@@ -196,6 +196,25 @@ def event_submitted(event: Event, staff: User, base_url: str) -> Draft:
     )
 
 
+def _seminar_draft(
+    kind: str,
+    seminar: Seminar,
+    moment_key: str,
+    user: User,
+    subject: str,
+    *said: str,
+    base_url: str,
+) -> Draft:
+    """A message about a seminar: its label in the subject, its page at the end."""
+    return Draft(
+        kind=kind,
+        key=f"seminar:{seminar.id}:{moment_key}:to:{user.id}",
+        user=user,
+        subject=f"{seminar.label}: {subject}",
+        body=_body(_hello(user), *said, f"Seminar: {links.seminar_page(base_url, seminar.id)}"),
+    )
+
+
 def choice_awaited(
     seminar: Seminar,
     chosen_by: Institution,
@@ -204,51 +223,45 @@ def choice_awaited(
     entry_id: int,
     base_url: str,
 ) -> Draft:
-    return Draft(
-        kind="choice_awaited",
-        key=f"seminar:{seminar.id}:choice:{entry_id}:to:{staff.id}",
-        user=staff,
-        subject=f"{seminar.label}: {INSTITUTION_NAMES[chosen_by]} chose a topic; yours is awaited",
-        body=_body(
-            _hello(staff),
-            f"{INSTITUTION_NAMES[chosen_by]} recorded its choice for {seminar.label}: proposal "
-            f'{proposal.id}, "{proposal.title}". The topic is agreed when your institution '
-            f"names the same proposal (PUT /seminars/{seminar.id}/agreement).",
-            f"Seminar: {links.seminar_page(base_url, seminar.id)}",
-        ),
+    return _seminar_draft(
+        "choice_awaited",
+        seminar,
+        f"choice:{entry_id}",
+        staff,
+        f"{INSTITUTION_NAMES[chosen_by]} chose a topic; yours is awaited",
+        f"{INSTITUTION_NAMES[chosen_by]} recorded its choice for {seminar.label}: proposal "
+        f'{proposal.id}, "{proposal.title}". The topic is agreed when your institution '
+        f"names the same proposal (PUT /seminars/{seminar.id}/agreement).",
+        base_url=base_url,
     )
 
 
 def voting_closed(seminar: Seminar, staff: User, base_url: str) -> Draft:
-    return Draft(
-        kind="voting_closed",
-        key=f"seminar:{seminar.id}:voting_closed:{seminar.voting_close_at.isoformat()}:to:{staff.id}",
-        user=staff,
-        subject=f"{seminar.label}: voting closed; record your institution's choice",
-        body=_body(
-            _hello(staff),
-            f"Voting on the topics of {seminar.label} closed on "
-            f"{moment(seminar.voting_close_at, seminar.timezone)}. The tally is final "
-            f"(GET /seminars/{seminar.id}/tally); DG RTD and CoR SEDEC may now each record "
-            f"their choice (PUT /seminars/{seminar.id}/agreement).",
-            f"Seminar: {links.seminar_page(base_url, seminar.id)}",
-        ),
+    return _seminar_draft(
+        "voting_closed",
+        seminar,
+        f"voting_closed:{seminar.voting_close_at.isoformat()}",
+        staff,
+        "voting closed; record your institution's choice",
+        f"Voting on the topics of {seminar.label} closed on "
+        f"{moment(seminar.voting_close_at, seminar.timezone)}. The tally is final "
+        f"(GET /seminars/{seminar.id}/tally); DG RTD and CoR SEDEC may now each record "
+        f"their choice (PUT /seminars/{seminar.id}/agreement).",
+        base_url=base_url,
     )
 
 
 def topic_agreed(seminar: Seminar, proposal: Proposal, staff: User, base_url: str) -> Draft:
-    return Draft(
-        kind="topic_agreed",
-        key=f"seminar:{seminar.id}:agreed:{proposal.id}:to:{staff.id}",
-        user=staff,
-        subject=f"{seminar.label}: topic agreed",
-        body=_body(
-            _hello(staff),
-            f'DG RTD and CoR SEDEC agreed the topic of {seminar.label}: "{proposal.title}" '
-            f"(proposal {proposal.id}). It can now be scheduled as an event "
-            f"(POST /seminars/{seminar.id}/event).",
-            f"Seminar: {links.seminar_page(base_url, seminar.id)}",
-        ),
+    return _seminar_draft(
+        "topic_agreed",
+        seminar,
+        f"agreed:{proposal.id}",
+        staff,
+        "topic agreed",
+        f'DG RTD and CoR SEDEC agreed the topic of {seminar.label}: "{proposal.title}" '
+        f"(proposal {proposal.id}). It can now be scheduled as an event "
+        f"(POST /seminars/{seminar.id}/event).",
+        base_url=base_url,
     )
 
 
@@ -256,36 +269,32 @@ def topic_agreed(seminar: Seminar, proposal: Proposal, staff: User, base_url: st
 
 
 def call_for_topics(seminar: Seminar, member: User, base_url: str) -> Draft:
-    return Draft(
-        kind="call_for_topics",
-        key=f"seminar:{seminar.id}:proposals_open:{seminar.proposals_open_at.isoformat()}:to:{member.id}",
-        user=member,
-        subject=f"{seminar.label}: the call for topics is open",
-        body=_body(
-            _hello(member),
-            f"The call for topics of {seminar.label} is open. Propose a topic for the joint "
-            f"DG RTD–CoR seminar (POST /seminars/{seminar.id}/proposals) until "
-            f"{moment(seminar.proposals_close_at, seminar.timezone)}.",
-            f"Voting then runs until {moment(seminar.voting_close_at, seminar.timezone)}.",
-            f"Seminar: {links.seminar_page(base_url, seminar.id)}",
-        ),
+    return _seminar_draft(
+        "call_for_topics",
+        seminar,
+        f"proposals_open:{seminar.proposals_open_at.isoformat()}",
+        member,
+        "the call for topics is open",
+        f"The call for topics of {seminar.label} is open. Propose a topic for the joint "
+        f"DG RTD–CoR seminar (POST /seminars/{seminar.id}/proposals) until "
+        f"{moment(seminar.proposals_close_at, seminar.timezone)}.",
+        f"Voting then runs until {moment(seminar.voting_close_at, seminar.timezone)}.",
+        base_url=base_url,
     )
 
 
 def voting_opens(seminar: Seminar, voter: User, base_url: str) -> Draft:
-    return Draft(
-        kind="voting_opens",
-        key=f"seminar:{seminar.id}:voting_opens:{seminar.proposals_close_at.isoformat()}:to:{voter.id}",
-        user=voter,
-        subject=f"{seminar.label}: voting on the topics is open",
-        body=_body(
-            _hello(voter),
-            f"The call for topics of {seminar.label} has closed and voting is open until "
-            f"{moment(seminar.voting_close_at, seminar.timezone)}. Support the proposals you "
-            "want (PUT /proposals/{id}/support); they are listed at "
-            f"GET /seminars/{seminar.id}/proposals.",
-            f"Seminar: {links.seminar_page(base_url, seminar.id)}",
-        ),
+    return _seminar_draft(
+        "voting_opens",
+        seminar,
+        f"voting_opens:{seminar.proposals_close_at.isoformat()}",
+        voter,
+        "voting on the topics is open",
+        f"The call for topics of {seminar.label} has closed and voting is open until "
+        f"{moment(seminar.voting_close_at, seminar.timezone)}. Support the proposals you "
+        "want (PUT /proposals/{id}/support); they are listed at "
+        f"GET /seminars/{seminar.id}/proposals.",
+        base_url=base_url,
     )
 
 
