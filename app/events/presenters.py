@@ -132,17 +132,23 @@ def agenda_read(event: Event) -> AgendaRead:
 
 
 def registered_event(event: Event) -> RegisteredEvent:
+    return _registered_event(event, event_id=event.id, status=event.status)
+
+
+def _registered_event(when_where: Any, *, event_id: int, status: Any) -> RegisteredEvent:
+    """The event as a registration shows it, from an event or from a row of
+    ``own_page`` (which names the event's id and status apart from the registration's)."""
     return RegisteredEvent(
-        id=event.id,
-        title=event.title,
-        kind=event.kind,
-        status=event.status,
-        starts_at=event.starts_at,
-        timezone=event.timezone,
-        local_starts_at=local(event.starts_at, event.timezone),
-        local_ends_at=local(event.ends_at, event.timezone),
-        venue=venue(event),
-        online_url=event.online_url,
+        id=event_id,
+        title=when_where.title,
+        kind=when_where.kind,
+        status=status,
+        starts_at=when_where.starts_at,
+        timezone=when_where.timezone,
+        local_starts_at=local(when_where.starts_at, when_where.timezone),
+        local_ends_at=local(when_where.ends_at, when_where.timezone),
+        venue=venue(when_where),
+        online_url=when_where.online_url,
     )
 
 
@@ -164,18 +170,7 @@ def own_reads(found: OwnPage, user: User) -> list[RegistrationRead]:
         RegistrationRead(
             id=row.id,
             event_id=row.event_id,
-            event=RegisteredEvent(
-                id=row.event_id,
-                title=row.title,
-                kind=row.kind,
-                status=row.event_status,
-                starts_at=row.starts_at,
-                timezone=row.timezone,
-                local_starts_at=local(row.starts_at, row.timezone),
-                local_ends_at=local(row.ends_at, row.timezone),
-                venue=venue(row),
-                online_url=row.online_url,
-            ),
+            event=_registered_event(row, event_id=row.event_id, status=row.event_status),
             user=you,
             status=row.status,
             position=position,
