@@ -25,7 +25,7 @@ from app.accounts.service import Invited
 from app.auth.deps import Admin, ClockDep, CurrentUser, ManagedAccount, SessionDep, SettingsDep
 from app.bodies import JsonRoute
 from app.common.params import Paging
-from app.common.schemas import IdPath, Page, page_of
+from app.common.schemas import IdPath, Page, presented_page
 from app.config import Settings
 from app.errors import responses
 from app.models import Role
@@ -107,9 +107,7 @@ def list_users(
     """Find accounts (admins only): by words of their name or e-mail address, and by role;
     in order of name."""
     found = users.list_users(session=session, text=q, role=role, page=page)
-    return page_of(
-        UserRead, [presenters.user_read(user) for user in found.rows], total=found.total, page=page
-    )
+    return presented_page(UserRead, found, presenters.user_read, page)
 
 
 @router.get("/users/{user_id}", response_model=UserRead, responses=responses(401, 404))
@@ -199,12 +197,7 @@ def list_tokens(user: ManagedAccount, session: SessionDep, page: Paging):
     """The account's tokens, oldest first, without their secrets: when each was issued,
     last used, revoked."""
     found = users.list_tokens(session=session, user=user, page=page)
-    return page_of(
-        TokenRead,
-        [presenters.token_read(token) for token in found.rows],
-        total=found.total,
-        page=page,
-    )
+    return presented_page(TokenRead, found, presenters.token_read, page)
 
 
 @router.delete(

@@ -10,7 +10,7 @@ from app.audit.schemas import AuditEntryRead
 from app.auth.deps import SecretariatOrAdmin, SessionDep
 from app.bodies import JsonRoute
 from app.common.params import Paging
-from app.common.schemas import MAX_ID, Page, page_of
+from app.common.schemas import MAX_ID, Page, presented_page
 from app.errors import responses
 
 router = APIRouter(tags=["audit"], route_class=JsonRoute)
@@ -39,9 +39,4 @@ def list_audit(
     found = audit.list_entries(
         session=session, viewer=user, entity_type=entity_type, entity_id=entity_id, page=page
     )
-    return page_of(
-        AuditEntryRead,
-        [presenters.entry_read(listed) for listed in found.rows],
-        total=found.total,
-        page=page,
-    )
+    return presented_page(AuditEntryRead, found, presenters.entry_read, page)

@@ -14,7 +14,7 @@ from app.catalogue.schemas import (
     PriorityAreaRead,
 )
 from app.common.params import Paging
-from app.common.schemas import IdPath, Page, page_of
+from app.common.schemas import IdPath, Page, presented_page
 from app.errors import responses
 from app.models import ActionStatus
 
@@ -25,12 +25,7 @@ router = APIRouter(tags=["catalogue"], route_class=JsonRoute)
 def list_priority_areas(session: SessionDep, page: Paging):
     """The plan's four priority areas."""
     found = catalogue.list_priority_areas(session=session, page=page)
-    return page_of(
-        PriorityAreaRead,
-        [presenters.priority_area_read(area) for area in found.rows],
-        total=found.total,
-        page=page,
-    )
+    return presented_page(PriorityAreaRead, found, presenters.priority_area_read, page)
 
 
 @router.get("/priority-areas/{number}", response_model=PriorityAreaRead, responses=responses(404))
@@ -46,12 +41,7 @@ def list_actions(session: SessionDep, page: Paging, status: ActionStatus | None 
     """The plan's actions by number, with the priority areas each contributes to; `status`
     filters."""
     found = catalogue.list_actions(session=session, status=status, page=page)
-    return page_of(
-        ActionRead,
-        [presenters.action_read(action) for action in found.rows],
-        total=found.total,
-        page=page,
-    )
+    return presented_page(ActionRead, found, presenters.action_read, page)
 
 
 @router.get("/actions/{number}", response_model=ActionDetail, responses=responses(404))

@@ -1,6 +1,7 @@
 """Field types and shapes shared by the request and response bodies."""
 
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
@@ -17,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.common.paging import PageRequest
+from app.common.paging import Paged, PageRequest
 
 
 def _no_control_characters(value: str) -> str:
@@ -180,3 +181,10 @@ def page_of(item_type: type[T], items: list[T], *, total: int, page: PageRequest
     """The answer to a list request: its page of items and where the page lies."""
     page_type = Page[item_type]  # type: ignore[valid-type]
     return page_type(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+def presented_page(
+    item_type: type[T], found: Paged[Any], present: Callable[[Any], T], page: PageRequest
+) -> Page[T]:
+    """A page of rows as the answer shows them: each row presented, with the total."""
+    return page_of(item_type, [present(row) for row in found.rows], total=found.total, page=page)

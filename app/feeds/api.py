@@ -16,7 +16,7 @@ from app.catalogue import service as catalogue
 from app.common.cache import FeedCache
 from app.common.paging import slice_page
 from app.common.params import Paging
-from app.common.schemas import IdPath, Page, page_of
+from app.common.schemas import IdPath, Page, page_of, presented_page
 from app.db import writes_when_read
 from app.errors import Invalid, responses
 from app.events.schemas import country_code
@@ -253,12 +253,7 @@ def list_personal_feeds(session: SessionDep, user: CurrentUser, page: Paging):
     """Your personal feeds, oldest first, without their secret addresses, with when a
     calendar app last fetched each."""
     found = personal.list_feeds(session=session, user=user, page=page)
-    return page_of(
-        PersonalFeedRead,
-        [presenters.personal_feed_read(feed) for feed in found.rows],
-        total=found.total,
-        page=page,
-    )
+    return presented_page(PersonalFeedRead, found, presenters.personal_feed_read, page)
 
 
 @router.delete(

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path
 from app.auth.deps import Admin, ClockDep, CurrentUser, SessionDep
 from app.bodies import JsonRoute
 from app.common.params import Paging
-from app.common.schemas import IdPath, Page, page_of
+from app.common.schemas import IdPath, Page, presented_page
 from app.errors import responses
 from app.models import MessageStatus
 from app.notifications import preferences, presenters, service
@@ -71,12 +71,7 @@ def list_outbox(
     """Outgoing mail, newest first (admins): each message's kind, recipient, subject,
     status (`pending`, `sent`, `failed`), attempts and last error, without its body."""
     found = service.list_messages(session=session, status=status, page=page)
-    return page_of(
-        OutboxRead,
-        [presenters.outbox_read(message) for message in found.rows],
-        total=found.total,
-        page=page,
-    )
+    return presented_page(OutboxRead, found, presenters.outbox_read, page)
 
 
 @router.post(

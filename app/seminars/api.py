@@ -14,7 +14,7 @@ from app.auth.deps import (
 from app.bodies import JsonRoute
 from app.common.http import Made, kept_json, weak_etag
 from app.common.params import Paging
-from app.common.schemas import IdPath, Page, page_of
+from app.common.schemas import IdPath, Page, presented_page
 from app.errors import responses
 from app.models import Seminar
 from app.seminars import agreement_api, calendar, presenters, proposals_api
@@ -65,11 +65,8 @@ def list_seminars(
     `proposals`, `voting`, `agreement`, `agreed` or `scheduled`."""
     now = clock()
     found = calendar.list_seminars(session=session, year=year, page=page)
-    return page_of(
-        SeminarRead,
-        [presenters.seminar_read(seminar, now) for seminar in found.rows],
-        total=found.total,
-        page=page,
+    return presented_page(
+        SeminarRead, found, lambda seminar: presenters.seminar_read(seminar, now), page
     )
 
 
