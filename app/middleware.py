@@ -125,12 +125,15 @@ class HeadAndOptions:
                     message = {**message, "body": b""}
                 await send(message)
 
-            # The same scope, so that what routing finds (the route) is seen outside.
-            scope["method"] = "GET"
+            # A scope of its own: the server reads the method of the one it gave as it
+            # sends, and leaves the body out of a HEAD's answer itself. What routing
+            # finds (the route) is seen outside.
+            inner = {**scope, "method": "GET"}
             try:
-                await self.app(scope, receive, send_without_body)
+                await self.app(inner, receive, send_without_body)
             finally:
-                scope["method"] = "HEAD"
+                if "route" in inner:
+                    scope["route"] = inner["route"]
             return
         allowed = allowed_methods(self.routes, scope)
         if not allowed:
