@@ -1,7 +1,10 @@
-"""The current time, read through one dependency so that tests can move it."""
+"""The current time, read from the application's clock (``app.state.clock``), so that
+tests can set it and move it instead of sleeping."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+
+from fastapi import Request
 
 Clock = Callable[[], datetime]
 
@@ -10,7 +13,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-async def get_clock() -> Clock:
-    """Overridden in tests with a clock they can set; everything else reads this.
-    Asynchronous, as it does no I/O: it needs no worker thread of its own."""
-    return system_clock
+async def get_clock(request: Request) -> Clock:
+    """The application's clock. Asynchronous, as it does no I/O: it needs no worker
+    thread of its own."""
+    return request.app.state.clock

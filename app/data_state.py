@@ -185,14 +185,20 @@ class SharedStates:
             round_.done.set()
 
 
+def shares_states(app: Any) -> bool:
+    """Whether the application's requests read committed data, and so share the reads of
+    its state: sessions on the service's own engine, not bound to one connection (as
+    the tests bind theirs)."""
+    return isinstance(app.state.sessionmaker.kw.get("bind"), Engine)
+
+
 async def current_state(request: Request, session: Session) -> Hashable:
     """The state of the data the request's session reads, read once per request, before
     any of that data (who is calling, then the answer)."""
     known: Hashable = getattr(request.state, "kep_data_state", None)
     if known is not None:
         return known
-    bind = request.app.state.sessionmaker.kw.get("bind")
-    if isinstance(bind, Engine):  # the service's own: requests read committed data
+    if shares_states(request.app):
         shared: SharedStates = request.app.state.data_states
         state = await shared.read()
     else:

@@ -16,8 +16,9 @@ from app.accounts import api as accounts
 from app.audit import api as audit
 from app.auth.deps import callers_cache
 from app.catalogue import api as catalogue
+from app.clock import system_clock
 from app.common.cache import FeedCache
-from app.common.http import AnswerCache
+from app.common.http import AnswerCache, FrontCache, KeptFront
 from app.common.params import no_unknown_query_parameters
 from app.config import Settings, get_settings
 from app.data_state import SharedStates
@@ -112,6 +113,8 @@ DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 FEED_CACHE_BYTES = 64 * 1024 * 1024
 # The reads' answers kept by each process (see app.common.http.kept_json).
 ANSWER_CACHE_BYTES = 32 * 1024 * 1024
+# The same answers by the very request that asked for them (app.common.http.KeptFront).
+FRONT_CACHE_BYTES = 32 * 1024 * 1024
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = system_clock
     app.state.engine = make_engine(
         settings.database_url, pool_size=settings.db_pool_size, timeouts=Timeouts.of(settings)
     )
@@ -137,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     complete_openapi(app)
     document_invalid_input(app)
     # Added innermost first: each one added wraps those before it.
+    app.add_middleware(KeptFront)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeadAndOptions, routes=app.router.routes)
     if settings.cors_origins:  # off unless configured: browsers then refuse other sites
@@ -152,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS)
     app.state.feed_cache = FeedCache(max_bytes=FEED_CACHE_BYTES)
     app.state.answers = AnswerCache(max_bytes=ANSWER_CACHE_BYTES)
+    app.state.front = FrontCache(max_bytes=FRONT_CACHE_BYTES)
     app.state.callers = callers_cache()
     app.state.data_states = SharedStates(app.state.probe_engine, settings.db_slot_timeout)
     keep_tokens_out_of_logs()

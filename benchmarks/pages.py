@@ -24,7 +24,6 @@ from sqlalchemy import event
 from app.accounts import service as users
 from app.accounts.schemas import UserCreate
 from app.cli import migrate
-from app.clock import get_clock
 from app.config import Settings
 from app.events import registrations
 from app.events import service as events
@@ -121,7 +120,7 @@ def main() -> None:
     settings = Settings(database_url=url, send_mail_in_process=False, _env_file=None)  # type: ignore[call-arg]
     migrate(settings)
     app = create_app(settings)
-    app.dependency_overrides[get_clock] = lambda: lambda: NOW
+    app.state.clock = lambda: NOW
     print(f"database: {url.split(':', 1)[0]}, {args.rounds} rounds per figure")
     print(f"{'events':>7}  {'request':<44} {'mean ms':>8} {'median ms':>9} {'queries':>7}")
     existing = 0

@@ -24,7 +24,6 @@ from sqlalchemy import event, insert
 from app.accounts import service as users
 from app.accounts.schemas import UserCreate
 from app.cli import migrate
-from app.clock import get_clock
 from app.config import Settings
 from app.main import create_app
 from app.models import Event, EventKind, EventStatus, Registration, RegistrationStatus, Role
@@ -218,7 +217,7 @@ def main() -> None:
     settings = Settings(database_url=url, send_mail_in_process=False, _env_file=None)  # type: ignore[call-arg]
     migrate(settings)
     app = create_app(settings)
-    app.dependency_overrides[get_clock] = lambda: lambda: NOW
+    app.state.clock = lambda: NOW
     staff, hosts, people, secret = accounts(app)
     reader = {"Authorization": f"Bearer {secret}"}
     requests = [

@@ -25,7 +25,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.clock import get_clock
 from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
@@ -183,7 +182,7 @@ def app(
 ) -> Iterator[FastAPI]:
     app = create_app(settings)
     app.state.sessionmaker = session_factory
-    app.dependency_overrides[get_clock] = lambda: clock
+    app.state.clock = clock
     yield app
     app.state.engine.dispose()
 
@@ -247,7 +246,7 @@ def race_database(
 def race_app(race_database: str, clock: MovableClock) -> Iterator[FastAPI]:
     """The real application on ``race_database``, with its own pool and the test clock."""
     app = create_app(Settings(database_url=race_database, _env_file=None))  # type: ignore[call-arg]
-    app.dependency_overrides[get_clock] = lambda: clock
+    app.state.clock = clock
     yield app
     app.state.engine.dispose()
 

@@ -19,7 +19,6 @@ import icalendar
 import pytest
 from fastapi import FastAPI
 
-from app.clock import get_clock
 from app.config import Settings
 from app.main import create_app
 from tests.helpers.accounts import add_account
@@ -193,7 +192,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     settings = Settings(database_url=database_url, public_base_url=url, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings)
     clock = MovableClock(IN_PROPOSALS)
-    app.dependency_overrides[get_clock] = lambda: clock
+    app.state.clock = clock
     try:
         with live_server(app, port=port):
             events = _seed(app, clock, url)

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from app.clock import get_clock
 from app.feeds import entries, presenters, service, zones
 from app.feeds.queries import CalendarFilters
 from app.main import create_app
@@ -252,7 +251,7 @@ def other_process(settings, session_factory, clock):
     """A second server process on the same database, with a cache of its own."""
     app = create_app(settings)
     app.state.sessionmaker = session_factory
-    app.dependency_overrides[get_clock] = lambda: clock
+    app.state.clock = clock
     from fastapi.testclient import TestClient
 
     with TestClient(app) as client:

@@ -20,7 +20,6 @@ from fastapi.testclient import TestClient
 
 from app.accounts import service as users
 from app.accounts.schemas import UserCreate
-from app.clock import get_clock
 from app.config import Settings
 from app.main import create_app
 from app.models import Role
@@ -41,7 +40,7 @@ def built(
         migrate(url)
         clock = MovableClock(datetime(2026, 11, 25, 9, 0, tzinfo=AS_OF.tzinfo))
         app: FastAPI = create_app(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
-        app.dependency_overrides[get_clock] = lambda: clock
+        app.state.clock = clock
         made = 0
 
         def make_account(role: Role | str, name: str | None = None, **fields) -> Account:

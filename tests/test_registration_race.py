@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from app.clock import get_clock
 from app.config import Settings
 from app.main import create_app
 from tests.helpers.server import live_server
@@ -57,9 +56,9 @@ def test_capacity_and_waitlist_hold_under_120_concurrent_registrations(
     event_id = created.json()["id"]
 
     ticking = TickingClock(clock.now)
-    race_app.dependency_overrides[get_clock] = lambda: ticking
+    race_app.state.clock = ticking
     second_app = create_app(Settings(database_url=race_database, _env_file=None))  # type: ignore[call-arg]
-    second_app.dependency_overrides[get_clock] = lambda: ticking
+    second_app.state.clock = ticking
     start = threading.Barrier(PEOPLE)
     limits = httpx.Limits(max_connections=PEOPLE, max_keepalive_connections=PEOPLE)
 

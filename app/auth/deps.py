@@ -15,6 +15,7 @@ from app.accounts import service as accounts
 from app.auth.tokens import hash_token, same_hash
 from app.clock import Clock, get_clock
 from app.common.cache import BoundedCache
+from app.common.http import CALLER_FRESH_UNTIL
 from app.common.schemas import IdPath
 from app.config import Settings
 from app.data_state import current_state
@@ -91,10 +92,14 @@ async def optional_user(
     callers: BoundedCache[Hashable, Caller] = request.app.state.callers
     key = (digest, await current_state(request, session))
     kept = callers.get(key)
-    if kept is not None and clock() - kept.last_used_at < LAST_USED_RESOLUTION:
-        return kept.user_in(session)
-    user, used = await anyio.to_thread.run_sync(_token_user, session, clock, digest)
-    callers.put(key, Caller.of(user, used))
+    if kept is None or clock() - kept.last_used_at >= LAST_USED_RESOLUTION:
+        user, used = await anyio.to_thread.run_sync(_token_user, session, clock, digest)
+        kept = Caller.of(user, used)
+        callers.put(key, kept)
+    else:
+        user = kept.user_in(session)
+    # Until then, an answer kept for this very request needs no new last use.
+    setattr(request.state, CALLER_FRESH_UNTIL, kept.last_used_at + LAST_USED_RESOLUTION)
     return user
 
 

@@ -12,9 +12,15 @@ send for the route's response model; the route then returns them as they are ins
 of having them validated again (in a worker thread, for a synchronous endpoint).
 
 Answers are kept in memory, keyed by the state of the data as the database reports it
-in that request (``app.db.data_state``): while no change has been committed anywhere,
+in that request (``app.data_state``): while no change has been committed anywhere,
 a request for the same thing is answered from memory after one statement, and a 304
 needs nothing else.
+
+The very same request asked again (path, parameters and credentials byte for byte) is
+answered in front of the routes (``KeptFront``): while the state of the data, the time
+and the caller's last recorded use of their token leave its answer true, it is sent
+without routing the request or solving its dependencies, with the headers the route
+gives it; the middleware outside it log, count and label it as they do every request.
 """
 
 import hashlib
@@ -28,10 +34,12 @@ from fastapi import Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
 from app.common.cache import BoundedCache
-from app.data_state import current_state
+from app.data_state import current_state, shares_states
 
 # The shape of the bodies: a release that writes them differently gives other tags.
 FORMAT = f"kep {__version__} answers 1"
@@ -128,15 +136,13 @@ async def kept_json(
     kept = cache.get(stored)
     if kept is not None and not kept.holds_at(now):
         kept = None
-    if kept is not None:
-        if not_modified(request, kept.etag):
-            return _answer(kept.etag, None)
-        if kept.body is not None:
-            return _answer(kept.etag, kept.body)
-    made, body = await run_in_threadpool(_made, request, model, read)
-    if body is not None or kept is None:
-        cache.put(stored, Kept(made.etag, body, made.valid_until))
-    return _answer(made.etag, body)
+    if kept is None or (kept.body is None and not not_modified(request, kept.etag)):
+        made, body = await run_in_threadpool(_made, request, model, read)
+        kept = Kept(made.etag, body, made.valid_until)
+        cache.put(stored, kept)
+    _to_front(request, stored[1], kept)
+    # Without a body only when the client's copy is current (``_made`` wrote none).
+    return _answer(kept.etag, None if not_modified(request, kept.etag) else kept.body)
 
 
 def _made(request: Request, model: Any, read: Callable[[], Made]) -> tuple[Made, bytes | None]:
@@ -145,3 +151,94 @@ def _made(request: Request, model: Any, read: Callable[[], Made]) -> tuple[Made,
     if not_modified(request, made.etag):
         return made, None
     return made, json_bytes(model, made.build())
+
+
+# -- the same request asked again, answered in front of the routes --------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Fronted:
+    """An answer kept for one exact request: the state of the data it was true in, the
+    route that gave it, and until when the caller's last use of their token was
+    recorded recently enough (None when no token was sent)."""
+
+    state: Hashable
+    kept: Kept
+    route: Any
+    caller_fresh_until: datetime | None
+
+
+class FrontCache(BoundedCache[Hashable, Fronted]):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(
+            max_bytes, size=lambda fronted: len(fronted.kept.body or b"") + KEPT_OVERHEAD
+        )
+
+
+# Where ``optional_user`` says until when the caller's token needs no new last use.
+CALLER_FRESH_UNTIL = "kep_caller_fresh_until"
+
+
+def request_key(scope: Scope) -> Hashable | None:
+    """The request as the answer depends on it: the path, the raw parameters and the
+    credentials (a digest of them; none kept in memory). None when it cannot be told
+    apart from another by these (two ``Authorization`` headers)."""
+    credentials = [value for name, value in scope["headers"] if name == b"authorization"]
+    if len(credentials) > 1:
+        return None
+    digest = hashlib.blake2b(credentials[0], digest_size=16).digest() if credentials else None
+    return scope["path"], scope["query_string"], digest
+
+
+def _to_front(request: Request, state: Hashable, kept: Kept) -> None:
+    if request.scope["method"] != "GET" or not shares_states(request.app):
+        return  # a session bound to one connection reads states of its own
+    key = request_key(request.scope)
+    if key is not None:
+        fresh_until = getattr(request.state, CALLER_FRESH_UNTIL, None)
+        fronted = Fronted(state, kept, request.scope.get("route"), fresh_until)
+        request.app.state.front.put(key, fronted)
+
+
+class KeptFront:
+    """Answers a GET whose very request was answered before, from memory, while that
+    answer holds: in the current state of the data, at the application's time, and
+    while the caller's token needs no new last use. Anything else goes on to the routes,
+    with the state read here (so that the route reads it once)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            answer = await _front_answer(scope)
+            if answer is not None:
+                await answer(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _front_answer(scope: Scope) -> Response | None:
+    state_of_app = scope["app"].state
+    key = request_key(scope)
+    fronted = state_of_app.front.get(key) if key is not None else None
+    if fronted is None:
+        return None
+    try:
+        state = await state_of_app.data_states.read()
+    except Exception:
+        return None  # the route reads it again, and answers the failure as it does
+    scope.setdefault("state", {})["kep_data_state"] = state
+    now = state_of_app.clock()
+    fresh = fronted.caller_fresh_until is None or now < fronted.caller_fresh_until
+    if fronted.state != state or not fronted.kept.holds_at(now) or not fresh:
+        return None
+    kept = fronted.kept
+    if_none_match = Headers(scope=scope).get("if-none-match")
+    if if_none_match is not None and matches(if_none_match, kept.etag):
+        scope["route"] = fronted.route
+        return _answer(kept.etag, None)
+    if kept.body is None:
+        return None
+    scope["route"] = fronted.route
+    return _answer(kept.etag, kept.body)
