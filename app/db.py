@@ -273,6 +273,22 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
+# The objects a request's session loads or adds, held until the request ends. The
+# identity map holds them weakly: an object the code that loaded it has let go of (the
+# event a registration was checked against) would be loaded again when a relationship
+# asks for it (the registration's answer, its mail as the transaction commits).
+HELD = "kep_held_objects"
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+@event.listens_for(Session, "pending_to_persistent")
+@event.listens_for(Session, "detached_to_persistent")
+def _hold(session: Session, instance: object) -> None:
+    held = session.info.get(HELD)
+    if held is not None:
+        held.append(instance)
+
+
 # -- the request's session ----------------------------------------------------------------
 
 
@@ -369,6 +385,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         # What the service is configured with, for work done as the transaction ends
         # (the feeds keep each changed event's VEVENT, whose links need the address).
         session.info["settings"] = app.state.settings
+        session.info[HELD] = []
         reading_token = _reads_only.set(reading)
         try:
             yield session

@@ -60,12 +60,17 @@ def _log(
     )
 
 
-def _next_in_queue(session: Session, event_id: int) -> int:
-    # Called with the event's row locked: no other transaction numbers this event's queue.
-    last = session.scalar(
-        select(func.max(Registration.queue_number)).where(Registration.event_id == event_id)
-    )
-    return (last or 0) + 1
+def _standing(session: Session, event_id: int) -> tuple[int, int]:
+    """How many hold a place, and the next number in the event's queue, in one
+    statement. Called with the event's row locked: no other transaction numbers this
+    event's queue."""
+    registered, last = session.execute(
+        select(
+            func.count().filter(Registration.status == RegistrationStatus.registered),
+            func.max(Registration.queue_number),
+        ).where(Registration.event_id == event_id)
+    ).one()
+    return registered, (last or 0) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +104,8 @@ def register(*, session: Session, user: User, event_id: int, now: datetime) -> R
             f"Event {event.id} began on {event.starts_at:%Y-%m-%d %H:%M} UTC; "
             "registration is closed"
         )
-    full = (
-        event.capacity is not None
-        and count_registered(session=session, event_id=event.id) >= event.capacity
-    )
-    queue_number = _next_in_queue(session, event.id)
+    registered, queue_number = _standing(session, event.id)
+    full = event.capacity is not None and registered >= event.capacity
     before = None
     if registration is None:
         registration = Registration(event_id=event.id, user_id=user.id, created_at=now)
