@@ -154,6 +154,10 @@ def test_a_confirmation_carries_an_invitation_calendars_add(
     assert parsed.method.value == "REQUEST"
     assert parsed.vevent.dtstart.value.astimezone(UTC) == STARTS
 
+    # Assembled from its parts: the text the library writes for the whole calendar.
+    kept = db.scalar(select(OutboxMessage.calendar).where(OutboxMessage.calendar_uid == stored.uid))
+    assert icalendar.Calendar.from_ical(kept).to_ical().decode() == kept
+
     # The same rendering as the event's own calendar file, but for what iTIP adds.
     (feed_vevent,) = icalendar.Calendar.from_ical(
         client.get(f"/events/{event['id']}.ics").text

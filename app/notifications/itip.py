@@ -8,6 +8,7 @@ address (the sender of the mail); the recipient is the one attendee.
 
 from datetime import datetime
 from email.utils import parseaddr
+from functools import lru_cache
 
 import icalendar
 from icalendar import vCalAddress
@@ -50,17 +51,25 @@ def invitation(
     else:
         component.add("STATUS", "CONFIRMED" if event.agenda_confirmed_at else "TENTATIVE")
 
+    spans = zones.ZoneSpans()
+    spans.add(event.timezone, event.starts_at, event.ends_at)
+    timezones = [zones.serialised_vtimezone(*needed) for needed in spans.needed()]
+    head, foot = _frame(method)
+    return b"".join([head, *timezones, component.to_ical(), foot]).decode()
+
+
+@lru_cache(maxsize=4)
+def _frame(method: str) -> tuple[bytes, bytes]:
+    """The calendar's opening lines and its closing line, as the library writes them
+    around its components: an invitation is assembled from its parts, as the feeds are,
+    with each zone's VTIMEZONE written once per process."""
     calendar = icalendar.Calendar()
     calendar.add("PRODID", presenters.PRODID)
     calendar.add("VERSION", "2.0")
     calendar.add("CALSCALE", "GREGORIAN")
     calendar.add("METHOD", method)
-    spans = zones.ZoneSpans()
-    spans.add(event.timezone, event.starts_at, event.ends_at)
-    for zone_name, transitions in spans.needed():
-        calendar.add_component(zones.vtimezone(zone_name, transitions))
-    calendar.add_component(component)
-    return calendar.to_ical().decode()
+    head, end, tail = calendar.to_ical().rpartition(b"END:VCALENDAR")
+    return head, end + tail
 
 
 def _address(address: str, name: str) -> vCalAddress:
