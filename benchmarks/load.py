@@ -525,7 +525,7 @@ def in_process(url: str, rows: list["Row"], rounds: int = 40) -> dict[str, InPro
                     if row.tokens:  # its last use recorded, as under steady load
                         await client.get("/me", headers=headers)
                     # Asked with nothing kept, then at once again (kept, if it can be).
-                    for kept in ("answers", "callers"):
+                    for kept in ("answers", "callers", "front"):
                         if hasattr(app.state, kept):
                             getattr(app.state, kept).clear()
                     for timings in (first, again):

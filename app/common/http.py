@@ -219,26 +219,24 @@ class KeptFront:
 
 
 async def _front_answer(scope: Scope) -> Response | None:
-    state_of_app = scope["app"].state
+    app_state = scope["app"].state
     key = request_key(scope)
-    fronted = state_of_app.front.get(key) if key is not None else None
+    fronted = app_state.front.get(key) if key is not None else None
     if fronted is None:
         return None
     try:
-        state = await state_of_app.data_states.read()
+        state = await app_state.data_states.read()
     except Exception:
         return None  # the route reads it again, and answers the failure as it does
     scope.setdefault("state", {})["kep_data_state"] = state
-    now = state_of_app.clock()
+    now = app_state.clock()
     fresh = fronted.caller_fresh_until is None or now < fronted.caller_fresh_until
     if fronted.state != state or not fronted.kept.holds_at(now) or not fresh:
         return None
     kept = fronted.kept
     if_none_match = Headers(scope=scope).get("if-none-match")
-    if if_none_match is not None and matches(if_none_match, kept.etag):
-        scope["route"] = fronted.route
-        return _answer(kept.etag, None)
-    if kept.body is None:
-        return None
-    scope["route"] = fronted.route
-    return _answer(kept.etag, kept.body)
+    current = if_none_match is not None and matches(if_none_match, kept.etag)
+    if not current and kept.body is None:
+        return None  # only a 304 was needed before: the body is the route's to write
+    scope["route"] = fronted.route  # for the log and the metrics, as routing sets it
+    return _answer(kept.etag, None if current else kept.body)
