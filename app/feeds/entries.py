@@ -23,7 +23,7 @@ from sqlalchemy import Integer, String, Text, bindparam, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.feeds import links, presenters, queries, vevents, zones
+from app.feeds import links, presenters, versions, vevents, zones
 from app.feeds.queries import EntryRow
 from app.models import CHANGED_EVENTS, EntryVariant, FeedEntry
 
@@ -151,7 +151,7 @@ def _postgresql_store() -> Any:
 def keep_public_parts(session: Session, event_ids: list[int], *, base_url: str) -> None:
     """Serialise the public VEVENT of events that have just changed and keep it, in the
     transaction that changed them: the next poll of any feed finds them current."""
-    catalogue = session.connection().execute(select(queries.catalogue_changed())).scalar()
+    catalogue = session.connection().execute(select(versions.catalogue_changed())).scalar()
     common = made_with(catalogue=catalogue, base_url=base_url)
     _store(
         session,

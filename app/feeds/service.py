@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from app.catalogue import service as catalogue
 from app.common.cache import FeedCache
-from app.feeds import entries, links, presenters, queries, zones
+from app.feeds import entries, links, presenters, queries, versions, zones
 from app.feeds.presenters import MILESTONES, CalendarInfo
-from app.feeds.queries import CalendarFilters, EntryRow, FeedVersion
+from app.feeds.queries import CalendarFilters, EntryRow
+from app.feeds.versions import FeedVersion
 from app.feeds.vevents import FeedEvent
 from app.models import EntryVariant, EventKind, PersonalFeed, Seminar
 
@@ -151,7 +152,7 @@ def calendar_feed(
     *, session: Session, filters: CalendarFilters, now: datetime, base_url: str
 ) -> Feed:
     """Every published event that matches the filters, and cancelled ones until they end."""
-    version = queries.calendar_version(session, filters, now)
+    version = versions.calendar_version(session, filters, now)
     return _open(
         filters.key,
         version,
@@ -171,7 +172,7 @@ def _slug(text: str, limit: int = 50) -> str:
 
 def event_feed(*, session: Session, event_id: int, base_url: str) -> Feed:
     """One published or cancelled event, as a file to open or import."""
-    version, title = queries.event_version(session, event_id)
+    version, title = versions.event_version(session, event_id)
     slug = _slug(title)
 
     def contents(session: Session) -> Contents:
@@ -203,7 +204,7 @@ SEMINARS_NAME = f"{presenters.PUBLISHER} – joint seminars: calls for topics an
 
 def seminars_feed(*, session: Session, now: datetime, base_url: str) -> Feed:
     """The joint seminars' milestones, and each seminar itself once it is scheduled."""
-    version = queries.seminars_version(session, now)
+    version = versions.seminars_version(session, now)
 
     def contents(session: Session) -> Contents:
         return Contents(
@@ -231,7 +232,7 @@ def personal_feed(*, session: Session, feed: PersonalFeed, now: datetime, base_u
     """The events a person registered for, hosts, or proposed the seminar's topic for,
     with the milestones of those seminars. Its key names the feed's id, never its token."""
     user_id = feed.user_id
-    version = queries.personal_version(session, user_id, now)
+    version = versions.personal_version(session, user_id, now)
     key = f"personal/{feed.id}"
 
     def contents(session: Session) -> Contents:
