@@ -192,16 +192,24 @@ def shares_states(app: Any) -> bool:
     return isinstance(app.state.sessionmaker.kw.get("bind"), Engine)
 
 
+# Where a request keeps the state it read, or the failure to read it.
+STATE = "kep_data_state"
+STATE_FAILURE = "kep_data_state_failure"
+
+
 async def current_state(request: Request, session: Session) -> Hashable:
     """The state of the data the request's session reads, read once per request, before
     any of that data (who is calling, then the answer)."""
-    known: Hashable = getattr(request.state, "kep_data_state", None)
+    known: Hashable = getattr(request.state, STATE, None)
     if known is not None:
         return known
+    failure: BaseException | None = getattr(request.state, STATE_FAILURE, None)
+    if failure is not None:
+        raise failure
     if shares_states(request.app):
         shared: SharedStates = request.app.state.data_states
         state = await shared.read()
     else:
         state = await anyio.to_thread.run_sync(data_state, session)
-    request.state.kep_data_state = state
+    setattr(request.state, STATE, state)
     return state

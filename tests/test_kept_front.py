@@ -14,8 +14,17 @@ from sqlalchemy import create_engine, select, update
 from app import metrics
 from app.auth.deps import get_app_settings
 from app.clock import get_clock
+from app.errors import DatabaseBusy
 from app.models import ApiToken, Event, User
 from tests.helpers.events import event_body
+from tests.helpers.seminars import (
+    AFTER_VOTING,
+    IN_PROPOSALS,
+    IN_VOTING,
+    open_seminar,
+    propose,
+    support,
+)
 from tests.test_database_failures import upcoming_event
 
 
@@ -188,3 +197,91 @@ def test_the_front_steps_aside_as_time_passes(race_app, race_client, setting, cl
     clock.set(clock() + timedelta(seconds=31))
     assert http.get(path, headers=member.headers).status_code == 200
     assert last_used() == clock()
+
+
+def test_what_the_front_keeps_and_what_it_leaves_to_the_routes(
+    race_app, race_client, setting, reached, monkeypatch
+):
+    _base_url, http = race_client
+    event, _secretariat, member = setting
+    path = f"/events/{event['id']}"
+    etag = http.get(path).headers["etag"]
+
+    # Only a 304 was answered: a request that wants the body goes to the route.
+    race_app.state.answers.clear()
+    race_app.state.front.clear()
+    assert http.get(path, headers={"If-None-Match": etag}).status_code == 304
+    reached.clear()
+    assert http.get(path, headers={"If-None-Match": etag}).status_code == 304
+    assert reached == []
+    full = http.get(path)
+    assert full.status_code == 200 and full.json()["id"] == event["id"]
+    assert reached == [path]
+
+    # A HEAD the front answers is counted as a HEAD of its route.
+    counted = metrics.REQUESTS.labels("HEAD", "/events/{event_id}", "200")._value.get()
+    assert http.head(path).status_code == 200
+    assert reached == [path]
+    assert metrics.REQUESTS.labels("HEAD", "/events/{event_id}", "200")._value.get() == counted + 1
+
+    # Two Authorization headers, or a path and query too long: never kept.
+    twice = [("Authorization", member.headers["Authorization"])] * 2
+    repeated = "/events?" + "&".join(["limit=5"] * 200)
+    for headers, asked in ((twice, path), ({}, repeated)):
+        reached.clear()
+        for _ in range(2):
+            assert http.get(asked, headers=headers).status_code == 200
+        assert reached == [asked.partition("?")[0]] * 2
+
+    # The state cannot be read: one failed read, answered as the route answers it.
+    reads: list[int] = []
+
+    async def failing_read():
+        reads.append(1)
+        raise DatabaseBusy("The database did not answer in time; try again later")
+
+    monkeypatch.setattr(race_app.state.data_states, "read", failing_read)
+    refused = http.get(path)
+    assert refused.status_code == 503, refused.text
+    assert reads == [1]
+
+
+def test_a_listing_up_to_a_moment_is_refused_once_that_moment_is_past(
+    race_client, setting, clock, reached
+):
+    _base_url, http = race_client
+    until = clock() + timedelta(days=1)
+    listing = f"/events?to={until.isoformat().replace('+00:00', 'Z')}"
+    for _ in range(2):
+        answer = http.get(listing)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["items"] == []  # the event begins in 60 days
+    assert reached == ["/events"]
+    clock.set(until + timedelta(minutes=1))
+    refused = http.get(listing)
+    assert refused.status_code == 422, refused.text
+
+
+def test_a_seminar_and_its_tally_in_front_follow_its_dates(
+    race_client, race_account, clock, reached
+):
+    _base_url, http = race_client
+    sedec = race_account("secretariat", institution="cor_sedec")
+    member = race_account("member", member_state="PT", region="Norte")
+    clock.set(IN_PROPOSALS)
+    seminar = open_seminar(http, sedec)
+    proposal = propose(http, member, seminar["id"])
+    clock.set(IN_VOTING)
+    support(http, member, proposal["id"])
+    for account in (member, sedec):  # their tokens' last use is recorded now
+        assert http.get("/me", headers=account.headers).status_code == 200
+    shown, tally = f"/seminars/{seminar['id']}", f"/seminars/{seminar['id']}/tally"
+    reached.clear()
+    for _ in range(2):
+        assert http.get(shown).json()["phase"] == "voting"
+        assert http.get(tally, headers=sedec.headers).status_code == 200
+        assert http.get(tally, headers=member.headers).status_code == 403
+    assert reached == [shown, tally, tally, tally]  # a refusal is never kept
+    clock.set(AFTER_VOTING)  # nothing written: the phase moves, the tally opens
+    assert http.get(shown).json()["phase"] == "agreement"
+    assert http.get(tally, headers=member.headers).status_code == 200

@@ -39,7 +39,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
 from app.common.cache import BoundedCache
-from app.data_state import current_state, shares_states
+from app.data_state import STATE, STATE_FAILURE, current_state, shares_states
 
 # The shape of the bodies: a release that writes them differently gives other tags.
 FORMAT = f"kep {__version__} answers 1"
@@ -159,35 +159,46 @@ def _made(request: Request, model: Any, read: Callable[[], Made]) -> tuple[Made,
 @dataclass(frozen=True, slots=True)
 class Fronted:
     """An answer kept for one exact request: the state of the data it was true in, the
-    route that gave it, and until when the caller's last use of their token was
-    recorded recently enough (None when no token was sent)."""
+    route that gave it, until when the caller's last use of their token was recorded
+    recently enough (None when no token was sent), and the size of the request's key."""
 
     state: Hashable
     kept: Kept
     route: Any
     caller_fresh_until: datetime | None
+    key_bytes: int
 
 
 class FrontCache(BoundedCache[Hashable, Fronted]):
     def __init__(self, max_bytes: int) -> None:
         super().__init__(
-            max_bytes, size=lambda fronted: len(fronted.kept.body or b"") + KEPT_OVERHEAD
+            max_bytes,
+            size=lambda fronted: len(fronted.kept.body or b"") + fronted.key_bytes + KEPT_OVERHEAD,
         )
+
+
+# A longer path and query string is answered by the route each time: repeated parameters
+# must not let one client fill the front with one answer under ever new keys.
+LONGEST_FRONT_KEY = 1024
 
 
 # Where ``optional_user`` says until when the caller's token needs no new last use.
 CALLER_FRESH_UNTIL = "kep_caller_fresh_until"
 
 
-def request_key(scope: Scope) -> Hashable | None:
-    """The request as the answer depends on it: the path, the raw parameters and the
-    credentials (a digest of them; none kept in memory). None when it cannot be told
-    apart from another by these (two ``Authorization`` headers)."""
+def request_key(scope: Scope) -> tuple[str, str, bytes, bytes | None] | None:
+    """The request as the answer depends on it: the path (with the prefix it is served
+    under), the raw parameters and the credentials (a digest of them; none kept in
+    memory). None when it cannot be told apart from another by these (two
+    ``Authorization`` headers), or when it is too long to keep."""
     credentials = [value for name, value in scope["headers"] if name == b"authorization"]
     if len(credentials) > 1:
         return None
+    root, path, query = scope.get("root_path", ""), scope["path"], scope["query_string"]
+    if len(root) + len(path) + len(query) > LONGEST_FRONT_KEY:
+        return None
     digest = hashlib.blake2b(credentials[0], digest_size=16).digest() if credentials else None
-    return scope["path"], scope["query_string"], digest
+    return root, path, query, digest
 
 
 def _to_front(request: Request, state: Hashable, kept: Kept) -> None:
@@ -196,7 +207,8 @@ def _to_front(request: Request, state: Hashable, kept: Kept) -> None:
     key = request_key(request.scope)
     if key is not None:
         fresh_until = getattr(request.state, CALLER_FRESH_UNTIL, None)
-        fronted = Fronted(state, kept, request.scope.get("route"), fresh_until)
+        size = len(key[0]) + len(key[1]) + len(key[2])
+        fronted = Fronted(state, kept, request.scope.get("route"), fresh_until, size)
         request.app.state.front.put(key, fronted)
 
 
@@ -226,9 +238,12 @@ async def _front_answer(scope: Scope) -> Response | None:
         return None
     try:
         state = await app_state.data_states.read()
-    except Exception:
-        return None  # the route reads it again, and answers the failure as it does
-    scope.setdefault("state", {})["kep_data_state"] = state
+    except Exception as error:
+        # The route answers the failure as it answers its own (a 503), without a
+        # second wait for the database.
+        scope.setdefault("state", {})[STATE_FAILURE] = error
+        return None
+    scope.setdefault("state", {})[STATE] = state
     now = app_state.clock()
     fresh = fronted.caller_fresh_until is None or now < fronted.caller_fresh_until
     if fronted.state != state or not fronted.kept.holds_at(now) or not fresh:
