@@ -8,9 +8,10 @@ another connection commits. It is read before the data it stands for, so that th
 may be newer than the state, never older.
 
 The service's requests read committed data, so one shared connection reads the state
-for all of them, and requests that ask at the same moment share one read: each read
-begins after every request it answers had asked (a request never gets a state older
-than its own arrival, so a client always reads its own finished changes). A session
+for all of them (on PostgreSQL an asynchronous one, read on the event loop), and
+requests that ask at the same moment share one read: each read begins after every
+request it answers had asked (a request never gets a state older than its own
+arrival, so a client always reads its own finished changes). A session
 bound to one connection, as the tests bind theirs, reads its own uncommitted work; its
 state is read on that connection, where neither PostgreSQL's snapshot nor SQLite's
 ``data_version`` moves with the connection's own changes inside its transaction, so
@@ -18,11 +19,13 @@ each connection also counts its changes and rollbacks (a rollback brings back da
 that a state read during the change did not show).
 """
 
+import asyncio
 import itertools
 from collections.abc import Hashable
 from typing import Any
 
 import anyio
+import psycopg
 from fastapi import Request
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
@@ -33,6 +36,8 @@ from app.errors import DatabaseBusy
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 POSTGRES_STATE = "SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned()::text"
 SQLITE_STATE = "PRAGMA data_version"
+# Seconds to wait for a new connection for the reads of the state, as for /health's.
+PROBE_CONNECT_TIMEOUT = 2
 
 
 def is_write(statement: str) -> bool:
@@ -147,6 +152,45 @@ class _Round:
         self.error: BaseException | None = None
 
 
+class _PostgresStates:
+    """The committed data's state read on the event loop, on an asynchronous connection
+    of its own: no worker thread to hop to and back. A connection that fails, or whose
+    read is cut off, is closed at once and a new one made for the next read; one made
+    in another event loop (a test's) is closed and replaced."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.conninfo = engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+        self._connection: psycopg.AsyncConnection[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def read(self) -> Hashable:
+        loop = asyncio.get_running_loop()
+        try:
+            if self._connection is None or self._loop is not loop:
+                self.close()
+                self._connection = await psycopg.AsyncConnection.connect(
+                    self.conninfo, autocommit=True, connect_timeout=PROBE_CONNECT_TIMEOUT
+                )
+                self._loop = loop
+            cursor = await self._connection.execute(POSTGRES_STATE)
+            row = await cursor.fetchone()
+        except BaseException as error:
+            self.close()  # the server may have closed it, or the read was cut off
+            if isinstance(error, psycopg.Error):
+                raise OperationalError(POSTGRES_STATE, None, error) from error
+            raise
+        assert row is not None
+        return row[0]
+
+    def close(self) -> None:
+        """Closes the connection without waiting for the server."""
+        if self._connection is not None:
+            self._connection.pgconn.finish()
+            self._connection = None
+
+
 class SharedStates:
     """Reads of the committed data's state, one at a time, each shared by every request
     that asked while the one before it was under way."""
@@ -156,6 +200,17 @@ class SharedStates:
         self.timeout = timeout
         self._one_at_a_time = anyio.Lock()
         self._next: _Round | None = None  # not begun yet: requests that ask now join it
+        postgres = engine is not None and engine.dialect.name == "postgresql"
+        self._postgres = _PostgresStates(engine) if postgres else None
+
+    async def _read_state(self) -> Hashable:
+        if self._postgres is not None:
+            return await self._postgres.read()
+        return await anyio.to_thread.run_sync(_committed_state, self.engine, abandon_on_cancel=True)
+
+    def close(self) -> None:
+        if self._postgres is not None:
+            self._postgres.close()
 
     async def read(self) -> Hashable:
         joined = self._next
@@ -174,9 +229,7 @@ class SharedStates:
     async def _run(self, round_: _Round) -> None:
         try:
             with anyio.fail_after(self.timeout):
-                round_.state = await anyio.to_thread.run_sync(
-                    _committed_state, self.engine, abandon_on_cancel=True
-                )
+                round_.state = await self._read_state()
         except TimeoutError:
             round_.error = DatabaseBusy("The database did not answer in time; try again later")
         except Exception as error:

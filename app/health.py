@@ -44,7 +44,8 @@ async def read_metrics() -> Response:
 # -- the probe ------------------------------------------------------------------------------
 
 # Connections the probe engine keeps, beside the requests' pool: two for /health's
-# probes, one for the reads of the data's state (app.data_state).
+# probes, one for the reads of the data's state on SQLite (app.data_state; PostgreSQL's
+# are read on an asynchronous connection of their own).
 PROBE_CONNECTIONS = 3
 
 

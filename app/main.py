@@ -80,6 +80,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # flight; the database work of any left is ended now, its transaction rolled back,
     # rather than cut off half-way when the process ends.
     await interrupt_all(app)
+    app.state.data_states.close()
     app.state.probe_engine.dispose()
     metrics.process_ended()
 
