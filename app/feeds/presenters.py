@@ -80,6 +80,14 @@ def calendar(info: CalendarInfo) -> icalendar.Calendar:
     return component
 
 
+def frame(calendar: icalendar.Calendar) -> tuple[bytes, bytes]:
+    """A calendar's opening lines (its properties) and its closing line, as the library
+    writes them around its components: a feed or an invitation is assembled from them
+    and its parts, each serialised once."""
+    head, end, tail = calendar.to_ical().rpartition(b"END:VCALENDAR")
+    return head, end + tail
+
+
 # -- events ----------------------------------------------------------------------------
 
 SUMMARY_PREFIXES = {

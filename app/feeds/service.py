@@ -286,11 +286,7 @@ def _spans(rows: Iterable[EntryRow]) -> zones.ZoneSpans:
 
 @lru_cache(maxsize=256)
 def _frame(info: CalendarInfo) -> tuple[bytes, bytes]:
-    """The calendar's opening (its properties) and closing lines, as the library writes
-    them around its components."""
-    whole = presenters.calendar(info).to_ical()
-    head, end, tail = whole.rpartition(b"END:VCALENDAR")
-    return head, end + tail
+    return presenters.frame(presenters.calendar(info))
 
 
 def assemble(
@@ -311,10 +307,7 @@ def assemble(
         ]
         pieces.sort(key=lambda piece: piece[0])
     head, foot = _frame(contents.info)
-    timezones = [
-        zones.serialised_vtimezone(name, transitions)
-        for name, transitions in _spans(contents.rows).needed()
-    ]
+    timezones = _spans(contents.rows).serialised()
     return b"".join([head, *timezones, *(part for _order, part in pieces), foot])
 
 

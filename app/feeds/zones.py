@@ -161,6 +161,10 @@ class ZoneSpans:
         if zone_name not in UTC_NAMES:
             self._instants.setdefault(zone_name, []).extend(instants)
 
+    def serialised(self) -> list[bytes]:
+        """The VTIMEZONEs the instants need, in name order, as the library writes them."""
+        return [serialised_vtimezone(name, transitions) for name, transitions in self.needed()]
+
     def needed(self) -> list[tuple[str, tuple[Transition, ...]]]:
         """Each zone used, in name order, with the transitions its instants need."""
         found = []

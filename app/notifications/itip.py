@@ -53,23 +53,20 @@ def invitation(
 
     spans = zones.ZoneSpans()
     spans.add(event.timezone, event.starts_at, event.ends_at)
-    timezones = [zones.serialised_vtimezone(*needed) for needed in spans.needed()]
     head, foot = _frame(method)
-    return b"".join([head, *timezones, component.to_ical(), foot]).decode()
+    return b"".join([head, *spans.serialised(), component.to_ical(), foot]).decode()
 
 
 @lru_cache(maxsize=4)
 def _frame(method: str) -> tuple[bytes, bytes]:
-    """The calendar's opening lines and its closing line, as the library writes them
-    around its components: an invitation is assembled from its parts, as the feeds are,
-    with each zone's VTIMEZONE written once per process."""
+    """An invitation's calendar around its parts: it is assembled as the feeds are, with
+    each zone's VTIMEZONE written once per process."""
     calendar = icalendar.Calendar()
     calendar.add("PRODID", presenters.PRODID)
     calendar.add("VERSION", "2.0")
     calendar.add("CALSCALE", "GREGORIAN")
     calendar.add("METHOD", method)
-    head, end, tail = calendar.to_ical().rpartition(b"END:VCALENDAR")
-    return head, end + tail
+    return presenters.frame(calendar)
 
 
 def _address(address: str, name: str) -> vCalAddress:
