@@ -1,7 +1,8 @@
 """Topics proposed for a joint seminar, the supports they gather and the tally."""
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy.orm import Session
@@ -14,9 +15,11 @@ from app.auth.deps import (
     SettingsDep,
 )
 from app.bodies import JsonRoute
+from app.clock import Clock
 from app.common.http import Made, kept_json, weak_etag
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, page_of
+from app.config import Settings
 from app.errors import responses
 from app.models import Proposal, ProposalStatus, User
 from app.seminars import calendar, presenters, proposals, supports, tally
@@ -162,14 +165,7 @@ def give_support(
     """Support a proposal while voting is open (members and secretariat staff). A voter
     gives at most `support_cap` supports per seminar. A support that stands is answered
     as it stands."""
-    state = supports.give_support(
-        session=session,
-        voter=user,
-        proposal_id=proposal_id,
-        cap=settings.support_cap,
-        now=clock(),
-    )
-    return presenters.support_read(state)
+    return _support_read(supports.give_support, proposal_id, session, user, clock, settings)
 
 
 @router.delete(
@@ -183,12 +179,20 @@ def take_back_support(
 ):
     """Take your support back while voting is open; it frees a support for another
     proposal. A support not standing is answered as it stands (`supported: false`)."""
-    state = supports.take_back_support(
-        session=session,
-        voter=user,
-        proposal_id=proposal_id,
-        cap=settings.support_cap,
-        now=clock(),
+    return _support_read(supports.take_back_support, proposal_id, session, user, clock, settings)
+
+
+def _support_read(
+    change: Callable[..., Any],
+    proposal_id: int,
+    session: Session,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+) -> SupportRead:
+    """A voter's support given or taken back, under the seminar's cap, as it then stands."""
+    state = change(
+        session=session, voter=user, proposal_id=proposal_id, cap=settings.support_cap, now=clock()
     )
     return presenters.support_read(state)
 
