@@ -16,11 +16,7 @@ from app.models import Event, Registration, User
 from tests.helpers.events import create_event, published_event
 from tests.helpers.seminars import (
     AFTER_VOTING,
-    IN_PROPOSALS,
-    IN_VOTING,
-    open_seminar,
-    propose,
-    support,
+    seminar_in_voting,
 )
 from tests.test_database_failures import upcoming_event
 
@@ -222,13 +218,7 @@ def test_a_change_committed_by_another_process_is_answered_at_once(
 def test_a_seminar_and_its_tally_asked_again_and_as_their_dates_pass(
     client, sedec, member, clock, count_queries
 ):
-    clock.set(IN_PROPOSALS)
-    seminar = open_seminar(client, sedec)
-    proposal = propose(client, member, seminar["id"])
-    clock.set(IN_VOTING)
-    support(client, member, proposal["id"])
-    for account in (member, sedec):  # their tokens' last use is recorded now
-        assert client.get("/me", headers=account.headers).status_code == 200
+    seminar = seminar_in_voting(client, clock, sedec, member)
     reads = [
         (f"/seminars/{seminar['id']}", {}),
         (f"/seminars/{seminar['id']}/tally", sedec.headers),

@@ -19,11 +19,7 @@ from app.models import ApiToken, Event, User
 from tests.helpers.events import event_body
 from tests.helpers.seminars import (
     AFTER_VOTING,
-    IN_PROPOSALS,
-    IN_VOTING,
-    open_seminar,
-    propose,
-    support,
+    seminar_in_voting,
 )
 from tests.test_database_failures import upcoming_event
 
@@ -268,13 +264,7 @@ def test_a_seminar_and_its_tally_in_front_follow_its_dates(
     _base_url, http = race_client
     sedec = race_account("secretariat", institution="cor_sedec")
     member = race_account("member", member_state="PT", region="Norte")
-    clock.set(IN_PROPOSALS)
-    seminar = open_seminar(http, sedec)
-    proposal = propose(http, member, seminar["id"])
-    clock.set(IN_VOTING)
-    support(http, member, proposal["id"])
-    for account in (member, sedec):  # their tokens' last use is recorded now
-        assert http.get("/me", headers=account.headers).status_code == 200
+    seminar = seminar_in_voting(http, clock, sedec, member)
     shown, tally = f"/seminars/{seminar['id']}", f"/seminars/{seminar['id']}/tally"
     reached.clear()
     for _ in range(2):

@@ -71,3 +71,17 @@ def audit_entries(client, account, entity_type: str, entity_id: int) -> list[dic
     )
     assert response.status_code == 200, response.text
     return list(reversed(response.json()["items"]))
+
+
+def seminar_in_voting(client, clock, secretariat, member) -> dict:
+    """A seminar opened by ``secretariat``, with a topic ``member`` proposed and
+    supports, the clock moved into its voting; both tokens' last use recorded, so that
+    reads that follow write nothing."""
+    clock.set(IN_PROPOSALS)
+    seminar = open_seminar(client, secretariat)
+    proposal = propose(client, member, seminar["id"])
+    clock.set(IN_VOTING)
+    support(client, member, proposal["id"])
+    for account in (member, secretariat):
+        assert client.get("/me", headers=account.headers).status_code == 200
+    return seminar
