@@ -145,25 +145,13 @@ async def list_events(
                 total=found.total,
                 page=page,
             ),
-            valid_until=_listing_holds_until(found.first_end, filters) if from_ is None else None,
+            valid_until=queries.holds_until(filters, found.first_end) if from_ is None else None,
         )
 
     # A listing from now is the same until its first event ends and leaves it.
     asked = replace(filters, ends_after=None) if from_ is None else filters
     key = ("events", asked, page, access.visibility(viewer), _made_with(settings))
     return await kept_json(request, session, key, Page[EventRead], read, now=now)
-
-
-def _listing_holds_until(
-    first_end: datetime | None, filters: queries.EventFilters
-) -> datetime | None:
-    """Until when a listing from now holds: its first event's end (it then leaves the
-    listing), or ``to`` if that comes first (from then on ``to`` is not after now, and
-    the listing is refused)."""
-    return min(
-        (moment for moment in (first_end, filters.starts_before) if moment is not None),
-        default=None,
-    )
 
 
 # `:int`: /events/{id}.ics is the event's calendar file, a route of the feeds.

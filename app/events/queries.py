@@ -150,6 +150,16 @@ def check_interval(filters: EventFilters) -> None:
         )
 
 
+def holds_until(filters: EventFilters, first_end: datetime | None) -> datetime | None:
+    """Until when a listing from now holds: its first event's end (it then leaves the
+    listing), or ``to`` if that comes first (from then on ``to`` is not after now, and
+    ``check_interval`` refuses the listing)."""
+    return min(
+        (moment for moment in (first_end, filters.starts_before) if moment is not None),
+        default=None,
+    )
+
+
 def list_events(
     *,
     session: Session,
