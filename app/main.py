@@ -1,5 +1,6 @@
 """The application factory."""
 
+import gc
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -70,10 +71,19 @@ The same rules hold on every endpoint:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sender = _start_sender(app.state.settings)
-    async with anyio.create_task_group() as group:
-        group.start_soon(watchdog, app)
-        yield
-        group.cancel_scope.cancel()
+    # What the process holds once it has started (modules, the application, its routes,
+    # the models' metadata) is left out of the garbage collector's full passes, which
+    # otherwise walk all of it: each pass stopped the worker for about 90 ms, and made
+    # the slowest hundredth of the answers under load. The objects are still freed
+    # when nothing refers to them; only cycles among them wait for the end.
+    gc.freeze()
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(watchdog, app)
+            yield
+            group.cancel_scope.cancel()
+    finally:
+        gc.unfreeze()
     if sender is not None:
         await anyio.to_thread.run_sync(_stop_sender, *sender)
     # The server has stopped taking requests and waited KEP_SHUTDOWN_TIMEOUT for those in
