@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
 from typing import Any
 
@@ -297,6 +297,18 @@ def _slots(app: FastAPI) -> anyio.Semaphore:
     if slots is None:
         slots = app.state.db_slots = anyio.Semaphore(app.state.settings.db_pool_size)
     return slots
+
+
+@asynccontextmanager
+async def request_slot(app: FastAPI) -> AsyncIterator[None]:
+    """One of the requests' slots, for database work the service does beside them
+    (writing the tokens' noted uses): it never takes a connection a request counts on."""
+    async with _slots(app):
+        metrics.DB_SLOTS_IN_USE.inc()
+        try:
+            yield
+        finally:
+            metrics.DB_SLOTS_IN_USE.dec()
 
 
 async def _unlimited(call: Callable[[], object]) -> None:

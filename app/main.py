@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from app import __version__, health, home, metrics
 from app.accounts import api as accounts
 from app.audit import api as audit
+from app.auth import uses as token_uses
 from app.auth.deps import callers_cache
 from app.catalogue import api as catalogue
 from app.clock import system_clock
@@ -80,6 +81,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         async with anyio.create_task_group() as group:
             group.start_soon(watchdog, app)
+            group.start_soon(token_uses.keep_writing, app)
             yield
             group.cancel_scope.cancel()
     finally:
@@ -170,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.answers = AnswerCache(max_bytes=ANSWER_CACHE_BYTES)
     app.state.front = FrontCache(max_bytes=FRONT_CACHE_BYTES)
     app.state.callers = callers_cache()
+    app.state.token_uses = token_uses.TokenUses()
     app.state.data_states = SharedStates(app.state.probe_engine, settings.db_slot_timeout)
     keep_tokens_out_of_logs()
     # The feeds come before the events: /events/{id}.ics would otherwise reach

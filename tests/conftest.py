@@ -20,11 +20,13 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.auth.deps import get_app_settings
+from app.clock import get_clock
 from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
@@ -247,8 +249,33 @@ def race_app(race_database: str, clock: MovableClock) -> Iterator[FastAPI]:
     """The real application on ``race_database``, with its own pool and the test clock."""
     app = create_app(Settings(database_url=race_database, _env_file=None))  # type: ignore[call-arg]
     app.state.clock = clock
+    app.state.token_uses.every = 0.1  # tokens' uses noted by reads are written sooner
     yield app
     app.state.engine.dispose()
+
+
+@pytest.fixture
+def reached(race_app) -> list[str]:
+    """The paths of the requests that reached an endpoint: every kept read asks for the
+    settings or the clock (who is calling needs the clock)."""
+    paths: list[str] = []
+
+    def count(request: Request) -> None:
+        if not getattr(request.state, "counted", False):
+            request.state.counted = True
+            paths.append(request.url.path)
+
+    async def counted_settings(request: Request):
+        count(request)
+        return request.app.state.settings
+
+    async def counted_clock(request: Request):
+        count(request)
+        return request.app.state.clock
+
+    race_app.dependency_overrides[get_app_settings] = counted_settings
+    race_app.dependency_overrides[get_clock] = counted_clock
+    return paths
 
 
 @pytest.fixture

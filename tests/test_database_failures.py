@@ -9,7 +9,6 @@ import contextlib
 import re
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +27,7 @@ from tests.helpers.database import migrate, scratch_database
 from tests.helpers.events import event_body
 from tests.helpers.relay import relay_to
 from tests.helpers.server import live_server
+from tests.helpers.waiting import until
 
 UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
 
@@ -126,7 +126,7 @@ def test_a_request_that_finds_no_free_slot_gets_a_503_in_bounded_time(race_datab
                 )
             )
             waiting.start()
-            _until(lambda: app.state.db_slots.value == 0)
+            until(lambda: app.state.db_slots.value == 0)
             crowded = httpx.get(f"{base_url}/events/{event['id']}", timeout=10)
         waiting.join(timeout=30)
         assert crowded.status_code == 503, crowded.text
@@ -149,18 +149,11 @@ def test_a_client_that_gives_up_frees_its_slot_and_changes_nothing(race_database
                     timeout=1,
                 )
             # The lock is still held, and the slot is free again.
-            _until(lambda: app.state.db_slots.value == 1, seconds=5)
+            until(lambda: app.state.db_slots.value == 1, seconds=5)
             if not race_database.startswith("sqlite"):  # SQLite's readers need the lock too
                 response = httpx.get(f"{base_url}/events/{event['id']}", timeout=10)
                 assert response.status_code == 200
         assert registered(base_url, secretariat, event["id"]) == []
-
-
-def _until(condition, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the condition did not come true in time"
-        time.sleep(0.05)
 
 
 def test_a_database_that_stops_answering_gets_503s_and_health_says_so(tmp_path_factory):
@@ -191,7 +184,7 @@ def test_a_database_that_stops_answering_gets_503s_and_health_says_so(tmp_path_f
                 assert answer.headers["retry-after"] == "5"
                 assert "detail" in answer.json()
             relay.resume()
-            _until(lambda: httpx.get(f"{base_url}/actions", timeout=10).status_code == 200)
+            until(lambda: httpx.get(f"{base_url}/actions", timeout=10).status_code == 200)
             assert httpx.get(f"{base_url}/health", timeout=5).status_code == 200
 
 

@@ -4,16 +4,14 @@ is sent from memory without routing it or solving its dependencies, and is the a
 the endpoint would have given, headers included. These tests run the service on its
 own pool, whose commits are real, as it runs in production."""
 
+import time
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from fastapi import Request
 from sqlalchemy import create_engine, select, update
 
 from app import metrics
-from app.auth.deps import get_app_settings
-from app.clock import get_clock
 from app.errors import DatabaseBusy
 from app.models import ApiToken, Event, User
 from tests.helpers.events import event_body
@@ -21,42 +19,30 @@ from tests.helpers.seminars import (
     AFTER_VOTING,
     seminar_in_voting,
 )
+from tests.helpers.waiting import until
 from tests.test_database_failures import upcoming_event
 
 
 @pytest.fixture
-def reached(race_app) -> list[str]:
-    """The paths of the requests that reached an endpoint: every kept read asks for the
-    settings or the clock (who is calling needs the clock)."""
-    paths: list[str] = []
-
-    def count(request: Request) -> None:
-        if not getattr(request.state, "counted", False):
-            request.state.counted = True
-            paths.append(request.url.path)
-
-    async def counted_settings(request: Request):
-        count(request)
-        return request.app.state.settings
-
-    async def counted_clock(request: Request):
-        count(request)
-        return request.app.state.clock
-
-    race_app.dependency_overrides[get_app_settings] = counted_settings
-    race_app.dependency_overrides[get_clock] = counted_clock
-    return paths
-
-
-@pytest.fixture
-def setting(race_client, race_account):
+def setting(race_app, race_client, race_account):
     base_url, _http = race_client
     secretariat = race_account("secretariat", institution="cor_sedec")
     member = race_account("member", member_state="PT", region="Norte")
     made = upcoming_event(base_url, secretariat)
     for account in (secretariat, member):  # their tokens' last use is recorded now
         assert httpx.get(f"{base_url}/me", headers=account.headers).status_code == 200
+    until(race_app.state.token_uses.settled)
+    assert None not in last_uses(race_app, secretariat, member)
     return made, secretariat, member
+
+
+def last_uses(app, *accounts) -> list[datetime | None]:
+    """The last use of each account's token, as the database has it."""
+    with app.state.sessionmaker() as session:  # one transaction: no lock kept
+        return [
+            session.scalar(select(ApiToken.last_used_at).where(ApiToken.user_id == account.id))
+            for account in accounts
+        ]
 
 
 def _shown(response) -> tuple[int, bytes, dict[str, str]]:
@@ -175,24 +161,20 @@ def test_the_front_steps_aside_as_time_passes(race_app, race_client, setting, cl
     assert event["id"] not in {item["id"] for item in http.get(listing).json()["items"]}
     assert reached == [listing]
 
-    # A caller's token: its last use is recorded once a minute, kept answer or not.
+    # A caller's token: its last use is recorded once a minute, kept answer or not,
+    # by the writer of the uses that reads note (within its period).
     path = f"/events/{event['id']}"
-
-    def last_used():
-        with race_app.state.sessionmaker() as session:  # one transaction: no lock kept
-            return session.scalar(
-                select(ApiToken.last_used_at).where(ApiToken.user_id == member.id)
-            )
-
     for _ in range(2):
         assert http.get(path, headers=member.headers).status_code == 200
-    used = last_used()
+    used = clock()
+    until(lambda: last_uses(race_app, member) == [used])
     clock.set(clock() + timedelta(seconds=30))
     assert http.get(path, headers=member.headers).status_code == 200
-    assert last_used() == used
+    time.sleep(3 * race_app.state.token_uses.every)  # nothing new to write
+    assert last_uses(race_app, member) == [used]
     clock.set(clock() + timedelta(seconds=31))
     assert http.get(path, headers=member.headers).status_code == 200
-    assert last_used() == clock()
+    until(lambda: last_uses(race_app, member) == [clock()])
 
 
 def test_what_the_front_keeps_and_what_it_leaves_to_the_routes(
@@ -259,12 +241,13 @@ def test_a_listing_up_to_a_moment_is_refused_once_that_moment_is_past(
 
 
 def test_a_seminar_and_its_tally_in_front_follow_its_dates(
-    race_client, race_account, clock, reached
+    race_app, race_client, race_account, clock, reached
 ):
     _base_url, http = race_client
     sedec = race_account("secretariat", institution="cor_sedec")
     member = race_account("member", member_state="PT", region="Norte")
     seminar = seminar_in_voting(http, clock, sedec, member)
+    until(race_app.state.token_uses.settled)  # the tokens' uses are written: none to come
     shown, tally = f"/seminars/{seminar['id']}", f"/seminars/{seminar['id']}/tally"
     reached.clear()
     for _ in range(2):

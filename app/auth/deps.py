@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
 from app.accounts import service as accounts
 from app.auth.tokens import hash_token, same_hash
+from app.auth.uses import TokenUses
 from app.clock import Clock, get_clock
 from app.common.cache import BoundedCache
 from app.common.http import CALLER_FRESH_UNTIL
 from app.common.schemas import IdPath
 from app.config import Settings
-from app.data_state import current_state
+from app.data_state import current_state, shares_states
 from app.db import get_session, reads_only, writing
 from app.errors import Forbidden, NotFound, Unauthorized
 from app.models import ApiToken, Role, User
@@ -89,11 +90,15 @@ async def optional_user(
     if not reads_only(request):
         user, _used = await anyio.to_thread.run_sync(_token_user, session, clock, digest)
         return user
-    callers: BoundedCache[Hashable, Caller] = request.app.state.callers
+    app = request.app
+    # A read notes the use for the writer of uses (app.auth.uses), where one runs.
+    noted: TokenUses = app.state.token_uses
+    uses = noted if noted.writing and shares_states(app) else None
+    callers: BoundedCache[Hashable, Caller] = app.state.callers
     key = (digest, await current_state(request, session))
     kept = callers.get(key)
     if kept is None or clock() - kept.last_used_at >= LAST_USED_RESOLUTION:
-        user, used = await anyio.to_thread.run_sync(_token_user, session, clock, digest)
+        user, used = await anyio.to_thread.run_sync(_token_user, session, clock, digest, uses)
         kept = Caller.of(user, used)
         callers.put(key, kept)
     else:
@@ -103,8 +108,11 @@ async def optional_user(
     return user
 
 
-def _token_user(session: Session, clock: Clock, digest: str) -> tuple[User, datetime]:
-    """The token's user, and when the token was last used (now, if it was recorded)."""
+def _token_user(
+    session: Session, clock: Clock, digest: str, uses: TokenUses | None = None
+) -> tuple[User, datetime]:
+    """The token's user, and when the token was last used (now, if it was recorded).
+    With ``uses``, a new use is noted there rather than written by this request."""
     token = session.scalars(
         select(ApiToken)
         .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
@@ -113,9 +121,14 @@ def _token_user(session: Session, clock: Clock, digest: str) -> tuple[User, date
     if token is None or not same_hash(token.token_hash, digest):
         raise Unauthorized("The API token is unknown or has been revoked")
     now = clock()
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        _record_last_use(session, token, now)
-    return token.user, token.last_used_at or now
+    last = token.last_used_at if uses is None else uses.latest(token.id, token.last_used_at)
+    if last is None or now - last >= LAST_USED_RESOLUTION:
+        if uses is None:
+            _record_last_use(session, token, now)
+            return token.user, token.last_used_at or now
+        uses.note(token.id, now)
+        last = now
+    return token.user, last
 
 
 def _record_last_use(session: Session, token: ApiToken, now: datetime) -> None:

@@ -1,0 +1,100 @@
+"""A token's last use, as reads note it: the uses of many tokens are written together, so
+that people starting to read do not drop, one commit each, the answers every worker
+keeps; nothing noted is lost when the service stops or the write fails. Served for real
+on the service's own pool, as in production."""
+
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime
+
+import httpx
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from app.config import Settings
+from app.main import create_app
+from app.models import ApiToken
+from tests.helpers.accounts import Account
+from tests.helpers.server import live_server
+from tests.helpers.waiting import until
+
+
+def last_uses(database_url: str, accounts: list[Account]) -> list[datetime | None]:
+    """As the database has them, read without asking for any lock."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            found = dict(
+                connection.execute(
+                    select(ApiToken.user_id, ApiToken.last_used_at).where(
+                        ApiToken.user_id.in_([account.id for account in accounts])
+                    )
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    return [found[account.id] for account in accounts]
+
+
+def test_first_reads_by_many_tokens_keep_the_kept_answers_and_are_written_together(
+    race_database, race_app, race_account, clock, reached
+):
+    people = [race_account("participant", f"Reader {number}") for number in range(12)]
+    race_app.state.token_uses.every = 3600  # no write until the service stops
+    with live_server(race_app) as base_url, httpx.Client(base_url=base_url) as http:
+        for _ in range(2):
+            assert http.get("/events").status_code == 200
+        reached.clear()
+        for person in people:
+            assert http.get("/me", headers=person.headers).status_code == 200
+        # Nothing was committed: the listing kept before is still the answer.
+        assert http.get("/events").status_code == 200
+        assert reached == ["/me"] * len(people)
+        assert last_uses(race_database, people) == [None] * len(people)
+        # Asked again within the minute, a token's use is not noted twice.
+        assert http.get("/me", headers=people[0].headers).status_code == 200
+    # Stopping wrote what was noted.
+    assert last_uses(race_database, people) == [clock()] * len(people)
+
+
+@contextlib.contextmanager
+def tokens_held(database_url: str) -> Iterator[None]:
+    """Another transaction holds the tokens' rows (PostgreSQL) or the write lock (SQLite)."""
+    if database_url.startswith("sqlite"):
+        connection = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.rollback()
+            connection.close()
+        return
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT id FROM api_tokens FOR UPDATE"))
+            yield
+            connection.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_uses_that_could_not_be_written_are_written_once_they_can(
+    race_database, race_account, clock, caplog
+):
+    app = create_app(Settings(database_url=race_database, db_lock_timeout=1, _env_file=None))  # type: ignore[call-arg]
+    app.state.clock = clock
+    app.state.token_uses.every = 0.1
+    person = race_account("participant")
+    try:
+        with live_server(app) as base_url:
+            with tokens_held(race_database), caplog.at_level(logging.WARNING):
+                assert httpx.get(f"{base_url}/me", headers=person.headers).status_code == 200
+                until(lambda: "last uses were not written" in caplog.text)
+                assert last_uses(race_database, [person]) == [None]
+            until(app.state.token_uses.settled)
+            assert last_uses(race_database, [person]) == [clock()]
+    finally:
+        app.state.engine.dispose()
