@@ -25,6 +25,7 @@ from app.notifications.sender import Sender, transport_for
 from tests.helpers.database import migrate
 from tests.helpers.events import create_event, published_event
 from tests.helpers.mail import SmtpServer
+from tests.test_catalogue import COMMUNICATION
 
 # The default event of the helpers: 10 March 2027, 09:30 to 17:00 in Brussels (UTC+1).
 STARTS = datetime(2027, 3, 10, 8, 30, tzinfo=UTC)
@@ -164,6 +165,39 @@ def test_a_confirmation_carries_an_invitation_calendars_add(
     ).walk("VEVENT")
     for name in ("UID", "SUMMARY", "DESCRIPTION", "LOCATION", "URL", "DTSTART", "DTEND"):
         assert vevent[name] == feed_vevent[name], name
+
+
+def test_invitations_to_one_version_of_an_event_write_its_lines_once(
+    client, dg_rtd, make_account, db, count_queries
+):
+    event = published_event(client, dg_rtd.headers)
+    first, second, third = (make_account("participant") for _ in range(3))
+    register(client, first, event["id"])
+    with count_queries() as counted:
+        register(client, second, event["id"])
+    # The event's VEVENT was not read again: its agenda, actions and priority areas.
+    assert not [statement for statement in counted.statements if "agenda_items" in statement]
+
+    # An amendment of an action it serves renews the event, and the lines with it.
+    amended = client.patch(
+        "/actions/3",
+        headers=dg_rtd.headers,
+        json={"title": "A title amended by communication", "communication": COMMUNICATION},
+    )
+    assert amended.status_code == 200, amended.text
+    register(client, third, event["id"])
+
+    def description(account) -> str:
+        text = db.scalar(
+            select(OutboxMessage.calendar).where(OutboxMessage.recipient == account.user.email)
+        )
+        (vevent,) = icalendar.Calendar.from_ical(text).walk("VEVENT")
+        assert icalendar.Calendar.from_ical(text).to_ical().decode() == text
+        return str(vevent["DESCRIPTION"])
+
+    assert description(first) == description(second)
+    assert "A title amended by communication" not in description(second)
+    assert "Action 3: A title amended by communication" in description(third)
 
 
 def test_a_change_of_time_updates_the_invitation_in_place(

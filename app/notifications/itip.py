@@ -4,14 +4,21 @@ A ``REQUEST`` adds the event to the recipient's calendar and, sent again with a 
 ``SEQUENCE``, updates it in place; a ``CANCEL`` removes it. Outlook, Gmail and
 Thunderbird match the event by its stored ``UID``. The organizer is the service's own
 address (the sender of the mail); the recipient is the one attendee.
+
+Every invitation to one version of an event shares all its lines but the few that are
+the message's own (when it was made, its sequence, organizer, attendee and status): the
+shared lines are written once (``EventLines``), and each invitation writes its own and
+puts them all in the order the library writes them.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
 from functools import lru_cache
 
 import icalendar
 from icalendar import vCalAddress
+from icalendar.caselessdict import canonsort_keys
 
 from app.feeds import presenters, zones
 from app.feeds.presenters import event_component
@@ -20,41 +27,83 @@ from app.feeds.vevents import FeedEvent
 REQUEST = "REQUEST"
 CANCEL = "CANCEL"
 
+# The feed's lines that an invitation writes for itself.
+OWN_LINES = ("SEQUENCE", "DTSTAMP", "ORGANIZER", "STATUS")
+
+
+@dataclass(frozen=True, slots=True)
+class EventLines:
+    """What every invitation to one version of an event shares: the VTIMEZONEs of its
+    zones and the lines of its VEVENT but the invitation's own, by property."""
+
+    uid: str
+    sequence: int
+    confirmed: bool
+    timezones: bytes
+    properties: dict[str, bytes]
+
+    @property
+    def size(self) -> int:
+        return len(self.timezones) + sum(map(len, self.properties.values()))
+
+
+def event_lines(event: FeedEvent, *, base_url: str) -> EventLines:
+    component = event_component(event, base_url=base_url)
+    for name in OWN_LINES:
+        component.pop(name, None)
+    spans = zones.ZoneSpans()
+    spans.add(event.timezone, event.starts_at, event.ends_at)
+    return EventLines(
+        uid=event.uid,
+        sequence=event.sequence,
+        confirmed=event.agenda_confirmed_at is not None,
+        timezones=b"".join(spans.serialised()),
+        properties=_lines(component),
+    )
+
+
+def _lines(component: icalendar.Event) -> dict[str, bytes]:
+    """The component's content lines, folded as the library writes them, by property."""
+    lines: dict[str, bytes] = {}
+    for name, value in component.property_items(recursive=False, sorted=False):
+        if name not in ("BEGIN", "END"):
+            line = component.content_line(name, value).to_ical() + b"\r\n"
+            lines[name] = lines.get(name, b"") + line
+    return lines
+
 
 def invitation(
-    event: FeedEvent,
+    event: EventLines,
     *,
     method: str,
     sequence: int,
     attendee: str,
     attendee_name: str,
     organizer: str,
-    base_url: str,
     now: datetime,
 ) -> str:
     """The text/calendar part of one invitation or cancellation, for one attendee."""
-    component = event_component(event, base_url=base_url)
-    for name in ("SEQUENCE", "DTSTAMP", "ORGANIZER", "STATUS"):
-        component.pop(name, None)
+    own = icalendar.Event()
     # DTSTAMP of an iTIP message is when the message was made (RFC 5546, 2.1.5).
-    component.add("DTSTAMP", now)
-    component.add("SEQUENCE", sequence)
+    own.add("DTSTAMP", now)
+    own.add("SEQUENCE", sequence)
     organizer_name, organizer_address = parseaddr(organizer)
-    component.add("ORGANIZER", _address(organizer_address, organizer_name or presenters.PUBLISHER))
+    own.add("ORGANIZER", _address(organizer_address, organizer_name or presenters.PUBLISHER))
     person = _address(attendee, attendee_name)
     person.params["ROLE"] = "REQ-PARTICIPANT"
     person.params["PARTSTAT"] = "ACCEPTED" if method == REQUEST else "DECLINED"
     person.params["RSVP"] = "FALSE"
-    component.add("ATTENDEE", person)
+    own.add("ATTENDEE", person)
     if method == CANCEL:
-        component.add("STATUS", "CANCELLED")
+        own.add("STATUS", "CANCELLED")
     else:
-        component.add("STATUS", "CONFIRMED" if event.agenda_confirmed_at else "TENTATIVE")
-
-    spans = zones.ZoneSpans()
-    spans.add(event.timezone, event.starts_at, event.ends_at)
+        own.add("STATUS", "CONFIRMED" if event.confirmed else "TENTATIVE")
+    # Both sets of lines in the order the library writes a VEVENT's properties.
+    lines = {**event.properties, **_lines(own)}
+    order = canonsort_keys(lines, icalendar.Event.canonical_order)
     head, foot = _frame(method)
-    return b"".join([head, *spans.serialised(), component.to_ical(), foot]).decode()
+    vevent = [b"BEGIN:VEVENT\r\n", *(lines[name] for name in order), b"END:VEVENT\r\n"]
+    return b"".join([head, event.timezones, *vevent, foot]).decode()
 
 
 @lru_cache(maxsize=4)

@@ -7,6 +7,7 @@ second message with the same key is dropped by the database (``ON CONFLICT DO NO
 """
 
 import logging
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import make_msgid, parseaddr
@@ -14,13 +15,16 @@ from functools import lru_cache
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy import event as orm_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.common.cache import BoundedCache
 from app.config import Settings
+from app.feeds.versions import catalogue_changed
 from app.feeds.vevents import events_for_entries
-from app.models import MessageStatus, OutboxMessage, User
+from app.models import Event, MessageStatus, OutboxMessage, User
 from app.notifications import itip, preferences
 from app.notifications.kinds import KINDS
 from app.notifications.wording import one_line
@@ -169,8 +173,8 @@ def _calendar(
     session.flush()  # the event as this transaction has changed it
     made = session.info.setdefault(RENDERED, {})
     if invite.event_id not in made:  # one rendering for all the registrants of a change
-        (made[invite.event_id],) = events_for_entries(session, [invite.event_id])
-    event = made[invite.event_id]
+        made[invite.event_id] = _event_lines(session, invite.event_id, settings.base_url)
+    event: itip.EventLines = made[invite.event_id]
     known = session.info.setdefault(SEQUENCES, {})
     if event.uid not in known:  # every person's last invitation to the event, at once
         known[event.uid] = dict(
@@ -190,7 +194,6 @@ def _calendar(
         attendee=address,
         attendee_name=name,
         organizer=settings.mail_from,
-        base_url=settings.base_url,
         now=now,
     )
     return {
@@ -199,3 +202,51 @@ def _calendar(
         "calendar_uid": event.uid,
         "calendar_sequence": sequence,
     }
+
+
+# -- the lines every invitation to one version of an event shares -------------------------
+
+# Kept by each process, by the event's version (its UID, and ``sequence`` and
+# ``updated_at``, which every change to its lines moves, as the feeds' stored parts
+# are), the catalogue's latest change (the actions' titles are in the text) and the
+# public address; about 2 KB each. Lines made in a transaction are kept once it
+# commits: a change rolled back may leave a version that another change made at the
+# same moment reuses. (Lines read just as a change commits elsewhere may be kept under
+# the version before it, which no transaction reads once the change has committed.)
+LINES_BYTES = 4 * 1024 * 1024
+_LINES: BoundedCache[Hashable, itip.EventLines] = BoundedCache(
+    LINES_BYTES, size=lambda lines: lines.size + 256
+)
+MADE_LINES = "kep_invitation_lines"
+
+
+@lru_cache(maxsize=1)
+def _version_statement() -> Any:
+    return select(Event.uid, Event.sequence, Event.updated_at, catalogue_changed()).where(
+        Event.id == bindparam("event_id")
+    )
+
+
+def _event_lines(session: Session, event_id: int, base_url: str) -> itip.EventLines:
+    """The event's shared lines, written once per version of the event in each process."""
+    version = session.connection().execute(_version_statement(), {"event_id": event_id}).one()
+    key = (event_id, tuple(version), base_url)
+    lines = _LINES.get(key)
+    if lines is None:
+        (event,) = events_for_entries(session, [event_id])
+        lines = itip.event_lines(event, base_url=base_url)
+        session.info.setdefault(MADE_LINES, {})[key] = lines
+    return lines
+
+
+def _keep_lines(session: Session) -> None:
+    for key, lines in session.info.pop(MADE_LINES, {}).items():
+        _LINES.put(key, lines)
+
+
+def _forget_lines(session: Session, *_args: Any) -> None:
+    session.info.pop(MADE_LINES, None)
+
+
+orm_event.listen(Session, "after_commit", _keep_lines)
+orm_event.listen(Session, "after_rollback", _forget_lines)
