@@ -19,6 +19,7 @@ from app.models import ApiToken
 from tests.helpers.accounts import Account
 from tests.helpers.server import live_server
 from tests.helpers.waiting import until
+from tests.test_database_failures import upcoming_event
 
 
 def last_uses(database_url: str, accounts: list[Account]) -> list[datetime | None]:
@@ -98,3 +99,17 @@ def test_uses_that_could_not_be_written_are_written_once_they_can(
             assert last_uses(race_database, [person]) == [clock()]
     finally:
         app.state.engine.dispose()
+
+
+def test_a_change_notes_its_token_use_too(race_database, race_app, race_account, clock):
+    secretariat = race_account("secretariat", institution="cor_sedec")
+    person = race_account("participant")
+    race_app.state.token_uses.every = 3600  # no write until the service stops
+    with live_server(race_app) as base_url:
+        event = upcoming_event(base_url, secretariat)
+        registered = httpx.post(
+            f"{base_url}/events/{event['id']}/registrations", headers=person.headers
+        )
+        assert registered.status_code == 201, registered.text
+        assert last_uses(race_database, [person]) == [None]
+    assert last_uses(race_database, [person]) == [clock()]

@@ -87,13 +87,13 @@ async def optional_user(
     if credentials is None:
         return None
     digest = hash_token(credentials.credentials)
-    if not reads_only(request):
-        user, _used = await anyio.to_thread.run_sync(_token_user, session, clock, digest)
-        return user
     app = request.app
-    # A read notes the use for the writer of uses (app.auth.uses), where one runs.
+    # The use is noted for the writer of uses (app.auth.uses), where one runs.
     noted: TokenUses = app.state.token_uses
     uses = noted if noted.writing and shares_states(app) else None
+    if not reads_only(request):
+        user, _used = await anyio.to_thread.run_sync(_token_user, session, clock, digest, uses)
+        return user
     callers: BoundedCache[Hashable, Caller] = app.state.callers
     key = (digest, await current_state(request, session))
     kept = callers.get(key)

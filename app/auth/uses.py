@@ -1,5 +1,4 @@
-"""Tokens' last uses noted by requests that only read, written together every
-half-minute.
+"""Tokens' last uses noted by the requests, written together every half-minute.
 
 Every committed change moves the state of the data that answers kept in memory are
 keyed by (``app.data_state``), whatever it changed. A token's last use, written by the
@@ -7,8 +6,8 @@ read that used it, was such a change: a hundred people starting to read within t
 same minute made a hundred commits, and each one dropped every answer kept by every
 worker, rebuilt again by each reader. Noted here instead, the uses of all the tokens
 a worker saw are written in one short transaction every ``WRITE_EVERY`` seconds, so
-that the state moves at most that often for them. A change (a request that writes)
-still records its token's use in its own transaction, which commits anyway.
+that the state moves at most that often for them; a change spends no statements on
+it either.
 
 What a worker has noted and not yet written is lost if the process dies: at most the
 last half-minute of uses, of a value kept to the minute. Stopping writes it.
