@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import TextClause, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
@@ -61,9 +61,16 @@ def upcoming_event(base_url: str, secretariat: Account) -> dict:
     return response.json()
 
 
-@contextlib.contextmanager
-def holding_lock(database_url: str, event_id: int) -> Iterator[None]:
+def holding_lock(database_url: str, event_id: int) -> contextlib.AbstractContextManager[None]:
     """Another transaction holds the event's row (PostgreSQL) or the write lock (SQLite)."""
+    rows = text("SELECT id FROM events WHERE id = :id FOR UPDATE").bindparams(id=event_id)
+    return holding_rows(database_url, rows)
+
+
+@contextlib.contextmanager
+def holding_rows(database_url: str, rows: TextClause) -> Iterator[None]:
+    """Another transaction holds the rows the ``SELECT ... FOR UPDATE`` finds
+    (PostgreSQL), or the write lock (SQLite)."""
     if database_url.startswith("sqlite"):
         connection = sqlite3.connect(make_url(database_url).database, isolation_level=None)
         connection.execute("BEGIN IMMEDIATE")
@@ -76,9 +83,7 @@ def holding_lock(database_url: str, event_id: int) -> Iterator[None]:
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            connection.execute(
-                text("SELECT id FROM events WHERE id = :id FOR UPDATE"), {"id": event_id}
-            )
+            connection.execute(rows)
             yield
             connection.rollback()
     finally:

@@ -1,17 +1,13 @@
-"""A token's last use, as reads note it: the uses of many tokens are written together, so
+"""A token's last use, as requests note it: the uses of many tokens are written together, so
 that people starting to read do not drop, one commit each, the answers every worker
 keeps; nothing noted is lost when the service stops or the write fails. Served for real
 on the service's own pool, as in production."""
 
-import contextlib
 import logging
-import sqlite3
-from collections.abc import Iterator
 from datetime import datetime
 
 import httpx
 from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.main import create_app
@@ -19,7 +15,7 @@ from app.models import ApiToken
 from tests.helpers.accounts import Account
 from tests.helpers.server import live_server
 from tests.helpers.waiting import until
-from tests.test_database_failures import upcoming_event
+from tests.test_database_failures import holding_rows, upcoming_event
 
 
 def last_uses(database_url: str, accounts: list[Account]) -> list[datetime | None]:
@@ -60,26 +56,7 @@ def test_first_reads_by_many_tokens_keep_the_kept_answers_and_are_written_togeth
     assert last_uses(race_database, people) == [clock()] * len(people)
 
 
-@contextlib.contextmanager
-def tokens_held(database_url: str) -> Iterator[None]:
-    """Another transaction holds the tokens' rows (PostgreSQL) or the write lock (SQLite)."""
-    if database_url.startswith("sqlite"):
-        connection = sqlite3.connect(make_url(database_url).database, isolation_level=None)
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            connection.rollback()
-            connection.close()
-        return
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT id FROM api_tokens FOR UPDATE"))
-            yield
-            connection.rollback()
-    finally:
-        engine.dispose()
+TOKENS = text("SELECT id FROM api_tokens FOR UPDATE")
 
 
 def test_uses_that_could_not_be_written_are_written_once_they_can(
@@ -91,7 +68,7 @@ def test_uses_that_could_not_be_written_are_written_once_they_can(
     person = race_account("participant")
     try:
         with live_server(app) as base_url:
-            with tokens_held(race_database), caplog.at_level(logging.WARNING):
+            with holding_rows(race_database, TOKENS), caplog.at_level(logging.WARNING):
                 assert httpx.get(f"{base_url}/me", headers=person.headers).status_code == 200
                 until(lambda: "last uses were not written" in caplog.text)
                 assert last_uses(race_database, [person]) == [None]
