@@ -21,6 +21,7 @@ from app.db import make_engine, make_sessionmaker
 from app.events import registrations
 from app.main import create_app
 from app.models import Event, MessageStatus, OutboxMessage
+from app.notifications.outbox import shared_lines
 from app.notifications.sender import Sender, transport_for
 from tests.helpers.database import migrate
 from tests.helpers.events import create_event, published_event
@@ -198,6 +199,35 @@ def test_invitations_to_one_version_of_an_event_write_its_lines_once(
     assert description(first) == description(second)
     assert "A title amended by communication" not in description(second)
     assert "Action 3: A title amended by communication" in description(third)
+    for account in (first, second, third):  # each with the lines of their own
+        text = db.scalar(
+            select(OutboxMessage.calendar).where(OutboxMessage.recipient == account.user.email)
+        )
+        (vevent,) = icalendar.Calendar.from_ical(text).walk("VEVENT")
+        assert str(vevent["ATTENDEE"]) == f"mailto:{account.user.email}"
+        assert vevent["ATTENDEE"].params["CN"] == account.user.name
+
+
+def test_an_events_lines_are_kept_only_once_their_transaction_commits(
+    client, dg_rtd, db, settings, count_queries
+):
+    event = published_event(client, dg_rtd.headers)
+
+    def read_afresh() -> bool:
+        with count_queries() as counted:
+            shared_lines(db, event["id"], settings.base_url)
+        return any("agenda_items" in statement for statement in counted.statements)
+
+    assert read_afresh()
+    db.rollback()
+    assert read_afresh()  # what the rolled-back transaction made was not kept
+    with db.begin_nested():
+        assert read_afresh()
+    db.rollback()
+    assert read_afresh()  # nor what a savepoint inside it made
+    assert read_afresh()  # within one transaction, nothing is kept before it commits
+    db.commit()
+    assert not read_afresh()
 
 
 def test_a_change_of_time_updates_the_invitation_in_place(

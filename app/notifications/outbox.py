@@ -173,7 +173,7 @@ def _calendar(
     session.flush()  # the event as this transaction has changed it
     made = session.info.setdefault(RENDERED, {})
     if invite.event_id not in made:  # one rendering for all the registrants of a change
-        made[invite.event_id] = _event_lines(session, invite.event_id, settings.base_url)
+        made[invite.event_id] = shared_lines(session, invite.event_id, settings.base_url)
     event: itip.EventLines = made[invite.event_id]
     known = session.info.setdefault(SEQUENCES, {})
     if event.uid not in known:  # every person's last invitation to the event, at once
@@ -227,7 +227,7 @@ def _version_statement() -> Any:
     )
 
 
-def _event_lines(session: Session, event_id: int, base_url: str) -> itip.EventLines:
+def shared_lines(session: Session, event_id: int, base_url: str) -> itip.EventLines:
     """The event's shared lines, written once per version of the event in each process."""
     version = session.connection().execute(_version_statement(), {"event_id": event_id}).one()
     key = (event_id, tuple(version), base_url)
@@ -240,6 +240,8 @@ def _event_lines(session: Session, event_id: int, base_url: str) -> itip.EventLi
 
 
 def _keep_lines(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the transaction around it may still be rolled back
     for key, lines in session.info.pop(MADE_LINES, {}).items():
         _LINES.put(key, lines)
 
