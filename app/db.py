@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
 from typing import Any
 
@@ -299,18 +299,6 @@ def _slots(app: FastAPI) -> anyio.Semaphore:
     return slots
 
 
-@asynccontextmanager
-async def request_slot(app: FastAPI) -> AsyncIterator[None]:
-    """One of the requests' slots, for database work the service does beside them
-    (writing the tokens' noted uses): it never takes a connection a request counts on."""
-    async with _slots(app):
-        metrics.DB_SLOTS_IN_USE.inc()
-        try:
-            yield
-        finally:
-            metrics.DB_SLOTS_IN_USE.dec()
-
-
 async def _unlimited(call: Callable[[], object]) -> None:
     # Finishing a transaction must never wait for a worker thread: the threads may all
     # be busy with requests that wait for this very transaction's locks.
@@ -385,13 +373,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     goes away.
     """
     app = request.app
-    work = Work(request.receive)
-    works = works_of(app)
-    works.add(work)
-    try:
-        slots = await _take_slot(app, work)
-        metrics.DB_SLOTS_IN_USE.inc()
-        token = _current_work.set(work)
+    async with _on_a_slot(app, Work(request.receive)) as work:
         reading = reads_only(request)
         session: Session = (_read_sessionmaker(app) if reading else app.state.sessionmaker)()
         # What the service is configured with, for work done as the transaction ends
@@ -413,10 +395,32 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
                 await _unlimited(lambda: _roll_back_and_close(session))
             raise
         finally:
+            with suppress(ValueError):  # finished in another context: it ends with the request
+                _reads_only.reset(reading_token)
+
+
+@asynccontextmanager
+async def _on_a_slot(app: FastAPI, work: Work) -> AsyncIterator[Work]:
+    """``work`` on one of the requests' slots, where the watchdog sees it, until it ends."""
+    works = works_of(app)
+    works.add(work)
+    try:
+        slots = await _take_slot(app, work)
+        metrics.DB_SLOTS_IN_USE.inc()
+        token = _current_work.set(work)
+        try:
+            yield work
+        finally:
             slots.release()
             metrics.DB_SLOTS_IN_USE.dec()
             with suppress(ValueError):  # finished in another context: it ends with the request
                 _current_work.reset(token)
-                _reads_only.reset(reading_token)
     finally:
         works.discard(work)
+
+
+def beside_requests(app: FastAPI) -> AbstractAsyncContextManager[Work]:
+    """Database work the service does beside its requests (writing the tokens' noted
+    uses), as a request's is done: on one of their slots, never a connection a request
+    counts on, and seen by the watchdog, which ends it if the database stops answering."""
+    return _on_a_slot(app, Work())

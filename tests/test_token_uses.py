@@ -4,35 +4,16 @@ keeps; nothing noted is lost when the service stops or the write fails. Served f
 on the service's own pool, as in production."""
 
 import logging
-from datetime import datetime
 
 import httpx
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import text
 
 from app.config import Settings
 from app.main import create_app
-from app.models import ApiToken
-from tests.helpers.accounts import Account
+from tests.helpers.accounts import last_uses
 from tests.helpers.server import live_server
 from tests.helpers.waiting import until
 from tests.test_database_failures import holding_rows, upcoming_event
-
-
-def last_uses(database_url: str, accounts: list[Account]) -> list[datetime | None]:
-    """As the database has them, read without asking for any lock."""
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            found = dict(
-                connection.execute(
-                    select(ApiToken.user_id, ApiToken.last_used_at).where(
-                        ApiToken.user_id.in_([account.id for account in accounts])
-                    )
-                ).all()
-            )
-    finally:
-        engine.dispose()
-    return [found[account.id] for account in accounts]
 
 
 def test_first_reads_by_many_tokens_keep_the_kept_answers_and_are_written_together(
@@ -49,11 +30,20 @@ def test_first_reads_by_many_tokens_keep_the_kept_answers_and_are_written_togeth
         # Nothing was committed: the listing kept before is still the answer.
         assert http.get("/events").status_code == 200
         assert reached == ["/me"] * len(people)
+        first = clock()
         assert last_uses(race_database, people) == [None] * len(people)
-        # Asked again within the minute, a token's use is not noted twice.
+        # The token's listing shows the use noted, before it is written.
+        listed = http.get(f"/users/{people[0].id}/tokens", headers=people[0].headers)
+        assert [token["last_used_at"] for token in listed.json()["items"]] == [
+            first.isoformat().replace("+00:00", "Z")
+        ]
+        # Within the minute, a token's use is not noted again; after it, it is.
+        clock.advance(seconds=59)
         assert http.get("/me", headers=people[0].headers).status_code == 200
+        clock.advance(seconds=1)
+        assert http.get("/me", headers=people[1].headers).status_code == 200
     # Stopping wrote what was noted.
-    assert last_uses(race_database, people) == [clock()] * len(people)
+    assert last_uses(race_database, people) == [first, clock()] + [first] * (len(people) - 2)
 
 
 TOKENS = text("SELECT id FROM api_tokens FOR UPDATE")

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 from sqlalchemy.orm import Session
 
 from app.accounts import presenters
@@ -23,12 +23,13 @@ from app.accounts.schemas import (
 )
 from app.accounts.service import Invited
 from app.auth.deps import Admin, ClockDep, CurrentUser, ManagedAccount, SessionDep, SettingsDep
+from app.auth.uses import TokenUses
 from app.bodies import JsonRoute
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, presented_page
 from app.config import Settings
 from app.errors import responses
-from app.models import Role
+from app.models import ApiToken, Role
 from app.notifications import messages
 from app.notifications.outbox import enqueue
 from app.notifications.wording import moment
@@ -193,11 +194,17 @@ def issue_token(
 @router.get(
     "/users/{user_id}/tokens", response_model=Page[TokenRead], responses=responses(401, 404)
 )
-def list_tokens(user: ManagedAccount, session: SessionDep, page: Paging):
+def list_tokens(request: Request, user: ManagedAccount, session: SessionDep, page: Paging):
     """The account's tokens, oldest first, without their secrets: when each was issued,
-    last used, revoked."""
+    last used (to the minute; a use through another server process shows within half a
+    minute), revoked."""
     found = users.list_tokens(session=session, user=user, page=page)
-    return presented_page(TokenRead, found, presenters.token_read, page)
+    uses: TokenUses = request.app.state.token_uses
+
+    def shown(token: ApiToken) -> TokenRead:
+        return presenters.token_read(token, uses.latest(token.id, token.last_used_at))
+
+    return presented_page(TokenRead, found, shown, page)
 
 
 @router.delete(

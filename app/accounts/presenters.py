@@ -1,5 +1,7 @@
 """Response bodies for accounts, invitations and tokens, made from rows."""
 
+from datetime import datetime
+
 from app.accounts.schemas import (
     AccountRef,
     FirstToken,
@@ -27,12 +29,13 @@ def user_read(user: User) -> UserRead:
     )
 
 
-def token_read(token: ApiToken) -> TokenRead:
+def token_read(token: ApiToken, last_used_at: datetime | None = None) -> TokenRead:
+    """The token; ``last_used_at`` when a later use than the stored one is known."""
     return TokenRead(
         id=token.id,
         label=token.label,
         created_at=token.created_at,
-        last_used_at=token.last_used_at,
+        last_used_at=last_used_at or token.last_used_at,
         revoked_at=token.revoked_at,
     )
 

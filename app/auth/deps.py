@@ -123,10 +123,9 @@ def _token_user(
     now = clock()
     last = token.last_used_at if uses is None else uses.latest(token.id, token.last_used_at)
     if last is None or now - last >= LAST_USED_RESOLUTION:
-        if uses is None:
+        if uses is None or not uses.note(token.id, now):  # no writer (any more)
             _record_last_use(session, token, now)
             return token.user, token.last_used_at or now
-        uses.note(token.id, now)
         last = now
     return token.user, last
 

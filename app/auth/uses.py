@@ -5,12 +5,15 @@ keyed by (``app.data_state``), whatever it changed. A token's last use, written 
 read that used it, was such a change: a hundred people starting to read within the
 same minute made a hundred commits, and each one dropped every answer kept by every
 worker, rebuilt again by each reader. Noted here instead, the uses of all the tokens
-a worker saw are written in one short transaction every ``WRITE_EVERY`` seconds, so
-that the state moves at most that often for them; a change spends no statements on
-it either.
+a worker saw are written in one short transaction every ``WRITE_EVERY`` seconds: each
+worker moves the state at most that often for them, whoever uses the service (a token
+used through two workers within a minute may be written by both). A change spends no
+statement on it either.
 
-What a worker has noted and not yet written is lost if the process dies: at most the
-last half-minute of uses, of a value kept to the minute. Stopping writes it.
+As the service stops, what is still noted is written once the requests in flight are
+done (within ``LAST_WRITE_TIMEOUT``); a request that comes after that writes its own.
+What a worker has noted and not yet written is lost only if the process dies: at most
+the last half-minute of uses, of a value kept to the minute.
 """
 
 import logging
@@ -22,7 +25,7 @@ from fastapi import FastAPI
 from sqlalchemy import bindparam, or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import request_slot
+from app.db import beside_requests
 from app.models import ApiToken
 
 log = logging.getLogger(__name__)
@@ -34,42 +37,50 @@ LAST_WRITE_TIMEOUT = 5.0
 
 
 class TokenUses:
-    """The last use of each token noted since the last write, by token id. Noted from
-    the worker threads that look tokens up; written from the event loop."""
+    """The last use of each token noted and not yet written, by token id. Noted from the
+    worker threads that look tokens up; written from the event loop."""
 
     def __init__(self) -> None:
         self._noted: dict[int, datetime] = {}
+        self._in_hand: dict[int, datetime] = {}  # taken by the write under way
         self._lock = threading.Lock()
         self.writing = False  # whether a writer runs: until then, uses are not noted here
         self.every = WRITE_EVERY  # seconds between two writes
-        self._in_hand = 0  # uses taken for the write under way
 
-    def note(self, token_id: int, at: datetime) -> None:
+    def note(self, token_id: int, at: datetime) -> bool:
+        """Note a use; False once no writer runs (the caller then writes it itself)."""
         with self._lock:
+            if not self.writing:
+                return False
             noted = self._noted.get(token_id)
             if noted is None or noted < at:
                 self._noted[token_id] = at
+            return True
 
     def latest(self, token_id: int, stored: datetime | None) -> datetime | None:
-        """The token's last use: the one noted here if it is later than ``stored``."""
-        noted = self._noted.get(token_id)
-        if noted is None or (stored is not None and stored >= noted):
-            return stored
-        return noted
+        """The token's last use: one noted, or being written, if later than ``stored``."""
+        with self._lock:
+            known = [self._noted.get(token_id), self._in_hand.get(token_id), stored]
+        return max((moment for moment in known if moment is not None), default=None)
 
     def take(self) -> dict[int, datetime]:
         with self._lock:
-            taken, self._noted = self._noted, {}
-            self._in_hand = len(taken)
-        return taken
+            self._in_hand, self._noted = self._noted, {}
+            return self._in_hand
 
-    def written(self, taken: dict[int, datetime], *, done: bool) -> None:
-        """The taken uses were written, or (not ``done``) are to be tried again."""
+    def written(self, *, done: bool) -> None:
+        """The uses taken were written, or (not ``done``) are noted again."""
         with self._lock:
-            self._in_hand = 0
-        if not done:
-            for token_id, at in taken.items():
-                self.note(token_id, at)
+            if not done:
+                for token_id, at in self._in_hand.items():
+                    if token_id not in self._noted or self._noted[token_id] < at:
+                        self._noted[token_id] = at
+            self._in_hand = {}
+
+    def stop(self) -> None:
+        """No more uses are noted here: the requests that come now write their own."""
+        with self._lock:
+            self.writing = False
 
     def settled(self) -> bool:
         """Whether every use noted so far is written."""
@@ -94,26 +105,30 @@ def _write(make_session: sessionmaker[Session], uses: dict[int, datetime]) -> No
         session.connection().execute(_WRITE, rows)
 
 
-async def write_noted(app: FastAPI) -> None:
-    """Write the uses noted so far, in one transaction on one of the requests' slots;
-    on failure they are kept for the next write."""
+async def write_noted(app: FastAPI, *, last: bool = False) -> None:
+    """Write the uses noted so far, in one transaction on one of the requests' slots and
+    watched as their work is; on failure they are noted again for the next write."""
     uses: TokenUses = app.state.token_uses
     taken = uses.take()
     if not taken:
         return
     done = False
     try:
-        async with request_slot(app):
-            await anyio.to_thread.run_sync(_write, app.state.sessionmaker, taken)
+        async with beside_requests(app):
+            # As the service stops, a write that does not end in time is left behind.
+            await anyio.to_thread.run_sync(
+                _write, app.state.sessionmaker, taken, abandon_on_cancel=last
+            )
         done = True
     except Exception as error:
-        log.warning("tokens' last uses were not written; they are tried again: %s", error)
+        then = "they are lost" if last else "they are tried again"
+        log.warning("tokens' last uses were not written; %s: %s", then, error)
     finally:
-        uses.written(taken, done=done)
+        uses.written(done=done)
 
 
 async def keep_writing(app: FastAPI) -> None:
-    """Write the noted uses every few seconds until cancelled, then once more."""
+    """Write the noted uses every few seconds, until cancelled."""
     uses: TokenUses = app.state.token_uses
     uses.writing = True
     try:
@@ -121,6 +136,12 @@ async def keep_writing(app: FastAPI) -> None:
             await anyio.sleep(uses.every)
             await write_noted(app)
     finally:
-        uses.writing = False
-        with anyio.CancelScope(shield=True), anyio.move_on_after(LAST_WRITE_TIMEOUT):
-            await write_noted(app)
+        uses.stop()
+
+
+async def write_last(app: FastAPI) -> None:
+    """Write what is still noted as the service stops, within ``LAST_WRITE_TIMEOUT``."""
+    with anyio.move_on_after(LAST_WRITE_TIMEOUT) as scope:
+        await write_noted(app, last=True)
+    if scope.cancelled_caught:
+        log.warning("tokens' last uses were not written in time as the service stopped")

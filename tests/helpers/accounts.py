@@ -4,11 +4,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts import service as users
 from app.accounts.schemas import UserCreate
-from app.models import Role, User
+from app.models import ApiToken, Role, User
 
 
 @dataclass
@@ -52,3 +53,21 @@ def add_account(
     with session_factory.begin() as session:
         account = users.create_account(session=session, data=data, token_label="test", now=now)
     return Account(user=account.user, token=account.secret)
+
+
+def last_uses(database_url: str, accounts: list[Account]) -> list[datetime | None]:
+    """The last use of each account's token, as the database has it, read without asking
+    for any lock."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            found = dict(
+                connection.execute(
+                    select(ApiToken.user_id, ApiToken.last_used_at).where(
+                        ApiToken.user_id.in_([account.id for account in accounts])
+                    )
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    return [found[account.id] for account in accounts]
