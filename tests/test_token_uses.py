@@ -1,7 +1,7 @@
 """A token's last use, as requests note it: the uses of many tokens are written together, so
 that people starting to read do not drop, one commit each, the answers every worker
-keeps; nothing noted is lost when the service stops or the write fails. Served for real
-on the service's own pool, as in production."""
+keeps; what is noted is written as the service stops, and a write that fails is tried
+again. Served for real on the service's own pool, as in production."""
 
 import logging
 
