@@ -2,8 +2,9 @@
 
 import gc
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache
 
 import anyio
 from fastapi import Depends, FastAPI
@@ -72,12 +73,12 @@ The same rules hold on every endpoint:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sender = _start_sender(app.state.settings)
-    with _started_objects_held():
-        async with anyio.create_task_group() as group:
-            group.start_soon(watchdog, app)
-            group.start_soon(token_uses.keep_writing, app)
-            yield
-            group.cancel_scope.cancel()
+    _leave_started_objects_out_of_full_collections()
+    async with anyio.create_task_group() as group:
+        group.start_soon(watchdog, app)
+        group.start_soon(token_uses.keep_writing, app)
+        yield
+        group.cancel_scope.cancel()
     if sender is not None:
         await anyio.to_thread.run_sync(_stop_sender, *sender)
     # The server has stopped taking requests and waited KEP_SHUTDOWN_TIMEOUT for those in
@@ -90,31 +91,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     metrics.process_ended()
 
 
-# Applications running in this process (tests run several), and the lock around them.
-_running = 0
-_running_lock = threading.Lock()
-
-
-@contextmanager
-def _started_objects_held() -> Iterator[None]:
-    """What the process holds once it has started (modules, the application, its routes,
-    the models' metadata) is left out of the garbage collector's full passes, which
-    otherwise walk all of it: each pass stopped the worker for about 90 ms, and made the
-    slowest hundredth of the answers under load. The objects are still freed when
-    nothing refers to them; only cycles among them wait until the last application of
-    the process stops."""
-    global _running
-    with _running_lock:
-        if _running == 0:
-            gc.freeze()
-        _running += 1
-    try:
-        yield
-    finally:
-        with _running_lock:
-            _running -= 1
-            if _running == 0:
-                gc.unfreeze()
+@cache
+def _leave_started_objects_out_of_full_collections() -> None:
+    """What the process holds once its first application has started (modules, the
+    application, its routes, the models' metadata) is left out of the garbage
+    collector's full passes, which otherwise walk all of it: each pass stopped the
+    worker for about 90 ms, and made the slowest hundredth of the answers under load.
+    The objects are still freed when nothing refers to them; only cycles among them
+    stay until the process ends. Once per process: frozen again at every start, the
+    garbage of what ran before (as a test suite's) would never be collected."""
+    gc.freeze()
 
 
 def _start_sender(settings: Settings) -> tuple[Sender, threading.Thread, Engine] | None:
