@@ -258,6 +258,7 @@ def fill(engine: Engine, seed: int = 7) -> Programme:
                 for proposal in rng.sample(options, 3)
             ],
         )
+    keep_public_parts_of(engine, list(events))
     upcoming = [
         e for e, row in zip(events, rows, strict=True) if row["starts_at"] > NOW + timedelta(days=1)
     ]
@@ -277,6 +278,21 @@ def fill(engine: Engine, seed: int = 7) -> Programme:
         staff_token=tokens[staff_id],
         member_tokens=[tokens[member] for member in members],
     )
+
+
+def keep_public_parts_of(engine: Engine, event_ids: list[int]) -> None:
+    """What publishing through the service keeps of each event: its public VEVENT, for
+    the feeds and the invitations (``app.feeds.entries``)."""
+    from sqlalchemy.orm import Session
+
+    from app.config import Settings
+    from app.feeds.entries import keep_public_parts
+
+    address = engine.url.render_as_string(hide_password=False)
+    base_url = Settings(database_url=address).base_url  # type: ignore[call-arg]
+    with Session(engine) as session, session.begin():
+        for start in range(0, len(event_ids), 500):
+            keep_public_parts(session, event_ids[start : start + 500], base_url=base_url)
 
 
 # -- processes -------------------------------------------------------------------------------

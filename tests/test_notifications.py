@@ -19,8 +19,10 @@ from sqlalchemy import func, select
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker
 from app.events import registrations
+from app.feeds.vevents import events_for_entries
 from app.main import create_app
 from app.models import Event, MessageStatus, OutboxMessage
+from app.notifications import itip
 from app.notifications.outbox import shared_lines
 from app.notifications.sender import Sender, transport_for
 from tests.helpers.database import migrate
@@ -208,14 +210,63 @@ def test_invitations_to_one_version_of_an_event_write_its_lines_once(
         assert vevent["ATTENDEE"].params["CN"] == account.user.name
 
 
-def test_an_events_lines_are_kept_only_once_their_transaction_commits(
+def test_an_invitation_takes_the_events_lines_from_the_vevent_the_feeds_keep(
     client, dg_rtd, db, settings, count_queries
 ):
+    """Publishing keeps the event's public VEVENT (app.feeds.entries); an invitation's
+    shared lines are taken from it in the one statement that reads the version: the
+    same lines as written from the event, folded lines, repeated properties and all."""
+    event = published_event(
+        client,
+        dg_rtd.headers,
+        title="Régions et vallées d'innovation : ce que Norte a appris, à Évora et ailleurs",
+        description="Première journée. " * 40 + "\nSecond paragraph, with a line break.",
+        actions=[3, 5, 8],
+        priority_areas=[1, 2],
+    )
+    with count_queries() as counted:
+        kept = shared_lines(db, event["id"], settings.base_url)
+    assert len(counted.statements) == 1
+    (written,) = events_for_entries(db, [event["id"]])
+    assert kept == itip.event_lines(written, base_url=settings.base_url)
+    assert any(b"\r\n " in line for line in kept.properties.values())  # folded lines
+
+    # Written for another address than the kept VEVENT's, they are written afresh.
+    elsewhere = "https://kep.elsewhere.example.eu"
+    with count_queries() as counted:
+        other = shared_lines(db, event["id"], elsewhere)
+    assert any("agenda_items" in statement for statement in counted.statements)
+    assert other == itip.event_lines(written, base_url=elsewhere) != kept
+
+
+def test_the_lines_read_from_a_written_vevent_are_those_of_its_properties():
+    """Repeated properties together, folded lines whole, the components inside left out:
+    what the lines of the component itself are."""
+    component = icalendar.Event()
+    component.add("UID", "one@kep.example.eu")
+    component.add("SUMMARY", "Régions : " + "une ligne assez longue pour être pliée, " * 4)
+    for who in ("ana@example.eu", "bo@example.eu"):
+        component.add("ATTENDEE", f"mailto:{who}")
+    alarm = icalendar.Alarm()
+    alarm.add("ACTION", "DISPLAY")
+    alarm.add("DESCRIPTION", "Inside the alarm only")
+    component.add_component(alarm)
+    lines = itip._written_lines(component.to_ical().decode())
+    assert lines == itip._lines(component)
+    assert lines["ATTENDEE"].count(b"ATTENDEE") == 2
+    assert "ACTION" not in lines and "DESCRIPTION" not in lines
+
+
+def test_an_events_lines_are_kept_only_once_their_transaction_commits(
+    client, dg_rtd, db, count_queries
+):
     event = published_event(client, dg_rtd.headers)
+    # An address no kept VEVENT was written for: the lines are written from the event.
+    elsewhere = "https://kep.elsewhere.example.eu"
 
     def read_afresh() -> bool:
         with count_queries() as counted:
-            shared_lines(db, event["id"], settings.base_url)
+            shared_lines(db, event["id"], elsewhere)
         return any("agenda_items" in statement for statement in counted.statements)
 
     assert read_afresh()

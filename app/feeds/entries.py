@@ -56,6 +56,14 @@ def _version(made: str, variant: EntryVariant, sequence: int, updated_at: dateti
     return f"{made}|{variant.value}|{sequence}|{updated_at.isoformat()}"
 
 
+def public_part_version(
+    *, catalogue: datetime | None, base_url: str, sequence: int, updated_at: datetime
+) -> str:
+    """The version of an event's public part made now: what a kept one must match."""
+    made = made_with(catalogue=catalogue, base_url=base_url)
+    return _version(made, EntryVariant.public, sequence, updated_at)
+
+
 def current_parts(
     session: Session,
     rows: Sequence[EntryRow],
@@ -152,14 +160,18 @@ def keep_public_parts(session: Session, event_ids: list[int], *, base_url: str) 
     """Serialise the public VEVENT of events that have just changed and keep it, in the
     transaction that changed them: the next poll of any feed finds them current."""
     catalogue = session.connection().execute(select(versions.catalogue_changed())).scalar()
-    common = made_with(catalogue=catalogue, base_url=base_url)
     _store(
         session,
         [
             {
                 "event_id": event.id,
                 "variant": EntryVariant.public,
-                "version": _version(common, EntryVariant.public, event.sequence, event.updated_at),
+                "version": public_part_version(
+                    catalogue=catalogue,
+                    base_url=base_url,
+                    sequence=event.sequence,
+                    updated_at=event.updated_at,
+                ),
                 "vevent": presenters.event_component(event, base_url=base_url).to_ical().decode(),
             }
             for event in vevents.events_for_entries(session, event_ids)

@@ -11,6 +11,7 @@ shared lines are written once (``EventLines``), and each invitation writes its o
 puts them all in the order the library writes them.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
@@ -47,18 +48,38 @@ class EventLines:
         return len(self.timezones) + sum(map(len, self.properties.values()))
 
 
+@dataclass(frozen=True, slots=True)
+class Version:
+    """What of an event's row its shared lines need besides its VEVENT."""
+
+    uid: str
+    sequence: int
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    agenda_confirmed_at: datetime | None
+
+
 def event_lines(event: FeedEvent, *, base_url: str) -> EventLines:
-    component = event_component(event, base_url=base_url)
-    for name in OWN_LINES:
-        component.pop(name, None)
+    """The shared lines, written from the event."""
+    return _shared(event, _lines(event_component(event, base_url=base_url)))
+
+
+def kept_lines(version: Version, vevent: str) -> EventLines:
+    """The shared lines, taken from the event's public VEVENT as the feeds keep it
+    (``app.feeds.entries``): the same component, written whole by the library."""
+    return _shared(version, _written_lines(vevent))
+
+
+def _shared(version: Version | FeedEvent, properties: dict[str, bytes]) -> EventLines:
     spans = zones.ZoneSpans()
-    spans.add(event.timezone, event.starts_at, event.ends_at)
+    spans.add(version.timezone, version.starts_at, version.ends_at)
     return EventLines(
-        uid=event.uid,
-        sequence=event.sequence,
-        confirmed=event.agenda_confirmed_at is not None,
+        uid=version.uid,
+        sequence=version.sequence,
+        confirmed=version.agenda_confirmed_at is not None,
         timezones=b"".join(spans.serialised()),
-        properties=_lines(component),
+        properties={name: line for name, line in properties.items() if name not in OWN_LINES},
     )
 
 
@@ -70,6 +91,31 @@ def _lines(component: icalendar.Event) -> dict[str, bytes]:
             line = component.content_line(name, value).to_ical() + b"\r\n"
             lines[name] = lines.get(name, b"") + line
     return lines
+
+
+def _written_lines(vevent: str) -> dict[str, bytes]:
+    """What ``_lines`` gives for a component, from the text the library wrote for it:
+    each property's lines, folded as written, without those of the components inside."""
+    lines: dict[str, bytes] = {}
+    depth = 0
+    name = ""
+    for line in vevent.encode().split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):  # the folded rest of the line before
+            if depth == 1:
+                lines[name] += line + b"\r\n"
+            continue
+        name = _NAME.match(line).group().decode().upper()  # type: ignore[union-attr]
+        if name == "BEGIN":
+            depth += 1
+        elif name == "END":
+            depth -= 1
+        elif depth == 1:
+            lines[name] = lines.get(name, b"") + line + b"\r\n"
+    return lines
+
+
+# A content line's name: up to its first parameter or its value (RFC 5545, 3.1).
+_NAME = re.compile(rb"[^;:]*")
 
 
 def invitation(

@@ -15,16 +15,17 @@ from functools import lru_cache
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy import event as orm_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.common.cache import BoundedCache
 from app.config import Settings
+from app.feeds.entries import public_part_version
 from app.feeds.versions import catalogue_changed
 from app.feeds.vevents import events_for_entries
-from app.models import Event, MessageStatus, OutboxMessage, User
+from app.models import EntryVariant, Event, FeedEntry, MessageStatus, OutboxMessage, User
 from app.notifications import itip, preferences
 from app.notifications.kinds import KINDS
 from app.notifications.wording import one_line
@@ -222,19 +223,54 @@ MADE_LINES = "kep_invitation_lines"
 
 @lru_cache(maxsize=1)
 def _version_statement() -> Any:
-    return select(Event.uid, Event.sequence, Event.updated_at, catalogue_changed()).where(
-        Event.id == bindparam("event_id")
+    """The event's version, what of its row the lines need, and its public VEVENT as the
+    feeds keep it, if they do."""
+    kept = and_(FeedEntry.event_id == Event.id, FeedEntry.variant == EntryVariant.public)
+    return (
+        select(
+            Event.uid,
+            Event.sequence,
+            Event.updated_at,
+            catalogue_changed().label("catalogue"),
+            Event.timezone,
+            Event.starts_at,
+            Event.ends_at,
+            Event.agenda_confirmed_at,
+            FeedEntry.version.label("kept_version"),
+            FeedEntry.vevent.label("kept_vevent"),
+        )
+        .outerjoin(FeedEntry, kept)
+        .where(Event.id == bindparam("event_id"))
     )
 
 
 def shared_lines(session: Session, event_id: int, base_url: str) -> itip.EventLines:
-    """The event's shared lines, written once per version of the event in each process."""
-    version = session.connection().execute(_version_statement(), {"event_id": event_id}).one()
-    key = (event_id, tuple(version), base_url)
+    """The event's shared lines, written once per version of the event in each process:
+    taken from the VEVENT the feeds keep when it is current (one statement in all), else
+    written from the event."""
+    row = session.connection().execute(_version_statement(), {"event_id": event_id}).one()
+    key = (event_id, (row.uid, row.sequence, row.updated_at, row.catalogue), base_url)
     lines = _LINES.get(key)
     if lines is None:
-        (event,) = events_for_entries(session, [event_id])
-        lines = itip.event_lines(event, base_url=base_url)
+        current = public_part_version(
+            catalogue=row.catalogue,
+            base_url=base_url,
+            sequence=row.sequence,
+            updated_at=row.updated_at,
+        )
+        if row.kept_version == current:
+            version = itip.Version(
+                uid=row.uid,
+                sequence=row.sequence,
+                timezone=row.timezone,
+                starts_at=row.starts_at,
+                ends_at=row.ends_at,
+                agenda_confirmed_at=row.agenda_confirmed_at,
+            )
+            lines = itip.kept_lines(version, row.kept_vevent)
+        else:
+            (event,) = events_for_entries(session, [event_id])
+            lines = itip.event_lines(event, base_url=base_url)
         session.info.setdefault(MADE_LINES, {})[key] = lines
     return lines
 
