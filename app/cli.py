@@ -2,12 +2,16 @@
 
 import argparse
 import atexit
+import contextlib
 import logging
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +40,8 @@ def migrations_folder() -> Path:
 
 if TYPE_CHECKING:
     import uvicorn
+
+    from app.notifications.sender import Sender
 
 
 def alembic_config(url: str) -> Config:
@@ -102,15 +108,47 @@ def _serve(args: argparse.Namespace) -> None:
         access_log=False,  # the service writes its own, without secrets
         timeout_graceful_shutdown=settings.shutdown_timeout,
     )
-    if config.workers == 1:
-        server = uvicorn.Server(config)
-        server.run()
-        if not server.started:
-            raise SystemExit(3)
-        return
-    from uvicorn.supervisors import Multiprocess
+    with _sender_beside(settings):
+        if config.workers == 1:
+            server = uvicorn.Server(config)
+            server.run()
+            if not server.started:
+                raise SystemExit(3)
+            return
+        from uvicorn.supervisors import Multiprocess
 
-    Multiprocess(config, sockets=[listening_socket(config)]).run()
+        Multiprocess(config, sockets=[listening_socket(config)]).run()
+
+
+# The sender's priority below the workers' (nice(2)): under load the CPU goes to the
+# requests first, and the outbox waits for a quieter moment.
+SENDER_NICENESS = 10
+
+
+@contextlib.contextmanager
+def _sender_beside(settings: Settings) -> Iterator[None]:
+    """One mail sender for all the workers, in a process of its own (`kep worker`) at a
+    lower priority, rather than a thread in each: delivering mail (building each
+    message, one transaction per message) took a third of a worker's time under a
+    burst of registrations. Unless KEP_SEND_MAIL_IN_PROCESS=0, where a `kep worker` runs
+    apart. It ends with the server, or on its own if the server is gone."""
+    from app.notifications.sender import STOP_WAIT
+
+    if not settings.send_mail_in_process:
+        yield
+        return
+    os.environ["KEP_SEND_MAIL_IN_PROCESS"] = "0"  # the workers send nothing themselves
+    command = [sys.executable, "-m", "app.cli", "worker", "--beside", str(os.getpid())]
+    sender = subprocess.Popen(command)
+    try:
+        yield
+    finally:
+        sender.terminate()
+        try:
+            sender.wait(timeout=STOP_WAIT)
+        except subprocess.TimeoutExpired:  # a delivery cut off goes again once its claim ends
+            sender.kill()
+            sender.wait()
 
 
 def listening_socket(config: "uvicorn.Config") -> socket.socket:
@@ -246,7 +284,10 @@ def _worker(args: argparse.Namespace) -> None:
 
     settings = _settings_or_exit()
     logging.config.dictConfig(log_config())
-    migrate(settings, own_logging=False)
+    if args.beside is None:
+        migrate(settings, own_logging=False)
+    else:  # started by `kep serve`, which migrated
+        os.nice(SENDER_NICENESS)
     engine = make_engine(settings.database_url, pool_size=2, timeouts=Timeouts.of(settings))
     sender = Sender(make_sessionmaker(engine), settings)
     where = "the mail server in KEP_SMTP_URL" if settings.smtp_url else f"{settings.mail_dir}/"
@@ -257,12 +298,25 @@ def _worker(args: argparse.Namespace) -> None:
             return
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signal_number, lambda *_: sender.stop())
+        if args.beside is not None:
+            _stop_when_gone(args.beside, sender)
         logging.getLogger("app.notifications").warning(
             "delivering mail to %s every %s s", where, settings.mail_poll_seconds
         )
         sender.run()
     finally:
         engine.dispose()
+
+
+def _stop_when_gone(server: int, sender: "Sender") -> None:
+    """Stop the sender once the server that started it has ended (even if killed)."""
+
+    def watch() -> None:
+        while not sender.stopping.wait(1):
+            if os.getppid() != server:
+                sender.stop()
+
+    threading.Thread(target=watch, name="kep-server-watch", daemon=True).start()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -295,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--once", action="store_true", help="one round: fire what is due, deliver, and exit"
     )
+    worker.add_argument("--beside", type=int, help=argparse.SUPPRESS)  # `kep serve`'s pid
     worker.set_defaults(run=_worker)
 
     return parser

@@ -38,7 +38,7 @@ from app.logs import tag_records_with_request_ids
 from app.middleware import BodySizeLimit, HeadAndOptions, RequestLog, SecurityHeaders
 from app.notifications import api as notifications
 from app.notifications import reactions  # noqa: F401 - writes the messages of each change
-from app.notifications.sender import Sender, start_thread
+from app.notifications.sender import STOP_WAIT, Sender, start_thread
 from app.openapi import complete as complete_openapi
 from app.reports import api as reports
 from app.seminars import api as seminars
@@ -114,14 +114,9 @@ def _start_sender(settings: Settings) -> tuple[Sender, threading.Thread, Engine]
     return sender, start_thread(sender), engine
 
 
-# How long stopping waits for a delivery in progress; a message cut off is sent again
-# once its claim expires.
-SENDER_STOP_WAIT = 5
-
-
 def _stop_sender(sender: Sender, thread: threading.Thread, engine: Engine) -> None:
     sender.stop()
-    thread.join(timeout=SENDER_STOP_WAIT)
+    thread.join(timeout=STOP_WAIT)
     engine.dispose()
 
 

@@ -1,7 +1,9 @@
 """`kep serve` as operators run it: JSON logs, metrics that add up across workers, and a
 shutdown that finishes what is in flight, refuses what is new, and ends in a set time."""
 
+import contextlib
 import json
+import os
 import signal
 import sqlite3
 import threading
@@ -11,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers.processes import serving
+from tests.helpers.processes import command_line, descendants, ended, niceness, serving
+from tests.helpers.waiting import until
 from tests.test_operations import sample
 
 SECRET = "Zq9-secret-in-a-feed-path"
@@ -50,6 +53,59 @@ def test_metrics_add_up_across_workers(tmp_path):
         text = httpx.get(served.base_url + "/metrics").text
         labels = {"method": "GET", "route": "/actions", "status": "200"}
         assert sample(text, "kep_http_requests_total", **labels) == 40
+
+
+def senders_of(served) -> list[int]:
+    return [
+        pid
+        for pid in descendants(served.process.pid)
+        if command_line(pid)[-4:-1] == ["app.cli", "worker", "--beside"]
+    ]
+
+
+def sign_up(base_url: str, name: str) -> None:
+    email = name.lower().replace(" ", ".") + "@example.eu"
+    answer = httpx.post(base_url + "/signup", json={"name": name, "email": email}, timeout=30)
+    assert answer.status_code == 202, answer.text
+
+
+def test_one_sender_beside_the_workers_delivers_the_mail_and_yields_the_cpu_to_them(tmp_path):
+    url, _ = migrated_sqlite(tmp_path)
+    folder = tmp_path / "mail"
+    settings = {"mail_dir": str(folder), "mail_poll_seconds": "0.2", "send_mail_in_process": "1"}
+    with serving(url, tmp_path / "log", "--workers", "2", **settings) as served:
+        [sender] = senders_of(served)
+        assert niceness(sender) == 10
+        for n in range(4):  # a new connection each: both workers take some
+            sign_up(served.base_url, f"Sam Signup {n}")
+        until(lambda: len(list(folder.glob("*.eml"))) == 4, 30)
+        assert served.stop() in STOPPED
+    assert ended(sender)
+
+
+def test_without_the_sender_the_server_delivers_nothing(tmp_path):
+    url, _ = migrated_sqlite(tmp_path)
+    folder = tmp_path / "mail"
+    settings = {"mail_dir": str(folder), "mail_poll_seconds": "0.2", "send_mail_in_process": "0"}
+    with serving(url, tmp_path / "log", "--workers", "2", **settings) as served:
+        assert senders_of(served) == []
+        sign_up(served.base_url, "Sam Signup")
+        time.sleep(1)  # five of the sender's rounds, had there been one
+        assert not list(folder.glob("*.eml"))
+
+
+def test_the_sender_ends_when_the_server_is_killed(tmp_path):
+    url, _ = migrated_sqlite(tmp_path)
+    with serving(url, tmp_path / "log", "--workers", "2", send_mail_in_process="1") as served:
+        [sender] = senders_of(served)
+        workers = [pid for pid in descendants(served.process.pid) if pid != sender]
+        served.process.kill()
+        try:
+            until(lambda: ended(sender), 10)  # the sender does not outlive the server
+        finally:
+            for pid in workers:  # uvicorn's workers are not this test's subject
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
 
 def hold_write_lock(path: str) -> sqlite3.Connection:

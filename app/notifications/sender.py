@@ -49,6 +49,9 @@ CLAIM = timedelta(minutes=10)
 BATCH = 50
 # The longest wait between two attempts.
 LONGEST_WAIT = timedelta(hours=6)
+# How long stopping waits for a delivery in progress; a message cut off is sent again
+# once its claim expires.
+STOP_WAIT = 3
 
 
 # -- the message itself ------------------------------------------------------------------

@@ -66,6 +66,34 @@ def start(database_url: str, log: Path, *args: str, **settings: str) -> Served:
         time.sleep(0.2)
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (Linux)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(FileNotFoundError):
+            for child in map(int, (task / "children").read_text().split()):
+                found += [child, *descendants(child)]
+    return found
+
+
+def command_line(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+
+
+def niceness(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[16])
+
+
+def ended(pid: int) -> bool:
+    """Gone, or a zombie whose parent has not yet collected it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat[stat.rindex(")") + 2] == "Z"
+
+
 @contextlib.contextmanager
 def serving(database_url: str, log: Path, *args: str, **settings: str) -> Iterator[Served]:
     served = start(database_url, log, *args, **settings)
