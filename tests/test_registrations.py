@@ -310,3 +310,22 @@ def test_an_admin_does_not_learn_who_registered_from_the_audit_trail(
     everything = client.get("/audit", headers=admin.headers, params={"limit": 200}).json()
     assert all(entry["entity_type"] != "registration" for entry in everything["items"])
     assert client.get("/audit", headers=sedec.headers, params=params).json()["total"] == 1
+
+
+def test_a_registration_costs_the_same_few_statements_whatever_the_event_holds(
+    client, dg_rtd, make_account, count_queries
+):
+    """Who calls; the event, locked; its standing and the person's own registration, in
+    one statement; the registration and its audit entry; the event's version with the
+    VEVENT the feeds keep; the invitations sent before; the message."""
+    quiet, busy = (published_event(client, dg_rtd.headers) for _ in range(2))
+    for _ in range(6):
+        assert register(client, busy, make_account("participant")).status_code == 201
+    costs = []
+    for event in (quiet, busy):
+        person = make_account("participant")
+        assert client.get("/me", headers=person.headers).status_code == 200  # its use noted
+        with count_queries() as counted:
+            assert register(client, event, person).status_code == 201
+        costs.append(len(counted.statements))
+    assert costs == [8, 8]

@@ -3,12 +3,13 @@
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
 from app.accounts import service as accounts
@@ -113,11 +114,7 @@ def _token_user(
 ) -> tuple[User, datetime]:
     """The token's user, and when the token was last used (now, if it was recorded).
     With ``uses``, a new use is noted there rather than written by this request."""
-    token = session.scalars(
-        select(ApiToken)
-        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
-        .options(joinedload(ApiToken.user))  # one query per request for who is calling
-    ).one_or_none()
+    token = session.scalars(_token_statement(), {"digest": digest}).one_or_none()
     if token is None or not same_hash(token.token_hash, digest):
         raise Unauthorized("The API token is unknown or has been revoked")
     now = clock()
@@ -128,6 +125,16 @@ def _token_user(
             return token.user, token.last_used_at or now
         last = now
     return token.user, last
+
+
+@lru_cache(maxsize=1)
+def _token_statement() -> Any:
+    """Built once: it runs on nearly every request that sends a token."""
+    return (
+        select(ApiToken)
+        .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None))
+        .options(joinedload(ApiToken.user))  # one query per request for who is calling
+    )
 
 
 def _record_last_use(session: Session, token: ApiToken, now: datetime) -> None:

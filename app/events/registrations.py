@@ -8,9 +8,10 @@ and the order of the waitlist are read and changed by one transaction at a time.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
@@ -60,17 +61,31 @@ def _log(
     )
 
 
-def _standing(session: Session, event_id: int) -> tuple[int, int]:
-    """How many hold a place, and the next number in the event's queue, in one
-    statement. Called with the event's row locked: no other transaction numbers this
-    event's queue."""
-    registered, last = session.execute(
-        select(
-            func.count().filter(Registration.status == RegistrationStatus.registered),
-            func.max(Registration.queue_number),
-        ).where(Registration.event_id == event_id)
-    ).one()
-    return registered, (last or 0) + 1
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """An event's registrations as one person asks for a place: how many hold one, the
+    next number in the queue, and the person's own registration, if any (its id)."""
+
+    registered: int
+    next_number: int
+    own: int | None
+
+
+@lru_cache(maxsize=1)
+def _standing_statement() -> Any:
+    return select(
+        func.count().filter(Registration.status == RegistrationStatus.registered),
+        func.max(Registration.queue_number),
+        func.max(Registration.id).filter(Registration.user_id == bindparam("user_id")),
+    ).where(Registration.event_id == bindparam("event_id"))
+
+
+def _standing(session: Session, event_id: int, user_id: int) -> Standing:
+    """In one statement. Called with the event's row locked: no other transaction
+    numbers this event's queue, or registers this person for it."""
+    values = {"event_id": event_id, "user_id": user_id}
+    registered, last, own = session.execute(_standing_statement(), values).one()
+    return Standing(registered, (last or 0) + 1, own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +107,8 @@ def _own(session: Session, event: Event, user: User) -> Registration | None:
 def register(*, session: Session, user: User, event_id: int, now: datetime) -> Registered:
     """Ask for a place. Someone registered or waitlisted already is answered as they stand."""
     event = get_visible(session=session, event_id=event_id, viewer=user, for_update=True)
-    registration = _own(session, event, user)
+    standing = _standing(session, event.id, user.id)
+    registration = None if standing.own is None else session.get(Registration, standing.own)
     if registration is not None and registration.status in ACTIVE:
         return Registered(registration, created=False)
     if event.status == EventStatus.cancelled:
@@ -104,8 +120,7 @@ def register(*, session: Session, user: User, event_id: int, now: datetime) -> R
             f"Event {event.id} began on {event.starts_at:%Y-%m-%d %H:%M} UTC; "
             "registration is closed"
         )
-    registered, queue_number = _standing(session, event.id)
-    full = event.capacity is not None and registered >= event.capacity
+    full = event.capacity is not None and standing.registered >= event.capacity
     before = None
     if registration is None:
         registration = Registration(event_id=event.id, user_id=user.id, created_at=now)
@@ -114,7 +129,7 @@ def register(*, session: Session, user: User, event_id: int, now: datetime) -> R
         before = registration.status
         registration.cancelled_at = None
     registration.status = RegistrationStatus.waitlisted if full else RegistrationStatus.registered
-    registration.queue_number = queue_number
+    registration.queue_number = standing.next_number
     registration.registered_at = now
     registration.updated_at = now
     session.flush()
