@@ -77,6 +77,11 @@ class TokenUses:
                         self._noted[token_id] = at
             self._in_hand = {}
 
+    def start(self) -> None:
+        """A writer runs: uses are noted here from now on."""
+        with self._lock:
+            self.writing = True
+
     def stop(self) -> None:
         """No more uses are noted here: the requests that come now write their own."""
         with self._lock:
@@ -130,7 +135,7 @@ async def write_noted(app: FastAPI, *, last: bool = False) -> None:
 async def keep_writing(app: FastAPI) -> None:
     """Write the noted uses every few seconds, until cancelled."""
     uses: TokenUses = app.state.token_uses
-    uses.writing = True
+    uses.start()
     try:
         while True:
             await anyio.sleep(uses.every)
