@@ -561,7 +561,27 @@ def in_process(url: str, rows: list["Row"], rounds: int = 40) -> dict[str, InPro
 
     figures = asyncio.run(measure())
     app.state.engine.dispose()
+    figures[BARE] = asyncio.run(bare_in_process(rounds))
     return figures
+
+
+BARE = "bare FastAPI (sync route)"
+
+
+async def bare_in_process(rounds: int) -> "InProcess":
+    """The bare app's one request the same way: the floor of the in-process figures
+    (httpx, the ASGI call, a synchronous endpoint in the thread pool)."""
+    from benchmarks.bare_app import app
+
+    timings = []
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bare") as client:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            answer = await client.get("/ping")
+            timings.append((time.perf_counter() - started) * 1000)
+    ms = statistics.median(timings)
+    return InProcess(ms, 0, ms, 0, len(answer.content))
 
 
 @contextlib.contextmanager
@@ -702,11 +722,13 @@ def print_table(
 
 
 def workers_of(pid: int) -> list[int]:
-    """The worker processes under ``pid`` (not multiprocessing's resource tracker)."""
+    """The worker processes under ``pid`` (not multiprocessing's resource tracker, nor
+    the mail sender)."""
+    others = (b"resource_tracker", b"--beside")
     found = [
         child
         for child in descendants(pid)
-        if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()
+        if not any(other in Path(f"/proc/{child}/cmdline").read_bytes() for other in others)
     ]
     return found or [pid]
 
@@ -802,7 +824,7 @@ def main() -> None:
         programme = programmes["postgresql"]
 
         results: dict[str, dict[int, Run]] = {}
-        bare_name = "bare FastAPI (sync route)"
+        bare_name = BARE
         bare_port = free_port()
         bare = [sys.executable, "-m", "benchmarks.bare_app", str(bare_port), str(args.workers)]
         with served(bare, dict(os.environ), bare_port, "/ping", source) as process:
