@@ -10,9 +10,11 @@ and supports), then runs `wrk` (Debian: `apt-get install wrk`) once per row and 
 number of clients: the bare app, `/health`, the listing, a filtered listing, single
 events, tallies as the secretariat, "my registrations", the listing and single events
 with a current `If-None-Match`, new registrations; then the listing on SQLite with the
-same workers. It prints one table: in-process time, statements and body size, requests
-per second, the ratio to the bare app, p95/p99, errors, and how many connections each
-worker held, with the load average of the machine.
+same workers. It prints one table: in-process time, statements and body size (the bare
+app's in-process time is the floor: httpx and the ASGI call), requests per second, the
+ratio to the bare app, p95/p99, errors, and how many connections each worker held, with
+the load average of the machine; and the CPU time each registration cost the workers,
+the mail sender and PostgreSQL.
 
 `--source DIR` serves (and times in-process) the code of another tree, such as an
 earlier commit unpacked with `git archive`, on the same programme. By default it creates
@@ -733,6 +735,39 @@ def workers_of(pid: int) -> list[int]:
     return found or [pid]
 
 
+def cpu_by_kind() -> dict[str, float]:
+    """CPU seconds used so far by the service's workers, its mail sender and PostgreSQL."""
+    used: dict[str, float] = defaultdict(float)
+    tick = os.sysconf("SC_CLK_TCK")
+    for folder in Path("/proc").iterdir():
+        try:
+            stat = (folder / "stat").read_text()
+            command = (folder / "cmdline").read_bytes()
+        except (OSError, NotADirectoryError):
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if name == "postgres":
+            kind = "PostgreSQL"
+        elif b"--beside" in command:
+            kind = "the mail sender"
+        elif b"spawn_main" in command:
+            kind = "the workers"
+        else:
+            continue
+        used[kind] += (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def print_cpu_per_write(
+    before: dict[str, float], after: dict[str, float], runs: dict[int, "Run"], seconds: int
+) -> None:
+    made = sum(run.rate * seconds for run in runs.values())
+    kinds = ("the workers", "the mail sender", "PostgreSQL")
+    shares = [f"{kind} {1000 * (after[kind] - before[kind]) / made:.1f} ms" for kind in kinds]
+    print(f"\nCPU per registration ({made:,.0f} made): {', '.join(shares)}")
+
+
 def serve_command(port: int, workers: int) -> list[str]:
     return [
         sys.executable,
@@ -847,7 +882,9 @@ def main() -> None:
             write = Row(
                 "POST /events/{id}/registrations", [], pairs=programme.pairs, in_process=False
             )
+            used = cpu_by_kind()
             results.update(measure(port, process.pid, [write], levels, args.duration))
+            print_cpu_per_write(used, cpu_by_kind(), results[write.name], args.duration)
 
         if "sqlite" in programmes:
             port = free_port()
