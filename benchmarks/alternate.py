@@ -22,13 +22,11 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.cli import alembic_config
 from benchmarks.load import (
     ROOT,
     Run,
-    bench_database,
-    fill,
     free_port,
+    programme_database,
     run_wrk,
     serve_command,
     served,
@@ -50,17 +48,8 @@ def main() -> None:
     parser.add_argument("--after", type=Path, default=ROOT)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from alembic import command
-
-    with bench_database(None) as url:
-        config = alembic_config(url)
-        config.attributes["configure_logger"] = False
-        command.upgrade(config, "head")
+    with programme_database() as (url, programme):
         engine = create_engine(url)
-        programme = fill(engine)
-        with engine.connect() as connection:
-            connection.execute(text("ANALYZE"))
-            connection.commit()
         events = [f"/events/{event}" for event in random.Random(3).sample(programme.event_ids, 200)]
         mine = {"paths": ["/me/registrations"] * 100, "tokens": programme.member_tokens[:100]}
         env = {**os.environ, "KEP_DATABASE_URL": url, "KEP_SEND_MAIL_IN_PROCESS": "0"}

@@ -14,12 +14,9 @@ import random
 import sys
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.cli import alembic_config
-from benchmarks.load import ROOT, Row, bench_database, fill, in_process_of
+from benchmarks.load import ROOT, Row, in_process_of, programme_database
 
 
 def main() -> None:
@@ -30,18 +27,7 @@ def main() -> None:
     parser.add_argument("--after", type=Path, default=ROOT, help="the later one (this tree)")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from alembic import command
-
-    with bench_database(None) as url:
-        config = alembic_config(url)
-        config.attributes["configure_logger"] = False
-        command.upgrade(config, "head")
-        engine = create_engine(url)
-        programme = fill(engine)
-        with engine.connect() as connection:
-            connection.execute(text("ANALYZE"))
-            connection.commit()
-        engine.dispose()
+    with programme_database() as (url, programme):
         picked = random.Random(11).sample(programme.event_ids, 200)
         events = [f"/events/{event}" for event in picked]
         rows = [Row("an event", events), Row("the listing", ["/events?limit=50"])]

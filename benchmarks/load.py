@@ -611,6 +611,25 @@ def bench_database(url: str | None) -> Iterator[str]:
         admin.dispose()
 
 
+@contextlib.contextmanager
+def programme_database() -> Iterator[tuple[str, "Programme"]]:
+    """A PostgreSQL database of its own, migrated, holding the programme, analysed; its
+    address and the programme."""
+    from alembic import command
+
+    with bench_database(None) as url:
+        config = alembic_config(url)
+        config.attributes["configure_logger"] = False
+        command.upgrade(config, "head")
+        engine = create_engine(url)
+        programme = fill(engine)
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+            connection.commit()
+        engine.dispose()
+        yield url, programme
+
+
 def in_process_of(source: Path, url: str, rows: list["Row"]) -> dict[str, InProcess]:
     """``in_process`` run by the code of ``source``, in a process of its own."""
     answer = subprocess.run(

@@ -16,19 +16,18 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.auth.deps import _token_user
 from app.auth.tokens import hash_token
-from app.cli import alembic_config
 from app.clock import system_clock
 from app.config import Settings
 from app.db import HELD
 from app.events import registrations
 from app.main import create_app
-from benchmarks.load import bench_database, fill
+from benchmarks.load import programme_database
 
 WARM_UP = 50
 
@@ -39,18 +38,7 @@ def main() -> None:
     )
     parser.add_argument("--count", type=int, default=300)
     args = parser.parse_args()
-    from alembic import command
-
-    with bench_database(None) as url:
-        config = alembic_config(url)
-        config.attributes["configure_logger"] = False
-        command.upgrade(config, "head")
-        engine = create_engine(url)
-        programme = fill(engine)
-        with engine.connect() as connection:
-            connection.execute(text("ANALYZE"))
-            connection.commit()
-        engine.dispose()
+    with programme_database() as (url, programme):
         app = create_app(Settings(database_url=url, send_mail_in_process=False, _env_file=None))  # type: ignore[call-arg]
         statements: list[str] = []
         event.listen(app.state.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
