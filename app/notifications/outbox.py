@@ -178,13 +178,7 @@ def _calendar(
     event: itip.EventLines = made[invite.event_id]
     known = session.info.setdefault(SEQUENCES, {})
     if event.uid not in known:  # every person's last invitation to the event, at once
-        known[event.uid] = dict(
-            session.execute(
-                select(OutboxMessage.recipient, func.max(OutboxMessage.calendar_sequence))
-                .where(OutboxMessage.calendar_uid == event.uid)
-                .group_by(OutboxMessage.recipient)
-            ).all()
-        )
+        known[event.uid] = dict(session.execute(_sent_before(), {"uid": event.uid}).all())
     last = known[event.uid].get(address)
     sequence = event.sequence if last is None else max(event.sequence, last + 1)
     known[event.uid][address] = sequence
@@ -203,6 +197,16 @@ def _calendar(
         "calendar_uid": event.uid,
         "calendar_sequence": sequence,
     }
+
+
+@lru_cache(maxsize=1)
+def _sent_before() -> Any:
+    """The last SEQUENCE each person was sent for one event."""
+    return (
+        select(OutboxMessage.recipient, func.max(OutboxMessage.calendar_sequence))
+        .where(OutboxMessage.calendar_uid == bindparam("uid"))
+        .group_by(OutboxMessage.recipient)
+    )
 
 
 # -- the lines every invitation to one version of an event shares -------------------------
