@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -111,6 +112,9 @@ def _serve(args: argparse.Namespace) -> None:
     with _sender_beside(settings):
         if config.workers == 1:
             server = uvicorn.Server(config)
+            # uvicorn sends itself the signal it stopped for once it has shut down: end
+            # by it as an exit, so that the sender is stopped on the way out.
+            signal.signal(signal.SIGTERM, _exit)
             server.run()
             if not server.started:
                 raise SystemExit(3)
@@ -120,8 +124,14 @@ def _serve(args: argparse.Namespace) -> None:
         Multiprocess(config, sockets=[listening_socket(config)]).run()
 
 
+def _exit(*_signal: object) -> None:
+    raise SystemExit(0)
+
+
 # The sender's priority below the workers' (nice(2)): under load the CPU goes to the
-# requests first, and the outbox waits for a quieter moment.
+# requests first, and the outbox waits for a quieter moment. Not on SQLite, where each
+# of the sender's transactions holds the one write lock that every request's change
+# waits for: a sender kept waiting for the CPU would keep them waiting too.
 SENDER_NICENESS = 10
 
 
@@ -131,24 +141,70 @@ def _sender_beside(settings: Settings) -> Iterator[None]:
     lower priority, rather than a thread in each: delivering mail (building each
     message, one transaction per message) took a third of a worker's time under a
     burst of registrations. Unless KEP_SEND_MAIL_IN_PROCESS=0, where a `kep worker` runs
-    apart. It ends with the server, or on its own if the server is gone."""
-    from app.notifications.sender import STOP_WAIT
-
+    apart. Started again if it ends; stopped with the server, and on its own if the
+    server is gone."""
     if not settings.send_mail_in_process:
         yield
         return
-    os.environ["KEP_SEND_MAIL_IN_PROCESS"] = "0"  # the workers send nothing themselves
-    command = [sys.executable, "-m", "app.cli", "worker", "--beside", str(os.getpid())]
-    sender = subprocess.Popen(command)
+    # Neither the workers nor, with one worker, this process send anything themselves.
+    before = os.environ.get(IN_PROCESS)
+    os.environ[IN_PROCESS] = "0"
+    get_settings.cache_clear()
+    sender = _SenderProcess(lower=not settings.database_url.startswith("sqlite"))
     try:
         yield
     finally:
-        sender.terminate()
+        sender.stop()
+        if before is None:
+            del os.environ[IN_PROCESS]
+        else:
+            os.environ[IN_PROCESS] = before
+        get_settings.cache_clear()
+
+
+IN_PROCESS = "KEP_SEND_MAIL_IN_PROCESS"
+
+
+class _SenderProcess:
+    """`kep worker --beside`, kept running: started again a second after it ends."""
+
+    def __init__(self, *, lower: bool) -> None:
+        self.command = [sys.executable, "-m", "app.cli", "worker", "--beside", str(os.getpid())]
+        if lower:
+            self.command.append("--lower")
+        self.process = subprocess.Popen(self.command)
+        self.stopping = threading.Event()
+        self.keeper = threading.Thread(target=self._keep, name="kep-sender-keeper", daemon=True)
+        self.keeper.start()
+
+    def _keep(self) -> None:
+        while not self.stopping.wait(1):
+            code = self.process.poll()
+            if code is not None:
+                logging.getLogger("app.notifications").warning(
+                    "the mail sender ended (exit code %s); it is started again", code
+                )
+                self._ended(self.process.pid)
+                self.process = subprocess.Popen(self.command)
+
+    def stop(self) -> None:
+        from app.notifications.sender import STOP_WAIT
+
+        self.stopping.set()
+        self.keeper.join()
+        self.process.terminate()
         try:
-            sender.wait(timeout=STOP_WAIT)
+            self.process.wait(timeout=STOP_WAIT)
         except subprocess.TimeoutExpired:  # a delivery cut off goes again once its claim ends
-            sender.kill()
-            sender.wait()
+            self.process.kill()
+            self.process.wait()
+        self._ended(self.process.pid)
+
+    @staticmethod
+    def _ended(pid: int) -> None:
+        from app import metrics
+
+        metrics.process_ended(pid)  # the live gauges it left in the workers' folder
 
 
 def listening_socket(config: "uvicorn.Config") -> socket.socket:
@@ -274,7 +330,6 @@ def _demo(_args: argparse.Namespace) -> None:
 
 def _worker(args: argparse.Namespace) -> None:
     import logging.config
-    import signal
 
     from app.db import make_engine, make_sessionmaker
     from app.logs import log_config
@@ -285,24 +340,20 @@ def _worker(args: argparse.Namespace) -> None:
     settings = _settings_or_exit()
     logging.config.dictConfig(log_config())
     if args.beside is None:
-        migrate(settings, own_logging=False)
-    else:  # started by `kep serve`, which migrated
+        migrate(settings, own_logging=False)  # `kep serve` has, for the one it starts
+    if args.lower:
         os.nice(SENDER_NICENESS)
     engine = make_engine(settings.database_url, pool_size=2, timeouts=Timeouts.of(settings))
     sender = Sender(make_sessionmaker(engine), settings)
-    where = "the mail server in KEP_SMTP_URL" if settings.smtp_url else f"{settings.mail_dir}/"
     try:
         if args.once:
             done = sender.run_once()
-            print(f"{done.sent} message(s) sent to {where}, {done.failed} not delivered.")
+            print(f"{done.sent} message(s) sent to {sender.where}, {done.failed} not delivered.")
             return
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signal_number, lambda *_: sender.stop())
         if args.beside is not None:
             _stop_when_gone(args.beside, sender)
-        logging.getLogger("app.notifications").warning(
-            "delivering mail to %s every %s s", where, settings.mail_poll_seconds
-        )
         sender.run()
     finally:
         engine.dispose()
@@ -350,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--once", action="store_true", help="one round: fire what is due, deliver, and exit"
     )
     worker.add_argument("--beside", type=int, help=argparse.SUPPRESS)  # `kep serve`'s pid
+    worker.add_argument("--lower", action="store_true", help=argparse.SUPPRESS)  # nice(2)
     worker.set_defaults(run=_worker)
 
     return parser

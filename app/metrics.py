@@ -58,7 +58,7 @@ def exposition() -> bytes:
     return generate_latest(registry)
 
 
-def process_ended() -> None:
-    """Drop the live gauges of this worker when it stops."""
+def process_ended(pid: int | None = None) -> None:
+    """Drop the live gauges of this worker (or of the process ``pid``) when it stops."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-        multiprocess.mark_process_dead(os.getpid())
+        multiprocess.mark_process_dead(pid or os.getpid())

@@ -216,7 +216,8 @@ def test_an_invitation_takes_the_events_lines_from_the_vevent_the_feeds_keep(
 ):
     """Publishing keeps the event's public VEVENT (app.feeds.entries); an invitation's
     shared lines are taken from it in the one statement that reads the version: the
-    same lines as written from the event, folded lines, repeated properties and all."""
+    same lines as written from the event, folded lines and all (repeated properties
+    and components inside: the next test)."""
     event = published_event(
         client,
         dg_rtd.headers,

@@ -56,11 +56,11 @@ def test_metrics_add_up_across_workers(tmp_path):
 
 
 def senders_of(served) -> list[int]:
-    return [
-        pid
-        for pid in descendants(served.process.pid)
-        if command_line(pid)[-4:-1] == ["app.cli", "worker", "--beside"]
-    ]
+    def is_sender(pid: int) -> bool:
+        command = command_line(pid)
+        return command[2:5] == ["app.cli", "worker", "--beside"]
+
+    return [pid for pid in descendants(served.process.pid) if is_sender(pid)]
 
 
 def sign_up(base_url: str, name: str) -> None:
@@ -69,18 +69,47 @@ def sign_up(base_url: str, name: str) -> None:
     assert answer.status_code == 202, answer.text
 
 
-def test_one_sender_beside_the_workers_delivers_the_mail_and_yields_the_cpu_to_them(tmp_path):
+def mail_settings(folder) -> dict[str, str]:
+    return {"mail_dir": str(folder), "mail_poll_seconds": "0.2", "send_mail_in_process": "1"}
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_one_sender_beside_the_workers_delivers_the_mail_and_stops_with_them(tmp_path, workers):
     url, _ = migrated_sqlite(tmp_path)
     folder = tmp_path / "mail"
-    settings = {"mail_dir": str(folder), "mail_poll_seconds": "0.2", "send_mail_in_process": "1"}
-    with serving(url, tmp_path / "log", "--workers", "2", **settings) as served:
+    with serving(url, tmp_path / "log", "--workers", workers, **mail_settings(folder)) as served:
         [sender] = senders_of(served)
-        assert niceness(sender) == 10
-        for n in range(4):  # a new connection each: both workers take some
+        for n in range(4):  # a new connection each: with two workers, both take some
             sign_up(served.base_url, f"Sam Signup {n}")
         until(lambda: len(list(folder.glob("*.eml"))) == 4, 30)
         assert served.stop() in STOPPED
-    assert ended(sender)
+        assert ended(sender)  # stopped on the way out, not left to find the server gone
+    # Each sender says where it delivers as it starts: the workers started none.
+    assert sum("delivering mail to" in line for line in served.lines()) == 1
+
+
+def test_the_sender_yields_the_cpu_to_the_workers_but_not_on_sqlite(database_url, engine, tmp_path):
+    """On SQLite each of the sender's transactions holds the write lock that the
+    requests' changes wait for: a sender kept waiting for the CPU would make them wait."""
+    settings = mail_settings(tmp_path / "mail")
+    with serving(database_url, tmp_path / "log", "--workers", "2", **settings) as served:
+        [sender] = senders_of(served)
+        lower = 0 if database_url.startswith("sqlite") else 10
+        until(lambda: niceness(sender) == lower, 10)
+        time.sleep(0.5)  # as it is once started
+        assert niceness(sender) == lower
+
+
+def test_a_sender_that_ends_is_started_again(tmp_path):
+    url, _ = migrated_sqlite(tmp_path)
+    folder = tmp_path / "mail"
+    with serving(url, tmp_path / "log", "--workers", "2", **mail_settings(folder)) as served:
+        [first] = senders_of(served)
+        os.kill(first, signal.SIGKILL)
+        until(lambda: senders_of(served) not in ([], [first]), 15)
+        sign_up(served.base_url, "Sam Signup")
+        until(lambda: len(list(folder.glob("*.eml"))) == 1, 30)
+    assert any("the mail sender ended (exit code -9)" in line for line in served.lines())
 
 
 def test_without_the_sender_the_server_delivers_nothing(tmp_path):

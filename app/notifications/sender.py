@@ -342,8 +342,16 @@ class Sender:
                 break
         return total
 
+    @property
+    def where(self) -> str:
+        settings = self.settings
+        return "the mail server in KEP_SMTP_URL" if settings.smtp_url else f"{settings.mail_dir}/"
+
     def run(self) -> None:
         """Until ``stop()``: a failing database or mail server is logged and tried again."""
+        logging.getLogger("app.notifications").warning(  # seen at any level of logging
+            "delivering mail to %s every %s s", self.where, self.settings.mail_poll_seconds
+        )
         while not self.stopping.is_set():
             try:
                 self.run_once()
