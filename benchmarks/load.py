@@ -754,23 +754,28 @@ def workers_of(pid: int) -> list[int]:
     return found or [pid]
 
 
-def cpu_by_kind() -> dict[str, float]:
-    """CPU seconds used so far by the service's workers, its mail sender and PostgreSQL."""
+def cpu_by_kind(server: int, database: str) -> dict[str, float]:
+    """CPU seconds used so far by the service's workers and its mail sender (the
+    processes under ``server``), and by PostgreSQL for ``database``: its server
+    processes and the connections to that database, not those to others."""
     used: dict[str, float] = defaultdict(float)
     tick = os.sysconf("SC_CLK_TCK")
+    ours = set(descendants(server))
     for folder in Path("/proc").iterdir():
         try:
+            pid = int(folder.name)
             stat = (folder / "stat").read_text()
             command = (folder / "cmdline").read_bytes()
-        except (OSError, NotADirectoryError):
+        except (ValueError, OSError):
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        if name == "postgres":
+        connection = b"127.0.0.1(" in command or b"[local]" in command
+        if name == "postgres" and (not connection or f" {database} ".encode() in command):
             kind = "PostgreSQL"
-        elif b"--beside" in command:
+        elif pid in ours and b"--beside" in command:
             kind = "the mail sender"
-        elif b"spawn_main" in command:
+        elif pid in ours and b"spawn_main" in command:
             kind = "the workers"
         else:
             continue
@@ -782,6 +787,9 @@ def print_cpu_per_write(
     before: dict[str, float], after: dict[str, float], runs: dict[int, "Run"], seconds: int
 ) -> None:
     made = sum(run.rate * seconds for run in runs.values())
+    if not made:
+        print("\nCPU per registration: none made")
+        return
     kinds = ("the workers", "the mail sender", "PostgreSQL")
     shares = [f"{kind} {1000 * (after[kind] - before[kind]) / made:.1f} ms" for kind in kinds]
     print(f"\nCPU per registration ({made:,.0f} made): {', '.join(shares)}")
@@ -901,9 +909,11 @@ def main() -> None:
             write = Row(
                 "POST /events/{id}/registrations", [], pairs=programme.pairs, in_process=False
             )
-            used = cpu_by_kind()
+            database = make_url(url).database or ""
+            used = cpu_by_kind(process.pid, database)
             results.update(measure(port, process.pid, [write], levels, args.duration))
-            print_cpu_per_write(used, cpu_by_kind(), results[write.name], args.duration)
+            after = cpu_by_kind(process.pid, database)
+            print_cpu_per_write(used, after, results[write.name], args.duration)
 
         if "sqlite" in programmes:
             port = free_port()
