@@ -137,12 +137,12 @@ SENDER_NICENESS = 10
 
 @contextlib.contextmanager
 def _sender_beside(settings: Settings) -> Iterator[None]:
-    """One mail sender for all the workers, in a process of its own (`kep worker`) at a
-    lower priority, rather than a thread in each: delivering mail (building each
-    message, one transaction per message) took a third of a worker's time under a
-    burst of registrations. Unless KEP_SEND_MAIL_IN_PROCESS=0, where a `kep worker` runs
-    apart. Started again if it ends; stopped with the server, and on its own if the
-    server is gone."""
+    """One mail sender for all the workers, in a process of its own (`kep worker`; at a
+    lower priority on PostgreSQL), rather than a thread in each: delivering mail
+    (building each message, one transaction per message) took a third of a worker's
+    time under a burst of registrations. Unless KEP_SEND_MAIL_IN_PROCESS=0, where a
+    `kep worker` runs apart. Started again if it ends; stopped with the server, and on
+    its own if the server is gone."""
     if not settings.send_mail_in_process:
         yield
         return
@@ -166,13 +166,15 @@ IN_PROCESS = "KEP_SEND_MAIL_IN_PROCESS"
 
 
 class _SenderProcess:
-    """`kep worker --beside`, kept running: started again a second after it ends."""
+    """`kep worker --beside`, kept running: started again a second after it ends. In a
+    process group of its own, so that Ctrl-C in a terminal reaches the server only,
+    which stops the sender once its workers have stopped."""
 
     def __init__(self, *, lower: bool) -> None:
         self.command = [sys.executable, "-m", "app.cli", "worker", "--beside", str(os.getpid())]
         if lower:
             self.command.append("--lower")
-        self.process = subprocess.Popen(self.command)
+        self.process = self._start()
         self.stopping = threading.Event()
         self.keeper = threading.Thread(target=self._keep, name="kep-sender-keeper", daemon=True)
         self.keeper.start()
@@ -185,7 +187,10 @@ class _SenderProcess:
                     "the mail sender ended (exit code %s); it is started again", code
                 )
                 self._ended(self.process.pid)
-                self.process = subprocess.Popen(self.command)
+                self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self.command, process_group=0)
 
     def stop(self) -> None:
         from app.notifications.sender import STOP_WAIT

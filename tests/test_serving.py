@@ -100,6 +100,22 @@ def test_the_sender_yields_the_cpu_to_the_workers_but_not_on_sqlite(database_url
         assert niceness(sender) == lower
 
 
+def test_ctrl_c_in_a_terminal_stops_the_sender_once_not_twice(tmp_path):
+    """The terminal signals its foreground process group: the server and its workers,
+    not the sender, which the server stops itself (not seen to end, nor started again)."""
+    url, _ = migrated_sqlite(tmp_path)
+    with serving(url, tmp_path / "log", "--workers", "2", send_mail_in_process="1") as served:
+        [sender] = senders_of(served)
+        group = os.getpgid(served.process.pid)
+        assert os.getpgid(sender) != group
+        for pid in [served.process.pid, *descendants(served.process.pid)]:
+            if os.getpgid(pid) == group:
+                os.kill(pid, signal.SIGINT)
+        assert served.process.wait(timeout=30) in STOPPED
+        assert ended(sender)
+    assert not any("the mail sender ended" in line for line in served.lines())
+
+
 def test_a_sender_that_ends_is_started_again(tmp_path):
     url, _ = migrated_sqlite(tmp_path)
     folder = tmp_path / "mail"
