@@ -56,12 +56,9 @@ def _version(made: str, variant: EntryVariant, sequence: int, updated_at: dateti
     return f"{made}|{variant.value}|{sequence}|{updated_at.isoformat()}"
 
 
-def public_part_version(
-    *, catalogue: datetime | None, base_url: str, sequence: int, updated_at: datetime
-) -> str:
-    """The version of an event's public part made now: what a kept one must match."""
-    made = made_with(catalogue=catalogue, base_url=base_url)
-    return _version(made, EntryVariant.public, sequence, updated_at)
+def is_current(row: EntryRow, made: str) -> bool:
+    """Whether the row's stored part is the one its event would be serialised as now."""
+    return row.stored_vevent is not None and row.stored_version == part_version(row, made)
 
 
 def current_parts(
@@ -74,11 +71,10 @@ def current_parts(
     """The VEVENT of every row, in order: stored ones whose version matches, the others
     serialised now and stored for the next feed that holds them."""
     common = made_with(catalogue=catalogue, base_url=base_url)
-    wanted = [part_version(row, common) for row in rows]
     stale = {
-        (row.event_id, row.variant): version
-        for row, version in zip(rows, wanted, strict=True)
-        if row.stored_version != version or row.stored_vevent is None
+        (row.event_id, row.variant): part_version(row, common)
+        for row in rows
+        if not is_current(row, common)
     }
     made = _serialise(session, stale, base_url=base_url) if stale else {}
     return [
@@ -160,18 +156,14 @@ def keep_public_parts(session: Session, event_ids: list[int], *, base_url: str) 
     """Serialise the public VEVENT of events that have just changed and keep it, in the
     transaction that changed them: the next poll of any feed finds them current."""
     catalogue = session.connection().execute(select(versions.catalogue_changed())).scalar()
+    common = made_with(catalogue=catalogue, base_url=base_url)
     _store(
         session,
         [
             {
                 "event_id": event.id,
                 "variant": EntryVariant.public,
-                "version": public_part_version(
-                    catalogue=catalogue,
-                    base_url=base_url,
-                    sequence=event.sequence,
-                    updated_at=event.updated_at,
-                ),
+                "version": _version(common, EntryVariant.public, event.sequence, event.updated_at),
                 "vevent": presenters.event_component(event, base_url=base_url).to_ical().decode(),
             }
             for event in vevents.events_for_entries(session, event_ids)

@@ -229,21 +229,26 @@ _VARIANTS = {variant.value: variant for variant in EntryVariant}
 
 
 def _rows(session: Session, query: Rows, values: dict[str, Any] | None = None) -> list[EntryRow]:
-    return [
-        EntryRow(row[0], _VARIANTS[row[1]], *row[2:])
-        for row in read_rows(session).execute(query, values)
-    ]
+    return [split_entry(row)[0] for row in read_rows(session).execute(query, values)]
 
 
-def _public_rows(where: Sequence[ColumnElement[bool]]) -> Rows:
+def split_entry(row: Sequence[Any]) -> tuple[EntryRow, tuple[Any, ...]]:
+    """A row of ``_public_rows`` as its entry, and the extra columns selected after it."""
+    end = 2 + len(_ROW_COLUMNS)
+    return EntryRow(row[0], _VARIANTS[row[1]], *row[2:end]), tuple(row[end:])
+
+
+def public_rows(where: Sequence[ColumnElement[bool]], *extra: Any) -> Rows:
+    """Events as the public feeds hold them, with their stored parts; ``extra`` columns
+    after the entry's (``split_entry``)."""
     variant = literal(EntryVariant.public.value)
-    query = select(Event.id, variant, *_ROW_COLUMNS).where(*where)
+    query = select(Event.id, variant, *_ROW_COLUMNS, *extra).where(*where)
     return _with_parts(query, variant)
 
 
 @lru_cache(maxsize=128)
 def _calendar_rows_statement(filters: CalendarFilters) -> Rows:
-    return _public_rows([in_feeds(bindparam("now", type_=UTCDateTime())), *filters.where()])
+    return public_rows([in_feeds(bindparam("now", type_=UTCDateTime())), *filters.where()])
 
 
 def calendar_rows(session: Session, filters: CalendarFilters, now: datetime) -> list[EntryRow]:
@@ -251,12 +256,12 @@ def calendar_rows(session: Session, filters: CalendarFilters, now: datetime) -> 
 
 
 def event_rows(session: Session, event_id: int) -> list[EntryRow]:
-    return _rows(session, _public_rows([Event.id == event_id, public()]))
+    return _rows(session, public_rows([Event.id == event_id, public()]))
 
 
 def seminar_event_rows(session: Session, now: datetime) -> list[EntryRow]:
     """The scheduled seminars' events, as the seminars' feed shows them."""
-    return _rows(session, _public_rows([in_feeds(now), Event.id.in_(seminar_event_ids())]))
+    return _rows(session, public_rows([in_feeds(now), Event.id.in_(seminar_event_ids())]))
 
 
 def personal_rows(session: Session, user_id: int, now: datetime) -> list[EntryRow]:

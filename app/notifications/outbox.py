@@ -15,17 +15,18 @@ from functools import lru_cache
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy import event as orm_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.common.cache import BoundedCache
 from app.config import Settings
-from app.feeds.entries import public_part_version
+from app.feeds.entries import is_current, made_with
+from app.feeds.queries import public_rows, split_entry
 from app.feeds.versions import catalogue_changed
 from app.feeds.vevents import events_for_entries
-from app.models import EntryVariant, Event, FeedEntry, MessageStatus, OutboxMessage, User
+from app.models import Event, MessageStatus, OutboxMessage, User
 from app.notifications import itip, preferences
 from app.notifications.kinds import KINDS
 from app.notifications.wording import one_line
@@ -227,25 +228,11 @@ MADE_LINES = "kep_invitation_lines"
 
 @lru_cache(maxsize=1)
 def _version_statement() -> Any:
-    """The event's version, what of its row the lines need, and its public VEVENT as the
-    feeds keep it, if they do."""
-    kept = and_(FeedEntry.event_id == Event.id, FeedEntry.variant == EntryVariant.public)
-    return (
-        select(
-            Event.uid,
-            Event.sequence,
-            Event.updated_at,
-            catalogue_changed().label("catalogue"),
-            Event.timezone,
-            Event.starts_at,
-            Event.ends_at,
-            Event.agenda_confirmed_at,
-            FeedEntry.version.label("kept_version"),
-            FeedEntry.vevent.label("kept_vevent"),
-        )
-        .outerjoin(FeedEntry, kept)
-        .where(Event.id == bindparam("event_id"))
-    )
+    """The event as the public feeds hold it (with the VEVENT they keep and that part's
+    version), and what its lines need besides: its UID, the catalogue's latest change,
+    when its agenda was confirmed."""
+    event = [Event.id == bindparam("event_id")]
+    return public_rows(event, Event.uid, catalogue_changed(), Event.agenda_confirmed_at)
 
 
 def shared_lines(session: Session, event_id: int, base_url: str) -> itip.EventLines:
@@ -253,25 +240,22 @@ def shared_lines(session: Session, event_id: int, base_url: str) -> itip.EventLi
     taken from the VEVENT the feeds keep when it is current (one statement in all), else
     written from the event."""
     row = session.connection().execute(_version_statement(), {"event_id": event_id}).one()
-    key = (event_id, (row.uid, row.sequence, row.updated_at, row.catalogue), base_url)
+    entry, (uid, catalogue, confirmed_at) = split_entry(row)
+    key = (event_id, (uid, entry.sequence, entry.updated_at, catalogue), base_url)
     lines = _LINES.get(key)
     if lines is None:
-        current = public_part_version(
-            catalogue=row.catalogue,
-            base_url=base_url,
-            sequence=row.sequence,
-            updated_at=row.updated_at,
-        )
-        if row.kept_version == current:
+        if entry.stored_vevent is not None and is_current(
+            entry, made_with(catalogue=catalogue, base_url=base_url)
+        ):
             version = itip.Version(
-                uid=row.uid,
-                sequence=row.sequence,
-                timezone=row.timezone,
-                starts_at=row.starts_at,
-                ends_at=row.ends_at,
-                agenda_confirmed_at=row.agenda_confirmed_at,
+                uid=uid,
+                sequence=entry.sequence,
+                timezone=entry.timezone,
+                starts_at=entry.starts_at,
+                ends_at=entry.ends_at,
+                agenda_confirmed_at=confirmed_at,
             )
-            lines = itip.kept_lines(version, row.kept_vevent)
+            lines = itip.kept_lines(version, entry.stored_vevent)
         else:
             (event,) = events_for_entries(session, [event_id])
             lines = itip.event_lines(event, base_url=base_url)
