@@ -23,6 +23,7 @@ from icalendar.caselessdict import canonsort_keys
 
 from app.feeds import presenters, zones
 from app.feeds.presenters import event_component
+from app.feeds.queries import EntryRow
 from app.feeds.vevents import FeedEvent
 
 REQUEST = "REQUEST"
@@ -48,36 +49,33 @@ class EventLines:
         return len(self.timezones) + sum(map(len, self.properties.values()))
 
 
-@dataclass(frozen=True, slots=True)
-class Version:
-    """What of an event's row its shared lines need besides its VEVENT."""
-
-    uid: str
-    sequence: int
-    timezone: str
-    starts_at: datetime
-    ends_at: datetime
-    agenda_confirmed_at: datetime | None
-
-
 def event_lines(event: FeedEvent, *, base_url: str) -> EventLines:
     """The shared lines, written from the event."""
-    return _shared(event, _lines(event_component(event, base_url=base_url)))
+    properties = _lines(event_component(event, base_url=base_url))
+    return _shared(event, event.uid, event.agenda_confirmed_at, properties)
 
 
-def kept_lines(version: Version, vevent: str) -> EventLines:
+def kept_lines(
+    entry: EntryRow, vevent: str, *, uid: str, agenda_confirmed_at: datetime | None
+) -> EventLines:
     """The shared lines, taken from the event's public VEVENT as the feeds keep it
-    (``app.feeds.entries``): the same component, written whole by the library."""
-    return _shared(version, _written_lines(vevent))
+    (``vevent``, the stored part of ``entry``): the same component, written whole by
+    the library."""
+    return _shared(entry, uid, agenda_confirmed_at, _written_lines(vevent))
 
 
-def _shared(version: Version | FeedEvent, properties: dict[str, bytes]) -> EventLines:
+def _shared(
+    event: FeedEvent | EntryRow,
+    uid: str,
+    agenda_confirmed_at: datetime | None,
+    properties: dict[str, bytes],
+) -> EventLines:
     spans = zones.ZoneSpans()
-    spans.add(version.timezone, version.starts_at, version.ends_at)
+    spans.add(event.timezone, event.starts_at, event.ends_at)
     return EventLines(
-        uid=version.uid,
-        sequence=version.sequence,
-        confirmed=version.agenda_confirmed_at is not None,
+        uid=uid,
+        sequence=event.sequence,
+        confirmed=agenda_confirmed_at is not None,
         timezones=b"".join(spans.serialised()),
         properties={name: line for name, line in properties.items() if name not in OWN_LINES},
     )

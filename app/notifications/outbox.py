@@ -244,18 +244,9 @@ def shared_lines(session: Session, event_id: int, base_url: str) -> itip.EventLi
     key = (event_id, (uid, entry.sequence, entry.updated_at, catalogue), base_url)
     lines = _LINES.get(key)
     if lines is None:
-        if entry.stored_vevent is not None and is_current(
-            entry, made_with(catalogue=catalogue, base_url=base_url)
-        ):
-            version = itip.Version(
-                uid=uid,
-                sequence=entry.sequence,
-                timezone=entry.timezone,
-                starts_at=entry.starts_at,
-                ends_at=entry.ends_at,
-                agenda_confirmed_at=confirmed_at,
-            )
-            lines = itip.kept_lines(version, entry.stored_vevent)
+        kept, made = entry.stored_vevent, made_with(catalogue=catalogue, base_url=base_url)
+        if kept is not None and is_current(entry, made):
+            lines = itip.kept_lines(entry, kept, uid=uid, agenda_confirmed_at=confirmed_at)
         else:
             (event,) = events_for_entries(session, [event_id])
             lines = itip.event_lines(event, base_url=base_url)
