@@ -795,6 +795,22 @@ def print_cpu_per_write(
     print(f"\nCPU per registration ({made:,.0f} made): {', '.join(shares)}")
 
 
+@contextlib.contextmanager
+def profiled(pid: int, output: Path | None) -> Iterator[None]:
+    """py-spy recording ``pid`` while the block runs, when ``output`` is given."""
+    if output is None:
+        yield
+        return
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "--gil", "-f", "raw", "-o", str(output), "--pid", str(pid)]
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(timeout=60)
+
+
 def serve_command(port: int, workers: int) -> list[str]:
     return [
         sys.executable,
@@ -838,6 +854,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-sqlite", action="store_true", help="leave out the SQLite row")
     parser.add_argument(
+        "--writes-only",
+        action="store_true",
+        help="the bare app and the registrations only (no reads, no SQLite row)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record the first worker with py-spy during the registrations, into this file "
+        "(py-spy's raw format, for flame graphs)",
+    )
+    parser.add_argument(
         "--source",
         type=Path,
         default=ROOT,
@@ -858,7 +885,7 @@ def main() -> None:
         sqlite_url = f"sqlite:///{folder}/bench.db"
         programmes = {}
         for name, database in [("postgresql", url), ("sqlite", sqlite_url)]:
-            if name == "sqlite" and args.no_sqlite:
+            if name == "sqlite" and (args.no_sqlite or args.writes_only):
                 continue
             from alembic import command
 
@@ -900,18 +927,19 @@ def main() -> None:
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         with served(serve_command(port, args.workers), env, port, "/health", source) as process:
             base = f"http://127.0.0.1:{port}"
-            rows = kep_rows(base, programme)
+            rows = [] if args.writes_only else kep_rows(base, programme)
             warm = Row("warm-up", ["/events?limit=50", "/events/1", "/health"])
             measure(port, process.pid, [warm], [10], 3)
             results.update(measure(port, process.pid, rows, levels, args.duration))
             # In-process figures before the writes: the ETags sent are still current.
-            figures = in_process_of(source, url, rows)
+            figures = in_process_of(source, url, rows) if rows else {}
             write = Row(
                 "POST /events/{id}/registrations", [], pairs=programme.pairs, in_process=False
             )
             database = make_url(url).database or ""
             used = cpu_by_kind(process.pid, database)
-            results.update(measure(port, process.pid, [write], levels, args.duration))
+            with profiled(workers_of(process.pid)[0], args.profile):
+                results.update(measure(port, process.pid, [write], levels, args.duration))
             after = cpu_by_kind(process.pid, database)
             print_cpu_per_write(used, after, results[write.name], args.duration)
 

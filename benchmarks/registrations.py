@@ -1,6 +1,9 @@
 """Registrations one after another in one process, with no server and nothing else
 running: the time and CPU each costs from the token's lookup to the commit (the
-messages and their invitations included), and its statements.
+messages and their invitations included), and its statements. Then the mail sender
+delivers their messages into a folder, next to the email library alone writing the same
+messages: the CPU each message costs the sender, and the share of it that is the
+library's.
 
     .venv/bin/python benchmarks/registrations.py [--count 300]
     .venv/bin/py-spy record -f raw -o registrations.txt -- \\
@@ -13,10 +16,12 @@ VEVENT kept, as publishing leaves it), makes 50 registrations to warm up, then
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -27,6 +32,8 @@ from app.config import Settings
 from app.db import HELD
 from app.events import registrations
 from app.main import create_app
+from app.models import OutboxMessage
+from app.notifications.sender import DirectoryTransport, Sender, mime
 from benchmarks.load import programme_database
 
 WARM_UP = 50
@@ -38,8 +45,11 @@ def main() -> None:
     )
     parser.add_argument("--count", type=int, default=300)
     args = parser.parse_args()
-    with programme_database() as (url, programme):
-        app = create_app(Settings(database_url=url, send_mail_in_process=False, _env_file=None))  # type: ignore[call-arg]
+    with programme_database() as (url, programme), tempfile.TemporaryDirectory() as folder:
+        settings = Settings(  # type: ignore[call-arg]
+            database_url=url, send_mail_in_process=False, mail_dir=folder, _env_file=None
+        )
+        app = create_app(settings)
         statements: list[str] = []
         event.listen(app.state.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
 
@@ -61,12 +71,37 @@ def main() -> None:
         for token, event_id in programme.pairs[WARM_UP : WARM_UP + args.count]:
             register(token, event_id)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        print(
+            f"{args.count} registrations: {1000 * wall / args.count:.1f} ms each, "
+            f"{1000 * cpu / args.count:.1f} ms of CPU, "
+            f"{len(statements) / args.count:.1f} statements (the token's last use written "
+            "inline, once a minute per token, among them)"
+        )
+        delivery(app.state.sessionmaker, settings, statements)
         app.state.engine.dispose()
+
+
+def delivery(sessions: Any, settings: Settings, statements: list[str]) -> None:
+    """The sender delivering what is queued, then the email library alone writing the same
+    messages into another folder: CPU per message of each."""
+    with sessions() as session:
+        messages = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        session.expunge_all()
+    statements.clear()
+    cpu = time.process_time()
+    delivered = Sender(sessions, settings).run_once()
+    sender_ms = 1000 * (time.process_time() - cpu) / max(delivered.sent, 1)
+    sender_statements = len(statements) / max(delivered.sent, 1)
+    with tempfile.TemporaryDirectory() as folder:
+        cpu = time.process_time()
+        with DirectoryTransport(Path(folder)).connection() as write:
+            for message in messages:
+                write(mime(message, settings=settings, now=system_clock(), unsubscribe=None))
+        library_ms = 1000 * (time.process_time() - cpu) / max(len(messages), 1)
     print(
-        f"{args.count} registrations: {1000 * wall / args.count:.1f} ms each, "
-        f"{1000 * cpu / args.count:.1f} ms of CPU, "
-        f"{len(statements) / args.count:.1f} statements (the token's last use written "
-        "inline, once a minute per token, among them)"
+        f"{delivered.sent} messages delivered: the sender {sender_ms:.2f} ms of CPU and "
+        f"{sender_statements:.1f} statements each; the email library alone writing them "
+        f"{library_ms:.2f} ms each ({library_ms / sender_ms:.0%} of the sender's)"
     )
 
 

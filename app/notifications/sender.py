@@ -27,11 +27,12 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -164,47 +165,78 @@ def wait_after(attempts: int, settings: Settings) -> timedelta:
     return min(wait, LONGEST_WAIT)
 
 
+@lru_cache(maxsize=1)
+def _claim_statement() -> Any:
+    """Claim the due messages no other sender holds, oldest first, in one statement that
+    answers them."""
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == MessageStatus.pending,
+            OutboxMessage.next_attempt_at <= bindparam("now"),
+            or_(
+                OutboxMessage.claimed_until.is_(None),
+                OutboxMessage.claimed_until <= bindparam("now"),
+            ),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due.scalar_subquery()))
+        .values(
+            claimed_by=bindparam("worker"),
+            claimed_until=bindparam("until"),
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def claim(sessions: sessionmaker[Session], worker: str, now: datetime) -> list[OutboxMessage]:
     """Claim the due messages no other sender holds, oldest first."""
+    values = {"now": now, "worker": worker, "until": now + CLAIM}
     with sessions.begin() as session:
-        rows = list(
-            session.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.status == MessageStatus.pending,
-                    OutboxMessage.next_attempt_at <= now,
-                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
-                )
-                .order_by(OutboxMessage.id)
-                .limit(BATCH)
-                .with_for_update(skip_locked=True)
-            )
+        rows = list(session.scalars(_claim_statement(), values))
+        session.expunge_all()
+    return sorted(rows, key=lambda row: row.id)
+
+
+@lru_cache(maxsize=1)
+def _mark_statement() -> Any:
+    """A claimed message's new state (the values given), if this sender still holds it;
+    on the session's connection, without the ORM's bookkeeping: once per message."""
+    table = OutboxMessage.__table__
+    return update(table).where(
+        table.c.id == bindparam("outbox_id"), table.c.claimed_by == bindparam("worker")
+    )
+
+
+def _mark(
+    sessions: sessionmaker[Session], message: OutboxMessage, worker: str, **values: object
+) -> None:
+    with sessions.begin() as session:
+        session.connection().execute(
+            _mark_statement(), {"outbox_id": message.id, "worker": worker, **values}
         )
-        for row in rows:
-            row.claimed_by = worker
-            row.claimed_until = now + CLAIM
-            row.attempts += 1
-        session.flush()
-        for row in rows:
-            session.expunge(row)
-    return rows
 
 
 def _sent(
     sessions: sessionmaker[Session], message: OutboxMessage, worker: str, now: datetime
 ) -> None:
-    with sessions.begin() as session:
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker)
-            .values(
-                status=MessageStatus.sent,
-                sent_at=now,
-                secret=None,  # the link has gone out: the outbox forgets it
-                claimed_by=None,
-                claimed_until=None,
-            )
-        )
+    _mark(
+        sessions,
+        message,
+        worker,
+        status=MessageStatus.sent,
+        sent_at=now,
+        secret=None,  # the link has gone out: the outbox forgets it
+        claimed_by=None,
+        claimed_until=None,
+    )
 
 
 def _failed(
@@ -226,12 +258,7 @@ def _failed(
         values.update(status=MessageStatus.failed, secret=None)
     else:
         values.update(next_attempt_at=now + wait_after(message.attempts, settings))
-    with sessions.begin() as session:
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker)
-            .values(**values)
-        )
+    _mark(sessions, message, worker, **values)
     log.warning(
         "message %s (%s) not delivered, attempt %s%s: %s",
         message.id,
