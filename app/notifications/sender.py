@@ -209,9 +209,9 @@ def claim(sessions: sessionmaker[Session], worker: str, now: datetime) -> list[O
 def _mark_statement() -> Any:
     """A claimed message's new state (the values given), if this sender still holds it;
     on the session's connection, without the ORM's bookkeeping: once per message."""
-    table = OutboxMessage.__table__
-    return update(table).where(
-        table.c.id == bindparam("outbox_id"), table.c.claimed_by == bindparam("worker")
+    return update(OutboxMessage).where(
+        OutboxMessage.id == bindparam("outbox_id"),
+        OutboxMessage.claimed_by == bindparam("worker"),
     )
 
 
