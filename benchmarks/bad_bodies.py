@@ -25,18 +25,12 @@ from pathlib import Path
 
 import httpx
 
+from tests.helpers.processes import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BODY = json.dumps(
     {"name": "Ann", "email": "ann@example.eu", **{f"k{i:05d}": i for i in range(60_000)}}
 ).encode()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def health_latencies(base: str, seconds: float) -> list[float]:

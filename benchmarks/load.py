@@ -47,6 +47,7 @@ from sqlalchemy.engine import Engine, make_url
 from app.auth.tokens import hash_token, new_token
 from app.cli import alembic_config
 from app.models import ApiToken, Base, Event, Proposal, Registration, Seminar, Support, User
+from tests.helpers.processes import descendants, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/bench_load_{os.getpid()}"
@@ -300,14 +301,6 @@ def keep_public_parts_of(engine: Engine, event_ids: list[int]) -> None:
 # -- processes -------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def served(
     command: list[str], env: dict[str, str], port: int, probe: str, source: Path = ROOT
@@ -336,15 +329,6 @@ def served(
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
-
-
-def descendants(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        children = (task / "children").read_text().split()
-        for child in map(int, children):
-            found += [child, *descendants(child)]
-    return found
 
 
 def peak_memory_mib(pid: int) -> list[float]:
