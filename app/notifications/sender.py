@@ -23,10 +23,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.charset import QP, Charset
+from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import SMTP, compat32
+from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -60,8 +64,75 @@ STOP_WAIT = 3
 
 def mime(
     message: OutboxMessage, *, settings: Settings, now: datetime, unsubscribe: str | None
+) -> Message:
+    """The message as it goes out: text, and the calendar part as an alternative.
+
+    Written with the email package's legacy API (``compat32``), which builds and writes
+    a message about three times faster than its modern one (``benchmarks/registrations.py``
+    times both): the parts and headers are the same once read. A message to an address
+    that is not ASCII needs SMTPUTF8, which only the modern API writes: it is built there.
+    """
+    if not (message.recipient.isascii() and settings.mail_from.isascii()):
+        return standard_mime(message, settings=settings, now=now, unsubscribe=unsubscribe)
+    text = _text_part(_body(message), "plain")
+    if message.calendar is not None and message.calendar_method is not None:
+        calendar = _text_part(message.calendar, "calendar")
+        calendar.set_param("method", message.calendar_method)
+        mail: Message = MIMEMultipart("alternative", _subparts=[text, calendar], policy=LEGACY)
+    else:
+        mail = text
+        mail["MIME-Version"] = "1.0"
+    given = (settings.mail_from, message.recipient, message.recipient_name, message.subject)
+    if any(mark in value for value in given for mark in "\r\n"):  # as the modern API
+        raise ValueError(f"message {message.id} has a line break in a header")
+    name, address = parseaddr(settings.mail_from)
+    mail["From"] = formataddr((name, address), charset="utf-8")
+    mail["To"] = formataddr((message.recipient_name, message.recipient), charset="utf-8")
+    # Folded here, in encoded words where it is not ASCII; the policy folds nothing, so
+    # that a long link stays on its header's line.
+    charset = None if message.subject.isascii() else "utf-8"
+    mail["Subject"] = Header(message.subject, charset, header_name="Subject").encode("\r\n")
+    mail["Date"] = format_datetime(now)
+    mail["Message-ID"] = message.message_id
+    mail["Auto-Submitted"] = "auto-generated"
+    if unsubscribe is not None:
+        mail["List-Unsubscribe"] = f"<{unsubscribe}>"
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return mail
+
+
+# The legacy API's policy, with the line ends that SMTP and .eml files take, and a line
+# of text beginning with "From " left as it is (mbox's quoting is not for mail).
+LEGACY = compat32.clone(linesep="\r\n", max_line_length=0, mangle_from_=False)
+# Text that is not ASCII, or has lines longer than 78 characters, goes as UTF-8 in
+# quoted-printable: readable, and fit for any mail server.
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+
+
+_ASCII = Charset("utf-8")  # labelled as the modern API labels all text
+_ASCII.body_encoding = None  # type: ignore[assignment]  # sent as it is (7bit)
+
+
+def _text_part(text: str, subtype: str) -> MIMENonMultipart:
+    plain = text.isascii() and all(len(line) <= 78 for line in text.splitlines())
+    charset = _ASCII if plain else _UTF8
+    part = MIMENonMultipart("text", subtype, policy=LEGACY, charset=str(charset))
+    part.set_payload(text, charset)
+    del part["MIME-Version"]  # said once, by the message
+    return part
+
+
+def _body(message: OutboxMessage) -> str:
+    if message.secret is None:
+        return message.body
+    return message.body.replace(LINK_MARK, message.secret)
+
+
+def standard_mime(
+    message: OutboxMessage, *, settings: Settings, now: datetime, unsubscribe: str | None
 ) -> EmailMessage:
-    """The message as it goes out: text, and the calendar part as an alternative."""
+    """``mime`` written with the email package's modern API."""
     mail = EmailMessage(policy=SMTP)
     mail["From"] = settings.mail_from
     local, _, domain = message.recipient.rpartition("@")
@@ -73,10 +144,7 @@ def mime(
     if unsubscribe is not None:
         mail["List-Unsubscribe"] = f"<{unsubscribe}>"
         mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    body = message.body
-    if message.secret is not None:
-        body = body.replace(LINK_MARK, message.secret)
-    mail.set_content(body)
+    mail.set_content(_body(message))
     if message.calendar is not None and message.calendar_method is not None:
         mail.add_alternative(
             message.calendar,
@@ -90,7 +158,7 @@ def mime(
 
 
 class Transport(Protocol):
-    def connection(self) -> contextlib.AbstractContextManager[Callable[[EmailMessage], None]]: ...
+    def connection(self) -> contextlib.AbstractContextManager[Callable[[Message], None]]: ...
 
 
 class SmtpTransport:
@@ -107,7 +175,7 @@ class SmtpTransport:
         self.timeout = timeout
 
     @contextlib.contextmanager
-    def connection(self) -> Iterator[Callable[[EmailMessage], None]]:
+    def connection(self) -> Iterator[Callable[[Message], None]]:
         context = ssl.create_default_context()
         server: smtplib.SMTP
         if self.secure:
@@ -120,13 +188,26 @@ class SmtpTransport:
             if self.user:
                 server.login(self.user, self.password or "")
 
-            def send(mail: EmailMessage) -> None:
-                server.send_message(mail)
+            def send(mail: Message) -> None:
+                _send(server, mail)
 
             yield send
         finally:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 server.quit()
+
+
+def _send(server: smtplib.SMTP, mail: Message) -> None:
+    """What ``server.send_message(mail)`` does, but for one thing: the message is written
+    as ``as_bytes`` writes it, whereas send_message, for a message to ASCII addresses,
+    quotes a line of text that begins with "From " as mbox files do (">From ")."""
+    sender = parseaddr(str(mail["From"]))[1]
+    recipients = [address for _name, address in getaddresses(map(str, mail.get_all("To", [])))]
+    if all(address.isascii() for address in (sender, *recipients)):
+        server.sendmail(sender, recipients, mail.as_bytes())
+    else:  # the addresses in UTF-8: a message of the modern API (see ``mime``)
+        data = mail.as_bytes(policy=mail.policy.clone(utf8=True))  # type: ignore[call-arg]
+        server.sendmail(sender, recipients, data, mail_options=["SMTPUTF8", "BODY=8BITMIME"])
 
 
 class DirectoryTransport:
@@ -136,10 +217,10 @@ class DirectoryTransport:
         self.folder = folder
 
     @contextlib.contextmanager
-    def connection(self) -> Iterator[Callable[[EmailMessage], None]]:
+    def connection(self) -> Iterator[Callable[[Message], None]]:
         self.folder.mkdir(parents=True, exist_ok=True)
 
-        def write(mail: EmailMessage) -> None:
+        def write(mail: Message) -> None:
             name = parseaddr(str(mail["Message-ID"]))[1].split("@")[0] or uuid.uuid4().hex
             data = mail.as_bytes()
             handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".part")

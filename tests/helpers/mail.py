@@ -1,14 +1,15 @@
 """A real SMTP server in the test process (aiosmtpd), and reading what it received."""
 
-import socket
 import threading
 from dataclasses import dataclass
-from email import message_from_bytes, policy
+from email import message_from_bytes, message_from_string, policy
 from email.message import EmailMessage
 from typing import Any
 
 import icalendar
 from aiosmtpd.controller import Controller
+
+from tests.helpers.processes import free_port
 
 
 @dataclass
@@ -54,23 +55,23 @@ class _Handler:
         self.lock = threading.Lock()
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        mail = message_from_bytes(envelope.original_content, policy=policy.default)
+        if envelope.smtp_utf8:  # headers in UTF-8, which a bytes parser reads as ASCII
+            text = envelope.original_content.decode()
+            mail = message_from_string(text, policy=policy.default)
+        else:
+            mail = message_from_bytes(envelope.original_content, policy=policy.default)
         with self.lock:
             self.received.append(Received(list(envelope.rcpt_tos), mail))  # type: ignore[arg-type]
         return "250 Message accepted for delivery"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class SmtpServer:
-    """An SMTP server on a fixed port that can be stopped and started again."""
+    """An SMTP server on a fixed port that can be stopped and started again; with
+    ``utf8``, one that takes addresses in UTF-8 (SMTPUTF8)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, utf8: bool = False) -> None:
         self.port = free_port()
+        self.utf8 = utf8
         self.handler = _Handler()
         self.controller: Controller | None = None
 
@@ -84,7 +85,9 @@ class SmtpServer:
             return list(self.handler.received)
 
     def start(self) -> None:
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.utf8
+        )
         self.controller.start()
 
     def stop(self) -> None:
