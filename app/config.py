@@ -12,6 +12,8 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.common.schemas import single_line
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KEP_", env_file=".env", extra="ignore")
@@ -136,8 +138,7 @@ class Settings(BaseSettings):
     @field_validator("mail_from")
     @classmethod
     def _mail_from(cls, value: str) -> str:
-        if any(char in value for char in "\r\n"):
-            raise ValueError("must be one line")
+        single_line(value)
         _name, address = parseaddr(value)
         try:
             validate_email(address, check_deliverability=False)

@@ -46,6 +46,9 @@ def test_settings_come_from_kep_variables(monkeypatch):
         ({"KEP_DB_LOCK_TIMEOUT": "60", "KEP_DB_STATEMENT_TIMEOUT": "30"}, "KEP_DB_LOCK_TIMEOUT"),
         ({"KEP_DB_CONNECT_TIMEOUT": "1"}, "db_connect_timeout"),
         ({"KEP_DB_SLOT_TIMEOUT": "0"}, "db_slot_timeout"),
+        # a header's line ends at any of these: the rest would become headers of its own
+        ({"KEP_MAIL_FROM": "KEP\x0bTeam <no-reply@kep.example.eu>"}, "mail_from"),
+        ({"KEP_MAIL_FROM": "KEP\u2028Team <no-reply@kep.example.eu>"}, "mail_from"),
     ],
 )
 def test_impossible_settings_are_refused_by_name(monkeypatch, variables, named):

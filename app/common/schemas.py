@@ -21,7 +21,8 @@ from pydantic import (
 from app.common.paging import Paged, PageRequest
 
 
-def _no_control_characters(value: str) -> str:
+def single_line(value: str) -> str:
+    """``value``, if it is one line without control characters (else ValueError)."""
     if any(unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp") for char in value):
         raise ValueError("must be a single line without control characters")
     return value
@@ -37,7 +38,7 @@ def _line(max_length: int) -> StringConstraints:
     return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
 
 
-_SINGLE_LINE = AfterValidator(_no_control_characters)
+_SINGLE_LINE = AfterValidator(single_line)
 _FREE_TEXT = AfterValidator(_no_control_characters_but_newlines)
 
 # Trimmed single lines of 1 to n characters.

@@ -15,15 +15,18 @@ expires, another sender tries it again, with the same ``Message-ID``.
 import contextlib
 import logging
 import os
+import re
 import smtplib
 import ssl
 import tempfile
 import threading
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.charset import QP, Charset
+from email.errors import MessageError
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
@@ -72,7 +75,7 @@ def mime(
     times both): the parts and headers are the same once read. A message to an address
     that is not ASCII needs SMTPUTF8, which only the modern API writes: it is built there.
     """
-    if not (message.recipient.isascii() and settings.mail_from.isascii()):
+    if not (message.recipient.isascii() and parseaddr(settings.mail_from)[1].isascii()):
         return standard_mime(message, settings=settings, now=now, unsubscribe=unsubscribe)
     text = _text_part(_body(message), "plain")
     if message.calendar is not None and message.calendar_method is not None:
@@ -83,15 +86,14 @@ def mime(
         mail = text
         mail["MIME-Version"] = "1.0"
     given = (settings.mail_from, message.recipient, message.recipient_name, message.subject)
-    if any(mark in value for value in given for mark in "\r\n"):  # as the modern API
-        raise ValueError(f"message {message.id} has a line break in a header")
-    name, address = parseaddr(settings.mail_from)
-    mail["From"] = formataddr((name, address), charset="utf-8")
-    mail["To"] = formataddr((message.recipient_name, message.recipient), charset="utf-8")
-    # Folded here, in encoded words where it is not ASCII; the policy folds nothing, so
-    # that a long link stays on its header's line.
-    charset = None if message.subject.isascii() else "utf-8"
-    mail["Subject"] = Header(message.subject, charset, header_name="Subject").encode("\r\n")
+    if any(unicodedata.category(char) in BREAKS for value in given for char in value):
+        # a header of its own: refused, as the modern API refuses it
+        raise ValueError(f"message {message.id} has a control character in a header")
+    # Folded here, in encoded words where not ASCII; the policy folds nothing, so that a
+    # long link stays on its header's line.
+    mail["From"] = _address(*parseaddr(settings.mail_from), header="From")
+    mail["To"] = _address(message.recipient_name, message.recipient, header="To")
+    mail["Subject"] = _folded(message.subject, header="Subject")
     mail["Date"] = format_datetime(now)
     mail["Message-ID"] = message.message_id
     mail["Auto-Submitted"] = "auto-generated"
@@ -101,17 +103,19 @@ def mime(
     return mail
 
 
+# Control characters, and the line and paragraph separators: what the legacy API would
+# end a header's line at.
+BREAKS = ("Cc", "Zl", "Zp")
 # The legacy API's policy, with the line ends that SMTP and .eml files take, and a line
 # of text beginning with "From " left as it is (mbox's quoting is not for mail).
 LEGACY = compat32.clone(linesep="\r\n", max_line_length=0, mangle_from_=False)
-# Text that is not ASCII, or has lines longer than 78 characters, goes as UTF-8 in
-# quoted-printable: readable, and fit for any mail server.
+# Text is labelled UTF-8, as the modern API labels it. ASCII text in lines of at most 78
+# characters goes as it is (7bit); other text in quoted-printable: readable, and fit for
+# any mail server.
+_ASCII = Charset("utf-8")
+_ASCII.body_encoding = None  # type: ignore[assignment]  # typed as an int; None is 7bit
 _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = QP
-
-
-_ASCII = Charset("utf-8")  # labelled as the modern API labels all text
-_ASCII.body_encoding = None  # type: ignore[assignment]  # sent as it is (7bit)
 
 
 def _text_part(text: str, subtype: str) -> MIMENonMultipart:
@@ -121,6 +125,32 @@ def _text_part(text: str, subtype: str) -> MIMENonMultipart:
     part.set_payload(text, charset)
     del part["MIME-Version"]  # said once, by the message
     return part
+
+
+def _folded(text: str, *, header: str) -> str:
+    """``text`` folded into lines of at most 78 characters where it has room to be: in
+    encoded words (RFC 2047) where it is not ASCII; else before a space, as unfolding
+    gives it back (the library's folding of ASCII leaves lines longer)."""
+    if not text.isascii():
+        return Header(text, "utf-8", header_name=header).encode("\r\n")
+    lines, width = [""], len(header) + 2
+    for word in re.findall(r"\s*\S+|\s+$", text):  # each with the spaces before it
+        if lines[-1] and width + len(lines[-1]) + len(word) > 78 and word[0].isspace():
+            lines.append(word)
+            width = 0
+        else:
+            lines[-1] += word
+    return "\r\n".join(lines)
+
+
+def _address(name: str, address: str, *, header: str) -> str:
+    """A name and address, the name in encoded words where it is not ASCII, folded."""
+    if name.isascii():
+        return _folded(formataddr((name, address)), header=header)
+    written = _folded(name, header=header)
+    last = written.rpartition("\r\n")[2] if "\r\n" in written else f"{header}: {written}"
+    joint = "\r\n " if len(last) + len(address) + 3 > 78 else " "
+    return f"{written}{joint}<{address}>"
 
 
 def _body(message: OutboxMessage) -> str:
@@ -198,16 +228,27 @@ class SmtpTransport:
 
 
 def _send(server: smtplib.SMTP, mail: Message) -> None:
-    """What ``server.send_message(mail)`` does, but for one thing: the message is written
-    as ``as_bytes`` writes it, whereas send_message, for a message to ASCII addresses,
-    quotes a line of text that begins with "From " as mbox files do (">From ")."""
+    """What ``server.send_message(mail)`` does for the messages ``mime`` writes, but for
+    one thing: the message is written as ``written`` writes it, whereas send_message, for
+    a message to ASCII addresses, quotes a line of text that begins with "From " as mbox
+    files do (">From ")."""
     sender = parseaddr(str(mail["From"]))[1]
     recipients = [address for _name, address in getaddresses(map(str, mail.get_all("To", [])))]
-    if all(address.isascii() for address in (sender, *recipients)):
-        server.sendmail(sender, recipients, mail.as_bytes())
-    else:  # the addresses in UTF-8: a message of the modern API (see ``mime``)
-        data = mail.as_bytes(policy=mail.policy.clone(utf8=True))  # type: ignore[call-arg]
-        server.sendmail(sender, recipients, data, mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+    options = [] if _ascii_addresses(mail) else ["SMTPUTF8", "BODY=8BITMIME"]
+    server.sendmail(sender, recipients, written(mail), mail_options=options)
+
+
+def _ascii_addresses(mail: Message) -> bool:
+    headers = [str(mail["From"]), *map(str, mail.get_all("To", []))]
+    return all(address.isascii() for _name, address in getaddresses(headers))
+
+
+def written(mail: Message) -> bytes:
+    """The message's bytes: with addresses in UTF-8 where they are not ASCII (a message of
+    the modern API, see ``mime``)."""
+    if _ascii_addresses(mail):
+        return mail.as_bytes()
+    return mail.as_bytes(policy=mail.policy.clone(utf8=True))  # type: ignore[call-arg]
 
 
 class DirectoryTransport:
@@ -222,7 +263,7 @@ class DirectoryTransport:
 
         def write(mail: Message) -> None:
             name = parseaddr(str(mail["Message-ID"]))[1].split("@")[0] or uuid.uuid4().hex
-            data = mail.as_bytes()
+            data = written(mail)
             handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".part")
             with os.fdopen(handle, "wb") as file:
                 file.write(data)
@@ -261,7 +302,7 @@ def _claim_statement() -> Any:
             ),
         )
         .order_by(OutboxMessage.id)
-        .limit(BATCH)
+        .limit(bindparam("batch"))
         .with_for_update(skip_locked=True)
     )
     return (
@@ -279,7 +320,7 @@ def _claim_statement() -> Any:
 
 def claim(sessions: sessionmaker[Session], worker: str, now: datetime) -> list[OutboxMessage]:
     """Claim the due messages no other sender holds, oldest first."""
-    values = {"now": now, "worker": worker, "until": now + CLAIM}
+    values = {"now": now, "worker": worker, "until": now + CLAIM, "batch": BATCH}
     with sessions.begin() as session:
         rows = list(session.scalars(_claim_statement(), values))
         session.expunge_all()
@@ -362,6 +403,7 @@ MESSAGE_REFUSED = (
     smtplib.SMTPSenderRefused,
     smtplib.SMTPDataError,
     ValueError,
+    MessageError,  # a message the email package cannot write
 )
 
 
