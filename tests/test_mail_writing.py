@@ -174,8 +174,9 @@ def test_it_keeps_to_the_line_lengths_of_mail():
 
 @pytest.mark.parametrize("field", ["subject", "recipient_name"])
 @pytest.mark.parametrize("character", ["\n", "\r", "\x0b", "\x1c", "\u2028"])
-def test_a_line_break_in_a_header_is_refused(field, character):
-    message = row(6, **{field: f"Two{character}lines"})
+@pytest.mark.parametrize("recipient", ["zoe@example.eu", "zoë@exämple.eu"])
+def test_a_line_break_in_a_header_is_refused(field, character, recipient):
+    message = row(6, recipient=recipient, **{field: f"Two{character}lines"})
     with pytest.raises(ValueError):
         written(mime(message, settings=SETTINGS, now=NOW, unsubscribe=None))
 

@@ -75,6 +75,10 @@ def mime(
     times both): the parts and headers are the same once read. A message to an address
     that is not ASCII needs SMTPUTF8, which only the modern API writes: it is built there.
     """
+    given = (settings.mail_from, message.recipient, message.recipient_name, message.subject)
+    if any(unicodedata.category(char) in BREAKS for value in given for char in value):
+        # a header of its own: refused, as the modern API refuses a line break
+        raise ValueError(f"message {message.id} has a control character in a header")
     if not (message.recipient.isascii() and parseaddr(settings.mail_from)[1].isascii()):
         return standard_mime(message, settings=settings, now=now, unsubscribe=unsubscribe)
     text = _text_part(_body(message), "plain")
@@ -85,10 +89,6 @@ def mime(
     else:
         mail = text
         mail["MIME-Version"] = "1.0"
-    given = (settings.mail_from, message.recipient, message.recipient_name, message.subject)
-    if any(unicodedata.category(char) in BREAKS for value in given for char in value):
-        # a header of its own: refused, as the modern API refuses it
-        raise ValueError(f"message {message.id} has a control character in a header")
     # Folded here, in encoded words where not ASCII; the policy folds nothing, so that a
     # long link stays on its header's line.
     mail["From"] = _address(*parseaddr(settings.mail_from), header="From")
@@ -147,10 +147,10 @@ def _address(name: str, address: str, *, header: str) -> str:
     """A name and address, the name in encoded words where it is not ASCII, folded."""
     if name.isascii():
         return _folded(formataddr((name, address)), header=header)
-    written = _folded(name, header=header)
-    last = written.rpartition("\r\n")[2] if "\r\n" in written else f"{header}: {written}"
+    encoded = _folded(name, header=header)
+    last = encoded.rpartition("\r\n")[2] if "\r\n" in encoded else f"{header}: {encoded}"
     joint = "\r\n " if len(last) + len(address) + 3 > 78 else " "
-    return f"{written}{joint}<{address}>"
+    return f"{encoded}{joint}<{address}>"
 
 
 def _body(message: OutboxMessage) -> str:
