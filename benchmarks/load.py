@@ -2,7 +2,7 @@
 request, next to a bare FastAPI app served the same way on the same machine.
 
     .venv/bin/python benchmarks/load.py [--database-url URL] [--duration 10]
-        [--clients 10 50] [--source DIR] [--no-sqlite]
+        [--clients 10 50] [--source DIR] [--no-sqlite] [--writes-only] [--profile FILE]
 
 It fills the database with a realistic programme (301 accounts, 2,000 events over the
 plan's four years in 21 time zones, 20,000 registrations, eight seminars with proposals
