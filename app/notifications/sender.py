@@ -94,12 +94,7 @@ def mime(
     mail["From"] = _address(*parseaddr(settings.mail_from), header="From")
     mail["To"] = _address(message.recipient_name, message.recipient, header="To")
     mail["Subject"] = _folded(message.subject, header="Subject")
-    mail["Date"] = format_datetime(now)
-    mail["Message-ID"] = message.message_id
-    mail["Auto-Submitted"] = "auto-generated"
-    if unsubscribe is not None:
-        mail["List-Unsubscribe"] = f"<{unsubscribe}>"
-        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    _plain_headers(mail, message, now, unsubscribe)
     return mail
 
 
@@ -153,6 +148,18 @@ def _address(name: str, address: str, *, header: str) -> str:
     return f"{encoded}{joint}<{address}>"
 
 
+def _plain_headers(
+    mail: Message, message: OutboxMessage, now: datetime, unsubscribe: str | None
+) -> None:
+    """The headers written alike by both APIs: ASCII, and one word or a few."""
+    mail["Date"] = format_datetime(now)
+    mail["Message-ID"] = message.message_id
+    mail["Auto-Submitted"] = "auto-generated"
+    if unsubscribe is not None:
+        mail["List-Unsubscribe"] = f"<{unsubscribe}>"
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+
+
 def _body(message: OutboxMessage) -> str:
     if message.secret is None:
         return message.body
@@ -168,12 +175,7 @@ def standard_mime(
     local, _, domain = message.recipient.rpartition("@")
     mail["To"] = Address(display_name=message.recipient_name, username=local, domain=domain)
     mail["Subject"] = message.subject
-    mail["Date"] = format_datetime(now)
-    mail["Message-ID"] = message.message_id
-    mail["Auto-Submitted"] = "auto-generated"
-    if unsubscribe is not None:
-        mail["List-Unsubscribe"] = f"<{unsubscribe}>"
-        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    _plain_headers(mail, message, now, unsubscribe)
     mail.set_content(_body(message))
     if message.calendar is not None and message.calendar_method is not None:
         mail.add_alternative(
