@@ -15,6 +15,7 @@ from app.config import Settings
 from app.models import OutboxMessage
 from app.notifications.outbox import LINK_MARK
 from app.notifications.sender import (
+    MESSAGE_REFUSED,
     DirectoryTransport,
     SmtpTransport,
     mime,
@@ -235,3 +236,25 @@ def test_an_address_that_is_not_ascii_goes_in_utf8(tmp_path):
         assert seen(reading) == seen(
             read(written(mime(row(8), settings=SETTINGS, now=NOW, unsubscribe=None)))
         )  # type: ignore[arg-type]
+
+
+def test_a_server_without_smtputf8_refuses_that_message_alone():
+    """A server that takes only ASCII addresses refuses the one message, and takes the
+    next on the same connection."""
+    smtp = SmtpServer()
+    smtp.start()
+    try:
+        with SmtpTransport(smtp.url, timeout=10).connection() as send:
+            with pytest.raises(MESSAGE_REFUSED):
+                send(
+                    mime(
+                        row(10, recipient="zoë@exämple.eu"),
+                        settings=SETTINGS,
+                        now=NOW,
+                        unsubscribe=None,
+                    )
+                )
+            send(mime(row(11), settings=SETTINGS, now=NOW, unsubscribe=None))
+    finally:
+        smtp.stop()
+    assert [received.recipients for received in smtp.received] == [["zoe@example.eu"]]

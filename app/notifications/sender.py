@@ -404,6 +404,7 @@ MESSAGE_REFUSED = (
     smtplib.SMTPRecipientsRefused,
     smtplib.SMTPSenderRefused,
     smtplib.SMTPDataError,
+    smtplib.SMTPNotSupportedError,  # an address in UTF-8, to a server without SMTPUTF8
     ValueError,
     MessageError,  # a message the email package cannot write
 )
