@@ -35,7 +35,8 @@ from app.config import Settings
 from app.main import create_app
 from app.models import MessageStatus, OutboxMessage, Role
 from app.notifications import reactions
-from app.notifications.sender import DirectoryTransport, Sender, SmtpTransport
+from app.notifications.mail import DirectoryTransport, SmtpTransport
+from app.notifications.sender import Sender
 from tests.helpers.mail import SmtpServer
 
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)

@@ -33,7 +33,8 @@ from app.db import HELD
 from app.events import registrations
 from app.main import create_app
 from app.models import OutboxMessage
-from app.notifications.sender import DirectoryTransport, Sender, mime, standard_mime
+from app.notifications.mail import DirectoryTransport, mime, standard_mime
+from app.notifications.sender import Sender
 from benchmarks.load import programme_database
 
 WARM_UP = 50
@@ -100,7 +101,7 @@ def delivery(sessions: Any, settings: Settings, statements: list[str]) -> None:
     )
 
 
-# The two ways the sender can write a message (``app.notifications.sender.mime``).
+# The two ways the sender can write a message (``app.notifications.mail.mime``).
 WRITERS = {"its legacy API (the sender's)": mime, "its modern API": standard_mime}
 
 

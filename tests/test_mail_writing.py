@@ -13,8 +13,7 @@ import pytest
 
 from app.config import Settings
 from app.models import OutboxMessage
-from app.notifications.outbox import LINK_MARK
-from app.notifications.sender import (
+from app.notifications.mail import (
     MESSAGE_REFUSED,
     DirectoryTransport,
     SmtpTransport,
@@ -22,6 +21,7 @@ from app.notifications.sender import (
     standard_mime,
     written,
 )
+from app.notifications.outbox import LINK_MARK
 from tests.helpers.mail import SmtpServer
 
 SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]

@@ -23,8 +23,9 @@ from app.feeds.vevents import events_for_entries
 from app.main import create_app
 from app.models import Event, MessageStatus, OutboxMessage
 from app.notifications import itip
+from app.notifications.mail import transport_for
 from app.notifications.outbox import shared_lines
-from app.notifications.sender import Sender, transport_for
+from app.notifications.sender import Sender
 from tests.helpers.database import migrate
 from tests.helpers.events import create_event, published_event
 from tests.helpers.mail import SmtpServer

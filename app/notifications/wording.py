@@ -1,6 +1,7 @@
 """How messages write times, places and links: English, each time in the event's own
 zone and in UTC."""
 
+import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -73,12 +74,15 @@ def facts(event: Event, base_url: str) -> list[str]:
     return lines
 
 
+def breaks_lines(char: str) -> bool:
+    """Whether a header's line could end at ``char``: a control character (C0 or C1), or
+    the line or paragraph separator."""
+    return unicodedata.category(char) in ("Cc", "Zl", "Zp")
+
+
 def one_line(text: str, limit: int = 300) -> str:
     """A subject as one line: line breaks and other control characters become spaces, so
     that no text of a user's can start a header of its own."""
-    cleaned = "".join(
-        " " if ord(char) < 32 or ord(char) == 127 or char in "\u2028\u2029\x85" else char
-        for char in text
-    )
+    cleaned = "".join(" " if breaks_lines(char) else char for char in text)
     cleaned = " ".join(cleaned.split())
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
