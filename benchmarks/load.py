@@ -595,23 +595,29 @@ def bench_database(url: str | None) -> Iterator[str]:
         admin.dispose()
 
 
-@contextlib.contextmanager
-def programme_database() -> Iterator[tuple[str, "Programme"]]:
-    """A PostgreSQL database of its own, migrated, holding the programme, analysed; its
-    address and the programme."""
+def prepare(url: str) -> "Programme":
+    """Migrate the database at ``url``, fill it with the programme and (PostgreSQL)
+    analyse it; the programme."""
     from alembic import command
 
-    with bench_database(None) as url:
-        config = alembic_config(url)
-        config.attributes["configure_logger"] = False
-        command.upgrade(config, "head")
-        engine = create_engine(url)
-        programme = fill(engine)
+    config = alembic_config(url)
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+    engine = create_engine(url)
+    programme = fill(engine)
+    if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             connection.execute(text("ANALYZE"))
             connection.commit()
-        engine.dispose()
-        yield url, programme
+    engine.dispose()
+    return programme
+
+
+@contextlib.contextmanager
+def programme_database() -> Iterator[tuple[str, "Programme"]]:
+    """A PostgreSQL database of its own, prepared; its address and the programme."""
+    with bench_database(None) as url:
+        yield url, prepare(url)
 
 
 def in_process_of(source: Path, url: str, rows: list["Row"]) -> dict[str, InProcess]:
@@ -871,14 +877,9 @@ def main() -> None:
         for name, database in [("postgresql", url), ("sqlite", sqlite_url)]:
             if name == "sqlite" and (args.no_sqlite or args.writes_only):
                 continue
-            from alembic import command
-
-            config = alembic_config(database)
-            config.attributes["configure_logger"] = False
-            command.upgrade(config, "head")
-            engine = create_engine(database)
             started = time.perf_counter()
-            programmes[name] = fill(engine)
+            programmes[name] = prepare(database)
+            engine = create_engine(database)
             with engine.connect() as connection:
                 counts = [
                     connection.execute(
@@ -886,9 +887,6 @@ def main() -> None:
                     ).scalar_one()
                     for table in ("users", "events", "registrations", "supports")
                 ]
-                if name == "postgresql":
-                    connection.execute(text("ANALYZE"))
-                    connection.commit()
             engine.dispose()
             print(
                 f"{name}: {counts[0]} accounts, {counts[1]} events, {counts[2]} registrations, "
