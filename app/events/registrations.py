@@ -84,7 +84,7 @@ def _standing(session: Session, event_id: int, user_id: int) -> Standing:
     """In one statement. Called with the event's row locked: no other transaction
     numbers this event's queue, or registers this person for it."""
     values = {"event_id": event_id, "user_id": user_id}
-    registered, last, own = session.execute(_standing_statement(), values).one()
+    registered, last, own = session.connection().execute(_standing_statement(), values).one()
     return Standing(registered, (last or 0) + 1, own)
 
 

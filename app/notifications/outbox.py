@@ -179,7 +179,8 @@ def _calendar(
     event: itip.EventLines = made[invite.event_id]
     known = session.info.setdefault(SEQUENCES, {})
     if event.uid not in known:  # every person's last invitation to the event, at once
-        known[event.uid] = dict(session.execute(_sent_before(), {"uid": event.uid}).all())
+        sent = session.connection().execute(_sent_before(), {"uid": event.uid})
+        known[event.uid] = dict(sent.all())
     last = known[event.uid].get(address)
     sequence = event.sequence if last is None else max(event.sequence, last + 1)
     known[event.uid][address] = sequence
