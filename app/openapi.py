@@ -18,15 +18,12 @@ def _error_answer(code: int) -> dict[str, Any]:
     return {"description": responses(code)[code]["description"], "content": ERROR_BODY}
 
 
-def api_routes(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
-    """Every path operation with its full path, through the routers the application includes."""
+def api_routes(routes: Iterable[BaseRoute]) -> Iterator[tuple[str, APIRoute]]:
+    """Every path operation with its path, as documented (the application's routes are
+    its own: ``app.main.add_routes``)."""
     for route in routes:
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            context = getattr(route, "include_context", None)
-            yield from api_routes(included.routes, prefix + getattr(context, "prefix", ""))
-        elif isinstance(route, APIRoute):
-            yield prefix + route.path_format, route
+        if isinstance(route, APIRoute):
+            yield route.path_format, route
 
 
 def _calls(dependant: Dependant) -> Iterator[Any]:
