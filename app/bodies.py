@@ -13,6 +13,7 @@ validated in a worker thread, a few at a time, so that no body can hold the even
 loop, and with it every other request, while its errors are counted.
 """
 
+import inspect
 import json
 import math
 from collections.abc import Callable, Coroutine
@@ -20,9 +21,10 @@ from typing import Any
 
 import anyio
 from fastapi import Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.routing import APIRoute
 
+from app.db import in_one_trip
 from app.errors import AppError, CappedValidationError
 
 # Bodies up to this size are parsed where they arrive: their worst case (a few hundred
@@ -133,9 +135,18 @@ def _limiter(request: Request) -> anyio.CapacityLimiter:
 
 
 class JsonRoute(APIRoute):
-    """A route whose JSON body is read strictly, and off the event loop when large."""
+    """A route whose JSON body is read strictly, and off the event loop when large; and
+    whose endpoint, if synchronous, answers and commits in one trip to a worker thread
+    (``app.db.in_one_trip``)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        call = self.dependant.call
+        if inspect.isfunction(call) and not (
+            inspect.iscoroutinefunction(call)
+            or inspect.isgeneratorfunction(call)
+            or inspect.isasyncgenfunction(call)
+        ):
+            self.dependant.call = in_one_trip(call, self._checked)
         handle = super().get_route_handler()
         body_params = self.dependant.body_params
         if self.body_field is None or len(body_params) != 1 or self._embed_body_fields:
@@ -162,3 +173,13 @@ class JsonRoute(APIRoute):
             return await handle(request)
 
         return read_then_handle
+
+    def _checked(self, answer: Any) -> Any:
+        """The endpoint's answer validated by its response model, as FastAPI validates
+        it (once more, where it then finds a valid instance)."""
+        if self.response_field is None or isinstance(answer, Response):
+            return answer
+        value, errors = self.response_field.validate(answer, {}, loc=("response",))
+        if errors:
+            raise ResponseValidationError(errors, body=answer)
+        return value

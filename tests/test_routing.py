@@ -1,15 +1,26 @@
 """The application's routes: each module's path operations, added to the application
-itself, as FastAPI's ``include_router`` would have declared them."""
+itself, as FastAPI's ``include_router`` would have declared them; and a synchronous
+endpoint answered and committed in one trip to a worker thread."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from fastapi import Depends, FastAPI
+import anyio.to_thread
+import pytest
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
+from app.auth.deps import SessionDep
+from app.bodies import JsonRoute
 from app.clock import get_clock
 from app.common.params import no_unknown_query_parameters
-from app.main import ROUTERS, create_app
+from app.main import ROUTERS, add_routes, create_app
+from app.models import Role, User
 from tests.helpers.answers import detail_of
 from tests.helpers.events import published_event
 from tests.helpers.routes import api_routes
@@ -59,3 +70,85 @@ def test_the_applications_dependency_overrides_reach_every_operation(
     del app.dependency_overrides[get_clock]
     answer = client.post(f"/events/{event['id']}/registrations", headers=participant.headers)
     assert answer.status_code == 201, answer.text
+
+
+# One trip to a thread
+
+
+@pytest.fixture
+def trips(monkeypatch) -> list[str]:
+    """The name of every function the application hands to a worker thread."""
+    handed: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(function, *args, **kwargs):
+        handed.append(getattr(function, "__name__", repr(function)))
+        return await run_sync(function, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    return handed
+
+
+def test_a_registration_takes_two_trips_to_a_thread_who_is_calling_then_the_rest(
+    client, dg_rtd, participant, trips
+):
+    event = published_event(client, dg_rtd.headers)
+    trips.clear()
+    answer = client.post(f"/events/{event['id']}/registrations", headers=participant.headers)
+    assert answer.status_code == 201, answer.text
+    # FastAPI alone makes four: the endpoint, checking its answer, and the commit apart.
+    assert len(trips) == 2, trips
+
+
+class Answer(BaseModel):
+    id: int
+
+
+@pytest.fixture
+def writer(app, clock) -> Iterator[TestClient]:
+    """An endpoint that adds an account, then answers what ``?answer=`` says, or fails
+    to commit when ``?commit=fails``."""
+    router = APIRouter(route_class=JsonRoute)
+
+    @router.post("/writes", response_model=Answer)
+    def writes(session: SessionDep, answer: str = "1", commit: str = "succeeds"):
+        session.add(
+            User(name="Ada", email="ada@example.eu", role=Role.participant, created_at=clock())
+        )
+        session.flush()
+        session.info["commit fails"] = commit == "fails"
+        return {"id": answer}
+
+    def refuse(session: Session) -> None:
+        if session.info.get("commit fails"):
+            raise RuntimeError("the commit failed")
+
+    add_routes(app, router)
+    event.listen(Session, "before_commit", refuse)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield client
+    finally:
+        event.remove(Session, "before_commit", refuse)
+
+
+def _accounts_named_ada(db) -> int:
+    return db.scalar(select(func.count()).select_from(User).where(User.name == "Ada"))
+
+
+def test_an_endpoint_in_one_trip_commits_what_it_changed(writer, db):
+    answer = writer.post("/writes")
+    assert (answer.status_code, answer.json()) == (200, {"id": 1})
+    assert _accounts_named_ada(db) == 1
+
+
+def test_an_answer_its_model_refuses_rolls_the_change_back(writer, db):
+    answer = writer.post("/writes", params={"answer": "not a number"})
+    assert answer.status_code == 500
+    assert _accounts_named_ada(db) == 0
+
+
+def test_a_commit_that_fails_answers_an_error_and_changes_nothing(writer, db):
+    answer = writer.post("/writes", params={"commit": "fails"})
+    assert answer.status_code == 500
+    assert _accounts_named_ada(db) == 0
