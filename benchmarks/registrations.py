@@ -25,16 +25,13 @@ from sqlalchemy import event, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.auth.deps import _token_user
-from app.auth.tokens import hash_token
 from app.clock import system_clock
 from app.config import Settings
-from app.db import HELD
-from app.events import registrations
 from app.main import create_app
 from app.models import OutboxMessage
 from app.notifications.mail import DirectoryTransport, mime, standard_mime
 from app.notifications.sender import Sender
+from benchmarks.instructions import register_directly
 from benchmarks.load import programme_database
 
 WARM_UP = 50
@@ -54,23 +51,12 @@ def main() -> None:
         statements: list[str] = []
         event.listen(app.state.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
 
-        def register(token: str, event_id: int) -> None:
-            """What the endpoint does, as a request's session does it."""
-            with app.state.sessionmaker() as session:
-                session.info["settings"] = app.state.settings
-                session.info[HELD] = []
-                user, _used = _token_user(session, system_clock, hash_token(token))
-                registrations.register(
-                    session=session, user=user, event_id=event_id, now=system_clock()
-                )
-                session.commit()
-
         for token, event_id in programme.pairs[:WARM_UP]:
-            register(token, event_id)
+            register_directly(app, token, event_id)
         statements.clear()
         cpu, started = time.process_time(), time.perf_counter()
         for token, event_id in programme.pairs[WARM_UP : WARM_UP + args.count]:
-            register(token, event_id)
+            register_directly(app, token, event_id)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         print(
             f"{args.count} registrations: {1000 * wall / args.count:.1f} ms each, "
