@@ -175,11 +175,22 @@ class JsonRoute(APIRoute):
         return read_then_handle
 
     def _checked(self, answer: Any) -> Any:
-        """The endpoint's answer validated by its response model, as FastAPI validates
-        it (once more, where it then finds a valid instance)."""
-        if self.response_field is None or isinstance(answer, Response):
+        """The endpoint's answer validated by its response model and written as JSON, as
+        FastAPI then validates and writes it (again, from the valid instance): an answer
+        that cannot be given fails before the commit, and its change is rolled back."""
+        field = self.response_field
+        if field is None or isinstance(answer, Response):
             return answer
-        value, errors = self.response_field.validate(answer, {}, loc=("response",))
+        value, errors = field.validate(answer, {}, loc=("response",))
         if errors:
             raise ResponseValidationError(errors, body=answer)
+        field.serialize_json(
+            value,
+            include=self.response_model_include,
+            exclude=self.response_model_exclude,
+            by_alias=self.response_model_by_alias,
+            exclude_unset=self.response_model_exclude_unset,
+            exclude_defaults=self.response_model_exclude_defaults,
+            exclude_none=self.response_model_exclude_none,
+        )
         return value

@@ -414,9 +414,10 @@ def in_one_trip(endpoint: Callable[..., Any], check: Callable[[Any], Any]) -> Ca
     and one more for ``get_session`` to commit. Each trip hands the request from the
     event loop to a thread and back, and under load, with every thread of the process
     taking turns, the hand-overs cost a registration more than its statements did. The
-    transaction ends where it ended before: after the answer is checked (an answer that
-    cannot be given rolls the change back), before it is sent (a failed commit is the
-    client's error). An endpoint that raises leaves the rollback to ``get_session``."""
+    transaction ends where it ended before: after the answer is checked and written (an
+    answer that cannot be given rolls the change back), before it is sent (a failed
+    commit is the client's error). An endpoint that raises leaves the rollback to
+    ``get_session``."""
 
     @functools.wraps(endpoint)
     async def run(**values: Any) -> Any:

@@ -19,6 +19,7 @@ from app.auth.deps import SessionDep
 from app.bodies import JsonRoute
 from app.clock import get_clock
 from app.common.params import no_unknown_query_parameters
+from app.common.schemas import Instant
 from app.main import ROUTERS, add_routes, create_app
 from app.models import Role, User
 from tests.helpers.answers import detail_of
@@ -47,6 +48,20 @@ def test_every_operation_is_declared_as_include_router_declares_it(settings):
     theirs = [(r.path, sorted(r.methods), r.name) for r in api_routes(reference)]
     assert len(theirs) > 70
     assert ours[-len(theirs) :] == theirs
+    app.state.engine.dispose()
+
+
+def test_a_router_included_with_settings_of_its_own_is_refused(settings):
+    inner, outer = APIRouter(), APIRouter()
+
+    @inner.get("/secret")
+    def secret() -> dict[str, str]:
+        return {"secret": "kept"}
+
+    outer.include_router(inner, dependencies=[Depends(no_unknown_query_parameters)])
+    app = create_app(settings)
+    with pytest.raises(ValueError, match="included with settings of its own"):
+        add_routes(app, outer)
     app.state.engine.dispose()
 
 
@@ -102,22 +117,24 @@ def test_a_registration_takes_two_trips_to_a_thread_who_is_calling_then_the_rest
 
 class Answer(BaseModel):
     id: int
+    at: Instant | None = None
 
 
 @pytest.fixture
 def writer(app, clock) -> Iterator[TestClient]:
-    """An endpoint that adds an account, then answers what ``?answer=`` says, or fails
-    to commit when ``?commit=fails``."""
+    """An endpoint that adds an account, then answers what ``?answer=`` says (with a
+    time that cannot be written as an instant, if ``?naive=yes``), or fails to commit
+    when ``?commit=fails``."""
     router = APIRouter(route_class=JsonRoute)
 
     @router.post("/writes", response_model=Answer)
-    def writes(session: SessionDep, answer: str = "1", commit: str = "succeeds"):
+    def writes(session: SessionDep, answer: str = "1", commit: str = "succeeds", naive: str = ""):
         session.add(
             User(name="Ada", email="ada@example.eu", role=Role.participant, created_at=clock())
         )
         session.flush()
         session.info["commit fails"] = commit == "fails"
-        return {"id": answer}
+        return {"id": answer, "at": datetime(2027, 1, 1) if naive else None}
 
     def refuse(session: Session) -> None:
         if session.info.get("commit fails"):
@@ -138,12 +155,18 @@ def _accounts_named_ada(db) -> int:
 
 def test_an_endpoint_in_one_trip_commits_what_it_changed(writer, db):
     answer = writer.post("/writes")
-    assert (answer.status_code, answer.json()) == (200, {"id": 1})
+    assert (answer.status_code, answer.json()) == (200, {"id": 1, "at": None})
     assert _accounts_named_ada(db) == 1
 
 
 def test_an_answer_its_model_refuses_rolls_the_change_back(writer, db):
     answer = writer.post("/writes", params={"answer": "not a number"})
+    assert answer.status_code == 500
+    assert _accounts_named_ada(db) == 0
+
+
+def test_an_answer_that_cannot_be_written_rolls_the_change_back(writer, db):
+    answer = writer.post("/writes", params={"naive": "yes"})
     assert answer.status_code == 500
     assert _accounts_named_ada(db) == 0
 
