@@ -406,9 +406,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 def in_one_trip(endpoint: Callable[..., Any], check: Callable[[Any], Any]) -> Callable[..., Any]:
-    """A synchronous endpoint, run in one trip to a worker thread: the endpoint, ``check``
-    of its answer (its response model's validation), then the end of the request's
-    transaction, committed and its connection given back.
+    """A synchronous endpoint, run in one trip to a worker thread: the endpoint, then
+    ``check`` of its answer (validated and written as its response model says), then the
+    end of the request's transaction, committed and its connection given back.
 
     FastAPI would make three trips: one for the endpoint, one for checking its answer,
     and one more for ``get_session`` to commit. Each trip hands the request from the
