@@ -24,8 +24,8 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.routing import APIRoute
 
-from app.db import in_one_trip
 from app.errors import AppError, CappedValidationError
+from app.sessions import in_one_trip
 
 # Bodies up to this size are parsed where they arrive: their worst case (a few hundred
 # errors) costs less than handing them to a thread.
@@ -137,7 +137,7 @@ def _limiter(request: Request) -> anyio.CapacityLimiter:
 class JsonRoute(APIRoute):
     """A route whose JSON body is read strictly, and off the event loop when large; and
     whose endpoint, if synchronous, answers and commits in one trip to a worker thread
-    (``app.db.in_one_trip``)."""
+    (``app.sessions.in_one_trip``)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         call = self.dependant.call

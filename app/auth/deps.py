@@ -21,9 +21,10 @@ from app.common.http import CALLER_FRESH_UNTIL
 from app.common.schemas import IdPath
 from app.config import Settings
 from app.data_state import current_state, shares_states
-from app.db import get_session, reads_only, writing
+from app.db import reads_only, writing
 from app.errors import Forbidden, NotFound, Unauthorized
 from app.models import ApiToken, Role, User
+from app.sessions import get_session
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]

@@ -25,8 +25,8 @@ from fastapi import FastAPI
 from sqlalchemy import bindparam, or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import beside_requests
 from app.models import ApiToken
+from app.sessions import beside_requests
 
 log = logging.getLogger(__name__)
 
