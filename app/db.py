@@ -198,7 +198,7 @@ def _sqlite_engine(url: str, timeouts: Timeouts, **kwargs: Any) -> Engine:
 def _begin_immediate(connection: Any, lock_wait: float) -> None:
     """Take SQLite's write lock, retrying while another transaction holds it, for at most
     ``lock_wait`` seconds and only while the request still wants it."""
-    deadline = time.monotonic() + lock_wait
+    started = time.monotonic()
     work = _current_work.get()
     with work.waiting() if work else _nothing():
         while True:
@@ -206,9 +206,17 @@ def _begin_immediate(connection: Any, lock_wait: float) -> None:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
                 return
             except OperationalError as error:
-                locked = "locked" in str(error.orig)
-                if not locked or time.monotonic() >= deadline or (work and work.interrupted):
+                if "locked" not in str(error.orig):
                     raise
+                waited = time.monotonic() - started
+                if work and work.interrupted:
+                    why = "its client left" if work.client_gone else "it was interrupted"
+                elif waited >= lock_wait:
+                    why = f"the limit is {lock_wait:g} s"
+                else:
+                    continue
+                log.warning("gave up waiting for SQLite's write lock after %.1f s: %s", waited, why)
+                raise
 
 
 def _postgres_engine(url: str, timeouts: Timeouts, **kwargs: Any) -> Engine:

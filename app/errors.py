@@ -269,7 +269,13 @@ def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
     else:
         detail = "The database is not answering; try again in a few seconds"
     first_line = (text.strip().splitlines() or [type(exc).__name__])[0]
-    log.warning("database unavailable (%s): %s", type(exc).__name__, first_line)
+    statement = " ".join(str(getattr(exc, "statement", None) or "").split())[:80]
+    log.warning(
+        "database unavailable (%s)%s: %s",
+        type(exc).__name__,
+        f" in {statement!r}" if statement else "",
+        first_line,
+    )
     return error_response(503, detail, ServiceUnavailable.headers)
 
 

@@ -98,7 +98,11 @@ def registered(base_url: str, secretariat: Account, event_id: int) -> list[int]:
     return [entry["user"]["id"] for entry in response.json()["items"]]
 
 
-def test_a_held_lock_ends_in_a_503_with_retry_after(race_database):
+def warnings_of(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == logger and r.levelname == "WARNING"]
+
+
+def test_a_held_lock_ends_in_a_503_with_retry_after(race_database, caplog):
     with serve(race_database, db_lock_timeout=1) as (app, base_url):
         secretariat = account(app, "secretariat", institution="cor_sedec")
         person = account(app, "participant")
@@ -111,6 +115,18 @@ def test_a_held_lock_ends_in_a_503_with_retry_after(race_database):
         assert response.headers["retry-after"] == "5"
         assert "Another change holds the data" in response.json()["detail"]
         assert registered(base_url, secretariat, event["id"]) == []
+    # The operator reads which statement waited, and on SQLite why the wait ended.
+    (unavailable,) = warnings_of(caplog, "app.errors")
+    if race_database.startswith("sqlite"):
+        assert unavailable.startswith(
+            "database unavailable (OperationalError) in 'BEGIN IMMEDIATE'"
+        )
+        (gave_up,) = warnings_of(caplog, "app.db")
+        assert re.fullmatch(
+            r"gave up waiting for SQLite's write lock after 1\.\d s: the limit is 1 s", gave_up
+        )
+    else:
+        assert unavailable.startswith("database unavailable (OperationalError) in 'SELECT events.")
 
 
 def test_a_request_that_finds_no_free_slot_gets_a_503_in_bounded_time(race_database):
@@ -140,7 +156,7 @@ def test_a_request_that_finds_no_free_slot_gets_a_503_in_bounded_time(race_datab
         assert [answer.status_code for answer in answers] == [201]
 
 
-def test_a_client_that_gives_up_frees_its_slot_and_changes_nothing(race_database):
+def test_a_client_that_gives_up_frees_its_slot_and_changes_nothing(race_database, caplog):
     settings = {"db_pool_size": 1, "db_slot_timeout": 10, "db_lock_timeout": 20}
     with serve(race_database, **settings) as (app, base_url):
         secretariat = account(app, "secretariat", institution="cor_sedec")
@@ -159,6 +175,9 @@ def test_a_client_that_gives_up_frees_its_slot_and_changes_nothing(race_database
                 response = httpx.get(f"{base_url}/events/{event['id']}", timeout=10)
                 assert response.status_code == 200
         assert registered(base_url, secretariat, event["id"]) == []
+    if race_database.startswith("sqlite"):
+        (gave_up,) = warnings_of(caplog, "app.db")
+        assert gave_up.endswith("s: its client left"), gave_up
 
 
 def test_a_database_that_stops_answering_gets_503s_and_health_says_so(tmp_path_factory):

@@ -114,7 +114,9 @@ def test_two_openings_at_once_give_one_token(race_app, race_client, race_account
     path = "/invitations/" + secret_of(created["invitation"]["url"])
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda _: httpx.post(base_url + path, timeout=30), range(8)))
-    assert sorted(answer.status_code for answer in answers) == [201] + [409] * 7
+    assert sorted(answer.status_code for answer in answers) == [201] + [409] * 7, [
+        answer.text for answer in answers
+    ]
     tokens = client.get(f"/users/{created['user']['id']}/tokens", headers=admin.headers).json()[
         "items"
     ]
