@@ -131,8 +131,6 @@ def invitation(
     # DTSTAMP of an iTIP message is when the message was made (RFC 5546, 2.1.5).
     own.add("DTSTAMP", now)
     own.add("SEQUENCE", sequence)
-    organizer_name, organizer_address = parseaddr(organizer)
-    own.add("ORGANIZER", _address(organizer_address, organizer_name or presenters.PUBLISHER))
     person = _address(attendee, attendee_name)
     person.params["ROLE"] = "REQ-PARTICIPANT"
     person.params["PARTSTAT"] = "ACCEPTED" if method == REQUEST else "DECLINED"
@@ -143,7 +141,7 @@ def invitation(
     else:
         own.add("STATUS", "CONFIRMED" if event.confirmed else "TENTATIVE")
     # Both sets of lines in the order the library writes a VEVENT's properties.
-    lines = {**event.properties, **_lines(own)}
+    lines = {**event.properties, **_lines(own), "ORGANIZER": _organizer_line(organizer)}
     order = canonsort_keys(lines, icalendar.Event.canonical_order)
     head, foot = _frame(method)
     vevent = [b"BEGIN:VEVENT\r\n", *(lines[name] for name in order), b"END:VEVENT\r\n"]
@@ -160,6 +158,15 @@ def _frame(method: str) -> tuple[bytes, bytes]:
     calendar.add("CALSCALE", "GREGORIAN")
     calendar.add("METHOD", method)
     return presenters.frame(calendar)
+
+
+@lru_cache(maxsize=4)
+def _organizer_line(organizer: str) -> bytes:
+    """The ORGANIZER line, the same in every invitation: the service's own address."""
+    name, address = parseaddr(organizer)
+    own = icalendar.Event()
+    own.add("ORGANIZER", _address(address, name or presenters.PUBLISHER))
+    return _lines(own)["ORGANIZER"]
 
 
 def _address(address: str, name: str) -> vCalAddress:

@@ -65,6 +65,9 @@ class Draft:
     invite: Invite | None = None
 
 
+# Addresses are checked as each message is queued, and most are checked again and again
+# (a member's every registration): the check depends on the text alone.
+@lru_cache(maxsize=4096)
 def _valid(address: str) -> str | None:
     try:
         return validate_email(address, check_deliverability=False).normalized
@@ -162,6 +165,7 @@ def forget_renderings(session: Session) -> None:
     session.info.pop(SEQUENCES, None)
 
 
+@lru_cache(maxsize=4)
 def _domain(mail_from: str) -> str:
     return parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
 
