@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any
 
@@ -42,11 +42,13 @@ def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-_current_work: ContextVar[Work | None] = ContextVar("kep_db_work", default=None)
+# The request's database work (``app.sessions`` sets it for each request), which the
+# engines' listeners keep told of the connection it holds and when it waits.
+current_work: ContextVar[Work | None] = ContextVar("kep_db_work", default=None)
 # Set for a request that only reads (GET and HEAD, unless its endpoint says it writes):
 # on SQLite its transaction begins without taking the write lock, so readers never
 # queue behind each other or behind a writer (WAL lets them read beside it).
-_reads_only: ContextVar[bool] = ContextVar("kep_db_reads_only", default=False)
+reading_only: ContextVar[bool] = ContextVar("kep_db_reads_only", default=False)
 READING_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -72,11 +74,11 @@ def writing(session: Session) -> Iterator[None]:
     last use). On SQLite the read transaction is ended (it wrote nothing), the block
     runs in a transaction of its own that takes the write lock and is committed at
     once, and reading goes on in a new transaction. Elsewhere it changes nothing."""
-    if not _reads_only.get() or session.get_bind().dialect.name != "sqlite":
+    if not reading_only.get() or session.get_bind().dialect.name != "sqlite":
         yield
         return
     session.commit()
-    token = _reads_only.set(False)
+    token = reading_only.set(False)
     try:
         yield
         session.commit()
@@ -84,7 +86,7 @@ def writing(session: Session) -> Iterator[None]:
         session.rollback()
         raise
     finally:
-        _reads_only.reset(token)
+        reading_only.reset(token)
 
 
 def _watch_connections(engine: Engine) -> None:
@@ -92,31 +94,31 @@ def _watch_connections(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def _checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        work = _current_work.get()
+        work = current_work.get()
         if work is not None:
             work.attach(dbapi_connection)
 
     @event.listens_for(engine, "checkin")
     def _checkin(dbapi_connection: Any, _record: Any) -> None:
-        work = _current_work.get()
+        work = current_work.get()
         if work is not None:
             work.detach(dbapi_connection)
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before(*_args: Any) -> None:
-        work = _current_work.get()
+        work = current_work.get()
         if work is not None:
             work.wait_begins()
 
     @event.listens_for(engine, "after_cursor_execute")
     def _after(*_args: Any) -> None:
-        work = _current_work.get()
+        work = current_work.get()
         if work is not None:
             work.wait_ends()
 
     @event.listens_for(engine, "handle_error")
     def _failed(_context: Any) -> None:
-        work = _current_work.get()
+        work = current_work.get()
         if work is not None:
             work.wait_ends()
 
@@ -179,7 +181,7 @@ def _sqlite_engine(url: str, timeouts: Timeouts, **kwargs: Any) -> Engine:
     def _no_write_in_reads(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         # A write in a transaction begun without the write lock could fail half way
         # (another writer came first): every GET that writes must say so.
-        if _reads_only.get() and is_write(statement):
+        if reading_only.get() and is_write(statement):
             raise UndeclaredWrite(
                 "a request that reads only tried to write; mark its endpoint "
                 "with app.db.writes_when_read"
@@ -187,7 +189,7 @@ def _sqlite_engine(url: str, timeouts: Timeouts, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection: Any) -> None:
-        if _reads_only.get():
+        if reading_only.get():
             connection.exec_driver_sql("BEGIN")
             return
         _begin_immediate(connection, lock_wait)
@@ -199,8 +201,8 @@ def _begin_immediate(connection: Any, lock_wait: float) -> None:
     """Take SQLite's write lock, retrying while another transaction holds it, for at most
     ``lock_wait`` seconds and only while the request still wants it."""
     started = time.monotonic()
-    work = _current_work.get()
-    with work.waiting() if work else _nothing():
+    work = current_work.get()
+    with work.waiting() if work else nullcontext():
         while True:
             try:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -247,11 +249,11 @@ def _postgres_engine(url: str, timeouts: Timeouts, **kwargs: Any) -> Engine:
         last_used = record.info.get("kep_last_used")
         if last_used is not None and time.monotonic() - last_used < PING_AFTER_IDLE:
             return
-        work = _current_work.get()
+        work = current_work.get()
         if work is not None:
             work.attach(dbapi_connection)
         try:
-            with work.waiting() if work else _nothing():
+            with work.waiting() if work else nullcontext():
                 cursor = dbapi_connection.cursor()
                 cursor.execute("SELECT 1")
                 cursor.close()
@@ -262,11 +264,6 @@ def _postgres_engine(url: str, timeouts: Timeouts, **kwargs: Any) -> Engine:
             raise DisconnectionError(str(error)) from error
 
     return engine
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def count_connections(engine: Engine) -> None:

@@ -6,7 +6,7 @@ rules every connection keeps are in ``app.db``."""
 import functools
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext, suppress
 from contextvars import ContextVar
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import metrics
-from app.db import HELD, _current_work, _nothing, _reads_only, reads_only
+from app.db import HELD, current_work, reading_only, reads_only
 from app.errors import ClientGone, DatabaseBusy
 from app.watchdog import Work, works_of
 
@@ -112,7 +112,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         # (the feeds keep each changed event's VEVENT, whose links need the address).
         session.info["settings"] = app.state.settings
         session.info[HELD] = []
-        reading_token = _reads_only.set(reading)
+        reading_token = reading_only.set(reading)
         session_token = _request_session.set(session)
         try:
             yield session
@@ -129,7 +129,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             raise
         finally:
             with suppress(ValueError):  # finished in another context: it ends with the request
-                _reads_only.reset(reading_token)
+                reading_only.reset(reading_token)
             with suppress(ValueError):
                 _request_session.reset(session_token)
 
@@ -162,8 +162,8 @@ def _answer_and_commit(
     answer = check(endpoint(**values))
     session = _request_session.get()
     if session is not None and session.in_transaction():
-        work = _current_work.get()
-        with work.waiting() if work else _nothing():
+        work = current_work.get()
+        with work.waiting() if work else nullcontext():
             _commit_and_close(session)
     return answer
 
@@ -176,14 +176,14 @@ async def _on_a_slot(app: FastAPI, work: Work) -> AsyncIterator[Work]:
     try:
         slots = await _take_slot(app, work)
         metrics.DB_SLOTS_IN_USE.inc()
-        token = _current_work.set(work)
+        token = current_work.set(work)
         try:
             yield work
         finally:
             slots.release()
             metrics.DB_SLOTS_IN_USE.dec()
             with suppress(ValueError):  # finished in another context: it ends with the request
-                _current_work.reset(token)
+                current_work.reset(token)
     finally:
         works.discard(work)
 
