@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 from fastapi import Request, Response
-from fastapi.exceptions import RequestValidationError, ResponseValidationError
+from fastapi.exceptions import EndpointContext, RequestValidationError, ResponseValidationError
 from fastapi.routing import APIRoute
 
 from app.errors import AppError, CappedValidationError
@@ -174,6 +174,16 @@ class JsonRoute(APIRoute):
 
         return read_then_handle
 
+    def _where(self) -> EndpointContext:
+        """The endpoint, as FastAPI names it in the errors it raises itself."""
+        endpoint = inspect.unwrap(self.endpoint)
+        return EndpointContext(
+            function=endpoint.__name__,
+            path=f"{'/'.join(sorted(self.methods or ()))} {self.path}",
+            file=inspect.getsourcefile(endpoint) or "",
+            line=inspect.getsourcelines(endpoint)[1],
+        )
+
     def _checked(self, answer: Any) -> Any:
         """The endpoint's answer validated by its response model and written as JSON, as
         FastAPI then validates and writes it (again, from the valid instance): an answer
@@ -183,7 +193,7 @@ class JsonRoute(APIRoute):
             return answer
         value, errors = field.validate(answer, {}, loc=("response",))
         if errors:
-            raise ResponseValidationError(errors, body=answer)
+            raise ResponseValidationError(errors, body=answer, endpoint_ctx=self._where())
         field.serialize_json(
             value,
             include=self.response_model_include,

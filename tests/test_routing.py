@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import anyio.to_thread
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.exceptions import ResponseValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
@@ -159,10 +160,15 @@ def test_an_endpoint_in_one_trip_commits_what_it_changed(writer, db):
     assert _accounts_named_ada(db) == 1
 
 
-def test_an_answer_its_model_refuses_rolls_the_change_back(writer, db):
+def test_an_answer_its_model_refuses_rolls_the_change_back(writer, db, caplog):
     answer = writer.post("/writes", params={"answer": "not a number"})
     assert answer.status_code == 500
     assert _accounts_named_ada(db) == 0
+    # The log names the endpoint, as FastAPI's own check of an answer does.
+    (logged,) = [
+        r for r in caplog.records if r.exc_info and r.exc_info[0] is ResponseValidationError
+    ]
+    assert "in writes\n    POST /writes" in str(logged.exc_info[1])
 
 
 def test_an_answer_that_cannot_be_written_rolls_the_change_back(writer, db):
