@@ -38,11 +38,8 @@ def _shown(audience: str | None, host_id: Any) -> Any:
 def visibility(viewer: User | None) -> Hashable:
     """Which events ``visible_to`` lets the viewer see, as a value: the same for every
     anonymous caller, for all of the secretariat, and one's own for everybody else."""
-    if viewer is None:
-        return None
-    if viewer.role == Role.secretariat:
-        return Role.secretariat
-    return ("host", viewer.id)
+    audience = _audience(viewer)
+    return (audience, viewer.id) if viewer is not None and audience == "host" else audience
 
 
 def may_manage(user: User, event: Event) -> bool:
