@@ -1,9 +1,9 @@
-"""Engines, sessions, and the request-scoped session that owns the transaction.
+"""Engines, the rules every connection keeps, and the context they read: the request's
+database work and whether the request only reads (``app.sessions`` sets both).
 
 Nothing here waits for ever. A new connection gives up after ``KEP_DB_CONNECT_TIMEOUT``;
 PostgreSQL ends a statement after ``KEP_DB_STATEMENT_TIMEOUT`` and a lock wait after
-``KEP_DB_LOCK_TIMEOUT`` (on SQLite the wait for the write lock has the same bound); a
-request waits ``KEP_DB_SLOT_TIMEOUT`` at most for a database slot, then answers 503.
+``KEP_DB_LOCK_TIMEOUT`` (on SQLite the wait for the write lock has the same bound).
 What the database may not end itself, the watchdog ends (``app.watchdog``).
 """
 

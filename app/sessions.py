@@ -1,7 +1,8 @@
 """The request's session: one per request, on one of the process's database slots,
 committed when its endpoint has answered (in the endpoint's own trip to a worker thread,
-``in_one_trip``, or by ``get_session``) and rolled back when it raises. Engines and the
-rules every connection keeps are in ``app.db``."""
+``in_one_trip``, or by ``get_session``) and rolled back when it raises. A request waits
+``KEP_DB_SLOT_TIMEOUT`` at most for a slot, then answers 503. Engines and the rules every
+connection keeps are in ``app.db``."""
 
 import functools
 import time
