@@ -11,7 +11,9 @@ def ping() -> dict[str, bool]:
     return {"ok": True}
 
 
-if __name__ == "__main__":  # served as `kep serve` serves: uvicorn, workers sharing one socket
+def serve(target: str) -> None:
+    """Serve ``target`` as `kep serve` serves: uvicorn, workers sharing one socket; the
+    port and the number of workers from the command line."""
     import sys
 
     import uvicorn
@@ -21,6 +23,10 @@ if __name__ == "__main__":  # served as `kep serve` serves: uvicorn, workers sha
 
     port, workers = int(sys.argv[1]), int(sys.argv[2])
     config = uvicorn.Config(
-        "benchmarks.bare_app:app", port=port, workers=workers, log_level="warning", access_log=False
+        target, port=port, workers=workers, log_level="warning", access_log=False
     )
     Multiprocess(config, sockets=[listening_socket(config)]).run()
+
+
+if __name__ == "__main__":
+    serve("benchmarks.bare_app:app")

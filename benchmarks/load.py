@@ -9,12 +9,13 @@ plan's four years in 21 time zones, 20,000 registrations, eight seminars with pr
 and supports), then runs `wrk` (Debian: `apt-get install wrk`) once per row and per
 number of clients: the bare app, `/health`, the listing, a filtered listing, single
 events, tallies as the secretariat, "my registrations", the listing and single events
-with a current `If-None-Match`, new registrations; then the listing on SQLite with the
-same workers. It prints one table: in-process time, statements and body size (the bare
-app's in-process time is the floor: httpx and the ASGI call), requests per second, the
-ratio to the bare app, p95/p99, errors, and how many connections each worker held, with
-the load average of the machine; and the CPU time each registration cost the workers,
-the mail sender and PostgreSQL.
+with a current `If-None-Match`, new registrations, and the floor under them (their
+statements alone on the bare app: `benchmarks/write_floor.py`); then the listing on
+SQLite with the same workers. It prints one table: in-process time, statements and body
+size (the bare app's in-process time is the floor: httpx and the ASGI call), requests
+per second, the ratio to the bare app, p95/p99, errors, and how many connections each
+worker held, with the load average of the machine; and the CPU time each registration
+cost the workers, the mail sender and PostgreSQL, and each of the floor's.
 
 `--source DIR` serves (and times in-process) the code of another tree, such as an
 earlier commit unpacked with `git archive`, on the same programme. By default it creates
@@ -552,6 +553,7 @@ def in_process(url: str, rows: list["Row"], rounds: int = 40) -> dict[str, InPro
 
 
 BARE = "bare FastAPI (sync route)"
+FLOOR = "floor: a registration's statements alone (bare app, SQLAlchemy Core)"
 
 
 async def bare_in_process(rounds: int) -> "InProcess":
@@ -774,15 +776,23 @@ def cpu_by_kind(server: int, database: str) -> dict[str, float]:
 
 
 def print_cpu_per_write(
-    before: dict[str, float], after: dict[str, float], runs: dict[int, "Run"], seconds: int
+    before: dict[str, float],
+    after: dict[str, float],
+    runs: dict[int, "Run"],
+    seconds: int,
+    of: str = "the service",
 ) -> None:
     made = sum(run.rate * seconds for run in runs.values())
     if not made:
-        print("\nCPU per registration: none made")
+        print(f"\nCPU per registration, {of}: none made")
         return
     kinds = ("the workers", "the mail sender", "PostgreSQL")
-    shares = [f"{kind} {1000 * (after[kind] - before[kind]) / made:.1f} ms" for kind in kinds]
-    print(f"\nCPU per registration ({made:,.0f} made): {', '.join(shares)}")
+    shares = [
+        f"{kind} {1000 * (after[kind] - before[kind]) / made:.1f} ms"
+        for kind in kinds
+        if kind in after
+    ]
+    print(f"\nCPU per registration, {of} ({made:,.0f} made): {', '.join(shares)}")
 
 
 @contextlib.contextmanager
@@ -846,7 +856,7 @@ def main() -> None:
     parser.add_argument(
         "--writes-only",
         action="store_true",
-        help="the bare app and the registrations only (no reads, no SQLite row)",
+        help="the bare app, the registrations and their floor only (no reads, no SQLite row)",
     )
     parser.add_argument(
         "--profile",
@@ -924,6 +934,17 @@ def main() -> None:
                 results.update(measure(port, process.pid, [write], levels, args.duration))
             after = cpu_by_kind(process.pid, database)
             print_cpu_per_write(used, after, results[write.name], args.duration)
+
+        # The floor under the registrations: their statements alone on the bare app, from
+        # the far end of the same pairs (none of them made yet).
+        port = free_port()
+        floor = [sys.executable, "-m", "benchmarks.write_floor", str(port), str(args.workers)]
+        with served(floor, env, port, "/ping") as process:
+            write = Row(FLOOR, [], pairs=programme.pairs[::-1], in_process=False)
+            used = cpu_by_kind(process.pid, database)
+            results.update(measure(port, process.pid, [write], levels, args.duration))
+            after = cpu_by_kind(process.pid, database)
+            print_cpu_per_write(used, after, results[write.name], args.duration, FLOOR)
 
         if "sqlite" in programmes:
             port = free_port()

@@ -5,22 +5,31 @@ delivers their messages into a folder, next to the email library alone writing t
 messages with its legacy API (as the sender does) and with its modern one: the CPU each
 message costs the sender, and what of it is the library's.
 
-    .venv/bin/python benchmarks/registrations.py [--count 300]
+    .venv/bin/python benchmarks/registrations.py [--count 300] [--split]
     .venv/bin/py-spy record -f raw -o registrations.txt -- \\
         .venv/bin/python benchmarks/registrations.py     # where the time goes
 
 Fills a PostgreSQL database of its own with ``load.py``'s programme (each event's public
 VEVENT kept, as publishing leaves it), makes 50 registrations to warm up, then
 ``--count`` more, each to an event picked at random, as ``load.py``'s writes are.
+``--split`` then makes ``--count`` more three ways in turns, three times: as the service
+does, as it does with no message written, and as ``write_floor.py`` does (the
+statements alone), and prints the median CPU of each.
 """
 
 import argparse
+import itertools
+import os
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+from fastapi import Response
 from sqlalchemy import event, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,6 +38,7 @@ from app.clock import system_clock
 from app.config import Settings
 from app.main import create_app
 from app.models import OutboxMessage
+from app.notifications import reactions
 from app.notifications.mail import DirectoryTransport, mime, standard_mime
 from app.notifications.sender import Sender
 from benchmarks.instructions import register_directly
@@ -42,6 +52,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--count", type=int, default=300)
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="also the service without its message, and the floor, in turns",
+    )
     args = parser.parse_args()
     with programme_database() as (url, programme), tempfile.TemporaryDirectory() as folder:
         settings = Settings(  # type: ignore[call-arg]
@@ -51,21 +66,62 @@ def main() -> None:
         statements: list[str] = []
         event.listen(app.state.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
 
-        for token, event_id in programme.pairs[:WARM_UP]:
+        pairs = iter(programme.pairs)
+        for token, event_id in itertools.islice(pairs, WARM_UP):
             register_directly(app, token, event_id)
         statements.clear()
-        cpu, started = time.process_time(), time.perf_counter()
-        for token, event_id in programme.pairs[WARM_UP : WARM_UP + args.count]:
-            register_directly(app, token, event_id)
-        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        wall, cpu = timed(
+            lambda token, event_id: register_directly(app, token, event_id), pairs, args.count
+        )
         print(
-            f"{args.count} registrations: {1000 * wall / args.count:.1f} ms each, "
-            f"{1000 * cpu / args.count:.1f} ms of CPU, "
+            f"{args.count} registrations: {wall:.1f} ms each, {cpu:.1f} ms of CPU, "
             f"{len(statements) / args.count:.1f} statements (the token's last use written "
             "inline, once a minute per token, among them)"
         )
+        if args.split:
+            split(app, pairs, args.count, url)
         delivery(app.state.sessionmaker, settings, statements)
         app.state.engine.dispose()
+
+
+def timed(
+    register: Callable[[str, int], object], pairs: Iterator[tuple[str, int]], count: int
+) -> tuple[float, float]:
+    """Wall and CPU time per registration, in ms, of ``register`` over ``count`` pairs."""
+    cpu, started = time.process_time(), time.perf_counter()
+    for token, event_id in itertools.islice(pairs, count):
+        register(token, event_id)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return 1000 * wall / count, 1000 * cpu / count
+
+
+def split(app: Any, pairs: Iterator[tuple[str, int]], count: int, url: str) -> None:
+    """Where a registration's CPU goes, in turns on the same warm process: the service as
+    it is, the service with no message written (what the message with its invitation
+    costs), and the floor of benchmarks/write_floor.py (the statements alone)."""
+    os.environ["KEP_DATABASE_URL"] = url
+    from benchmarks import write_floor
+
+    def through_floor(token: str, event_id: int) -> None:
+        write_floor.register(event_id, Response(), f"Bearer {token}")
+
+    def without_message(token: str, event_id: int) -> None:
+        with mock.patch.object(reactions, "drafts_for", lambda *_args: []):
+            register_directly(app, token, event_id)
+
+    ways = {
+        "the service": lambda token, event_id: register_directly(app, token, event_id),
+        "without its message": without_message,
+        "the floor": through_floor,
+    }
+    cpu: dict[str, list[float]] = {name: [] for name in ways}
+    for _turn in range(3):
+        for name, register in ways.items():
+            cpu[name].append(timed(register, pairs, count)[1])
+    print(
+        f"In turns, {count} registrations each, ms of CPU per registration (median of 3): "
+        + ", ".join(f"{name} {statistics.median(ms):.2f}" for name, ms in cpu.items())
+    )
 
 
 def delivery(sessions: Any, settings: Settings, statements: list[str]) -> None:
