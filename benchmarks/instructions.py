@@ -6,7 +6,9 @@ one run to the next. Three figures, each from a process of its own:
   framework and one trip to a worker thread);
 - a registration through the application, the same way (the token's lookup, the
   middleware, the endpoint, the message and its invitation, the commit);
-- the registration's service calls alone, with no HTTP around them.
+- the registration's service calls alone, with no HTTP around them;
+- the floor under a registration, through ASGI: its statements alone on the bare app
+  (``write_floor.py``).
 
     .venv/bin/python benchmarks/instructions.py [--count 100] [--source DIR]
 
@@ -33,6 +35,7 @@ KINDS = {
     "bare": "the bare app's request, through ASGI",
     "http": "a registration, through ASGI",
     "direct": "a registration's service calls alone",
+    "floor": "the floor: its statements alone, ASGI",
 }
 
 
@@ -113,10 +116,14 @@ def counted(kind: str, url: str, pairs: list[tuple[str, int]], count: int) -> No
 
         requests = [("GET", "/ping", {})] * (WARM_UP + count)
     else:
-        from app.config import Settings
-        from app.main import create_app
+        if kind == "floor":
+            os.environ["KEP_DATABASE_URL"] = url
+            from benchmarks.write_floor import app
+        else:
+            from app.config import Settings
+            from app.main import create_app
 
-        app = create_app(Settings(database_url=url, send_mail_in_process=False, _env_file=None))  # type: ignore[call-arg]
+            app = create_app(Settings(database_url=url, send_mail_in_process=False, _env_file=None))  # type: ignore[call-arg]
         requests = [
             ("POST", f"/events/{event_id}/registrations", {"Authorization": f"Bearer {token}"})
             for token, event_id in pairs
