@@ -1,9 +1,9 @@
 """Instructions per registration, counted by valgrind's callgrind: the same count for the
 same code and data however busy the machine is, where its seconds vary by a fifth from
-one run to the next. Three figures, each from a process of its own:
+one run to the next. Four figures, each from a process of its own:
 
-- the bare app's request, through httpx's ASGI transport (the floor: the client, the
-  framework and one trip to a worker thread);
+- the bare app's request, through httpx's ASGI transport (the least a request costs:
+  the client, the framework and one trip to a worker thread);
 - a registration through the application, the same way (the token's lookup, the
   middleware, the endpoint, the message and its invitation, the commit);
 - the registration's service calls alone, with no HTTP around them;

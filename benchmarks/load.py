@@ -12,10 +12,11 @@ events, tallies as the secretariat, "my registrations", the listing and single e
 with a current `If-None-Match`, new registrations, and the floor under them (their
 statements alone on the bare app: `benchmarks/write_floor.py`); then the listing on
 SQLite with the same workers. It prints one table: in-process time, statements and body
-size (the bare app's in-process time is the floor: httpx and the ASGI call), requests
-per second, the ratio to the bare app, p95/p99, errors, and how many connections each
-worker held, with the load average of the machine; and the CPU time each registration
-cost the workers, the mail sender and PostgreSQL, and each of the floor's.
+size (the bare app's in-process time is the least a request takes: httpx and the ASGI
+call), requests per second, the ratio to the bare app, p95/p99, errors, and how many
+connections each worker held, with the load average of the machine; and the CPU time
+each registration cost the workers, the mail sender and PostgreSQL, and each of the
+floor's.
 
 `--source DIR` serves (and times in-process) the code of another tree, such as an
 earlier commit unpacked with `git archive`, on the same programme. By default it creates
@@ -557,7 +558,7 @@ FLOOR = "floor: a registration's statements alone (bare app, SQLAlchemy Core)"
 
 
 async def bare_in_process(rounds: int) -> "InProcess":
-    """The bare app's one request the same way: the floor of the in-process figures
+    """The bare app's one request the same way: the least of the in-process figures
     (httpx, the ASGI call, a synchronous endpoint in the thread pool)."""
     from benchmarks.bare_app import app
 
