@@ -32,6 +32,7 @@ from app.db import make_engine
 from app.main import create_app
 from app.models import Role
 from tests.helpers.accounts import Account, add_account
+from tests.helpers.apps import forget_endpoints
 from tests.helpers.clock import MovableClock
 from tests.helpers.database import (
     BACKENDS,
@@ -117,6 +118,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
 
 # -- databases --------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _let_go_of_applications() -> Iterator[None]:
+    """After every test (and after its own fixtures), so that the applications it made
+    can be collected: see ``forget_endpoints``."""
+    yield
+    forget_endpoints()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -1,7 +1,16 @@
-"""The suite's own promise: PostgreSQL, when required, is never silently skipped."""
+"""The suite's own promises: PostgreSQL, when required, is never silently skipped, and the
+applications that tests make do not pile up."""
+
+import gc
+import weakref
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
+from app.config import Settings
+from app.main import create_app
+from tests.helpers.apps import forget_endpoints
 from tests.helpers.database import require_postgres
 
 UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
@@ -17,3 +26,21 @@ def test_an_unreachable_postgres_is_skipped_otherwise(monkeypatch):
     monkeypatch.delenv("KEP_REQUIRE_POSTGRES", raising=False)
     with pytest.raises(pytest.skip.Exception, match="unreachable"):
         require_postgres(UNREACHABLE)
+
+
+def test_applications_that_tests_made_are_collected_once_let_go(database_url):
+    # The first one a process makes may be kept by what is set up once per process; the
+    # suite makes a thousand more, and none of those may stay.
+    made = [weakref.ref(used_and_let_go(database_url)) for _ in range(3)]
+    forget_endpoints()
+    gc.collect()
+    assert [ref() is None for ref in made[1:]] == [True, True]
+
+
+def used_and_let_go(database_url: str) -> FastAPI:
+    app = create_app(Settings(database_url=database_url, _env_file=None))  # type: ignore[call-arg]
+    with TestClient(app) as client:
+        assert client.get("/docs").status_code == 200  # a page whose endpoint holds its app
+    app.state.engine.dispose()
+    app.state.probe_engine.dispose()
+    return app
