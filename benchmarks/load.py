@@ -776,12 +776,26 @@ def cpu_by_kind(server: int, database: str) -> dict[str, float]:
     return used
 
 
-def print_cpu_per_write(
-    before: dict[str, float],
-    after: dict[str, float],
-    runs: dict[int, "Run"],
+def measure_writes(
+    port: int,
+    pid: int,
+    row: "Row",
+    levels: list[int],
     seconds: int,
-    of: str = "the service",
+    database: str,
+    profile: Path | None = None,
+) -> dict[str, dict[int, "Run"]]:
+    """``row``'s registrations, and the CPU each cost the processes under ``pid`` and
+    PostgreSQL for ``database``; the first worker recorded by py-spy into ``profile``."""
+    before = cpu_by_kind(pid, database)
+    with profiled(workers_of(pid)[0], profile):
+        results = measure(port, pid, [row], levels, seconds)
+    print_cpu_per_write(before, cpu_by_kind(pid, database), results[row.name], seconds, row.name)
+    return results
+
+
+def print_cpu_per_write(
+    before: dict[str, float], after: dict[str, float], runs: dict[int, "Run"], seconds: int, of: str
 ) -> None:
     made = sum(run.rate * seconds for run in runs.values())
     if not made:
@@ -930,11 +944,11 @@ def main() -> None:
                 "POST /events/{id}/registrations", [], pairs=programme.pairs, in_process=False
             )
             database = make_url(url).database or ""
-            used = cpu_by_kind(process.pid, database)
-            with profiled(workers_of(process.pid)[0], args.profile):
-                results.update(measure(port, process.pid, [write], levels, args.duration))
-            after = cpu_by_kind(process.pid, database)
-            print_cpu_per_write(used, after, results[write.name], args.duration)
+            results.update(
+                measure_writes(
+                    port, process.pid, write, levels, args.duration, database, args.profile
+                )
+            )
 
         # The floor under the registrations: their statements alone on the bare app, from
         # the far end of the same pairs (none of them made yet).
@@ -942,10 +956,9 @@ def main() -> None:
         floor = [sys.executable, "-m", "benchmarks.write_floor", str(port), str(args.workers)]
         with served(floor, env, port, "/ping") as process:
             write = Row(FLOOR, [], pairs=programme.pairs[::-1], in_process=False)
-            used = cpu_by_kind(process.pid, database)
-            results.update(measure(port, process.pid, [write], levels, args.duration))
-            after = cpu_by_kind(process.pid, database)
-            print_cpu_per_write(used, after, results[write.name], args.duration, FLOOR)
+            results.update(
+                measure_writes(port, process.pid, write, levels, args.duration, database)
+            )
 
         if "sqlite" in programmes:
             port = free_port()

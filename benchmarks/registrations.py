@@ -102,8 +102,7 @@ def split(app: Any, pairs: Iterator[tuple[str, int]], count: int, url: str) -> N
     os.environ["KEP_DATABASE_URL"] = url
     from benchmarks import write_floor
 
-    def through_service(token: str, event_id: int) -> None:
-        register_directly(app, token, event_id)
+    through_service = partial(register_directly, app)
 
     def through_floor(token: str, event_id: int) -> None:
         write_floor.register(event_id, Response(), f"Bearer {token}")

@@ -23,11 +23,12 @@ from functools import cache
 from typing import Any
 
 from fastapi import FastAPI, Header, HTTPException, Response
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Engine
 
 from app.auth.tokens import hash_token
 from app.db import make_engine
+from app.events.registrations import _standing_statement
 from app.models import (
     ApiToken,
     AuditEntry,
@@ -49,11 +50,7 @@ LOCKED = (
     .where(Event.id == bindparam("event_id"))
     .with_for_update()
 )
-STANDING = select(
-    func.count().filter(Registration.status == RegistrationStatus.registered),
-    func.max(Registration.queue_number),
-    func.max(Registration.id).filter(Registration.user_id == bindparam("user_id")),
-).where(Registration.event_id == bindparam("event_id"))
+STANDING = _standing_statement()  # the service's own: one statement, the same as it sends
 NEW = insert(Registration).returning(Registration.id)
 MESSAGE_COLUMNS = (
     OutboxMessage.kind,
