@@ -935,7 +935,10 @@ def main() -> None:
         with served(serve_command(port, args.workers), env, port, "/health", source) as process:
             base = f"http://127.0.0.1:{port}"
             rows = [] if args.writes_only else kep_rows(base, programme)
-            warm = Row("warm-up", ["/events?limit=50", "/events/1", "/health"])
+            # The whole calendar too: each worker works out every zone's transitions
+            # over the programme's years once, as a worker that has served for a while
+            # has, and the writes' invitations find them made.
+            warm = Row("warm-up", ["/events?limit=50", "/events/1", "/health", "/calendar.ics"])
             measure(port, process.pid, [warm], [10], 3)
             results.update(measure(port, process.pid, rows, levels, args.duration))
             # In-process figures before the writes: the ETags sent are still current.
