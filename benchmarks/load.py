@@ -36,10 +36,11 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -48,7 +49,17 @@ from sqlalchemy.engine import Engine, make_url
 
 from app.auth.tokens import hash_token, new_token
 from app.cli import alembic_config
-from app.models import ApiToken, Base, Event, Proposal, Registration, Seminar, Support, User
+from app.models import (
+    ApiToken,
+    Base,
+    Event,
+    OutboxMessage,
+    Proposal,
+    Registration,
+    Seminar,
+    Support,
+    User,
+)
 from tests.helpers.processes import descendants, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,13 +177,12 @@ def fill(engine: Engine, seed: int = 7) -> Programme:
                     "published_at": NOW,
                 }
             )
-        events = (
+        uids = dict(
             connection.execute(
-                insert(Event).returning(Event.id, sort_by_parameter_order=True), rows
-            )
-            .scalars()
-            .all()
+                insert(Event).returning(Event.id, Event.uid, sort_by_parameter_order=True), rows
+            ).all()
         )
+        events = list(uids)
         connection.execute(
             insert(tables["event_actions"]),
             [{"event_id": e, "action_number": 1 + e % 11} for e in events],
@@ -202,7 +212,14 @@ def fill(engine: Engine, seed: int = 7) -> Programme:
                     "updated_at": NOW,
                 }
             )
-        connection.execute(insert(Registration), registrations)
+        made = connection.execute(
+            insert(Registration).returning(Registration.id, sort_by_parameter_order=True),
+            registrations,
+        ).scalars()
+        connection.execute(
+            insert(OutboxMessage),
+            sent_messages(zip(made, registrations, strict=True), uids, members),
+        )
         seminars = []
         for year in (2026, 2027, 2028, 2029):
             for number in (1, 2):
@@ -283,6 +300,42 @@ def fill(engine: Engine, seed: int = 7) -> Programme:
         staff_token=tokens[staff_id],
         member_tokens=[tokens[member] for member in members],
     )
+
+
+KIND_OF = {"registered": "registration_confirmed", "waitlisted": "registration_waitlisted"}
+
+
+def sent_messages(
+    registrations: Iterable[tuple[int, dict[str, Any]]], uids: dict[int, str], members: list[int]
+) -> list[dict[str, Any]]:
+    """The message each registration of the programme was sent, invitation included, as
+    the service would have queued and delivered it: a service that holds 20,000
+    registrations holds their messages too, and the invitations' sequences are looked up
+    among them. Texts of a message's size; only their size is realistic."""
+    body, calendar = "Your place at this event is confirmed.\n" * 18, "X-LINE:value\r\n" * 120
+    number = {member: n for n, member in enumerate(members)}
+    return [
+        {
+            "idempotency_key": f"registration:{id_}:{row['status']}:{row['queue_number']}",
+            "kind": KIND_OF[row["status"]],
+            "user_id": row["user_id"],
+            "recipient": f"member{number[row['user_id']]}@bench.example.eu",
+            "recipient_name": f"Member {number[row['user_id']]}",
+            "subject": "Registration confirmed",
+            "body": body,
+            "calendar": calendar,
+            "calendar_method": "REQUEST",
+            "calendar_uid": uids[row["event_id"]],
+            "calendar_sequence": 0,
+            "message_id": f"<{id_}@bench.example.eu>",
+            "status": "sent",
+            "attempts": 1,
+            "next_attempt_at": NOW,
+            "created_at": NOW,
+            "sent_at": NOW,
+        }
+        for id_, row in registrations
+    ]
 
 
 def keep_public_parts_of(engine: Engine, event_ids: list[int]) -> None:
