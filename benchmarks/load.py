@@ -5,18 +5,18 @@ request, next to a bare FastAPI app served the same way on the same machine.
         [--clients 10 50] [--source DIR] [--no-sqlite] [--writes-only] [--profile FILE]
 
 It fills the database with a realistic programme (301 accounts, 2,000 events over the
-plan's four years in 21 time zones, 20,000 registrations, eight seminars with proposals
-and supports), then runs `wrk` (Debian: `apt-get install wrk`) once per row and per
-number of clients: the bare app, `/health`, the listing, a filtered listing, single
-events, tallies as the secretariat, "my registrations", the listing and single events
-with a current `If-None-Match`, new registrations, and the floor under them (their
-statements alone on the bare app: `benchmarks/write_floor.py`); then the listing on
-SQLite with the same workers. It prints one table: in-process time, statements and body
-size (the bare app's in-process time is the least a request takes: httpx and the ASGI
-call), requests per second, the ratio to the bare app, p95/p99, errors, and how many
-connections each worker held, with the load average of the machine; and the CPU time
-each registration cost the workers, the mail sender and PostgreSQL, and each of the
-floor's.
+plan's four years in 21 time zones, 20,000 registrations with the messages they were
+sent, eight seminars with proposals and supports), then runs `wrk` (Debian: `apt-get
+install wrk`) once per row and per number of clients: the bare app, `/health`, the
+listing, a filtered listing, single events, tallies as the secretariat, "my
+registrations", the listing and single events with a current `If-None-Match`, new
+registrations, and the floor under them (their statements alone on the bare app:
+`benchmarks/write_floor.py`); then the listing on SQLite with the same workers. It
+prints one table: in-process time, statements and body size (the bare app's in-process
+time is the least a request takes: httpx and the ASGI call), requests per second, the
+ratio to the bare app, p95/p99, errors, and how many connections each worker held, with
+the load average of the machine; and the CPU time each registration cost the workers,
+the mail sender and PostgreSQL, and each of the floor's.
 
 `--source DIR` serves (and times in-process) the code of another tree, such as an
 earlier commit unpacked with `git archive`, on the same programme. By default it creates
@@ -321,7 +321,7 @@ def sent_messages(
             "user_id": row["user_id"],
             "recipient": f"member{number[row['user_id']]}@bench.example.eu",
             "recipient_name": f"Member {number[row['user_id']]}",
-            "subject": "Registration confirmed",
+            "subject": f"{KIND_OF[row['status']]}: Regional innovation day",
             "body": body,
             "calendar": calendar,
             "calendar_method": "REQUEST",
