@@ -10,13 +10,14 @@ sent, eight seminars with proposals and supports), then runs `wrk` (Debian: `apt
 install wrk`) once per row and per number of clients: the bare app, `/health`, the
 listing, a filtered listing, single events, tallies as the secretariat, "my
 registrations", the listing and single events with a current `If-None-Match`, new
-registrations, and the floor under them (their statements alone on the bare app:
+registrations, the same by the service writing no message (`benchmarks/no_message.py`),
+and the floor under them (their statements alone on the bare app:
 `benchmarks/write_floor.py`); then the listing on SQLite with the same workers. It
 prints one table: in-process time, statements and body size (the bare app's in-process
 time is the least a request takes: httpx and the ASGI call), requests per second, the
 ratio to the bare app, p95/p99, errors, and how many connections each worker held, with
 the load average of the machine; and the CPU time each registration cost the workers,
-the mail sender and PostgreSQL, and each of the floor's.
+the mail sender and PostgreSQL, in each of the three ways.
 
 `--source DIR` serves (and times in-process) the code of another tree, such as an
 earlier commit unpacked with `git archive`, on the same programme. By default it creates
@@ -607,6 +608,7 @@ def in_process(url: str, rows: list["Row"], rounds: int = 40) -> dict[str, InPro
 
 
 BARE = "bare FastAPI (sync route)"
+NO_MESSAGE = "the same, writing no message (benchmarks/no_message.py)"
 FLOOR = "floor: a registration's statements alone (bare app, SQLAlchemy Core)"
 
 
@@ -879,11 +881,12 @@ def profiled(pid: int, output: Path | None) -> Iterator[None]:
         recorder.wait(timeout=60)
 
 
-def serve_command(port: int, workers: int) -> list[str]:
+def serve_command(port: int, workers: int, module: str = "app.cli") -> list[str]:
+    """`kep serve`, or the same command of ``module`` (``benchmarks.no_message``)."""
     return [
         sys.executable,
         "-m",
-        "app.cli",
+        module,
         "serve",
         "--port",
         str(port),
@@ -924,7 +927,7 @@ def main() -> None:
     parser.add_argument(
         "--writes-only",
         action="store_true",
-        help="the bare app, the registrations and their floor only (no reads, no SQLite row)",
+        help="the bare app and the three rows of registrations only (no reads, no SQLite row)",
     )
     parser.add_argument(
         "--profile",
@@ -1004,6 +1007,17 @@ def main() -> None:
                 measure_writes(
                     port, process.pid, write, levels, args.duration, database, args.profile
                 )
+            )
+
+        # The service writing no message, from the middle of the same pairs (far from
+        # both ends: none of them made yet, nor made by the floor below).
+        port = free_port()
+        command = serve_command(port, args.workers, "benchmarks.no_message")
+        with served(command, env, port, "/health") as process:
+            measure(port, process.pid, [warm], [10], 3)
+            write = Row(NO_MESSAGE, [], pairs=programme.pairs[20_000:40_000], in_process=False)
+            results.update(
+                measure_writes(port, process.pid, write, levels, args.duration, database)
             )
 
         # The floor under the registrations: their statements alone on the bare app, from
