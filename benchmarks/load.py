@@ -219,7 +219,11 @@ def fill(engine: Engine, seed: int = 7) -> Programme:
         ).scalars()
         connection.execute(
             insert(OutboxMessage),
-            sent_messages(zip(made, registrations, strict=True), uids, members),
+            sent_messages(
+                zip(made, registrations, strict=True),
+                uids,
+                {id_: (email, name) for id_, email, name in connection.execute(PEOPLE)},
+            ),
         )
         seminars = []
         for year in (2026, 2027, 2028, 2029):
@@ -304,39 +308,45 @@ def fill(engine: Engine, seed: int = 7) -> Programme:
 
 
 KIND_OF = {"registered": "registration_confirmed", "waitlisted": "registration_waitlisted"}
+PEOPLE = select(User.id, User.email, User.name)
 
 
 def sent_messages(
-    registrations: Iterable[tuple[int, dict[str, Any]]], uids: dict[int, str], members: list[int]
+    registrations: Iterable[tuple[int, dict[str, Any]]],
+    uids: dict[int, str],
+    people: dict[int, tuple[str, str]],
 ) -> list[dict[str, Any]]:
     """The message each registration of the programme was sent, invitation included, as
     the service would have queued and delivered it: a service that holds 20,000
     registrations holds their messages too, and the invitations' sequences are looked up
-    among them. Texts of a message's size; only their size is realistic."""
+    among them. Texts of a message's size; only their size is realistic. ``people``:
+    each account's address and name, by id."""
     body, calendar = "Your place at this event is confirmed.\n" * 18, "X-LINE:value\r\n" * 120
-    number = {member: n for n, member in enumerate(members)}
-    return [
-        {
-            "idempotency_key": f"registration:{id_}:{row['status']}:{row['queue_number']}",
-            "kind": KIND_OF[row["status"]],
-            "user_id": row["user_id"],
-            "recipient": f"member{number[row['user_id']]}@bench.example.eu",
-            "recipient_name": f"Member {number[row['user_id']]}",
-            "subject": f"{KIND_OF[row['status']]}: Regional innovation day",
-            "body": body,
-            "calendar": calendar,
-            "calendar_method": "REQUEST",
-            "calendar_uid": uids[row["event_id"]],
-            "calendar_sequence": 0,
-            "message_id": f"<{id_}@bench.example.eu>",
-            "status": "sent",
-            "attempts": 1,
-            "next_attempt_at": NOW,
-            "created_at": NOW,
-            "sent_at": NOW,
-        }
-        for id_, row in registrations
-    ]
+    messages = []
+    for id_, row in registrations:
+        kind, (address, name) = KIND_OF[row["status"]], people[row["user_id"]]
+        messages.append(
+            {
+                "idempotency_key": f"registration:{id_}:{row['status']}:{row['queue_number']}",
+                "kind": kind,
+                "user_id": row["user_id"],
+                "recipient": address,
+                "recipient_name": name,
+                "subject": f"{kind}: Regional innovation day",
+                "body": body,
+                "calendar": calendar,
+                "calendar_method": "REQUEST",
+                "calendar_uid": uids[row["event_id"]],
+                "calendar_sequence": 0,
+                "message_id": f"<{id_}@bench.example.eu>",
+                "status": "sent",
+                "attempts": 1,
+                "next_attempt_at": NOW,
+                "created_at": NOW,
+                "sent_at": NOW,
+            }
+        )
+    return messages
 
 
 def keep_public_parts_of(engine: Engine, event_ids: list[int]) -> None:

@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from fastapi import Response
 from sqlalchemy import event, select
@@ -40,11 +39,11 @@ from app.clock import system_clock
 from app.config import Settings
 from app.main import create_app
 from app.models import OutboxMessage
-from app.notifications import reactions
 from app.notifications.mail import DirectoryTransport, mime, standard_mime
 from app.notifications.sender import Sender
 from benchmarks.instructions import register_directly
 from benchmarks.load import programme_database
+from benchmarks.no_message import without_messages
 
 WARM_UP = 50
 
@@ -107,12 +106,9 @@ def split(app: Any, pairs: Iterator[tuple[str, int]], count: int, url: str) -> N
     def through_floor(token: str, event_id: int) -> None:
         write_floor.register(event_id, Response(), f"Bearer {token}")
 
-    def no_message() -> Any:
-        return mock.patch.object(reactions, "drafts_for", lambda *_args: [])
-
     ways = {
         "the service": (through_service, contextlib.nullcontext),
-        "without its message": (through_service, no_message),
+        "without its message": (through_service, without_messages),
         "the floor": (through_floor, contextlib.nullcontext),
     }
     cpu: dict[str, list[float]] = {name: [] for name in ways}
