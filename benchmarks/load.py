@@ -819,6 +819,7 @@ def cpu_by_kind(server: int, database: str) -> dict[str, float]:
     used: dict[str, float] = defaultdict(float)
     tick = os.sysconf("SC_CLK_TCK")
     ours = set(descendants(server))
+    workers = set(workers_of(server))  # the server itself when it serves alone
     for folder in Path("/proc").iterdir():
         try:
             pid = int(folder.name)
@@ -833,7 +834,7 @@ def cpu_by_kind(server: int, database: str) -> dict[str, float]:
             kind = "PostgreSQL"
         elif pid in ours and b"--beside" in command:
             kind = "the mail sender"
-        elif pid in ours and b"spawn_main" in command:
+        elif pid in workers:
             kind = "the workers"
         else:
             continue
