@@ -802,7 +802,7 @@ def print_table(
 
 def workers_of(pid: int) -> list[int]:
     """The worker processes under ``pid`` (not multiprocessing's resource tracker, nor
-    the mail sender)."""
+    the mail sender), or ``pid`` itself when it serves alone (``--workers 1``)."""
     others = (b"resource_tracker", b"--beside")
     found = [
         child
