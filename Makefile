@@ -24,8 +24,12 @@ run: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/kep demo
 
+# The suite runs in one process per core (pytest-xdist; tests/helpers/scheduling.py says
+# how it is shared); `make test TEST_PROCESSES=0` runs it in one process.
+TEST_PROCESSES ?= auto
+
 test: $(VENV)/.dev
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses $(TEST_PROCESSES)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

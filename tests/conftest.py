@@ -7,7 +7,9 @@ from several connections (races) use a scratch database of their own.
 
 Test ids say where a test runs: ``[sqlite]`` or ``[postgresql]``. When PostgreSQL cannot
 be reached (and ``KEP_REQUIRE_POSTGRES=1`` does not make that a failure), its half is
-skipped with one line that says why, and the summary counts each half.
+skipped with one line that says why, and the summary counts each half. Where several
+processes share the suite (``make test``), the PostgreSQL half runs in one of them
+(``tests/helpers/scheduling.py``).
 """
 
 import contextlib
@@ -24,6 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from xdist.remote import Producer
 
 from app.auth.deps import get_app_settings
 from app.clock import get_clock
@@ -43,6 +46,7 @@ from tests.helpers.database import (
     require_postgres,
     scratch_database,
 )
+from tests.helpers.scheduling import ByDatabase
 from tests.helpers.server import live_server
 
 # -- mail ----------------------------------------------------------------------------
@@ -75,6 +79,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         "databases: tests ending [sqlite] run on SQLite files in a temporary folder, "
         f"tests ending [postgresql] on {postgres_url()}{required}"
     ]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> ByDatabase:
+    return ByDatabase(config, log, backend_of=_backend)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -27,9 +27,9 @@ from tests.helpers.processes import Served, start
 Call = tuple[str, str, dict[str, str], Any]
 
 
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory) -> Iterator[tuple[str, list[Served]]]:
-    with scratch_database("postgresql", tmp_path_factory) as url:
+@pytest.fixture(scope="module", params=["postgresql"])  # the tests' ids say where they run
+def servers(request, tmp_path_factory) -> Iterator[tuple[str, list[Served]]]:
+    with scratch_database(request.param, tmp_path_factory) as url:
         logs = tmp_path_factory.mktemp("servers")
         started: list[Served] = []
         threads = [

@@ -180,10 +180,11 @@ def test_a_client_that_gives_up_frees_its_slot_and_changes_nothing(race_database
         assert gave_up.endswith("s: its client left"), gave_up
 
 
-def test_a_database_that_stops_answering_gets_503s_and_health_says_so(tmp_path_factory):
+@pytest.mark.parametrize("backend", ["postgresql"])  # its id says where it runs
+def test_a_database_that_stops_answering_gets_503s_and_health_says_so(backend, tmp_path_factory):
     """PostgreSQL behind a relay that stops forwarding, as a hung network or proxy does."""
     with (
-        scratch_database("postgresql", tmp_path_factory) as database,
+        scratch_database(backend, tmp_path_factory) as database,
         relay_to(database) as (relay, through_relay),
     ):
         migrate(database)

@@ -1,8 +1,15 @@
-"""The suite's own promises: PostgreSQL, when required, is never silently skipped, and the
-applications that tests make do not pile up."""
+"""The suite's own promises: PostgreSQL, when required, is never silently skipped, the
+applications that tests make do not pile up, and processes that share the suite keep the
+PostgreSQL half in one of them."""
 
 import gc
+import os
+import re
+import subprocess
+import sys
 import weakref
+from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -11,7 +18,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.main import create_app
 from tests.helpers.apps import forget_endpoints
-from tests.helpers.database import require_postgres
+from tests.helpers.database import require_postgres, scratch_database
 
 UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
 
@@ -44,3 +51,29 @@ def used_and_let_go(settings: Settings) -> FastAPI:
     app.state.engine.dispose()
     app.state.probe_engine.dispose()
     return app
+
+
+# It writes on the PostgreSQL server, so it runs with that half (see tests/helpers/scheduling.py).
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_processes_that_share_the_suite_keep_postgresql_in_one_and_files_whole(
+    backend, tmp_path_factory
+):
+    files = ["tests/test_health.py", "tests/test_feed_text.py", "tests/test_config.py"]
+    with scratch_database(backend, tmp_path_factory) as url:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "3", "-v", *files],
+            cwd=Path(__file__).resolve().parent.parent,
+            env={**os.environ, "KEP_TEST_POSTGRES_URL": url, "KEP_REQUIRE_POSTGRES": "1"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert result.returncode == 0, result.stdout[-3000:]
+    where: dict[str, set[str]] = defaultdict(set)
+    for process, test in re.findall(r"^\[(gw\d)\] \[ *\d+%\] PASSED (\S+)", result.stdout, re.M):
+        share = "postgresql" if test.endswith("[postgresql]") else test.split("::")[0]
+        where[share].add(process)
+    assert set(where) == {"postgresql", *files}, result.stdout[-3000:]
+    assert all(len(processes) == 1 for processes in where.values()), dict(where)
+    assert len(set().union(*where.values())) > 1, dict(where)  # it was shared at all
+    assert "by database: [sqlite] 7 passed; [postgresql] 7 passed" in result.stdout
