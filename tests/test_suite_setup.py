@@ -63,7 +63,11 @@ def test_processes_that_share_the_suite_keep_postgresql_in_one_and_files_whole(
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "3", "-v", *files],
             cwd=Path(__file__).resolve().parent.parent,
-            env={**os.environ, "KEP_TEST_POSTGRES_URL": url, "KEP_REQUIRE_POSTGRES": "1"},
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
+                "KEP_TEST_POSTGRES_URL": url,
+                "KEP_REQUIRE_POSTGRES": "1",
+            },
             capture_output=True,
             text=True,
             timeout=300,
