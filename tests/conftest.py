@@ -14,7 +14,6 @@ processes share the suite (``make test``), the PostgreSQL half runs in one of th
 
 import contextlib
 import os
-import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ from tests.helpers.clock import MovableClock
 from tests.helpers.database import (
     BACKENDS,
     QueryCounter,
+    backend_of,
     migrate,
     postgres_unreachable,
     postgres_url,
@@ -65,14 +65,6 @@ def pytest_configure(config: pytest.Config) -> None:
 SKIPPED_POSTGRES = pytest.StashKey[str]()
 
 
-def _backend(nodeid: str) -> str | None:
-    """``sqlite`` or ``postgresql`` for a test parametrized by database, else None."""
-    ids = re.search(r"\[(.*)\]$", nodeid)
-    if ids is None:
-        return None
-    return next((part for part in ids.group(1).split("-") if part in BACKENDS), None)
-
-
 def pytest_report_header(config: pytest.Config) -> list[str]:
     required = " (required)" if os.environ.get("KEP_REQUIRE_POSTGRES") == "1" else ""
     return [
@@ -83,13 +75,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> ByDatabase:
-    return ByDatabase(config, log, backend_of=_backend)
+    return ByDatabase(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("KEP_REQUIRE_POSTGRES") == "1":
         return  # an unreachable PostgreSQL fails the run, in the fixtures
-    on_postgres = [item for item in items if _backend(item.nodeid) == "postgresql"]
+    on_postgres = [item for item in items if backend_of(item.nodeid) == "postgresql"]
     if not on_postgres:
         return
     problem = postgres_unreachable(postgres_url())
@@ -114,7 +106,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     halves: dict[str, Counter[str]] = {backend: Counter() for backend in BACKENDS}
     for outcome in ("passed", "failed", "skipped", "error"):
         for report in terminalreporter.stats.get(outcome, []):
-            backend = _backend(getattr(report, "nodeid", ""))
+            backend = backend_of(getattr(report, "nodeid", ""))
             if backend is not None and (report.when == "call" or outcome != "passed"):
                 halves[backend][outcome] += 1
     said = [

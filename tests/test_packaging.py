@@ -8,6 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect
 
+from tests.helpers.processes import run_pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 # The machine's own pip configuration is no part of the project's install.
 QUIET_PIP = {**os.environ, "PIP_CONFIG_FILE": os.devnull}
@@ -97,16 +99,12 @@ def test_the_wheel_ships_the_migrations_and_builds_without_a_warning(tmp_path):
 
 
 def test_an_unreachable_postgresql_is_one_line_in_the_summary(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/test_health.py"],
-        cwd=ROOT,
+    result = run_pytest(
+        "tests/test_health.py",
         env={
-            **{k: v for k, v in os.environ.items() if k != "KEP_REQUIRE_POSTGRES"},
+            "KEP_REQUIRE_POSTGRES": None,
             "KEP_TEST_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none",
         },
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
     assert result.returncode == 0, result.stdout
     lines = result.stdout.splitlines()

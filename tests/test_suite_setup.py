@@ -3,13 +3,9 @@ applications that tests make do not pile up, and processes that share the suite 
 PostgreSQL half in one of them."""
 
 import gc
-import os
 import re
-import subprocess
-import sys
 import weakref
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -19,6 +15,8 @@ from app.config import Settings
 from app.main import create_app
 from tests.helpers.apps import forget_endpoints
 from tests.helpers.database import require_postgres, scratch_database
+from tests.helpers.processes import run_pytest
+from tests.helpers.scheduling import share_of
 
 UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
 
@@ -60,23 +58,13 @@ def test_processes_that_share_the_suite_keep_postgresql_in_one_and_files_whole(
 ):
     files = ["tests/test_health.py", "tests/test_feed_text.py", "tests/test_config.py"]
     with scratch_database(backend, tmp_path_factory) as url:
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "3", "-v", *files],
-            cwd=Path(__file__).resolve().parent.parent,
-            env={
-                **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
-                "KEP_TEST_POSTGRES_URL": url,
-                "KEP_REQUIRE_POSTGRES": "1",
-            },
-            capture_output=True,
-            text=True,
-            timeout=300,
+        result = run_pytest(
+            "-n", "3", "-v", *files, env={"KEP_TEST_POSTGRES_URL": url, "KEP_REQUIRE_POSTGRES": "1"}
         )
     assert result.returncode == 0, result.stdout[-3000:]
     where: dict[str, set[str]] = defaultdict(set)
     for process, test in re.findall(r"^\[(gw\d)\] \[ *\d+%\] PASSED (\S+)", result.stdout, re.M):
-        share = "postgresql" if test.endswith("[postgresql]") else test.split("::")[0]
-        where[share].add(process)
+        where[share_of(test)].add(process)
     assert set(where) == {"postgresql", *files}, result.stdout[-3000:]
     assert all(len(processes) == 1 for processes in where.values()), dict(where)
     assert len(set().union(*where.values())) > 1, dict(where)  # it was shared at all

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -15,6 +16,14 @@ from app.cli import alembic_config
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]
+
+
+def backend_of(nodeid: str) -> str | None:
+    """``sqlite`` or ``postgresql`` for a test parametrized by database, else None."""
+    ids = re.search(r"\[(.*)\]$", nodeid)
+    if ids is None:
+        return None
+    return next((part for part in ids.group(1).split("-") if part in BACKENDS), None)
 
 
 def postgres_url() -> str:

@@ -7,13 +7,33 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def run_pytest(*args: str, env: Mapping[str, str | None]) -> subprocess.CompletedProcess[str]:
+    """The suite (or part of it) run in a process of its own, from the source tree, with
+    ``env`` over this process's variables (None takes one away). pytest-xdist's variables
+    of a worker that runs this are not passed on: the run is a suite of its own."""
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    for name, value in env.items():
+        if value is None:
+            variables.pop(name, None)
+        else:
+            variables[name] = value
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        env=variables,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def free_port() -> int:

@@ -9,26 +9,20 @@ processes, a programme) is set up once. The largest share, PostgreSQL's, is hand
 first (the scheduler orders shares by their number of tests).
 """
 
-from collections.abc import Callable
-
-import pytest
-from xdist.remote import Producer
 from xdist.scheduler import LoadScopeScheduling
+
+from tests.helpers.database import backend_of
+
+
+def share_of(nodeid: str) -> str:
+    """The share a test runs in: ``postgresql``, or its file."""
+    if backend_of(nodeid) == "postgresql":
+        return "postgresql"
+    return nodeid.split("::", 1)[0]
 
 
 class ByDatabase(LoadScopeScheduling):
-    """pytest-xdist's scheduling by scope, with the scopes said above.
-
-    ``backend_of`` tells a test's database from its id (``[sqlite]``, ``[postgresql]``).
-    """
-
-    def __init__(
-        self, config: pytest.Config, log: Producer, backend_of: Callable[[str], str | None]
-    ) -> None:
-        super().__init__(config, log)
-        self._backend_of = backend_of
+    """pytest-xdist's scheduling by scope, with the shares above as scopes."""
 
     def _split_scope(self, nodeid: str) -> str:
-        if self._backend_of(nodeid) == "postgresql":
-            return "postgresql"
-        return nodeid.split("::", 1)[0]
+        return share_of(nodeid)
