@@ -1,8 +1,9 @@
 """Registration: places, the waitlist, cancellation and promotion, and who sees whom."""
 
 import pytest
+from sqlalchemy import func, select
 
-from app.models import Registration
+from app.models import AuditEntry, OutboxMessage, Registration
 from tests.helpers.answers import detail_of
 from tests.helpers.database import audit_count
 from tests.helpers.events import create_event, published_event, refused, unchanged
@@ -209,6 +210,35 @@ def test_raising_capacity_promotes_from_the_waitlist(client, small_event, dg_rtd
         f"/events/{small_event['id']}", headers=dg_rtd.headers, json={"capacity": None}
     ).json()
     assert (unlimited["registered"], unlimited["waitlisted"]) == (5, 0)
+
+
+def test_the_waitlist_is_not_promoted_once_the_event_has_begun(
+    client, db, small_event, dg_rtd, make_account, clock
+):
+    people = [make_account("participant") for _ in range(4)]
+    for person in people:
+        register(client, small_event, person)
+    path = f"/events/{small_event['id']}"
+    promotions = select(func.count()).where(AuditEntry.action == "registration.promoted")
+    places_offered = select(func.count()).where(OutboxMessage.subject.startswith("A place is"))
+    for moment, change in (
+        # during the event (08:30 to 16:00 UTC): a place given up is not handed on
+        (clock.now.replace(year=2027, month=3, day=10, hour=12), "cancel"),
+        # once it is over: more places change nothing for those who waited
+        (clock.now.replace(year=2027, month=3, day=12), "capacity"),
+    ):
+        clock.set(moment)
+        if change == "cancel":
+            answer = client.delete(f"{path}/registrations/me", headers=people[0].headers)
+        else:
+            answer = client.patch(path, headers=dg_rtd.headers, json={"capacity": 10})
+        assert answer.status_code == 200, answer.text
+        event = client.get(path).json()
+        assert (event["registered"], event["waitlisted"]) == (1, 2)
+        waiting = client.get("/me/registrations", headers=people[2].headers).json()["items"]
+        assert (waiting[0]["status"], waiting[0]["position"]) == ("waitlisted", 1)
+        assert (db.scalar(promotions), db.scalar(places_offered)) == (0, 0)
+    assert client.get(path).json()["capacity"] == 10
 
 
 def test_only_host_and_secretariat_see_who_registered(

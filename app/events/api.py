@@ -309,8 +309,9 @@ def register(
     responses=responses(401, 404, 409),
 )
 def cancel_registration(event_id: IdPath, session: SessionDep, user: CurrentUser, clock: ClockDep):
-    """Cancel your registration; the first on the waitlist takes the place. A cancelled
-    registration is answered as it stands; 404 if you never registered."""
+    """Cancel your registration; until the event begins, the first on the waitlist takes
+    the place. A cancelled registration is answered as it stands; 404 if you never
+    registered."""
     registration = registrations.cancel_own(
         session=session, user=user, event_id=event_id, now=clock()
     )

@@ -160,7 +160,11 @@ def cancel_own(*, session: Session, user: User, event_id: int, now: datetime) ->
 
 
 def fill_places(*, session: Session, actor: User, event: Event, now: datetime) -> None:
-    """Promote the head of the waitlist into every free place. The event's row is locked."""
+    """Promote the head of the waitlist into every free place, until the event begins: from
+    then on registration is closed, and a place given up is no longer handed on. The
+    event's row is locked."""
+    if event.starts_at <= now:
+        return
     waiting = (
         select(Registration)
         .where(
