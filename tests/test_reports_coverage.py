@@ -549,6 +549,29 @@ def test_the_chart_names_every_action_and_priority_area(client, programme, sedec
     assert "held" in texts and "upcoming" in texts  # the legend
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Grants from $5k to $50k for regions",  # read as mathematics, the $ signs vanished
+        r"Budget $\undefinedmacro$ and $x^$ lines",  # and this could not be drawn at all
+    ],
+)
+def test_the_chart_draws_titles_as_they_were_typed(client, programme, sedec, title):
+    added = client.post(
+        "/actions",
+        headers=sedec.headers,
+        json={
+            "title": title,
+            "priority_areas": [1],
+            "communication": {"reference": "Ares(2027)123", "date": "2026-11-20"},
+        },
+    )
+    assert added.status_code == 201, added.text
+    response = coverage(client, sedec, year=2027, format="svg")
+    assert response.status_code == 200, response.text
+    assert f"Action 12 · {title}" in " ".join(svg_texts(response))
+
+
 def test_the_same_report_draws_the_same_chart(client, programme, sedec):
     first = coverage(client, sedec, year=2027, format="svg").content
     assert coverage(client, sedec, year=2027, format="svg").content == first

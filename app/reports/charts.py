@@ -38,6 +38,8 @@ def _matplotlib() -> Any:
                 "svg.hashsalt": "kep-coverage",
                 "font.size": 10,
                 "font.family": "DejaVu Sans",
+                # Titles are drawn as typed: "$5k to $50k" is not mathematics.
+                "text.parse_math": False,
             }
         )
         _configured = True
