@@ -9,7 +9,14 @@ import pytest
 
 from app.audit.service import ENTITY_TYPES
 from tests.helpers.events import create_event, published_event
-from tests.helpers.seminars import IN_PROPOSALS, IN_VOTING, open_seminar, propose, support
+from tests.helpers.seminars import (
+    AFTER_VOTING,
+    IN_PROPOSALS,
+    IN_VOTING,
+    open_seminar,
+    propose,
+    support,
+)
 
 PERSONAL_USER_FIELDS = {"name", "email", "member_state", "region"}
 
@@ -113,10 +120,11 @@ def test_events_only_for_those_who_see_the_event(client, story, request, reader,
 
 
 @pytest.mark.parametrize("reader", ["admin", "jrc"])
-def test_who_supported_a_proposal_is_shown_to_no_one(client, story, request, reader):
+def test_who_supported_a_proposal_is_shown_to_no_one(client, story, request, reader, clock):
     """Supports are counted in the tally, by institution; who gave them is not public, and
     no endpoint names the voters, so neither does the trail."""
     viewer = request.getfixturevalue(reader)
+    clock.set(AFTER_VOTING)
     tally = client.get(f"/seminars/{story['seminar']['id']}/tally", headers=viewer.headers)
     assert "voter_id" not in tally.text
     supports = [e for e in trail(client, viewer) if e["action"].startswith("support.")]
@@ -126,6 +134,27 @@ def test_who_supported_a_proposal_is_shown_to_no_one(client, story, request, rea
         assert "voter_id" not in (entry["after"] or {})
         assert set(entry["hidden"]) == {"actor_id", "after.voter_id"}
         assert entry["after"]["affiliation"] == "cor"  # what the tally shows stays
+
+
+def test_supports_are_left_out_for_those_who_may_not_read_the_tally_yet(
+    client, story, admin, jrc, clock
+):
+    """While voting is open the tally is the secretariat's alone; the supports given, each
+    with its proposal and the voter's institution, would add up to it."""
+    seminar = story["seminar"]["id"]
+    assert client.get(f"/seminars/{seminar}/tally", headers=admin.headers).status_code == 403
+    given = {"entity_type": "proposal", "entity_id": story["proposal"]["id"]}
+
+    def supports(viewer) -> list[dict]:
+        answer = client.get("/audit", headers=viewer.headers, params=given).json()
+        assert answer["total"] == len(answer["items"])
+        return [e for e in answer["items"] if e["action"].startswith("support.")]
+
+    assert supports(admin) == []
+    assert len(supports(jrc)) == 1
+    clock.set(AFTER_VOTING)
+    assert client.get(f"/seminars/{seminar}/tally", headers=admin.headers).status_code == 200
+    assert len(supports(admin)) == 1
 
 
 @pytest.mark.parametrize("reader", ["admin", "jrc"])

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session
 
 from app.common.paging import Paged, PageRequest, fetch_page
 from app.common.schemas import utc_text
 from app.events.access import visible_to
-from app.models import AuditEntry, Event, Role, User
+from app.models import AuditEntry, Event, Proposal, Role, Seminar, User
+from app.seminars.visibility import tally_hidden
 
 # Every kind of entity the trail records.
 ENTITY_TYPES = frozenset({"user", "registration", "proposal", "seminar", "event", "action"})
@@ -67,7 +68,7 @@ def record(
 # -- who reads what ------------------------------------------------------------------------
 
 # Who registered for an event is for its host and the secretariat only: operators see
-# the rest of the trail, not these entries.
+# the rest of the trail, not these entries (nor the supports of a tally not yet public).
 SECRETARIAT_ONLY = ("registration",)
 
 # What an account's owner and admins read at GET /users/{id}, and nobody else.
@@ -138,6 +139,21 @@ def _public_events(session: Session, entries: list[AuditEntry]) -> set[int]:
     return set(session.scalars(select(Event.id).where(Event.id.in_(ids), visible_to(None))))
 
 
+def _support_of_a_hidden_tally(now: datetime) -> ColumnElement[bool]:
+    """A support given or taken back in a seminar whose tally is the secretariat's alone
+    yet: each names its proposal and the voter's institution, and together they are the
+    tally."""
+    return and_(
+        AuditEntry.entity_type == "proposal",
+        AuditEntry.action.startswith("support."),
+        exists().where(
+            Proposal.id == AuditEntry.entity_id,
+            Seminar.id == Proposal.seminar_id,
+            tally_hidden(now),
+        ),
+    )
+
+
 def list_entries(
     *,
     session: Session,
@@ -145,12 +161,15 @@ def list_entries(
     entity_type: str | None,
     entity_id: int | None,
     page: PageRequest,
+    now: datetime,
 ) -> Paged[Listed]:
     """Entries newest first, each with what ``viewer`` may not see of it, and the total
     that the filters select."""
     query = select(AuditEntry)
     if viewer.role != Role.secretariat:
-        query = query.where(AuditEntry.entity_type.not_in(SECRETARIAT_ONLY))
+        query = query.where(
+            AuditEntry.entity_type.not_in(SECRETARIAT_ONLY), ~_support_of_a_hidden_tally(now)
+        )
     if entity_type is not None:
         query = query.where(AuditEntry.entity_type == entity_type)
     if entity_id is not None:

@@ -13,7 +13,6 @@ from app.models import (
     Affiliation,
     Proposal,
     ProposalStatus,
-    Role,
     Seminar,
     SeminarPhase,
     Support,
@@ -21,13 +20,8 @@ from app.models import (
 )
 from app.seminars.calendar import phase_of
 from app.seminars.supports import STANDING
+from app.seminars.visibility import tally_visible
 from app.seminars.wording import iso
-
-
-def tally_visible(seminar: Seminar, viewer: User | None, now: datetime) -> bool:
-    if viewer is not None and viewer.role == Role.secretariat:
-        return True
-    return now >= seminar.voting_close_at or seminar.agreed_at is not None
 
 
 def support_counts(session: Session, proposal_ids: Iterable[int]) -> dict[int, int]:

@@ -32,7 +32,7 @@ from app.models import (
     Seminar,
 )
 from app.models.events import event_actions, event_priority_areas
-from app.seminars import calendar, tally
+from app.seminars import calendar, tally, visibility
 from app.seminars.calendar import phase_of
 
 PAGE_SIZE = 20
@@ -280,7 +280,9 @@ def joint_seminars(session: Session, *, now: datetime) -> SeminarYears:
     by_seminar: dict[int, list[Proposal]] = defaultdict(list)
     for proposal in proposals:
         by_seminar[proposal.seminar_id].append(proposal)
-    public_tally = {seminar.id for seminar in seminars if tally.tally_visible(seminar, None, now)}
+    public_tally = {
+        seminar.id for seminar in seminars if visibility.tally_visible(seminar, None, now)
+    }
     counts = tally.support_counts(
         session, [proposal.id for proposal in proposals if proposal.seminar_id in public_tally]
     )
