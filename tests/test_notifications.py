@@ -398,6 +398,18 @@ def test_a_cancelled_event_tells_everyone_registered_why(
     assert on_list.calendar_part is None
 
 
+def test_giving_up_a_place_at_a_cancelled_event_sends_nothing_more(client, dg_rtd, participant, db):
+    """The event's cancellation told them, and took it out of their calendar: a second
+    message, with a second CANCEL, would only say it again, and wrongly ("you gave up")."""
+    event = published_event(client, dg_rtd.headers)
+    register(client, participant, event["id"])
+    client.post(f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "x"})
+    given_up = client.delete(f"/events/{event['id']}/registrations/me", headers=participant.headers)
+    assert given_up.json()["status"] == "cancelled"
+    kinds = [message.kind for message in outbox(db)]
+    assert kinds == ["registration_confirmed", "event_cancelled"]
+
+
 def test_a_cancellation_costs_the_same_statements_for_few_or_many_registrants(
     client, dg_rtd, make_account, count_queries, db
 ):

@@ -117,8 +117,8 @@ def drafts_for(session: Session, entry: AuditEntry, base_url: str) -> list[Draft
             return [messages.registration_promoted(registration, base_url)] if registration else []
         case "registration", "registration.cancelled":
             registration = session.get(Registration, entry.entity_id)
-            if registration is None:
-                return []
+            if registration is None or registration.event.status == EventStatus.cancelled:
+                return []  # the event's cancellation told them, and withdrew the invitation
             had_place = before.get("status") == RegistrationStatus.registered
             return [messages.registration_cancelled(registration, had_place, base_url)]
         case "event", _:
