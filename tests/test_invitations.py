@@ -163,6 +163,56 @@ def test_sign_up_opens_a_participant_account_with_an_invitation(client, db):
     assert db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).all() == []
 
 
+MARIA = {
+    "name": "Maria Member",
+    "email": "maria.norte@example.eu",
+    "role": "member",
+    "member_state": "PT",
+    "region": "Norte",
+}
+
+
+def test_an_admin_makes_the_account_of_an_address_that_only_signed_up(client, admin, db):
+    """Anyone may sign up with any address; until its owner opens the link, the account
+    is nobody's, and an admin making the real account for that address takes it over
+    rather than being refused."""
+    client.post("/signup", json={"name": "Not Maria", "email": MARIA["email"]})
+    signed_up = db.scalars(select(User).where(User.email == MARIA["email"])).one()
+    created = invite(client, admin, **MARIA)
+    assert created["user"]["id"] == signed_up.id
+    assert {key: created["user"][key] for key in MARIA} == MARIA
+    invitations = db.scalars(
+        select(Invitation).where(Invitation.user_id == signed_up.id).order_by(Invitation.id)
+    ).all()
+    assert [(i.withdrawn_at is None, i.created_by_id) for i in invitations] == [
+        (False, None),  # the sign-up's link no longer opens
+        (True, admin.id),
+    ]
+    opened = client.post(created["invitation"]["url"], json={"label": "laptop"})
+    token = opened.json()["token"]["token"]
+    me = client.get("/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert (me["name"], me["role"]) == ("Maria Member", "member")
+    [entry] = [
+        e
+        for e in client.get("/audit", headers=admin.headers, params={"entity_type": "user"}).json()[
+            "items"
+        ]
+        if e["action"] == "user.updated"
+    ]
+    assert entry["actor_id"] == admin.id and entry["entity_id"] == signed_up.id
+    assert (entry["before"]["name"], entry["before"]["role"]) == ("Not Maria", "participant")
+    assert (entry["after"]["name"], entry["after"]["role"]) == ("Maria Member", "member")
+
+
+def test_an_address_whose_owner_holds_a_token_is_not_taken_over(client, admin, member, db):
+    count = audit_count(db)
+    again = client.post("/users", headers=admin.headers, json={**MARIA, "email": member.user.email})
+    assert again.status_code == 409
+    assert f"An account with the email {member.user.email} already exists" in again.text
+    assert audit_count(db) == count
+    assert db.get(User, member.id).name == "Maria Member"
+
+
 def test_sign_ups_of_one_address_at_once_give_one_account_and_the_same_answer(
     race_app, race_client
 ):

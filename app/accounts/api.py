@@ -82,7 +82,11 @@ def create_user(
 
     The answer carries a one-time invitation link for the account's owner, valid for
     `KEP_INVITATION_HOURS`: opening it gives them their first API token. Pass it on to
-    them; the account has no token until they open it."""
+    them; the account has no token until they open it.
+
+    An address that only signed up (its link never opened) is taken over: that account
+    gets the role and details given, and the sign-up's link stops working. An address
+    whose owner has held a token is a 409."""
     invited = users.create_invited_account(
         session=session,
         actor=admin,

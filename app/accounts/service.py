@@ -8,7 +8,7 @@ accounts and revokes tokens, and never holds a token of someone else's account.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,10 +33,15 @@ def _user_snapshot(user: User) -> dict[str, object]:
 
 
 def create_user(*, session: Session, actor: User | None, data: UserCreate, now: datetime) -> User:
+    """A new account; or, for an address that only signed up, that account made over to
+    ``data``: until its owner opens the sign-up's link it is nobody's, and anyone may
+    sign up with any address."""
     email = data.email.lower()
-    taken = session.scalar(select(User.id).where(User.email == email))
-    if taken:
-        raise Conflict(f"An account with the email {email} already exists")
+    taken = session.scalars(select(User).where(User.email == email).with_for_update()).first()
+    if taken is not None:
+        if not _unclaimed_sign_up(session, taken):
+            raise Conflict(f"An account with the email {email} already exists")
+        return _take_over(session, actor, taken, data, now)
     user = User(
         name=data.name,
         email=email,
@@ -54,6 +59,44 @@ def create_user(*, session: Session, actor: User | None, data: UserCreate, now: 
         action="user.created",
         entity_type="user",
         entity_id=user.id,
+        after=_user_snapshot(user),
+        at=now,
+    )
+    return user
+
+
+def _unclaimed_sign_up(session: Session, user: User) -> bool:
+    """Whether ``user`` was made by sign-up and its owner never received a token: no link
+    of someone else's making, no token ever issued."""
+    held_a_token = exists().where(ApiToken.user_id == user.id)
+    invited = exists().where(Invitation.user_id == user.id, Invitation.created_by_id.is_not(None))
+    return user.role == Role.participant and not session.scalar(select(held_a_token | invited))
+
+
+def _take_over(
+    session: Session, actor: User | None, user: User, data: UserCreate, now: datetime
+) -> User:
+    """The signed-up account as ``data`` says, its sign-up's link no longer usable."""
+    before = _user_snapshot(user)
+    user.name, user.role, user.institution = data.name, data.role, data.institution
+    user.member_state, user.region = data.member_state, data.region
+    unopened = session.scalars(
+        select(Invitation).where(
+            Invitation.user_id == user.id,
+            Invitation.opened_at.is_(None),
+            Invitation.withdrawn_at.is_(None),
+        )
+    )
+    for invitation in unopened:
+        invitation.withdrawn_at = now
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="user.updated",
+        entity_type="user",
+        entity_id=user.id,
+        before=before,
         after=_user_snapshot(user),
         at=now,
     )
