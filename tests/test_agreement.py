@@ -8,6 +8,7 @@ from tests.helpers.seminars import (
     AFTER_VOTING,
     IN_PROPOSALS,
     IN_VOTING,
+    START,
     audit_entries,
     open_seminar,
     propose,
@@ -195,6 +196,7 @@ def test_no_choice_before_voting_closes(client, seminar, proposals, clock, dg_rt
 def test_the_choice_must_be_a_submitted_proposal_of_this_seminar(
     client, seminar, proposals, clock, sedec, dg_rtd, db
 ):
+    clock.set(START)  # seminars open with dates still ahead
     other = open_seminar(client, sedec, number=2)
     clock.set(IN_PROPOSALS)
     foreign = propose(client, sedec, other["id"], title="Elsewhere")
@@ -353,3 +355,128 @@ def test_bad_schedules_are_422_and_change_nothing(client, agreed, sedec, db, cha
     assert message in response.text
     assert audit_count(db) == count
     assert client.get(f"/seminars/{agreed['id']}").json()["phase"] == "agreed"
+
+
+def schedule(client, account, seminar_id: int, **changes):
+    return client.post(
+        f"/seminars/{seminar_id}/event", headers=account.headers, json={**WHEN_AND_WHERE, **changes}
+    )
+
+
+def cancel(client, account, event_id: int):
+    response = client.post(
+        f"/events/{event_id}/cancel", headers=account.headers, json={"reason": "venue lost"}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_seminar_whose_event_is_cancelled_is_agreed_again(client, agreed, sedec):
+    event = schedule(client, sedec, agreed["id"]).json()
+    cancel(client, sedec, event["id"])
+    seminar = client.get(f"/seminars/{agreed['id']}").json()
+    assert seminar["phase"] == "agreed"
+    assert seminar["event_id"] is None  # no event holds it while it is cancelled
+    listed = client.get("/seminars", params={"year": 2027}).json()["items"]
+    assert [(s["phase"], s["event_id"]) for s in listed] == [("agreed", None)]
+    # The cancelled event keeps its record, and says which seminar it was to hold.
+    kept = client.get(f"/events/{event['id']}").json()
+    assert (kept["status"], kept["seminar_id"]) == ("cancelled", agreed["id"])
+
+
+def test_a_seminar_whose_event_is_cancelled_is_scheduled_again(
+    client, clock, agreed, proposals, sedec, jrc
+):
+    first = schedule(client, sedec, agreed["id"]).json()
+    cancel(client, sedec, first["id"])
+    clock.advance(hours=1)
+    response = schedule(
+        client, jrc, agreed["id"], starts_at="2027-06-14T09:00", ends_at="2027-06-14T17:00"
+    )
+    assert response.status_code == 201, response.text
+    second = response.json()
+    assert second["id"] != first["id"]
+    assert (second["kind"], second["status"], second["seminar_id"]) == (
+        "joint_seminar",
+        "published",
+        agreed["id"],
+    )
+    assert second["title"] == proposals[0]["title"]
+    assert second["starts_at"] == "2027-06-14T07:00:00Z"
+    seminar = client.get(f"/seminars/{agreed['id']}").json()
+    assert (seminar["phase"], seminar["event_id"]) == ("scheduled", second["id"])
+    assert seminar["updated_at"] == "2027-02-05T11:00:00Z"
+    # The cancelled event stays, cancelled; the joint seminars listed hold only the new one.
+    assert client.get(f"/events/{first['id']}").json()["status"] == "cancelled"
+    live = client.get("/events", params={"kind": "joint_seminar", "status": "published"})
+    assert [e["id"] for e in live.json()["items"]] == [second["id"]]
+    entry = audit_entries(client, jrc, "seminar", agreed["id"])[-1]
+    assert entry["action"] == "seminar.scheduled"
+    assert entry["actor_id"] == jrc.id
+    assert entry["before"] == {"event_id": first["id"], "event_status": "cancelled"}
+    assert entry["after"]["event_id"] == second["id"]
+
+
+def test_a_seminar_with_a_live_event_is_not_scheduled_again(client, clock, agreed, sedec, db):
+    for status in ("published", "draft"):
+        first = schedule(client, sedec, agreed["id"], status=status).json()
+        count = audit_count(db)
+        again = schedule(client, sedec, agreed["id"])
+        assert again.status_code == 409
+        assert f"already scheduled as event {first['id']}" in detail_of(again)
+        assert "cancel that event first" in detail_of(again)
+        assert audit_count(db) == count
+        assert client.get(f"/seminars/{agreed['id']}").json()["event_id"] == first["id"]
+        cancel(client, sedec, first["id"])
+
+
+def test_a_seminar_is_scheduled_in_its_own_year(client, agreed, sedec, db):
+    count = audit_count(db)
+    for starts_at, ends_at, zone, year in [
+        ("2029-06-01T09:00", "2029-06-01T17:00", "Europe/Brussels", 2029),
+        ("2026-12-31T09:00", "2026-12-31T17:00", "Europe/Brussels", 2026),
+        # 23:30 on 31 December 2027 in the Azores is already 2028 in UTC: still 2027.
+        ("2028-01-01T00:30:00Z", "2028-01-01T02:00:00Z", "Atlantic/Azores", None),
+        # 00:30 on 1 January 2028 in Helsinki is still 2027 in UTC: 2028 there.
+        ("2027-12-31T22:30:00Z", "2027-12-31T23:30:00Z", "Europe/Helsinki", 2028),
+    ]:
+        response = schedule(
+            client, sedec, agreed["id"], starts_at=starts_at, ends_at=ends_at, timezone=zone
+        )
+        if year is None:
+            assert response.status_code == 201, response.text
+            cancel(client, sedec, response.json()["id"])
+            count = audit_count(db)
+            continue
+        assert response.status_code == 422, response.text
+        assert (
+            f"Seminar 1 of 2027 takes place in 2027; starts_at is in {year} in {zone}"
+            in detail_of(response)
+        )
+        assert response.json()["detail"][0]["loc"] == ["body", "starts_at"]
+        assert audit_count(db) == count
+    assert client.get(f"/seminars/{agreed['id']}").json()["phase"] == "agreed"
+
+
+def test_recording_or_withdrawing_a_choice_marks_the_seminar_updated(
+    client, clock, seminar, proposals, dg_rtd
+):
+    before = client.get(f"/seminars/{seminar['id']}")
+    clock.advance(hours=2)
+    chosen = choose(client, dg_rtd, seminar["id"], proposals[1]["id"])
+    assert chosen.json()["updated_at"] == "2027-02-05T12:00:00Z"
+    again = client.get(
+        f"/seminars/{seminar['id']}", headers={"If-None-Match": before.headers["etag"]}
+    )
+    assert again.status_code == 200
+    assert again.json()["updated_at"] == "2027-02-05T12:00:00Z"
+    clock.advance(hours=2)
+    withdrawn = client.delete(f"/seminars/{seminar['id']}/agreement", headers=dg_rtd.headers)
+    assert withdrawn.json()["updated_at"] == "2027-02-05T14:00:00Z"
+    clock.advance(hours=2)  # withdrawing what is not recorded changes nothing
+    assert (
+        client.delete(f"/seminars/{seminar['id']}/agreement", headers=dg_rtd.headers).json()[
+            "updated_at"
+        ]
+        == "2027-02-05T14:00:00Z"
+    )

@@ -339,3 +339,73 @@ def _insert_programme_before_uids(connection) -> None:
         ),
         {"at": at},
     )
+
+
+def test_proposals_stored_before_get_their_title_keys_and_repeats_stay(backend, tmp_path_factory):
+    """The same topic proposed twice before the rule existed: both proposals stay, the
+    later one's key marked with its id; from then on the index refuses a third."""
+    at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    proposals = [
+        (1, "Regional innovation valleys", "submitted"),
+        (2, "  regional  INNOVATION valleys", "submitted"),
+        (3, "Regional innovation valleys", "withdrawn"),
+        (4, "Risk data", "submitted"),
+    ]
+    with scratch_database(backend, tmp_path_factory) as url:
+        migrate(url, "0050")
+        engine = make_engine(url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO users (id, name, email, role, institution, created_at) "
+                        "VALUES (1, 'Ada', 'ada@example.eu', 'secretariat', 'jrc', :at)"
+                    ),
+                    {"at": at},
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO seminars (id, uid, year, number, proposals_open_at, "
+                        "proposals_close_at, voting_close_at, created_by_id, sequence, "
+                        "created_at, updated_at) VALUES (1, :uid, 2027, 1, :a, :b, :c, 1, 0, "
+                        ":at, :at)"
+                    ),
+                    {
+                        "uid": str(uuid.uuid4()),
+                        "a": at + timedelta(days=1),
+                        "b": at + timedelta(days=2),
+                        "c": at + timedelta(days=3),
+                        "at": at,
+                    },
+                )
+                for proposal_id, title, status in proposals:
+                    connection.execute(
+                        text(
+                            "INSERT INTO proposals (id, seminar_id, proposer_id, title, "
+                            "summary, status, submitted_at, updated_at) VALUES (:id, 1, 1, "
+                            ":title, 'A topic.', :status, :at, :at)"
+                        ),
+                        {"id": proposal_id, "title": title, "status": status, "at": at},
+                    )
+            migrate(url)
+            with engine.connect() as connection:
+                keys = dict(connection.execute(text("SELECT id, title_key FROM proposals")).all())
+            assert keys == {
+                1: "regional innovation valleys",
+                2: "regional innovation valleys #2",
+                3: "regional innovation valleys",
+                4: "risk data",
+            }
+            with pytest.raises(DBAPIError), engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO proposals (id, seminar_id, proposer_id, title, title_key, "
+                        "summary, status, submitted_at, updated_at) VALUES (5, 1, 1, 'Risk data',"
+                        " 'risk data', 'Again.', 'submitted', :at, :at)"
+                    ),
+                    {"at": at},
+                )
+            migrate(url, "0050", down=True)
+            migrate(url)
+        finally:
+            engine.dispose()

@@ -10,6 +10,7 @@ from tests.helpers.seminars import (
     IN_PROPOSALS,
     IN_VOTING,
     OPEN,
+    START,
     audit_entries,
     open_seminar,
     proposal_body,
@@ -161,6 +162,86 @@ def test_proposing_to_an_unknown_seminar_is_404(client, member):
     assert response.status_code == 404
     assert client.get("/seminars/999999/proposals").status_code == 404
     assert client.get("/proposals/999999").status_code == 404
+
+
+def test_the_same_topic_from_the_same_proposer_twice_is_409(client, seminar, member, db):
+    first = propose(client, member, seminar["id"])
+    count = audit_count(db)
+    for title in ("Regional innovation valleys", "  regional   INNOVATION valleys "):
+        again = client.post(
+            f"/seminars/{seminar['id']}/proposals",
+            headers=member.headers,
+            json=proposal_body(title=title, summary="Another summary.", actions=[9]),
+        )
+        assert again.status_code == 409, again.text
+        assert (
+            f'You already proposed "Regional innovation valleys" for Seminar 1 of 2027 '
+            f"(proposal {first['id']})"
+        ) in detail_of(again)
+    assert audit_count(db) == count
+    listed = client.get(f"/seminars/{seminar['id']}/proposals").json()["items"]
+    assert [p["id"] for p in listed] == [first["id"]]
+
+
+def test_the_same_title_from_another_proposer_or_for_another_seminar_is_a_proposal(
+    client, clock, seminar, member, dg_rtd, sedec, make_account
+):
+    clock.set(START)  # seminars open with dates still ahead
+    other_seminar = open_seminar(client, sedec, number=2)
+    clock.set(IN_PROPOSALS)
+    made = [
+        propose(client, member, seminar["id"]),
+        propose(client, make_account("member"), seminar["id"]),
+        propose(client, dg_rtd, seminar["id"]),
+        propose(client, member, other_seminar["id"]),
+    ]
+    assert len({proposal["id"] for proposal in made}) == 4
+
+
+def test_a_withdrawn_topic_may_be_proposed_again(client, seminar, member):
+    first = propose(client, member, seminar["id"])
+    client.post(f"/proposals/{first['id']}/withdraw", headers=member.headers)
+    again = propose(client, member, seminar["id"], title="REGIONAL innovation valleys")
+    assert again["id"] != first["id"]
+    # Withdrawn twice over: the title may come back once more.
+    client.post(f"/proposals/{again['id']}/withdraw", headers=member.headers)
+    third = propose(client, member, seminar["id"])
+    listed = client.get(f"/seminars/{seminar['id']}/proposals").json()["items"]
+    assert [(p["id"], p["status"]) for p in listed] == [
+        (first["id"], "withdrawn"),
+        (again["id"], "withdrawn"),
+        (third["id"], "submitted"),
+    ]
+
+
+def test_an_edit_that_would_repeat_another_proposal_is_409(client, seminar, member, db):
+    first = propose(client, member, seminar["id"])
+    second = propose(client, member, seminar["id"], title="Risk data for regions")
+    count = audit_count(db)
+    edit = client.patch(
+        f"/proposals/{second['id']}",
+        headers=member.headers,
+        json={"title": "Regional Innovation Valleys", "summary": "Changed too."},
+    )
+    assert edit.status_code == 409, edit.text
+    assert f"(proposal {first['id']})" in detail_of(edit)
+    assert audit_count(db) == count
+    kept = client.get(f"/proposals/{second['id']}").json()
+    assert (kept["title"], kept["summary"]) == ("Risk data for regions", second["summary"])
+    # Its own title in other letters, and a title freed by a withdrawal, are fine.
+    same = client.patch(
+        f"/proposals/{first['id']}",
+        headers=member.headers,
+        json={"title": "REGIONAL INNOVATION VALLEYS"},
+    )
+    assert same.status_code == 200, same.text
+    client.post(f"/proposals/{first['id']}/withdraw", headers=member.headers)
+    freed = client.patch(
+        f"/proposals/{second['id']}",
+        headers=member.headers,
+        json={"title": "Regional innovation valleys"},
+    )
+    assert freed.status_code == 200, freed.text
 
 
 # Editing and withdrawing

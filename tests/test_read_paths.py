@@ -130,8 +130,8 @@ def test_reads_answer_304_to_a_current_copy_without_building_it(
 ):
     person = make_account("participant")
     [event] = _programme(client, dg_rtd, [], 1)
+    seminar = open_seminar(client, sedec)  # its dates still ahead
     clock.set(IN_PROPOSALS)
-    seminar = open_seminar(client, sedec)
     proposal = propose(client, member, seminar["id"])
     clock.set(IN_VOTING)
     support(client, member, proposal["id"])
@@ -163,8 +163,8 @@ def test_a_change_to_what_a_read_shows_changes_its_etag(
 ):
     person = make_account("participant")
     [event] = _programme(client, dg_rtd, [], 1)
+    seminar = open_seminar(client, sedec)  # its dates still ahead
     clock.set(IN_PROPOSALS)
-    seminar = open_seminar(client, sedec)
     proposal = propose(client, member, seminar["id"])
     reads = [
         ("/events?from=2026-01-01T00:00Z", {}),

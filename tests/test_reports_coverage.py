@@ -594,3 +594,50 @@ def test_the_chart_of_the_term_is_titled_with_the_term(client, programme, sedec)
     texts = svg_texts(coverage(client, sedec, format="svg"))
     assert "KEP 2.0 – Joint Action Plan: events held and upcoming, 2026–2029" in texts
     assert texts.count("no event") == 4  # actions 5, 6 and 8, and 9 whose one event was cancelled
+
+
+def test_a_seminar_whose_event_is_cancelled_counts_again_once_scheduled_again(
+    client, clock, dg_rtd, sedec, member
+):
+    from tests.helpers.seminars import AFTER_VOTING, IN_PROPOSALS, open_seminar, propose
+
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_PROPOSALS)
+    topic = propose(client, member, seminar["id"])
+    clock.set(AFTER_VOTING)
+    for account in (dg_rtd, sedec):
+        client.put(
+            f"/seminars/{seminar['id']}/agreement",
+            headers=account.headers,
+            json={"proposal_id": topic["id"]},
+        )
+    where = {"timezone": "Europe/Brussels", "online_url": "https://meet.example.eu/seminar"}
+    path = f"/seminars/{seminar['id']}/event"
+    first = client.post(
+        path,
+        headers=sedec.headers,
+        json={"starts_at": "2027-04-15T09:00", "ends_at": "2027-04-15T17:00", **where},
+    ).json()
+    client.post(f"/events/{first['id']}/cancel", headers=sedec.headers, json={"reason": "x"})
+
+    def joint_seminars() -> dict:
+        [year] = coverage(client, dg_rtd, year=2027).json()["years"]
+        assert year["all_events"]["events"]["cancelled"] == 1  # the cancelled one is kept
+        return year["joint_seminars"]
+
+    cancelled = joint_seminars()
+    assert (cancelled["held_or_upcoming"], cancelled["short_by"]) == (0, 2)
+    [slot] = cancelled["seminars"]
+    assert slot["phase"] == "agreed"
+    assert (slot["event"]["id"], slot["event"]["status"]) == (first["id"], "cancelled")
+
+    second = client.post(
+        path,
+        headers=sedec.headers,
+        json={"starts_at": "2027-06-14T09:00", "ends_at": "2027-06-14T17:00", **where},
+    ).json()
+    scheduled = joint_seminars()
+    assert (scheduled["held_or_upcoming"], scheduled["short_by"]) == (1, 1)
+    [slot] = scheduled["seminars"]
+    assert slot["phase"] == "scheduled"
+    assert (slot["event"]["id"], slot["event"]["status"]) == (second["id"], "published")

@@ -12,6 +12,7 @@ from tests.helpers.seminars import (
     AFTER_VOTING,
     CLOSE,
     IN_PROPOSALS,
+    IN_VOTING,
     OPEN,
     VOTING_CLOSE,
     iso,
@@ -139,3 +140,58 @@ def test_the_seminar_events_changes_reach_the_seminars_feed(
     response = client.get("/seminars.ics", headers={"If-None-Match": etag})
     assert response.status_code == 200
     assert ("Cancelled: " if moved == "cancelled" else "SUMMARY:Moved") in response.text
+
+
+@pytest.mark.parametrize("path", ["close-proposals", "close-voting"])
+def test_closing_a_phase_now_gives_its_milestone_a_new_sequence(client, sedec, clock, path):
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_VOTING if path == "close-voting" else IN_PROPOSALS)
+    before = client.get("/seminars.ics")
+    closed = client.post(f"/seminars/{seminar['id']}/{path}", headers=sedec.headers)
+    assert closed.status_code == 200, closed.text
+    after = client.get("/seminars.ics", headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    assert set(read(after.text)) == set(read(before.text))
+    shown = {event.summary: event for event in read(after.text).values()}
+    moved = SUMMARIES[2] if path == "close-voting" else SUMMARIES[1]
+    assert shown[moved].starts_at == clock()
+    assert {event.sequence for event in shown.values()} == {1}
+    # Closed already: nothing moves, and the sequence stays.
+    clock.advance(hours=1)
+    assert client.post(f"/seminars/{seminar['id']}/{path}", headers=sedec.headers).json() == (
+        closed.json()
+    )
+    assert {event.sequence for event in read(fetch(client, "/seminars.ics")).values()} == {1}
+
+
+def test_a_seminar_scheduled_again_shows_its_new_event_alone(
+    client, db, clock, sedec, dg_rtd, member
+):
+    seminar, _topic, first = scheduled_seminar(client, clock, sedec, dg_rtd, member)
+    client.post(f"/events/{first['id']}/cancel", headers=sedec.headers, json={"reason": "x"})
+    # While cancelled, the feed shows it cancelled beside the three milestones.
+    shown = read(fetch(client, "/seminars.ics"))
+    assert len(shown) == 4
+    first_uid = db.scalar(select(Event.uid).where(Event.id == first["id"]))
+    assert shown[first_uid].summary.startswith("Cancelled: ")
+    clock.advance(hours=1)
+    second = client.post(
+        f"/seminars/{seminar['id']}/event",
+        headers=sedec.headers,
+        json={
+            "starts_at": "2027-06-14T09:00",
+            "ends_at": "2027-06-14T17:00",
+            "timezone": "Europe/Brussels",
+            "online_url": "https://meet.example.eu/seminar",
+        },
+    )
+    assert second.status_code == 201, second.text
+    second_uid = db.scalar(select(Event.uid).where(Event.id == second.json()["id"]))
+    shown = read(fetch(client, "/seminars.ics"))
+    live = [
+        uid
+        for uid, event in shown.items()
+        if not event.summary.startswith(("Joint seminar ", "Cancelled: "))
+    ]
+    assert live == [second_uid]
+    assert shown[second_uid].starts_at == datetime(2027, 6, 14, 7, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.config import Settings
-from app.models import Support
+from app.models import Proposal, Support
 from tests.helpers.answers import detail_of
 from tests.helpers.seminars import AFTER_VOTING, IN_PROPOSALS, IN_VOTING, seminar_body
 
@@ -171,3 +171,72 @@ def test_a_proposal_withdrawn_many_times_at_once_is_withdrawn_once(race, race_ac
         params={"entity_type": "proposal", "entity_id": proposal["id"]},
     ).json()["items"]
     assert [entry["action"] for entry in trail].count("proposal.withdrawn") == 1
+
+
+def test_the_same_topic_sent_twice_at_once_is_one_proposal(race, race_app, race_account, clock):
+    base_url, client = race
+    sedec = race_account("secretariat", institution="cor_sedec")
+    proposers = [race_account("member") for _ in range(3)]
+    for _round in range(4):
+        clock.set(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
+        seminar = new_seminar(client, sedec)
+        clock.set(IN_PROPOSALS)
+        path = f"/seminars/{seminar['id']}/proposals"
+        body = {"title": "Regional innovation valleys", "summary": "A topic.", "actions": [10]}
+        responses = all_at_once(
+            base_url,
+            [("POST", path, proposer.headers, body) for proposer in proposers for _ in range(2)],
+        )
+        codes = sorted(response.status_code for response in responses)
+        assert codes == [201] * 3 + [409] * 3, [r.text for r in responses]
+        made = {r.json()["id"] for r in responses if r.status_code == 201}
+        for response in responses:
+            if response.status_code == 409:
+                named = detail_of(response).split("(proposal ")[1].split(")")[0]
+                assert int(named) in made, detail_of(response)
+        with race_app.state.sessionmaker() as session:
+            stored = session.scalars(
+                select(Proposal.proposer_id).where(Proposal.seminar_id == seminar["id"])
+            ).all()
+        assert sorted(stored) == sorted(proposer.id for proposer in proposers)
+
+
+def test_a_seminar_scheduled_again_at_once_gets_one_event(race, race_account, clock):
+    base_url, client = race
+    dg_rtd = race_account("secretariat", institution="dg_rtd")
+    sedec = race_account("secretariat", institution="cor_sedec")
+    seminar = new_seminar(client, sedec)
+    [topic] = proposals_for(client, clock, seminar, sedec, 1)
+    clock.set(AFTER_VOTING)
+    path = f"/seminars/{seminar['id']}"
+    for official in (dg_rtd, sedec):
+        chosen = client.put(
+            f"{path}/agreement", headers=official.headers, json={"proposal_id": topic["id"]}
+        )
+        assert chosen.status_code == 200, chosen.text
+    year = seminar["year"]
+    when = {
+        "starts_at": f"{year}-04-15T09:00",
+        "ends_at": f"{year}-04-15T17:00",
+        "timezone": "Europe/Brussels",
+        "online_url": "https://meet.example.eu/seminar",
+    }
+    first = client.post(f"{path}/event", headers=sedec.headers, json=when)
+    assert first.status_code == 201, first.text
+    cancelled = client.post(
+        f"/events/{first.json()['id']}/cancel", headers=sedec.headers, json={"reason": "x"}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    responses = all_at_once(base_url, [("POST", f"{path}/event", sedec.headers, when)] * 6)
+    codes = sorted(response.status_code for response in responses)
+    assert codes == [201] + [409] * 5, [r.text for r in responses]
+    [made] = [r.json()["id"] for r in responses if r.status_code == 201]
+    assert all(
+        f"already scheduled as event {made}" in detail_of(r)
+        for r in responses
+        if r.status_code == 409
+    )
+    state = client.get(path).json()
+    assert (state["phase"], state["event_id"]) == ("scheduled", made)
+    live = client.get("/events", params={"kind": "joint_seminar", "status": "published"})
+    assert [e["id"] for e in live.json()["items"]] == [made]

@@ -167,6 +167,95 @@ def test_dates_out_of_order_are_422_naming_the_pair(client, dg_rtd, db, dates, p
 
 
 @pytest.mark.parametrize(
+    ("dates", "message"),
+    [
+        (
+            {"proposals_open_at": "2026-11-25T08:59:59Z"},
+            "proposals_open_at cannot be 2026-11-25T08:59:59Z, which has passed; dates are "
+            "set to now (2026-11-25T09:00:00Z) or later",
+        ),
+        (
+            {
+                "proposals_open_at": "2026-01-01T09:00:00Z",
+                "proposals_close_at": "2026-02-01T09:00:00Z",
+                "voting_close_at": "2026-03-01T09:00:00Z",
+            },
+            "proposals_open_at cannot be 2026-01-01T09:00:00Z, which has passed",
+        ),
+    ],
+)
+def test_a_seminar_is_not_opened_with_dates_that_have_passed(client, dg_rtd, db, dates, message):
+    count = audit_count(db)
+    response = client.post("/seminars", headers=dg_rtd.headers, json=seminar_body(**dates))
+    assert response.status_code == 409
+    assert message in detail_of(response)
+    assert audit_count(db) == count
+    assert client.get("/seminars").json()["items"] == []
+
+
+def test_a_seminar_may_open_its_call_now(client, clock, dg_rtd):
+    seminar = open_seminar(client, dg_rtd, proposals_open_at=iso(clock()))
+    assert seminar["phase"] == "proposals"
+
+
+@pytest.mark.parametrize(
+    ("dates", "message"),
+    [
+        (
+            {
+                "year": 2027,
+                "proposals_open_at": "2099-01-01T09:00:00Z",
+                "proposals_close_at": "2099-02-01T09:00:00Z",
+                "voting_close_at": "2099-03-01T09:00:00Z",
+            },
+            "Voting on Seminar 1 of 2027 must close by the end of 2027 "
+            "(2027-12-31T23:00:00Z in Europe/Brussels); voting_close_at is 2099-03-01T09:00:00Z",
+        ),
+        (
+            # Midnight in Brussels on New Year's Eve is the end of the year: a minute later
+            # is the next one.
+            {"year": 2027, "voting_close_at": "2028-01-01T00:01:00+01:00"},
+            "must close by the end of 2027 (2027-12-31T23:00:00Z in Europe/Brussels)",
+        ),
+        (
+            {"year": 2027, "timezone": "Europe/Lisbon", "voting_close_at": "2028-01-01T00:30"},
+            "must close by the end of 2027 (2028-01-01T00:00:00Z in Europe/Lisbon)",
+        ),
+    ],
+)
+def test_voting_closes_within_the_seminars_year(client, dg_rtd, db, dates, message):
+    count = audit_count(db)
+    response = client.post("/seminars", headers=dg_rtd.headers, json=seminar_body(**dates))
+    assert response.status_code == 422, response.text
+    assert message in detail_of(response)
+    assert response.json()["detail"][0]["loc"] == ["body", "voting_close_at"]
+    assert audit_count(db) == count
+    assert client.get("/seminars").json()["items"] == []
+    at_the_end = seminar_body(voting_close_at="2028-01-01T00:00:00+01:00")
+    assert client.post("/seminars", headers=dg_rtd.headers, json=at_the_end).status_code == 201
+
+
+def test_moved_dates_and_years_keep_voting_within_the_seminars_year(client, sedec, db):
+    seminar = open_seminar(client, sedec)
+    count = audit_count(db)
+    for change, message in [
+        (
+            {"voting_close_at": "2028-02-01T17:00:00Z"},
+            "Voting on Seminar 1 of 2027 must close by the end of 2027",
+        ),
+        ({"year": 2026}, "Voting on Seminar 1 of 2026 must close by the end of 2026"),
+    ]:
+        response = client.patch(f"/seminars/{seminar['id']}", headers=sedec.headers, json=change)
+        assert response.status_code == 422, response.text
+        assert message in detail_of(response)
+        assert "voting_close_at is 20" in detail_of(response)
+    assert client.get(f"/seminars/{seminar['id']}").json() == seminar
+    assert audit_count(db) == count
+    later = client.patch(f"/seminars/{seminar['id']}", headers=sedec.headers, json={"year": 2028})
+    assert later.status_code == 200, later.text
+
+
+@pytest.mark.parametrize(
     ("body", "message"),
     [
         ({"year": "next"}, "year"),

@@ -13,6 +13,7 @@ from tests.helpers.seminars import (
     CLOSE,
     IN_PROPOSALS,
     IN_VOTING,
+    START,
     VOTING_CLOSE,
     audit_entries,
     open_seminar,
@@ -161,6 +162,7 @@ def test_the_cap_is_a_setting(client, app, proposals, member):
 
 
 def test_the_cap_counts_per_seminar(client, clock, proposals, sedec, member):
+    clock.set(START)  # seminars open with dates still ahead
     other = open_seminar(client, sedec, number=2)
     clock.set(IN_PROPOSALS)
     theirs = [

@@ -3,11 +3,23 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    exists,
+    text,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.models.base import Base, new_uid, text_enum, utcnow
 from app.models.catalogue import Action, PriorityArea
+from app.models.events import Event, EventStatus
 from app.models.users import Affiliation, Institution, User
 
 
@@ -59,6 +71,8 @@ class Seminar(Base):
     # the dates' local times in it too.
     timezone: Mapped[str] = mapped_column(String(64), server_default=SEMINAR_ZONE)
     agreed_at: Mapped[datetime | None]
+    # The event the seminar was last scheduled as. A cancelled one stays linked (it keeps
+    # its record) until the seminar is scheduled again, which links the new event.
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), unique=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     # Raised whenever the dates, year or number move, as calendar clients expect of
@@ -70,11 +84,21 @@ class Seminar(Base):
     agreements: Mapped[list["SeminarAgreement"]] = relationship(
         back_populates="seminar", order_by="SeminarAgreement.institution"
     )
+    # Read with the seminar, in the same statement: whether its linked event has been
+    # cancelled since, in which case the seminar is agreed again and waits for an event.
+    event_cancelled: Mapped[bool] = column_property(
+        exists().where(Event.id == event_id, Event.status == EventStatus.cancelled)
+    )
 
     @property
     def label(self) -> str:
         """How answers and messages name the seminar: "Seminar 1 of 2027"."""
         return f"Seminar {self.number} of {self.year}"
+
+    @property
+    def live_event_id(self) -> int | None:
+        """The event that holds the seminar: its linked event unless that was cancelled."""
+        return None if self.event_cancelled else self.event_id
 
     def choice_of(self, institution: Institution) -> int | None:
         for agreement in self.agreements:
@@ -106,11 +130,27 @@ proposal_priority_areas = Table(
 )
 
 
+def topic_key(title: str) -> str:
+    """A title as proposals are compared: lower-cased, its white space collapsed."""
+    return " ".join(title.lower().split())
+
+
 class Proposal(Base):
     __tablename__ = "proposals"
     __table_args__ = (
         CheckConstraint(
             "status IN ('submitted', 'withdrawn', 'agreed', 'not_selected')", name="status"
+        ),
+        # One standing proposal of a topic per proposer and seminar: the same title again
+        # is refused until the first is withdrawn, even when both are sent at once.
+        Index(
+            "uq_proposals_seminar_id_proposer_id_title_key",
+            "seminar_id",
+            "proposer_id",
+            "title_key",
+            unique=True,
+            postgresql_where=text("status != 'withdrawn'"),
+            sqlite_where=text("status != 'withdrawn'"),
         ),
     )
 
@@ -118,6 +158,8 @@ class Proposal(Base):
     seminar_id: Mapped[int] = mapped_column(ForeignKey("seminars.id"), index=True)
     proposer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
+    # The title as ``topic_key`` compares it (lower case can be longer than the title).
+    title_key: Mapped[str] = mapped_column(String(400))
     summary: Mapped[str] = mapped_column(Text)
     status: Mapped[ProposalStatus] = mapped_column(
         text_enum(ProposalStatus), default=ProposalStatus.submitted

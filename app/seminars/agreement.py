@@ -66,6 +66,7 @@ def _set_choice(
     choice.proposal_id = proposal_id
     choice.recorded_by_id = actor.id
     choice.recorded_at = now
+    seminar.updated_at = now
     session.flush()
     audit.record(
         session=session,

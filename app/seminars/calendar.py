@@ -1,7 +1,7 @@
 """A seminar's year, number and dates, and the phase they give at a moment."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
@@ -27,7 +27,7 @@ DATE_LABELS = {
 
 
 def phase_of(seminar: Seminar, now: datetime) -> SeminarPhase:
-    if seminar.event_id is not None:
+    if seminar.live_event_id is not None:
         return SeminarPhase.scheduled
     if seminar.agreed_at is not None:
         return SeminarPhase.agreed
@@ -74,6 +74,27 @@ def _check_order(dates: dict[str, datetime]) -> None:
             )
 
 
+def _check_within_year(year: int, number: int, zone_name: str, voting_close_at: datetime) -> None:
+    """Voting closes by the end of the seminar's year, in the zone its dates are set in, so
+    that the seminar can be agreed and held in the year it belongs to."""
+    end = datetime(year + 1, 1, 1, tzinfo=zones.zone(zone_name)).astimezone(UTC)
+    if voting_close_at > end:
+        raise Invalid(
+            f"Voting on Seminar {number} of {year} must close by the end of {year} "
+            f"({iso(end)} in {zone_name}); voting_close_at is {iso(voting_close_at)}",
+            loc=("body", "voting_close_at"),
+        )
+
+
+def _check_not_passed(dates: dict[str, datetime], now: datetime) -> None:
+    for name in DATES:
+        if dates[name] < now:
+            raise Conflict(
+                f"{name} cannot be {iso(dates[name])}, which has passed; dates are set to now "
+                f"({iso(now)}) or later"
+            )
+
+
 def _instants(given: dict[str, Any], zone_name: str) -> dict[str, datetime]:
     """The dates among ``given`` as instants: wall-clock times are read in the zone."""
     zone = zones.zone(zone_name)
@@ -95,6 +116,8 @@ def create_seminar(
     _check_year(data.year, plan_years)
     dates = _instants(data.model_dump(), data.timezone)
     _check_order(dates)
+    _check_within_year(data.year, data.number, data.timezone, dates["voting_close_at"])
+    _check_not_passed(dates, now)
     _check_slot_free(session, data.year, data.number, None)
     seminar = Seminar(
         year=data.year,
@@ -207,6 +230,7 @@ def update_seminar(
     if after["year"] != before["year"]:
         _check_year(after["year"], plan_years)
     _check_order({name: after[name] for name in DATES})
+    _check_within_year(after["year"], after["number"], after["timezone"], after["voting_close_at"])
     if (after["year"], after["number"]) != (before["year"], before["number"]):
         _check_slot_free(session, after["year"], after["number"], seminar.id)
     activity: Activity | None = None
@@ -282,6 +306,7 @@ def _close(
 ) -> Seminar:
     before = _snapshot(seminar)
     setattr(seminar, date_name, now)
+    seminar.sequence += 1  # its milestone moved: a new version for calendars
     seminar.updated_at = now
     session.flush()
     audit.record(

@@ -39,7 +39,7 @@ def seminar_read(seminar: Seminar, now: datetime) -> SeminarRead:
             agreed_proposal_id=seminar.agreed_proposal_id,
         ),
         agreed_at=seminar.agreed_at,
-        event_id=seminar.event_id,
+        event_id=seminar.live_event_id,
         created_at=seminar.created_at,
         updated_at=seminar.updated_at,
     )

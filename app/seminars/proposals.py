@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
@@ -12,6 +13,7 @@ from app.common.paging import Paged, PageRequest, fetch_page
 from app.common.search import matching
 from app.errors import Conflict, Forbidden, NotFound
 from app.models import Proposal, ProposalStatus, Seminar, User
+from app.models.seminars import topic_key
 from app.seminars.locks import lock_seminar
 from app.seminars.schemas import ProposalCreate, ProposalUpdate
 from app.seminars.wording import iso
@@ -72,11 +74,48 @@ def list_proposals(
     return fetch_page(session, query, page)
 
 
+def _check_not_repeated(
+    session: Session, seminar: Seminar, proposer_id: int, key: str, proposal_id: int | None
+) -> None:
+    """The proposer's standing proposals in a seminar have different titles (as
+    ``topic_key`` compares them): the same topic twice would split its supports."""
+    with session.no_autoflush:  # the proposal being edited is compared, not stored yet
+        same = session.scalars(
+            select(Proposal).where(
+                Proposal.seminar_id == seminar.id,
+                Proposal.proposer_id == proposer_id,
+                Proposal.title_key == key,
+                Proposal.status != ProposalStatus.withdrawn,
+                Proposal.id != (proposal_id or 0),
+            )
+        ).first()
+    if same is not None:
+        raise Conflict(
+            f'You already proposed "{same.title}" for {seminar.label} (proposal {same.id}); '
+            "edit that proposal, or withdraw it before proposing the topic again"
+        )
+
+
+def _add(session: Session, seminar: Seminar, proposal: Proposal) -> None:
+    """Store a new proposal; the unique index on standing topics settles a race with the
+    same topic sent at the same moment, answered as the check above answers."""
+    proposer_id, key = proposal.proposer_id, proposal.title_key
+    try:
+        with session.begin_nested():
+            session.add(proposal)
+            session.flush()
+    except IntegrityError:
+        _check_not_repeated(session, seminar, proposer_id, key, None)
+        raise
+
+
 def submit_proposal(
     *, session: Session, actor: User, seminar_id: int, data: ProposalCreate, now: datetime
 ) -> Proposal:
     seminar = lock_seminar(session, seminar_id, shared=True)
     check_proposals_open(seminar, now, "topics are proposed")
+    key = topic_key(data.title)
+    _check_not_repeated(session, seminar, actor.id, key, None)
     actions, areas = resolve_links(
         session=session, action_numbers=data.actions, priority_area_numbers=data.priority_areas
     )
@@ -84,6 +123,7 @@ def submit_proposal(
         seminar_id=seminar.id,
         proposer_id=actor.id,
         title=data.title,
+        title_key=key,
         summary=data.summary,
         status=ProposalStatus.submitted,
         submitted_at=now,
@@ -91,8 +131,7 @@ def submit_proposal(
         actions=actions,
         priority_areas=areas,
     )
-    session.add(proposal)
-    session.flush()
+    _add(session, seminar, proposal)
     audit.record(
         session=session,
         actor=actor,
@@ -154,6 +193,10 @@ def update_proposal(
     if after == before:
         return proposal
     _check_open(proposal, seminar, now, "edit")  # refused: the changes above roll back
+    key = topic_key(proposal.title)
+    if key != proposal.title_key:
+        _check_not_repeated(session, seminar, proposal.proposer_id, key, proposal.id)
+        proposal.title_key = key
     proposal.updated_at = now
     session.flush()
     audit.record(

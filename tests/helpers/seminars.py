@@ -2,7 +2,8 @@
 
 from datetime import UTC, datetime
 
-# The timeline of seminar 1 of 2027; the test clock starts on 2026-11-25.
+# The timeline of seminar 1 of 2027; the test clock starts on 2026-11-25, before it.
+START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 OPEN = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CLOSE = datetime(2027, 1, 15, 17, 0, tzinfo=UTC)
 VOTING_CLOSE = datetime(2027, 2, 1, 17, 0, tzinfo=UTC)
@@ -77,8 +78,8 @@ def seminar_in_voting(client, clock, secretariat, member) -> dict:
     """A seminar opened by ``secretariat``, with a topic ``member`` proposed and
     supports, the clock moved into its voting; both tokens' last use recorded, so that
     reads that follow write nothing."""
+    seminar = open_seminar(client, secretariat)  # opened with its dates still ahead
     clock.set(IN_PROPOSALS)
-    seminar = open_seminar(client, secretariat)
     proposal = propose(client, member, seminar["id"])
     clock.set(IN_VOTING)
     support(client, member, proposal["id"])
