@@ -6,7 +6,7 @@ it is run.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -111,12 +111,19 @@ def fill(*, session: Session, settings: Settings, now: datetime) -> list[DemoAcc
         made.append(DemoAccount(key=key, user=account.user, token=account.secret))
     accounts = {account.key: account.user for account in made}
     years = settings.plan_years
-    year = now.year if now.year in years else years[0]
-    _agreed_and_scheduled_seminar(session, settings, accounts, year, now)
-    if year + 1 in years:
+    # The agreed seminar is held three weeks from now, in the year it belongs to; from
+    # outside the plan's term, the story is told on a day of the term's nearest year.
+    year = min(max((now + SEMINAR_AHEAD).year, years[0]), years[-1])
+    within = (now + SEMINAR_AHEAD).year == year
+    told_on = now if within else datetime(year, 6, 1, 9, tzinfo=UTC) - SEMINAR_AHEAD
+    _agreed_and_scheduled_seminar(session, settings, accounts, year, told_on)
+    if within and year + 1 in years:
         _seminar_taking_proposals(session, settings, accounts, year + 1, now)
     _peer_to_peer_events(session, accounts, now)
     return made
+
+
+SEMINAR_AHEAD = timedelta(days=21)
 
 
 def _agreed_and_scheduled_seminar(
@@ -190,7 +197,7 @@ def _agreed_and_scheduled_seminar(
             proposal_id=made[0].id,
             now=voted + timedelta(days=3),
         )
-    day = now + timedelta(days=21)
+    day = now + SEMINAR_AHEAD
     event = scheduling.schedule(
         session=session,
         actor=who["secretariat-cor_sedec"],

@@ -3,13 +3,18 @@
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
+from app import demo
 from app.config import Settings
 from app.main import create_app
+from app.models import Event, Registration, Seminar
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,6 +112,26 @@ def test_demo_fills_an_empty_database_once(tmp_path):
     assert again.returncode != 0
     assert "empty" in again.stderr
     assert "To start again" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "today",
+    [
+        datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
+        datetime(2026, 12, 28, 10, 0, tzinfo=UTC),  # three weeks on is another year
+        datetime(2029, 12, 31, 20, 0, tzinfo=UTC),  # and after the plan's last one
+        datetime(2031, 3, 1, 9, 0, tzinfo=UTC),  # after the plan
+        datetime(2025, 6, 1, 9, 0, tzinfo=UTC),  # before it
+    ],
+)
+def test_the_demo_holds_its_seminar_in_the_seminars_year_whatever_the_day(db, settings, today):
+    demo.fill(session=db, settings=settings, now=today)
+    [seminar] = db.scalars(select(Seminar).where(Seminar.event_id.is_not(None))).all()
+    event = db.get(Event, seminar.event_id)
+    assert event.starts_at.astimezone(ZoneInfo(event.timezone)).year == seminar.year
+    assert seminar.year in settings.plan_years
+    registered = select(func.count()).where(Registration.event_id == event.id)
+    assert db.scalar(registered) == 2  # registration was open when they registered
 
 
 UNREACHABLE = "postgresql+psycopg://nobody:secret@127.0.0.1:1/none"
