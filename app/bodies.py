@@ -5,7 +5,8 @@ large for a float (``1e400`` becomes infinity) and objects that name a key twice
 last one wins, silently). None of these is valid input to this service, and a
 non-finite number cannot even be written back in an error answer. Every router uses
 ``JsonRoute``, which parses bodies with those holes closed; what it refuses is a 422
-of FastAPI's own ``json_invalid`` kind.
+of FastAPI's own ``json_invalid`` kind. A body sent as anything but JSON (form data,
+plain text, no ``Content-Type`` at all) is a 415 that says how to send it.
 
 Parsing and validating a body is work proportional to its size. A body of a few
 kilobytes is done at once; a larger one (up to ``KEP_MAX_BODY_BYTES``) is parsed and
@@ -41,6 +42,26 @@ class Unparsable(AppError):
     """A body that is not JSON text at all: not UTF-8, or nested deeper than a parser goes."""
 
     status_code = 400
+
+
+class NotSentAsJson(AppError):
+    """A body sent with another media type than JSON, or with none: form data (what
+    ``curl -d`` sends), plain text."""
+
+    status_code = 415
+
+    def __init__(self, request: Request) -> None:
+        content_type = request.headers.get("content-type", "")
+        media = content_type.split(";", 1)[0].strip()[:100]
+        came = f"it came as {media}" if media else "it came without a Content-Type"
+        if media.lower() == "application/x-www-form-urlencoded":
+            came += " (what curl -d sends: add -H 'Content-Type: application/json')"
+        super().__init__(
+            f"This endpoint reads JSON: send the body as JSON with Content-Type: "
+            f"application/json; {came}"
+        )
+        if request.method == "PATCH":  # RFC 5789: a 415 to a PATCH says what it takes
+            self.headers = {"Accept-Patch": "application/json"}
 
 
 class _NotJson(ValueError):
@@ -161,14 +182,18 @@ class JsonRoute(APIRoute):
             return value
 
         async def read_then_handle(request: Request) -> Response:
-            if _is_json(request):
-                body = await request.body()
+            body = await request.body()
+            if body and not _is_json(request):
+                # Read otherwise, it would be refused as "not a valid dictionary", which
+                # says nothing of how to send it.
+                raise NotSentAsJson(request)
+            if body:
                 if len(body) > INLINE_BYTES:
                     parsed = await anyio.to_thread.run_sync(
                         parse_and_check, body, limiter=_limiter(request)
                     )
                     request._json = parsed  # FastAPI's handler reads it from here
-                elif body:
+                else:
                     request._json = loads(body)
             return await handle(request)
 

@@ -122,6 +122,7 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         409: "Conflicts with the current state (closed window, cap reached, duplicate)",
         400: "The body is not JSON text: not UTF-8, or nested too deeply to read",
         413: "Request body too large",
+        415: "The body is not sent as JSON: send it with `Content-Type: application/json`",
         422: "Invalid input",
         503: "The database is unreachable or busy; try again after `Retry-After` seconds",
     }

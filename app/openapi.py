@@ -44,8 +44,9 @@ TOKEN_OPTIONAL: list[dict[str, list[str]]] = [{}, {"HTTPBearer": []}]
 def complete(app: FastAPI) -> None:
     """Document what the framework leaves out: on every operation, the 503 of a database
     that does not answer; on every operation with a body, the 400 for a body that is not
-    JSON text and the 413 of the body-size limit; and, on reads open to anyone that show
-    more to a caller with a token, that the token is optional."""
+    JSON text, the 413 of the body-size limit and the 415 for a body not sent as JSON;
+    and, on reads open to anyone that show more to a caller with a token, that the token
+    is optional."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -55,7 +56,7 @@ def complete(app: FastAPI) -> None:
                 for operation in operations.values():
                     operation["responses"].setdefault("503", _error_answer(503))
                     if "requestBody" in operation:
-                        for code in (400, 413):
+                        for code in (400, 413, 415):
                             operation["responses"].setdefault(str(code), _error_answer(code))
             for path, route in api_routes(app.router.routes):
                 if route.include_in_schema and _token_optional(route):

@@ -161,6 +161,60 @@ def test_an_unknown_query_parameter_says_what_the_endpoint_takes(client, dg_rtd,
     assert "no query parameters" in detail_of(client.get("/me", params={"x": "1"}))
 
 
+def _query_parameters(operation: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for p in operation.get("parameters", []) if p["in"] == "query"]
+
+
+def test_a_parameter_that_takes_one_value_given_twice_is_422_naming_it_on_every_endpoint(
+    client, spec, admin
+):
+    tried = 0
+    for method, path, operation in _operations(spec):
+        concrete = re.sub(r"\{[a-z_]+\}", "1", path)
+        for parameter in _query_parameters(operation):
+            if parameter["schema"].get("type") == "array":
+                continue
+            name = parameter["name"]
+            response = client.request(
+                method, concrete, params=[(name, "1"), (name, "2")], headers=admin.headers
+            )
+            assert response.status_code == 422, (method, path, name, response.text)
+            assert response.json()["detail"] == [
+                {
+                    "loc": ["query", name],
+                    "msg": f"{name} is given 2 times; it takes one value, so send it once",
+                    "type": "value_error",
+                }
+            ], (method, path)
+            tried += 1
+    assert tried > 30
+
+
+def test_a_parameter_that_takes_several_values_may_be_repeated(client, spec):
+    repeatable = {
+        (path, parameter["name"])
+        for _method, path, operation in _operations(spec)
+        for parameter in _query_parameters(operation)
+        if parameter["schema"].get("type") == "array"
+    }
+    assert ("/calendar.ics", "kind") in repeatable
+    for path, name in repeatable:
+        value = {"kind": "other", "country": "BE"}.get(name, "3")
+        response = client.get(path, params=[(name, value), (name, value)])
+        assert response.status_code == 200, (path, name, response.text)
+
+
+def test_unknown_and_repeated_parameters_are_named_together(client):
+    response = client.get(
+        "/events", params=[("kind", "other"), ("kind", "other"), ("colour", "red")]
+    )
+    assert response.status_code == 422
+    assert [error["loc"] for error in response.json()["detail"]] == [
+        ["query", "colour"],
+        ["query", "kind"],
+    ]
+
+
 def test_documentation_pages_are_not_api_endpoints(client):
     assert client.get("/docs", params={"x": "1"}).status_code == 200
 

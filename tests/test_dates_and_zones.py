@@ -126,3 +126,64 @@ def test_a_zone_change_is_checked_the_same_way(client, dg_rtd):
     assert response.status_code == 422
     assert "Area/Location" in response.text
     assert client.get(f"/events/{event['id']}").json()["timezone"] == "Europe/Brussels"
+
+
+# The years 2000 to 2100 are those of the local time the user sends, whatever UTC says.
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "ends_at", "zone", "utc_start"),
+    [
+        ("2000-01-01T00:30", "2000-01-01T02:00", "Europe/Brussels", "1999-12-31T23:30:00Z"),
+        (
+            "2000-01-01T00:30+01:00",
+            "2000-01-01T02:00+01:00",
+            "Europe/Paris",
+            "1999-12-31T23:30:00Z",
+        ),
+        ("2100-12-31T20:00", "2100-12-31T22:00", "America/Los_Angeles", "2101-01-01T04:00:00Z"),
+    ],
+)
+def test_the_first_and_last_years_are_read_in_local_time(
+    client, dg_rtd, starts_at, ends_at, zone, utc_start
+):
+    event = published_event(
+        client, dg_rtd.headers, starts_at=starts_at, ends_at=ends_at, timezone=zone
+    )
+    assert event["starts_at"] == utc_start
+    assert event["local_starts_at"].startswith(starts_at[:16])
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "ends_at", "zone", "field"),
+    [
+        ("1999-12-31T23:30", "2000-01-01T02:00", "Europe/Brussels", "starts_at"),
+        ("2100-12-31T22:00", "2101-01-01T00:30", "Europe/Brussels", "ends_at"),
+        ("2101-01-01T00:30+05:00", "2101-01-01T02:00+05:00", "UTC", "starts_at"),
+    ],
+)
+def test_a_local_year_before_2000_or_after_2100_is_refused(
+    client, dg_rtd, db, starts_at, ends_at, zone, field
+):
+    count = audit_count(db)
+    response = client.post(
+        "/events",
+        headers=dg_rtd.headers,
+        json=event_body(kind="other", starts_at=starts_at, ends_at=ends_at, timezone=zone),
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["detail"][0]
+    assert error["loc"] == ["body", field]
+    assert "must be between 2000 and 2100" in error["msg"]
+    assert audit_count(db) == count
+
+
+def test_an_edit_reads_the_years_in_local_time_too(client, dg_rtd):
+    event = published_event(client, dg_rtd.headers)
+    response = client.patch(
+        f"/events/{event['id']}",
+        headers=dg_rtd.headers,
+        json={"starts_at": "2000-01-01T00:30", "ends_at": "2000-01-01T02:00"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["starts_at"] == "1999-12-31T23:30:00Z"

@@ -218,3 +218,20 @@ def test_listing_and_reading_cost_the_same_queries_however_many_events(
     many = listing_cost()
     assert few == many
     assert few[0] <= 6
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        [("kind", "peer_to_peer"), ("kind", "other")],
+        [("country", "BE"), ("country", "BE")],
+        [("limit", "1"), ("limit", "2")],
+    ],
+)
+def test_a_filter_given_twice_is_422_naming_it(client, programme, params):
+    response = client.get("/events", params=params)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    name = params[0][0]
+    assert error["loc"] == ["query", name]
+    assert f"{name} is given 2 times" in detail_of(response)

@@ -199,6 +199,128 @@ def test_a_cancelled_draft_never_becomes_public(client, dg_rtd):
     assert event["id"] not in [item["id"] for item in listed]
 
 
+# -- the kind of an event -------------------------------------------------------------
+
+
+def _audited(client, headers, event_id) -> list[dict]:
+    return client.get(
+        "/audit", headers=headers, params={"entity_type": "event", "entity_id": event_id}
+    ).json()["items"]
+
+
+def test_secretariat_changes_an_event_between_peer_to_peer_and_other(client, dg_rtd, clock):
+    event = published_event(client, dg_rtd.headers, kind="other")
+    clock.advance(hours=1)
+    path = f"/events/{event['id']}"
+    changed = client.patch(path, headers=dg_rtd.headers, json={"kind": "peer_to_peer"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["kind"] == "peer_to_peer"
+    assert changed.json()["sequence"] == 1
+    assert changed.json()["updated_at"] > event["updated_at"]
+    [entry, _created] = _audited(client, dg_rtd.headers, event["id"])
+    assert entry["action"] == "event.updated"
+    assert (entry["before"]["kind"], entry["after"]["kind"]) == ("other", "peer_to_peer")
+    back = client.patch(path, headers=dg_rtd.headers, json={"kind": "other"}).json()
+    assert (back["kind"], back["sequence"]) == ("other", 2)
+    assert client.get(path).json() == back
+
+
+def test_the_same_kind_again_changes_nothing(client, db, dg_rtd, member, sedec):
+    event = published_event(client, dg_rtd.headers, kind="other")
+    hosted = create_event(client, member.headers)
+    for account, shown in ((dg_rtd, event), (member, hosted)):
+        with unchanged(client, db, shown["id"], sedec.headers):
+            same = client.patch(
+                f"/events/{shown['id']}", headers=account.headers, json={"kind": shown["kind"]}
+            )
+            assert same.status_code == 200, same.text
+            assert same.json() == shown
+
+
+def test_a_hosts_event_stays_peer_to_peer(client, db, member, sedec):
+    event = create_event(client, member.headers)
+    client.post(f"/events/{event['id']}/publish", headers=sedec.headers)
+    path = f"/events/{event['id']}"
+    with unchanged(client, db, event["id"], sedec.headers):
+        by_host = client.patch(path, headers=member.headers, json={"kind": "other"})
+        refused(by_host, 403, "members host peer_to_peer events")
+        by_secretariat = client.patch(path, headers=sedec.headers, json={"kind": "other"})
+        refused(by_secretariat, 409, "is hosted by Maria Member")
+        with_other_change = client.patch(
+            path, headers=member.headers, json={"kind": "other", "title": "Renamed"}
+        )
+        refused(with_other_change, 403, "members host peer_to_peer events")
+
+
+@pytest.mark.parametrize(
+    ("kind", "new_kind"),
+    [
+        ("other", "joint_seminar"),
+        ("peer_to_peer", "joint_seminar"),
+        ("joint_seminar", "other"),
+        ("joint_seminar", "peer_to_peer"),
+    ],
+)
+def test_no_edit_makes_or_unmakes_a_joint_seminar(client, db, dg_rtd, kind, new_kind):
+    event = published_event(client, dg_rtd.headers, kind=kind)
+    with unchanged(client, db, event["id"], dg_rtd.headers):
+        response = client.patch(
+            f"/events/{event['id']}", headers=dg_rtd.headers, json={"kind": new_kind}
+        )
+        refused(response, 422, "scheduling the agreed seminar")
+        assert response.json()["detail"][0]["loc"] == ["body", "kind"]
+
+
+def test_a_kind_is_changed_but_never_emptied(client, db, dg_rtd):
+    event = published_event(client, dg_rtd.headers)
+    with unchanged(client, db, event["id"], dg_rtd.headers):
+        response = client.patch(
+            f"/events/{event['id']}", headers=dg_rtd.headers, json={"kind": None}
+        )
+        refused(response, 422, "kind")
+        bad = client.patch(f"/events/{event['id']}", headers=dg_rtd.headers, json={"kind": "party"})
+        refused(bad, 422, "joint_seminar")
+
+
+def test_a_cancelled_event_keeps_its_kind(client, db, dg_rtd):
+    event = published_event(client, dg_rtd.headers)
+    client.post(f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "x"})
+    with unchanged(client, db, event["id"], dg_rtd.headers):
+        response = client.patch(
+            f"/events/{event['id']}", headers=dg_rtd.headers, json={"kind": "peer_to_peer"}
+        )
+        refused(response, 409, "is cancelled")
+
+
+def test_an_event_is_edited_with_the_fields_it_is_created_with(client):
+    """The fields PRODUCT.md lists for POST /events and PATCH /events/{id}, as the
+    OpenAPI document describes both bodies."""
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+
+    def fields(method: str, path: str) -> set[str]:
+        body = spec["paths"][path][method]["requestBody"]["content"]["application/json"]
+        return set(schemas[body["schema"]["$ref"].rsplit("/", 1)[-1]]["properties"])
+
+    listed = {
+        "title",
+        "description",
+        "kind",
+        "starts_at",
+        "ends_at",
+        "timezone",
+        "venue",
+        "online_url",
+        "capacity",
+        "actions",
+        "priority_areas",
+    }
+    assert fields("post", "/events") - {"status"} == listed
+    assert fields("patch", "/events/{event_id}") == listed
+    kind = schemas["EventUpdate"]["properties"]["kind"]
+    assert "joint_seminar" in kind["description"]
+
+
 # -- links to the plan ----------------------------------------------------------------
 
 
@@ -272,6 +394,44 @@ def test_changing_actions_recomputes_the_default_priority_areas(client, dg_rtd):
         f"/events/{event['id']}", headers=dg_rtd.headers, json={"actions": [11]}
     ).json()
     assert changed["priority_areas"] == [2]
+
+
+@pytest.mark.parametrize(
+    ("actions", "priority_areas", "sent"),
+    [([3], [2], [3]), ([3, 7], [1], [7, 3]), ([3, 7], [1], [3, 7, 3])],
+)
+def test_the_same_actions_again_keep_the_priority_areas_and_change_nothing(
+    client, db, dg_rtd, actions, priority_areas, sent
+):
+    event = published_event(client, dg_rtd.headers, actions=actions, priority_areas=priority_areas)
+    with unchanged(client, db, event["id"], dg_rtd.headers):
+        same = client.patch(
+            f"/events/{event['id']}", headers=dg_rtd.headers, json={"actions": sent}
+        )
+        assert same.status_code == 200, same.text
+        assert same.json() == event  # priority areas as named, sequence untouched
+
+
+def test_the_same_actions_with_other_priority_areas_change_only_those(client, dg_rtd):
+    event = published_event(client, dg_rtd.headers, actions=[3], priority_areas=[2])
+    changed = client.patch(
+        f"/events/{event['id']}",
+        headers=dg_rtd.headers,
+        json={"actions": [3], "priority_areas": [1, 2]},
+    ).json()
+    assert (changed["actions"], changed["priority_areas"], changed["sequence"]) == ([3], [1, 2], 1)
+
+
+def test_new_actions_without_priority_areas_take_all_those_they_serve(client, dg_rtd):
+    event = published_event(client, dg_rtd.headers, actions=[3], priority_areas=[2])
+    changed = client.patch(
+        f"/events/{event['id']}", headers=dg_rtd.headers, json={"actions": [3, 9]}
+    ).json()
+    assert (changed["actions"], changed["priority_areas"], changed["sequence"]) == (
+        [3, 9],
+        [1, 2, 3, 4],
+        1,
+    )
 
 
 # -- time -----------------------------------------------------------------------------
@@ -376,6 +536,80 @@ def test_bad_event_input_is_422_and_writes_nothing(client, dg_rtd, db, overrides
     assert response.status_code == 422, response.text
     assert message in response.text
     assert (event_count(db), audit_count(db)) == (count, audits)
+
+
+# -- text as people paste it ------------------------------------------------------------
+
+
+def test_windows_and_old_mac_line_endings_are_stored_as_newlines(client, dg_rtd):
+    event = published_event(
+        client, dg_rtd.headers, description="Agenda:\r\n- welcome\r\n- panel\r- close\r\n"
+    )
+    assert event["description"] == "Agenda:\n- welcome\n- panel\n- close"
+    edited = client.patch(
+        f"/events/{event['id']}", headers=dg_rtd.headers, json={"description": "One\r\nTwo"}
+    ).json()
+    assert edited["description"] == "One\nTwo"
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Innovations\u00adökosysteme in Regionen",  # a soft hyphen
+        "Families \U0001f468\u200d\U0001f469\u200d\U0001f467 and science",  # joiners in emoji
+        "Talk by \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # a non-joiner in Persian
+    ],
+)
+def test_invisible_characters_that_belong_to_text_are_kept(client, dg_rtd, title):
+    event = published_event(client, dg_rtd.headers, title=title, venue={"name": title})
+    assert event["title"] == title
+    assert event["venue"]["name"] == title
+    assert client.get(f"/events/{event['id']}").json()["title"] == title
+
+
+@pytest.mark.parametrize(
+    ("overrides", "where", "message"),
+    [
+        ({"title": "Bell\x07"}, "title", "control characters: U+0007 at position 5"),
+        ({"title": "Two\nlines"}, "title", "single line without control characters: U+000A at"),
+        ({"title": "  Tab\there"}, "title", "control characters: U+0009 at position 6"),
+        ({"title": "Next\x85line"}, "title", "control characters: U+0085 at position 5"),
+        ({"title": "Line\u2028separator"}, "title", "U+2028 at position 5 (LINE SEPARATOR)"),
+        ({"title": "zero\u200bwidth"}, "title", "U+200B at position 5 (ZERO WIDTH SPACE)"),
+        (
+            {"description": "Bell\r\n\x07"},
+            "description",
+            "control characters: U+0007 at position 7",
+        ),
+        ({"description": "C1 \x9b"}, "description", "control characters: U+009B at position 4"),
+        ({"title": "evil\u202egnp.exe"}, "title", "reorder text: U+202E at position 5"),
+        ({"title": "a\u202ab"}, "title", "U+202A at position 2"),
+        ({"title": "a\u2066b\u2069"}, "title", "U+2066 at position 2"),
+        ({"description": "x\u2069"}, "description", "U+2069 at position 2"),
+        ({"venue": {"name": "Hall\u202d"}}, "venue", "U+202D at position 5"),
+    ],
+)
+def test_control_and_reordering_characters_are_refused_naming_them(
+    client, dg_rtd, db, overrides, where, message
+):
+    count, audits = event_count(db), audit_count(db)
+    response = client.post(
+        "/events", headers=dg_rtd.headers, json=event_body(kind="other", **overrides)
+    )
+    refused(response, 422, message)
+    assert response.json()["detail"][0]["loc"][:2] == ["body", where]
+    assert (event_count(db), audit_count(db)) == (count, audits)
+
+
+def test_reordering_characters_are_refused_in_an_edit_and_change_nothing(client, db, dg_rtd):
+    event = published_event(client, dg_rtd.headers)
+    with unchanged(client, db, event["id"], dg_rtd.headers):
+        response = client.patch(
+            f"/events/{event['id']}",
+            headers=dg_rtd.headers,
+            json={"description": "Fine\r\nuntil \u202eđ"},
+        )
+        refused(response, 422, "U+202E at position 13")
 
 
 def test_an_online_only_event_is_fine(client, dg_rtd):

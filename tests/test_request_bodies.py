@@ -2,6 +2,7 @@
 hold up other requests."""
 
 import json
+import re
 import socket
 
 import httpx
@@ -9,8 +10,9 @@ import pytest
 
 from app.bodies import JsonRoute
 from app.openapi import api_routes
+from tests.helpers.answers import detail_of
 from tests.helpers.database import audit_count
-from tests.helpers.events import event_body, published_event
+from tests.helpers.events import event_body, published_event, refused
 from tests.helpers.server import live_server
 
 JSON = {"Content-Type": "application/json"}
@@ -190,3 +192,97 @@ def test_every_route_reads_its_body_strictly(app):
         for path, route in routes
         if route.include_in_schema and not isinstance(route, JsonRoute)
     ] == []
+
+
+# -- bodies that are not sent as JSON ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "named"),
+    [
+        ("application/x-www-form-urlencoded", "it came as application/x-www-form-urlencoded"),
+        ("text/plain; charset=utf-8", "it came as text/plain"),
+        ("multipart/form-data; boundary=x", "it came as multipart/form-data"),
+        (None, "it came without a Content-Type"),
+    ],
+)
+def test_a_body_not_sent_as_json_is_415_saying_how_to_send_it(
+    client, db, dg_rtd, content_type, named
+):
+    count = audit_count(db)
+    headers = dict(dg_rtd.headers)
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    # what `curl -d '{...}'` sends
+    response = client.post("/events", headers=headers, content=json.dumps(event_body(kind="other")))
+    refused(response, 415, "Content-Type: application/json")
+    assert named in detail_of(response)
+    assert response.headers["content-type"] == "application/json"
+    assert audit_count(db) == count
+
+
+def test_every_operation_with_a_body_refuses_form_data_with_415(client, admin):
+    spec = client.get("/openapi.json").json()
+    tried = 0
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" not in operation:
+                continue
+            concrete = re.sub(r"\{[a-z_]+\}", "1", path)
+            response = client.request(
+                method,
+                concrete,
+                content=b'{"name": "x"}',
+                headers={**admin.headers, "Content-Type": "application/x-www-form-urlencoded"},
+            )
+            refused(response, 415, "send the body as JSON with Content-Type: application/json")
+            tried += 1
+    assert tried > 15
+
+
+def test_json_media_types_are_read_as_json(client):
+    for n, content_type in enumerate(
+        ("application/json; charset=utf-8", "application/merge-patch+json")
+    ):
+        response = client.post(
+            "/signup",
+            content=json.dumps({"name": "Ann", "email": f"ann{n}@example.eu"}),
+            headers={"Content-Type": content_type},
+        )
+        assert response.status_code == 202, response.text
+
+
+def test_every_operation_with_a_body_documents_the_415(client):
+    spec = client.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" in operation:
+                answer = operation["responses"].get("415")
+                assert answer is not None, f"{method.upper()} {path} lacks 415"
+                assert "Content-Type: application/json" in answer["description"]
+                schema = answer["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorBody"}
+
+
+# -- text fields, one definition for every resource -----------------------------------
+
+
+def test_pasted_text_is_read_alike_on_every_resource(client, sedec):
+    name = "Ma\u00adria Me\u200cmber"
+    signed_up = client.post("/signup", json={"name": name, "email": "maria@example.eu"})
+    assert signed_up.status_code == 202, signed_up.text
+    communication = {"reference": "Ares(2027)1", "date": "2027-02-03"}
+    action = client.patch(
+        "/actions/3",
+        headers=sedec.headers,
+        json={"summary": "First\r\nSecond\rThird", "communication": communication},
+    )
+    assert action.status_code == 200, action.text
+    assert action.json()["summary"] == "First\nSecond\nThird"
+    refused_action = client.patch(
+        "/actions/3",
+        headers=sedec.headers,
+        json={"title": "Missions\u2066", "communication": communication},
+    )
+    refused(refused_action, 422, "U+2066 at position 9")
+    assert client.get("/actions/3").json()["summary"] == "First\nSecond\nThird"

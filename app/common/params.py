@@ -1,9 +1,11 @@
 """Query parameters every endpoint shares: the paging of lists, and the refusal of
-parameters an endpoint does not take."""
+parameters an endpoint does not take, or takes once and was given several times."""
 
+from collections import Counter
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi._compat import field_annotation_is_sequence
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -25,17 +27,24 @@ async def paging(  # asynchronous, as it does no I/O: no worker thread of its ow
 Paging = Annotated[PageRequest, Depends(paging)]
 
 
-def _query_names(dependant: Dependant) -> set[str]:
+def _query_parameters(dependant: Dependant) -> dict[str, bool]:
+    """Each query parameter the endpoint takes, and whether it takes several values (a
+    list, given by repeating the parameter)."""
     # A walk of a few dependencies: cheaper than any cache that must outlive the app.
-    names = {field.alias for field in dependant.query_params}
+    # FastAPI's own test of whether it reads every value of a parameter or only one.
+    taken = {
+        field.alias: field_annotation_is_sequence(field.field_info.annotation)
+        for field in dependant.query_params
+    }
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
+        taken |= _query_parameters(sub)
+    return taken
 
 
 async def no_unknown_query_parameters(request: Request) -> None:
     """Refuse query parameters the endpoint does not take, naming them: a misspelt filter
-    must never silently answer everything.
+    must never silently answer everything. Refuse as well a parameter that takes one
+    value given several times, which would silently keep only one of them.
 
     Installed once for the whole application; documentation pages are left alone. Async,
     so that it runs in the event loop and never waits for a worker thread.
@@ -43,17 +52,26 @@ async def no_unknown_query_parameters(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not route.include_in_schema:
         return
-    taken = _query_names(route.dependant)
-    unknown = sorted({name for name in request.query_params if name not in taken})
-    if unknown:
-        accepted = ", ".join(sorted(taken)) if taken else "no query parameters"
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", name),
-                    "msg": f"Unknown query parameter; this endpoint takes {accepted}",
-                    "type": "extra_forbidden",
-                }
-                for name in unknown
-            ]
-        )
+    taken = _query_parameters(route.dependant)
+    given = Counter(name for name, _value in request.query_params.multi_items())
+    unknown = sorted(name for name in given if name not in taken)
+    accepted = ", ".join(sorted(taken)) if taken else "no query parameters"
+    errors = [
+        {
+            "loc": ("query", name),
+            "msg": f"Unknown query parameter; this endpoint takes {accepted}",
+            "type": "extra_forbidden",
+        }
+        for name in unknown
+    ]
+    errors += [
+        {
+            "loc": ("query", name),
+            "msg": f"{name} is given {count} times; it takes one value, so send it once",
+            "type": "value_error",
+        }
+        for name, count in sorted(given.items())
+        if count > 1 and name in taken and not taken[name]
+    ]
+    if errors:
+        raise RequestValidationError(errors)

@@ -20,17 +20,59 @@ from pydantic import (
 
 from app.common.paging import Paged, PageRequest
 
+# Characters that change the direction of the text after them (embeddings, overrides,
+# isolates): they can make a text read otherwise than it is written.
+_REORDERING = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Invisible formatting characters that are ordinary parts of text: the soft hyphen, the
+# joiners of emoji sequences and of Persian or Indic words, and the marks of
+# right-to-left text. Other format characters (zero-width spaces, byte order marks, tag
+# characters) only hide things.
+_PART_OF_TEXT = frozenset("\u00ad\u200c\u200d\u200e\u200f\u061c")
+# Line endings as Windows and old Macs write them, read as newlines in free text.
+_LINE_ENDINGS = ("\r\n", "\r")
+
+
+def _refusal(char: str, *, multi_line: bool) -> str | None:
+    """Why ``char`` has no place in a text, or None if it has."""
+    category = unicodedata.category(char)
+    if char in _REORDERING:
+        return "must not contain characters that reorder text"
+    if category == "Cs":
+        return "must not contain lone surrogates (an escape such as \\ud800 alone)"
+    if multi_line:
+        if category == "Cc" and char not in "\n\r\t":
+            return "must not contain control characters"
+    elif category in ("Cc", "Zl", "Zp"):
+        return "must be a single line without control characters"
+    if category == "Cf" and char not in _PART_OF_TEXT:
+        return "must not contain invisible formatting characters"
+    return None
+
+
+def _check_characters(value: str, *, multi_line: bool) -> None:
+    """Refuse the first character that has no place in ``value``, saying which and where
+    (counted from 1 in the text as sent)."""
+    for index, char in enumerate(value):
+        reason = _refusal(char, multi_line=multi_line)
+        if reason is not None:
+            name = unicodedata.name(char, "")
+            named = f" ({name})" if name else ""
+            raise ValueError(f"{reason}: U+{ord(char):04X} at position {index + 1}{named}")
+
 
 def single_line(value: str) -> str:
-    """``value``, if it is one line without control characters (else ValueError)."""
-    if any(unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp") for char in value):
-        raise ValueError("must be a single line without control characters")
+    """``value``, if it is one line without control characters (else ValueError naming
+    the first character that is not)."""
+    _check_characters(value, multi_line=False)
     return value
 
 
-def _no_control_characters_but_newlines(value: str) -> str:
-    if any(unicodedata.category(char) in ("Cc", "Cf") and char not in "\n\t" for char in value):
-        raise ValueError("must not contain control characters")
+def free_text(value: str) -> str:
+    """``value`` with its line endings written as newlines, if it has no control
+    characters besides them and tabs (else ValueError naming the first)."""
+    _check_characters(value, multi_line=True)
+    for ending in _LINE_ENDINGS:
+        value = value.replace(ending, "\n")
     return value
 
 
@@ -38,8 +80,14 @@ def _line(max_length: int) -> StringConstraints:
     return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
 
 
-_SINGLE_LINE = AfterValidator(single_line)
-_FREE_TEXT = AfterValidator(_no_control_characters_but_newlines)
+def _text(check: Callable[[str], str]) -> BeforeValidator:
+    # Before trimming and counting: positions are those of the text as sent, and a line
+    # ending counts as the one character it becomes.
+    return BeforeValidator(lambda value: check(value) if isinstance(value, str) else value)
+
+
+_SINGLE_LINE = _text(single_line)
+_FREE_TEXT = _text(free_text)
 
 # Trimmed single lines of 1 to n characters.
 Title = Annotated[str, _line(200), _SINGLE_LINE]
@@ -48,7 +96,8 @@ Line100 = Annotated[str, _line(100), _SINGLE_LINE]
 Line200 = Annotated[str, _line(200), _SINGLE_LINE]
 Line300 = Annotated[str, _line(300), _SINGLE_LINE]
 Line500 = Annotated[str, _line(500), _SINGLE_LINE]
-# Free text (a summary, a description): newlines allowed, other control characters not.
+# Free text (a summary, a description): newlines and tabs allowed, other control
+# characters not; Windows and old Mac line endings are read as newlines.
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000), _FREE_TEXT]
 
 

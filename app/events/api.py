@@ -188,9 +188,12 @@ def update_event(
     settings: SettingsDep,
 ):
     """Change an event (its host or the secretariat). A change to a published event
-    increments `sequence`; a change of times clears the agenda's confirmation. An update
-    that changes nothing answers the event as it stands; a cancelled event changes no
-    more."""
+    increments `sequence`; a change of times clears the agenda's confirmation. The
+    secretariat may change `kind` between `peer_to_peer` and `other`; a member's event
+    stays `peer_to_peer`, and no edit makes or unmakes a `joint_seminar`. Priority areas
+    left out stay as they are while the actions do; new actions take every priority area
+    they serve. An update that changes nothing answers the event as it stands; a
+    cancelled event changes no more."""
     event = events.update_event(
         session=session, actor=user, event_id=event_id, data=body, now=clock()
     )

@@ -92,10 +92,16 @@ class EventCreate(EventTiming):
 
 
 class EventUpdate(Patch):
-    not_emptied = ("title", "description", "starts_at", "ends_at", "timezone", "actions")
+    not_emptied = ("title", "description", "kind", "starts_at", "ends_at", "timezone", "actions")
 
     title: Title | None = None
     description: Summary | None = None
+    kind: EventKind | None = Field(
+        default=None,
+        description="secretariat: peer_to_peer or other; a member's event stays "
+        "peer_to_peer. No edit makes or unmakes a joint_seminar: its event is made by "
+        "scheduling the agreed seminar",
+    )
     starts_at: WallClockOrInstant | None = None
     ends_at: WallClockOrInstant | None = None
     timezone: TimeZoneName | None = None
@@ -103,7 +109,11 @@ class EventUpdate(Patch):
     online_url: WebUrl | None = None
     capacity: int | None = Field(default=None, ge=1, le=100_000)
     actions: ActionNumbers | None = None
-    priority_areas: PriorityAreaNumbers | None = None
+    priority_areas: PriorityAreaNumbers | None = Field(
+        default=None,
+        description="left out: kept while the actions stay the same; with new actions, "
+        "every priority area they serve",
+    )
 
 
 class CancelEvent(Strict):

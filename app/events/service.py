@@ -74,7 +74,8 @@ def create_event(*, session: Session, actor: User, data: EventCreate, now: datet
     if actor.role == Role.member:
         if data.kind not in (None, EventKind.peer_to_peer):
             raise Forbidden(
-                f"A {data.kind} event needs the role secretariat; members host peer_to_peer events"
+                f"An event of kind {data.kind} needs the role secretariat; members host "
+                "peer_to_peer events"
             )
         if data.status is not None:
             raise Forbidden(
@@ -180,6 +181,9 @@ def update_event(
     for field in ("title", "description"):
         if field in changes:
             setattr(event, field, changes[field])
+    if data.kind is not None and data.kind != event.kind:
+        _check_kind_change(actor, event, data.kind)
+        event.kind = data.kind
     if "venue" in changes:
         _apply_venue(event, data.venue)
     if "online_url" in changes:
@@ -196,11 +200,17 @@ def update_event(
         _check_capacity(session, event, data.capacity)
         event.capacity = data.capacity
 
-    if "actions" in changes or "priority_areas" in changes:
+    linked = [action.number for action in event.actions]
+    # The actions it has, named again, are no change: its priority areas stay as they are
+    # (narrowed ones included) unless named. New actions without priority areas take all
+    # those they serve.
+    changed = data.actions is not None and set(data.actions) != set(linked)
+    new_actions = data.actions if changed else None
+    if new_actions is not None or data.priority_areas is not None:
         event.actions, event.priority_areas = links.relink(
             session=session,
-            linked=[action.number for action in event.actions],
-            action_numbers=data.actions,
+            linked=linked,
+            action_numbers=new_actions,
             priority_area_numbers=data.priority_areas,
         )
 
@@ -224,6 +234,35 @@ def update_event(
         at=now,
     )
     return event
+
+
+def _check_kind_change(actor: User, event: Event, kind: EventKind) -> None:
+    """The rules of creation, kept by every edit: members host peer_to_peer events, the
+    secretariat makes the others; and a joint seminar's event is made by scheduling the
+    agreed seminar, so no edit turns an event into one or one into another kind."""
+    if actor.role != Role.secretariat and kind != EventKind.peer_to_peer:
+        raise Forbidden(
+            f"An event of kind {kind} needs the role secretariat; members host peer_to_peer "
+            "events, and their events stay peer_to_peer"
+        )
+    if kind == EventKind.joint_seminar:
+        raise Invalid(
+            f"Event {event.id} cannot become a joint_seminar by an edit: a joint seminar's "
+            "event is made by scheduling the agreed seminar; kind may be changed between "
+            "peer_to_peer and other",
+            loc=("body", "kind"),
+        )
+    if event.kind == EventKind.joint_seminar:
+        raise Invalid(
+            f"Event {event.id} is a joint_seminar and stays one: a joint seminar's event is "
+            "made by scheduling the agreed seminar, and its kind is not changed by an edit",
+            loc=("body", "kind"),
+        )
+    if event.host is not None and kind != EventKind.peer_to_peer:
+        raise Conflict(
+            f"Event {event.id} is hosted by {event.host.name}, a member, and a member's "
+            "event is peer_to_peer; its kind stays peer_to_peer"
+        )
 
 
 def _retime(event: Event, data: EventUpdate) -> None:

@@ -20,6 +20,10 @@ def instant(value: datetime, zone: ZoneInfo, field: str, loc: Loc | None = None)
     by default).
     """
     loc = loc or ("body", field)
+    # The years are those of the time as sent, as people read them: 2000-01-01T00:30 in
+    # Brussels is in 2000, though in UTC it is still 1999.
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise Invalid(f"{field} must be between {EARLIEST_YEAR} and {LATEST_YEAR}", loc=loc)
     if value.tzinfo is not None:
         result = value.astimezone(UTC)
     else:
@@ -39,8 +43,6 @@ def instant(value: datetime, zone: ZoneInfo, field: str, loc: Loc | None = None)
                 loc=loc,
             )
         result = early
-    if not EARLIEST_YEAR <= result.year <= LATEST_YEAR:
-        raise Invalid(f"{field} must be between {EARLIEST_YEAR} and {LATEST_YEAR}", loc=loc)
     return result
 
 
