@@ -285,6 +285,18 @@ def test_narrowing_the_priority_areas_keeps_the_actions(client, seminar, member)
     assert client.get(f"/proposals/{proposal['id']}").json()["priority_areas"] == [2]
 
 
+@pytest.mark.parametrize("again", [[2, 10], [10, 2, 2]])
+def test_the_same_actions_again_keep_narrowed_priority_areas(client, seminar, member, db, again):
+    proposal = propose(client, member, seminar["id"], actions=[2, 10], priority_areas=[2])
+    count = audit_count(db)
+    response = client.patch(
+        f"/proposals/{proposal['id']}", headers=member.headers, json={"actions": again}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == proposal
+    assert audit_count(db) == count
+
+
 def test_a_retired_action_already_linked_stays_through_an_edit(client, seminar, member, sedec):
     proposal = propose(client, member, seminar["id"], actions=[5, 10])
     client.patch(

@@ -77,15 +77,23 @@ def resolve_links(
 def relink(
     *,
     session: Session,
-    linked: list[int],
+    actions: list[Action],
+    priority_areas: list[PriorityArea],
     action_numbers: list[int] | None,
     priority_area_numbers: list[int] | None,
 ) -> tuple[list[Action], list[PriorityArea]]:
-    """The links after an edit that names new actions, new priority areas, or both.
+    """The links after an edit that names actions, priority areas, or both.
 
-    Actions left out stay as ``linked`` (retired ones included); priority areas left out
-    default to all that the actions serve.
+    Actions left out stay as they are linked (retired ones included), and so do actions
+    named again as they are, in any order: their priority areas then stay as they are
+    too, narrowed ones included, unless named. New actions without priority areas take
+    all that they serve.
     """
+    linked = [action.number for action in actions]
+    if action_numbers is not None and set(action_numbers) == set(linked):
+        action_numbers = None
+    if action_numbers is None and priority_area_numbers is None:
+        return list(actions), list(priority_areas)
     return resolve_links(
         session=session,
         action_numbers=action_numbers if action_numbers is not None else linked,

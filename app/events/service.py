@@ -200,17 +200,12 @@ def update_event(
         _check_capacity(session, event, data.capacity)
         event.capacity = data.capacity
 
-    linked = [action.number for action in event.actions]
-    # The actions it has, named again, are no change: its priority areas stay as they are
-    # (narrowed ones included) unless named. New actions without priority areas take all
-    # those they serve.
-    changed = data.actions is not None and set(data.actions) != set(linked)
-    new_actions = data.actions if changed else None
-    if new_actions is not None or data.priority_areas is not None:
+    if "actions" in changes or "priority_areas" in changes:
         event.actions, event.priority_areas = links.relink(
             session=session,
-            linked=linked,
-            action_numbers=new_actions,
+            actions=event.actions,
+            priority_areas=event.priority_areas,
+            action_numbers=data.actions,
             priority_area_numbers=data.priority_areas,
         )
 

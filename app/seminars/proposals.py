@@ -182,7 +182,8 @@ def update_proposal(
     if "actions" in changes or "priority_areas" in changes:
         proposal.actions, proposal.priority_areas = relink(
             session=session,
-            linked=proposal.action_numbers,
+            actions=proposal.actions,
+            priority_areas=proposal.priority_areas,
             action_numbers=data.actions,
             priority_area_numbers=data.priority_areas,
         )
