@@ -458,6 +458,30 @@ def test_a_seminar_is_scheduled_in_its_own_year(client, agreed, sedec, db):
     assert client.get(f"/seminars/{agreed['id']}").json()["phase"] == "agreed"
 
 
+def test_a_seminars_event_is_not_moved_out_of_its_year(client, agreed, sedec, db):
+    event = schedule(client, sedec, agreed["id"]).json()
+    path = f"/events/{event['id']}"
+    count = audit_count(db)
+    for moved in (
+        {"starts_at": "2028-03-10T09:00", "ends_at": "2028-03-10T17:00"},
+        # the same instants, read in a zone where they are already 2028
+        {"starts_at": "2027-12-31T22:30:00Z", "ends_at": "2027-12-31T23:30:00Z"},
+    ):
+        if "Z" in moved["starts_at"]:
+            moved["timezone"] = "Europe/Helsinki"
+        response = client.patch(path, headers=sedec.headers, json=moved)
+        assert response.status_code == 422, response.text
+        assert "Seminar 1 of 2027 takes place in 2027; starts_at is in 2028" in detail_of(response)
+        assert audit_count(db) == count
+    assert client.get(path).json()["starts_at"] == event["starts_at"]
+    within = client.patch(
+        path,
+        headers=sedec.headers,
+        json={"starts_at": "2027-11-10T09:00", "ends_at": "2027-11-10T17:00"},
+    )
+    assert within.status_code == 200, within.text
+
+
 def test_recording_or_withdrawing_a_choice_marks_the_seminar_updated(
     client, clock, seminar, proposals, dg_rtd
 ):

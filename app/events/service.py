@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -14,7 +15,8 @@ from app.events import registrations
 from app.events.access import check_manager, check_not_cancelled, get_visible
 from app.events.schemas import EventCreate, EventTiming, EventUpdate, Venue
 from app.events.times import check_span, instant, local
-from app.models import Event, EventKind, EventStatus, Role, User
+from app.models import Event, EventKind, EventStatus, Role, Seminar, User
+from app.seminars.years import check_held_in_year
 
 LONGEST_EVENT = timedelta(days=31)
 
@@ -195,6 +197,7 @@ def update_event(
 
     if {"starts_at", "ends_at", "timezone"} & changes.keys():
         _retime(event, data)
+        _check_seminars_year(session, event)
 
     if "capacity" in changes:
         _check_capacity(session, event, data.capacity)
@@ -258,6 +261,15 @@ def _check_kind_change(actor: User, event: Event, kind: EventKind) -> None:
             f"Event {event.id} is hosted by {event.host.name}, a member, and a member's "
             "event is peer_to_peer; its kind stays peer_to_peer"
         )
+
+
+def _check_seminars_year(session: Session, event: Event) -> None:
+    """A joint seminar's event stays in its seminar's year."""
+    if event.kind != EventKind.joint_seminar:
+        return
+    seminar = session.scalars(select(Seminar).where(Seminar.event_id == event.id)).first()
+    if seminar is not None:
+        check_held_in_year(seminar.label, seminar.year, event.starts_at, event.timezone)
 
 
 def _retime(event: Event, data: EventUpdate) -> None:

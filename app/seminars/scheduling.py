@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.common import zones
-from app.errors import Conflict, Invalid
+from app.errors import Conflict
 from app.events import service as events
 from app.events.schemas import EventTiming
 from app.events.times import instant
@@ -16,6 +16,7 @@ from app.models import Event, EventKind, EventStatus, Seminar, User
 from app.seminars.calendar import phase_of
 from app.seminars.locks import lock_seminar
 from app.seminars.proposals import get_proposal
+from app.seminars.years import check_held_in_year
 
 
 def schedule(
@@ -94,13 +95,5 @@ def _cancelled_event(session: Session, seminar: Seminar) -> int | None:
 
 
 def _check_year(seminar: Seminar, timing: EventTiming) -> None:
-    """A seminar is held in its year: its event starts in that year in the event's zone,
-    as reports count it."""
-    zone = zones.zone(timing.timezone)
-    year = instant(timing.starts_at, zone, "starts_at").astimezone(zone).year
-    if year != seminar.year:
-        raise Invalid(
-            f"{seminar.label} takes place in {seminar.year}; starts_at is in {year} in "
-            f"{timing.timezone}: choose a day of {seminar.year}",
-            loc=("body", "starts_at"),
-        )
+    starts_at = instant(timing.starts_at, zones.zone(timing.timezone), "starts_at")
+    check_held_in_year(seminar.label, seminar.year, starts_at, timing.timezone)
