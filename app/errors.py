@@ -51,6 +51,12 @@ class Conflict(AppError):
     status_code = 409
 
 
+class PreconditionFailed(AppError):
+    """An ``If-Match`` that names another version than the current one."""
+
+    status_code = 412
+
+
 class Invalid(AppError):
     """Input that parses but breaks a rule (a priority area no action serves, ...).
 
@@ -120,6 +126,7 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         403: "Not allowed: the detail says what is needed",
         404: "No such resource",
         409: "Conflicts with the current state (closed window, cap reached, duplicate)",
+        412: "`If-Match` names another version than the current one: read it again",
         400: "The body is not JSON text: not UTF-8, or nested too deeply to read",
         413: "Request body too large",
         415: "The body is not sent as JSON: send it with `Content-Type: application/json`",

@@ -59,6 +59,39 @@ def test_the_secretariat_confirms_and_the_confirmation_names_who(client, event, 
     assert agenda["confirmed_by"] == {"id": sedec.id, "name": "Sven Sedec"}
 
 
+def test_a_confirmation_stands_for_the_agenda_that_was_reviewed(
+    client, db, event, member, dg_rtd, sedec
+):
+    """The secretariat reads the agenda, the host replaces it, the secretariat confirms
+    what it read: with the ETag of what it read in If-Match, that is a 412, never a
+    confirmation of items nobody reviewed."""
+    path = f"/events/{event['id']}/agenda"
+    put_agenda(client, event, dg_rtd.headers)
+    reviewed = client.get(path)
+    assert reviewed.headers["etag"].startswith('"')  # strong: If-Match compares strongly
+    replaced = put_agenda(client, event, dg_rtd.headers, ITEMS[:1])
+    assert replaced.headers["etag"] != reviewed.headers["etag"]
+    count = audit_count(db)
+    stale = client.post(
+        f"{path}/confirm", headers={**sedec.headers, "If-Match": reviewed.headers["etag"]}
+    )
+    refused(stale, 412, "changed since it was read")
+    assert audit_count(db) == count
+    assert client.get(path).json()["confirmed_at"] is None
+    for weak in (f"W/{replaced.headers['etag']}", '"something else"'):
+        refused(
+            client.post(f"{path}/confirm", headers={**sedec.headers, "If-Match": weak}),
+            412,
+            "changed since it was read",
+        )
+    confirmed = client.post(
+        f"{path}/confirm", headers={**sedec.headers, "If-Match": replaced.headers["etag"]}
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert [item["title"] for item in confirmed.json()["items"]] == [ITEMS[0]["title"]]
+    assert confirmed.headers["etag"] == client.get(path).headers["etag"]
+
+
 def test_a_change_to_the_agenda_clears_the_confirmation(client, event, dg_rtd):
     put_agenda(client, event, dg_rtd.headers)
     client.post(f"/events/{event['id']}/agenda/confirm", headers=dg_rtd.headers)

@@ -58,6 +58,18 @@ def weak_etag(*parts: Any) -> str:
     return f'W/"{digest}"'
 
 
+def strong_etag(*parts: Any) -> str:
+    """A strong ETag from the values an answer is made of, for an answer written the same
+    way byte for byte: what ``If-Match`` compares."""
+    return weak_etag(*parts).removeprefix("W/")
+
+
+def strong_match(if_match: str, etag: str) -> bool:
+    """RFC 9110's strong comparison, as ``If-Match`` makes it: a weak tag never matches."""
+    tags = [tag.strip() for tag in if_match.split(",")]
+    return "*" in tags or etag in tags
+
+
 def not_modified(request: Request, etag: str) -> bool:
     if_none_match = request.headers.get("if-none-match")
     return if_none_match is not None and matches(if_none_match, etag)

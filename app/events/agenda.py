@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.common import zones
-from app.errors import Conflict, Invalid
+from app.common.http import strong_etag, strong_match
+from app.errors import Conflict, Invalid, PreconditionFailed
 from app.events.access import check_manager, check_not_cancelled, get_visible
 from app.events.schemas import AgendaIn
 from app.events.times import instant, local
@@ -105,9 +106,26 @@ def replace_agenda(
     return event
 
 
-def confirm_agenda(*, session: Session, actor: User, event_id: int, now: datetime) -> Event:
-    """Confirm the agenda as it stands; a confirmed one is answered as it stands."""
+def agenda_tag(event: Event) -> str:
+    """The version of the event's agenda as its answers show it (items and confirmation),
+    as a strong ETag."""
+    return strong_etag(
+        _items_snapshot(event), event.agenda_confirmed_at, event.agenda_confirmed_by_id
+    )
+
+
+def confirm_agenda(
+    *, session: Session, actor: User, event_id: int, now: datetime, reviewed: str | None = None
+) -> Event:
+    """Confirm the agenda as it stands; a confirmed one is answered as it stands. With
+    ``reviewed`` (an ``If-Match``), only the version it names: a confirmation stands for
+    the agenda that was read, never for one changed since."""
     event = get_visible(session=session, event_id=event_id, viewer=actor, for_update=True)
+    if reviewed is not None and not strong_match(reviewed, agenda_tag(event)):
+        raise PreconditionFailed(
+            f"The agenda of event {event.id} changed since it was read (it is now "
+            f"{agenda_tag(event)}); read it again and confirm what you reviewed"
+        )
     if event.agenda_confirmed_at is not None:
         return event
     check_not_cancelled(event)

@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
@@ -239,11 +239,17 @@ def cancel_event(
 @event_router.get(
     "/events/{event_id}/agenda", response_model=AgendaRead, responses=responses(401, 404)
 )
-def read_agenda(event_id: IdPath, session: SessionDep, viewer: OptionalUser):
-    """The agenda in order, with when and by whom it was confirmed."""
-    return presenters.agenda_read(
-        access.get_visible(session=session, event_id=event_id, viewer=viewer)
+def read_agenda(event_id: IdPath, session: SessionDep, viewer: OptionalUser, response: Response):
+    """The agenda in order, with when and by whom it was confirmed. Its `ETag` names this
+    version: send it in `If-Match` to confirm exactly what you read."""
+    return _agenda_answer(
+        access.get_visible(session=session, event_id=event_id, viewer=viewer), response
     )
+
+
+def _agenda_answer(event: Event, response: Response) -> AgendaRead:
+    response.headers["ETag"] = agenda.agenda_tag(event)
+    return presenters.agenda_read(event)
 
 
 @event_router.put(
@@ -252,7 +258,12 @@ def read_agenda(event_id: IdPath, session: SessionDep, viewer: OptionalUser):
     responses=responses(401, 403, 404, 409),
 )
 def replace_agenda(
-    event_id: IdPath, body: AgendaIn, session: SessionDep, user: CurrentUser, clock: ClockDep
+    event_id: IdPath,
+    body: AgendaIn,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    response: Response,
 ):
     """Replace the agenda (host or secretariat). Each item lies within the event's time;
     times without an offset are read in the event's zone. Any change clears the
@@ -260,19 +271,35 @@ def replace_agenda(
     event = agenda.replace_agenda(
         session=session, actor=user, event_id=event_id, data=body, now=clock()
     )
-    return presenters.agenda_read(event)
+    return _agenda_answer(event, response)
 
 
 @event_router.post(
     "/events/{event_id}/agenda/confirm",
     response_model=AgendaRead,
-    responses=responses(401, 403, 404, 409),
+    responses=responses(401, 403, 404, 409, 412),
 )
-def confirm_agenda(event_id: IdPath, session: SessionDep, user: Secretariat, clock: ClockDep):
+def confirm_agenda(
+    event_id: IdPath,
+    session: SessionDep,
+    user: Secretariat,
+    clock: ClockDep,
+    response: Response,
+    if_match: Annotated[
+        str | None,
+        Header(
+            max_length=1000,
+            description="the agenda's `ETag` as you read it: confirm that version only",
+        ),
+    ] = None,
+):
     """Confirm the agenda as it stands (secretariat). An empty agenda cannot be confirmed;
-    a confirmed one is answered as it stands."""
-    event = agenda.confirm_agenda(session=session, actor=user, event_id=event_id, now=clock())
-    return presenters.agenda_read(event)
+    a confirmed one is answered as it stands. With `If-Match` (the `ETag` of the agenda
+    you reviewed), an agenda changed since is not confirmed: 412."""
+    event = agenda.confirm_agenda(
+        session=session, actor=user, event_id=event_id, now=clock(), reviewed=if_match
+    )
+    return _agenda_answer(event, response)
 
 
 # Registration
