@@ -24,7 +24,7 @@ from app.main import create_app
 from tests.helpers.accounts import add_account
 from tests.helpers.clock import MovableClock
 from tests.helpers.database import migrate
-from tests.helpers.seminars import AFTER_VOTING, IN_PROPOSALS, IN_VOTING, seminar_body
+from tests.helpers.seminars import AFTER_VOTING, IN_PROPOSALS, IN_VOTING, START, seminar_body
 from tests.helpers.server import free_port, live_server
 
 pytestmark = pytest.mark.skipif(
@@ -191,7 +191,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     url = f"http://127.0.0.1:{port}"
     settings = Settings(database_url=database_url, public_base_url=url, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings)
-    clock = MovableClock(IN_PROPOSALS)
+    clock = MovableClock(START)  # the seminar is opened before its dates
     app.state.clock = clock
     try:
         with live_server(app, port=port):

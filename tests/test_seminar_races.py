@@ -239,4 +239,5 @@ def test_a_seminar_scheduled_again_at_once_gets_one_event(race, race_account, cl
     state = client.get(path).json()
     assert (state["phase"], state["event_id"]) == ("scheduled", made)
     live = client.get("/events", params={"kind": "joint_seminar", "status": "published"})
-    assert [e["id"] for e in live.json()["items"]] == [made]
+    # (the race database is shared with the other races, which may schedule seminars too)
+    assert [e["id"] for e in live.json()["items"] if e["seminar_id"] == seminar["id"]] == [made]
