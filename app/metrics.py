@@ -19,6 +19,17 @@ from prometheus_client import (
     multiprocess,
 )
 
+# Every label value is a series kept for the life of the process, so labels take values
+# from bounded sets only: the route's template (or "unmatched"), the status, and the
+# method by name if it is one of these, any other a client invents being "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else OTHER_METHOD
+
+
 REQUESTS = Counter(
     "kep_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
 )

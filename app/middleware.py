@@ -197,8 +197,9 @@ class RequestLog:
             duration = time.perf_counter() - started
             # The template as documented (`/events/{event_id}`), without its converters.
             route = getattr(scope.get("route"), "path_format", None) or "unmatched"
-            metrics.REQUESTS.labels(method, route, str(status)).inc()
-            metrics.LATENCY.labels(method, route).observe(duration)
+            counted_as = metrics.method_label(method)
+            metrics.REQUESTS.labels(counted_as, route, str(status)).inc()
+            metrics.LATENCY.labels(counted_as, route).observe(duration)
             access_log.info(
                 "%s %s %s",
                 method,

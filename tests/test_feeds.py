@@ -303,6 +303,11 @@ def test_one_selection_however_written_is_one_feed(client, programme):
         ("?action=3,12,99", "no action 12, 99"),
         ("?action=three", "action: 'three' is not a number"),
         ("?action=0", "action: '0' is not a number"),
+        # Digits that are not 0-9: str.isdigit() takes them, int() does not.
+        ("?action=²", "action: '²' is not a number"),
+        ("?priority_area=①", "priority_area: '①' is not a number"),
+        ("?action=٣", "action: '٣' is not a number"),
+        ("?action=" + "3" * 5000, "is not a number such as 3"),
         ("?priority_area=5", "priority_area: no priority area 5"),
         ("?kind=workshop", "kind: 'workshop' is not one of joint_seminar, peer_to_peer, other"),
         ("?country=XX", "country: 'XX' is not an ISO 3166 alpha-2 country code"),

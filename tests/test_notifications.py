@@ -606,6 +606,22 @@ def test_one_click_unsubscribe_turns_off_that_kind_only_without_logging_in(
     assert client.post(other_kind).status_code == 404
 
 
+@pytest.mark.parametrize("user", ["²", "①", "٣", "9" * 100])
+def test_an_unsubscribe_link_whose_person_is_not_written_in_digits_is_not_valid(
+    client, participant, user
+):
+    before = client.get("/me/notifications", headers=participant.headers).json()
+    for answer in (
+        client.get(f"/notifications/unsubscribe/{user}-event_reminder-abc"),
+        client.post(f"/notifications/unsubscribe/{user}-event_reminder-abc"),
+    ):
+        assert answer.status_code == 404, answer.text
+        assert answer.json()["detail"] == (
+            "This unsubscribe link is not valid; check that it was copied whole"
+        )
+    assert client.get("/me/notifications", headers=participant.headers).json() == before
+
+
 # -- accounts: invitations and lost tokens -----------------------------------------------
 
 

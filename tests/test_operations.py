@@ -224,3 +224,42 @@ def test_metrics_count_requests_by_route_and_status_and_watch_the_database(clien
     for gauge in ("kep_db_slots_in_use", "kep_db_connections_in_use", "kep_db_slot_timeouts_total"):
         assert gauge in text
     assert "/metrics" not in client.get("/openapi.json").json()["paths"]
+
+
+STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _label_values(text: str, label: str) -> set[str]:
+    return set(re.findall(rf'^kep_http_request[^{{]*{{[^}}]*\b{label}="([^"]*)"', text, re.M))
+
+
+def test_invented_methods_and_paths_add_no_labels_to_the_metrics(client):
+    client.get("/health")
+    before = client.get("/metrics").text
+    for number in range(20):
+        assert client.request(f"M{number:04d}", "/health").status_code == 405
+        assert client.get(f"/invented/{number}").status_code == 404
+        assert client.get(f"/static/invented-{number}.css").status_code == 404  # unmatched too
+    client.request("PROPFIND", "/events")
+    text = client.get("/metrics").text
+    assert _label_values(text, "method") <= {*STANDARD_METHODS, "other"}
+    new_routes = _label_values(text, "route") - _label_values(before, "route")
+    assert new_routes <= {"/health", "/events", "/metrics", "unmatched"}
+    assert "M0000" not in text and "PROPFIND" not in text and "invented" not in text
+    other = {"method": "other", "route": "/health", "status": "405"}
+    assert (
+        sample(text, "kep_http_requests_total", **other)
+        - sample(before, "kep_http_requests_total", **other)
+        == 20
+    )
+    unmatched = {"method": "GET", "route": "unmatched", "status": "404"}
+    assert (
+        sample(text, "kep_http_requests_total", **unmatched)
+        - sample(before, "kep_http_requests_total", **unmatched)
+        == 40
+    )
+    assert (
+        sample(text, "kep_http_request_duration_seconds_count", method="other", route="/health")
+        - sample(before, "kep_http_request_duration_seconds_count", method="other", route="/health")
+        == 20
+    )

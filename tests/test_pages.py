@@ -2,6 +2,7 @@
 
 import itertools
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -157,6 +158,13 @@ def test_the_programme_is_paged_with_links_to_the_next_and_previous_pages(client
         ("country=XX", "'XX' is not an ISO 3166 alpha-2 country code"),
         ("tab=future", "choose upcoming or past"),
         ("page=0", "pages are numbered from 1"),
+        # Digits that are not 0-9: str.isdigit() takes them, int() does not.
+        ("action=²", "There is no action '²'"),
+        ("priority_area=①", "There is no priority area '①'"),
+        ("priority_area=٣", "There is no priority area '٣'"),
+        ("page=²", "There is no page '²'"),
+        ("action=" + "9" * 5000, "There is no action '99999999999999999999'"),
+        ("page=" + "9" * 5000, "pages are numbered from 1"),
     ],
 )
 def test_a_filter_that_names_nothing_is_a_422_page_that_says_what_to_choose(
@@ -226,8 +234,16 @@ def test_an_unpublished_event_is_the_same_404_as_an_unknown_one(client, member, 
         assert answer.status_code == 404
         assert answer.text == unknown.text
         assert "Secret" not in answer.text
-    for path in ("/e/abc", "/e/-1", "/e/99999999999999999999"):
+    for path in ("/e/abc", "/e/-1", "/e/99999999999999999999", "/e/2147483648", "/e/0"):
         assert client.get(path, headers=BROWSER).status_code == 404
+
+
+@pytest.mark.parametrize("written", ["²", "①", "٣", "1²", "9" * 5000])
+def test_an_event_id_in_other_digits_is_the_404_page(client, event, written):
+    answer = client.get(f"/e/{written}", headers=BROWSER)
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == "text/html; charset=utf-8"
+    assert answer.text == client.get("/e/abc", headers=BROWSER).text
 
 
 # -- the joint seminars and the plan -----------------------------------------------------------
@@ -272,6 +288,45 @@ def test_the_plan_page_lists_the_four_areas_and_eleven_actions_with_their_events
     assert "/?action=8" in page.links and "/?priority_area=4" in page.links
     action_8 = page.html.split('id="action-8"')[1].split("</article>")[0]
     assert "0 events held, 0 upcoming" in action_8
+
+
+def _served(page, entry: str) -> str:
+    section = page.html.split(f'id="{entry}"')[1].split("</article>")[0]
+    found = re.search(r"\d+ events? held, \d+ upcoming(, \d+ cancelled)?", section)
+    assert found, section
+    return found.group(0)
+
+
+def test_the_plan_page_counts_cancelled_events_apart_as_the_coverage_report_does(
+    client, dg_rtd, clock
+):
+    def health_event(day: str, title: str) -> dict:
+        return published_event(
+            client,
+            dg_rtd.headers,
+            title=title,
+            actions=[6],  # priority area 1 only
+            starts_at=f"{day}T09:00",
+            ends_at=f"{day}T12:00",
+        )
+
+    health_event("2026-12-01", "Held")
+    health_event("2027-03-10", "Coming")
+    for day in ("2026-12-02", "2027-03-11"):
+        cancelled = health_event(day, "Called off")
+        answer = client.post(
+            f"/events/{cancelled['id']}/cancel", headers=dg_rtd.headers, json={"reason": "Venue"}
+        )
+        assert answer.status_code == 200, answer.text
+    clock.set(datetime(2027, 1, 15, 9, 0, tzinfo=UTC))
+
+    page = open_page(client, "/plan")
+    assert _served(page, "action-6") == "1 event held, 1 upcoming, 2 cancelled"
+    assert _served(page, "priority-area-1") == "1 event held, 1 upcoming, 2 cancelled"
+    assert _served(page, "action-3") == "0 events held, 0 upcoming"
+    report = client.get("/reports/coverage", headers=dg_rtd.headers).json()["total"]
+    (action_6,) = [line for line in report["actions"] if line["number"] == 6]
+    assert action_6["figures"]["events"] == {"held": 1, "upcoming": 1, "cancelled": 2}
 
 
 def test_the_subscribe_page_lists_every_public_feed_with_webcal_https_and_instructions(client):

@@ -14,6 +14,7 @@ from app.auth.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 from app.bodies import JsonRoute
 from app.catalogue import service as catalogue
 from app.common.cache import FeedCache
+from app.common.numbers import whole_number
 from app.common.paging import slice_page
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, page_of, presented_page
@@ -63,9 +64,10 @@ def _values(name: str, given: list[str]) -> list[str]:
 def _numbers(name: str, given: list[str], example: str) -> tuple[int, ...]:
     numbers = set()
     for value in _values(name, given):
-        if not value.isdigit() or not 1 <= int(value) <= 1000:
+        number = whole_number(value, most=1000)
+        if number is None or number < 1:
             raise Invalid(f"{name}: {value[:20]!r} is not a number such as {example}")
-        numbers.add(int(value))
+        numbers.add(number)
     return tuple(sorted(numbers))
 
 

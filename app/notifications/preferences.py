@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.common.numbers import whole_number
 from app.errors import NotFound
 from app.models import MailKey, NotificationSetting, User
 from app.notifications.kinds import KINDS, OPTIONAL_KINDS
@@ -90,9 +91,10 @@ def read_code(session: Session, code: str) -> tuple[User, str]:
     unknown = NotFound("This unsubscribe link is not valid; check that it was copied whole")
     key = _key(session)  # first: every code, well formed or not, is checked the same way
     parts = code.split("-")
-    if len(parts) != 3 or not parts[0].isdigit() or parts[1] not in OPTIONAL_KINDS:
+    user_id = whole_number(parts[0]) if len(parts) == 3 else None
+    if user_id is None or parts[1] not in OPTIONAL_KINDS:
         raise unknown
-    user_id, kind, signature = int(parts[0]), parts[1], parts[2]
+    kind, signature = parts[1], parts[2]
     if not hmac.compare_digest(signature, _signature(key, user_id, kind)):
         raise unknown
     user = session.get(User, user_id)

@@ -206,19 +206,27 @@ class Stage(IntEnum):
     cancelled = 2
 
 
+def stage(now: datetime) -> ColumnElement[int]:
+    """A public event's ``Stage`` at ``now``, as the plan's monitoring counts it: held once
+    begun, upcoming before, and a cancelled one apart whenever it was to be held (it
+    serves nothing). The coverage report and the plan's page count by it."""
+    return case(
+        (Event.status == EventStatus.cancelled, Stage.cancelled.value),
+        (Event.starts_at <= now, Stage.held.value),
+        else_=Stage.upcoming.value,
+    )
+
+
 def _counts(session: Session, years: list[int], now: datetime) -> Found:
     """Events held, upcoming and cancelled, and those held or upcoming by kind.
 
     Each event's stage is worked out once, in a common table that the three dimensions
     share; each dimension then counts its events by stage and kind.
     """
-    stage = case(
-        (Event.status == EventStatus.cancelled, Stage.cancelled.value),
-        (Event.starts_at <= now, Stage.held.value),
-        else_=Stage.upcoming.value,
-    )
     counted = (
-        select(Event.id, Event.local_start_year.label("year"), stage.label("stage"), Event.kind)
+        select(
+            Event.id, Event.local_start_year.label("year"), stage(now).label("stage"), Event.kind
+        )
         .where(
             Event.local_start_year.in_(years),
             Event.status.in_([EventStatus.published, EventStatus.cancelled]),

@@ -17,6 +17,7 @@ from starlette.types import Scope
 from app.auth.deps import ClockDep, SessionDep, SettingsDep
 from app.bodies import JsonRoute
 from app.catalogue import service as catalogue
+from app.common.numbers import whole_number
 from app.errors import NotFound
 from app.feeds import links, presenters
 from app.models import ActionStatus, EventKind
@@ -108,9 +109,10 @@ def event(
     request: Request, event_id: str, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ):
     try:
-        if not event_id.isdigit() or len(event_id) > 12:
+        number = whole_number(event_id)
+        if number is None:
             raise NotFound("not an event id")
-        shown = pages.event_page(session, int(event_id))
+        shown = pages.event_page(session, number)
     except NotFound:
         return rendering.page(
             request, "not_found.html", status_code=404, **_shared(settings.base_url)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.catalogue import service as catalogue
+from app.common.numbers import whole_number
 from app.common.paging import PageRequest, fetch_page
 from app.errors import NotFound
 from app.events import access, queries
@@ -32,10 +33,13 @@ from app.models import (
     Seminar,
 )
 from app.models.events import event_actions, event_priority_areas
+from app.reports import coverage
+from app.reports.coverage import Stage
 from app.seminars import calendar, tally, visibility
 from app.seminars.calendar import phase_of
 
 PAGE_SIZE = 20
+MAX_PAGE = 100_000
 # How many upcoming events the plan's page names under each action and priority area.
 NAMED_PER_ENTRY = 3
 # ... found among the programme's next this many events, so that the plan's page reads a
@@ -90,10 +94,11 @@ def _number(name: str, value: str | None, known: set[int]) -> int | None:
     if value is None or value.strip() == "":
         return None
     text = value.strip()
-    if not text.isdigit() or int(text) not in known:
-        choices = ", ".join(str(number) for number in sorted(known))
+    number = whole_number(text)
+    if number is None or number not in known:
+        choices = ", ".join(str(known_number) for known_number in sorted(known))
         raise BadFilter(f"There is no {name} {text[:20]!r}; choose one of {choices}")
-    return int(text)
+    return number
 
 
 def read_filters(
@@ -117,7 +122,8 @@ def read_filters(
         except ValueError as error:
             raise BadFilter(f"Country: {error}") from None
     page_text = (params.get("page") or "1").strip()
-    if not page_text.isdigit() or not 1 <= int(page_text) <= 100_000:
+    page = whole_number(page_text, most=MAX_PAGE)
+    if page is None or page < 1:
         raise BadFilter(f"There is no page {page_text[:20]!r}; pages are numbered from 1")
     return ProgrammeFilters(
         tab=Tab(tab_text),
@@ -127,7 +133,7 @@ def read_filters(
         action=_number("action", params.get("action"), {action.number for action in actions}),
         kind=EventKind(kind_text) if kind_text else None,
         country=country,
-        page=int(page_text),
+        page=page,
     )
 
 
@@ -321,10 +327,12 @@ def joint_seminars(session: Session, *, now: datetime) -> SeminarYears:
 
 @dataclass
 class Served:
-    """The public events that served one action or priority area."""
+    """The public events that served one action or priority area, and those cancelled,
+    which serve nothing."""
 
     held: int = 0
     upcoming: int = 0
+    cancelled: int = 0
     next_events: list[Event] = field(default_factory=list)
 
 
@@ -336,27 +344,31 @@ class Plan:
 
 
 def _counts(session: Session, link: Any, column: Any, now: datetime) -> dict[int, Served]:
-    """Per catalogue entry, the public events held and upcoming: one grouped statement."""
+    """Per catalogue entry, the public events held, upcoming and cancelled, by the stages
+    the coverage report counts. One grouped statement."""
+    at = coverage.stage(now)
     served: dict[int, Served] = defaultdict(Served)
     counts = session.execute(
         select(
             column,
-            func.count().filter(Event.starts_at <= now),
-            func.count().filter(Event.starts_at > now),
+            func.count().filter(at == Stage.held),
+            func.count().filter(at == Stage.upcoming),
+            func.count().filter(at == Stage.cancelled),
         )
         .join(Event, Event.id == link.c.event_id)
         .where(access.visible_to(None))
         .group_by(column)
     )
-    for number, held, upcoming in counts:
-        served[number].held, served[number].upcoming = held, upcoming
+    for number, held, upcoming, cancelled in counts:
+        entry = served[number]
+        entry.held, entry.upcoming, entry.cancelled = held, upcoming, cancelled
     return served
 
 
 def plan(session: Session, *, now: datetime) -> Plan:
-    """The catalogue, each entry's events held and upcoming, and the next few among the
-    programme's next ``NEXT_WINDOW`` events: seven statements, however many events (the
-    counts read every link; the next events read a bounded window by start)."""
+    """The catalogue, each entry's events held, upcoming and cancelled, and the next few
+    among the programme's next ``NEXT_WINDOW`` events: seven statements, however many
+    events (the counts read every link; the next events read a bounded window by start)."""
     actions = _counts(session, event_actions, event_actions.c.action_number, now)
     areas = _counts(session, event_priority_areas, event_priority_areas.c.priority_area_number, now)
     upcoming = session.scalars(
