@@ -375,14 +375,41 @@ def _stop_when_gone(server: int, sender: "Sender") -> None:
     threading.Thread(target=watch, name="kep-server-watch", daemon=True).start()
 
 
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def _port(text: str) -> int:
+    port = _whole_number(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{port} is not a TCP port: 1 to 65535, or 0 for any free one"
+        )
+    return port
+
+
+def _workers(text: str) -> int:
+    workers = _whole_number(text)
+    if workers < 1:
+        raise argparse.ArgumentTypeError(
+            f"{workers} is too few: at least one worker serves the requests"
+        )
+    return workers
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kep", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="apply migrations and serve the API")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--port", type=_port, default=8000, help="TCP port, 1 to 65535; 0: any free port"
+    )
+    serve.add_argument("--workers", type=_workers, default=1, help="worker processes, 1 or more")
     serve.set_defaults(run=_serve)
 
     commands.add_parser("migrate", help="apply migrations only").set_defaults(run=_migrate)

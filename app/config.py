@@ -11,8 +11,14 @@ from urllib.parse import parse_qs, urlsplit
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from app.common.schemas import single_line
+
+# The databases the service runs on, each with the one driver it ships with.
+DATABASE_URL_FORMS = "sqlite:///path/to/kep.db or postgresql+psycopg://user:password@host/db"
+DATABASE_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite", "postgresql+psycopg"})
 
 
 class Settings(BaseSettings):
@@ -56,7 +62,8 @@ class Settings(BaseSettings):
     )
     public_base_url: AnyHttpUrl = Field(
         default=AnyHttpUrl("http://127.0.0.1:8000"),
-        description="where clients reach the service; used in feed links",
+        description="where clients reach the service, with a path prefix if any; every "
+        "link (feeds, invitations) is this address followed by a path",
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     cors_origins: Annotated[list[str], NoDecode] = Field(
@@ -116,6 +123,59 @@ class Settings(BaseSettings):
         default=3, ge=1, le=100, description="token-recovery mails one address may get per hour"
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"is not a database URL such as {DATABASE_URL_FORMS}") from None
+        if url.drivername == "postgresql":
+            meant = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=True)
+            raise ValueError(
+                "names no driver, which means psycopg2, not installed with the service: "
+                f"write {meant} (or sqlite:///path/to/kep.db)"
+            )
+        if url.drivername not in DATABASE_DRIVERS:
+            raise ValueError(
+                f"must be {DATABASE_URL_FORMS}; the service does not run on {url.drivername!r}"
+            )
+        in_memory = (
+            url.query.get("mode") == "memory"
+            or not url.database
+            or url.database == ":memory:"
+            or url.database.startswith("file::memory:")
+        )
+        if url.get_backend_name() == "sqlite" and in_memory:
+            raise ValueError(
+                "names a SQLite database in memory: each connection would have one of its "
+                "own, and the one the migrations fill would not be the one requests read. "
+                "Give a file, such as sqlite:///./kep.db"
+            )
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url(cls, value: AnyHttpUrl) -> AnyHttpUrl:
+        # Links are made by adding a path to this address: anything after the path would
+        # end up in the middle of each of them (https://kep.example.eu/?lang=en/feed.ics).
+        if value.query is not None:
+            raise ValueError(
+                f"has a query ({'?' + value.query}); give the address up to its path, "
+                "such as https://kep.example.eu or https://example.eu/kep"
+            )
+        if value.fragment is not None:
+            raise ValueError(
+                f"has a fragment ({'#' + value.fragment}); give the address up to its path, "
+                "such as https://kep.example.eu or https://example.eu/kep"
+            )
+        if value.username is not None or value.password is not None:
+            raise ValueError(
+                "has a user name or password before the host; links given to the public "
+                "must not carry them: give https://host[:port][/path]"
+            )
+        return value
+
     @field_validator("smtp_url")
     @classmethod
     def _smtp_url(cls, value: str | None) -> str | None:
@@ -173,11 +233,6 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"KEP_DB_LOCK_TIMEOUT ({self.db_lock_timeout}) is longer than "
                 f"KEP_DB_STATEMENT_TIMEOUT ({self.db_statement_timeout}), which ends the wait first"
-            )
-        if not self.database_url.startswith(("sqlite", "postgresql")):
-            raise ValueError(
-                "KEP_DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL, "
-                f"not {self.database_url.split(':', 1)[0]!r}"
             )
         return self
 

@@ -280,7 +280,7 @@ def test_an_action_retired_after_the_agreement_stays_linked_to_the_seminar(
     retired = client.patch(
         "/actions/2",
         headers=sedec.headers,
-        json={"status": "retired", "communication": {"reference": "R-9", "date": "2027-03-01"}},
+        json={"status": "retired", "communication": {"reference": "R-9", "date": "2027-02-01"}},
     )
     assert retired.status_code == 200
     response = client.post(

@@ -1,11 +1,14 @@
 """The plan's catalogue: priority areas and actions, and their amendment by the secretariat."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.helpers.answers import detail_of
 from tests.helpers.database import audit_count
 
-COMMUNICATION = {"reference": "Ares(2027)1234567", "date": "2027-02-03"}
+# Dated before the tests' today (2026-11-25): a change records a communication exchanged.
+COMMUNICATION = {"reference": "Ares(2026)1234567", "date": "2026-11-20"}
 
 EXPECTED_AREAS = {
     1: [1, 2, 3, 4],
@@ -205,3 +208,71 @@ def test_catalogue_changes_are_audited_with_the_communication(client, sedec):
     assert entry["actor_id"] == sedec.id
     assert entry["after"]["communication"] == COMMUNICATION["reference"]
     assert entry["before"]["title"].startswith("Promoting opportunities")
+
+
+def _change(client, headers, how, date):
+    communication = {"reference": "Ares(2026)7654321", "date": date}
+    if how == "amend":
+        body = {"title": "Missions in the regions", "communication": communication}
+        return client.patch("/actions/3", headers=headers, json=body)
+    body = {"title": "Skills", "priority_areas": [1], "communication": communication}
+    return client.post("/actions", headers=headers, json=body)
+
+
+@pytest.mark.parametrize("how", ["amend", "add"])
+@pytest.mark.parametrize("date", ["0001-01-01", "1999-12-31", "2101-01-01", "9999-12-31"])
+def test_a_communication_dated_outside_the_years_the_service_takes_is_refused(
+    client, sedec, db, how, date
+):
+    before, count = client.get("/actions").json(), audit_count(db)
+    response = _change(client, sedec.headers, how, date)
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body", "communication", "date"]
+    assert "between 2000 and 2100" in problem["msg"]
+    assert client.get("/actions").json() == before
+    assert client.get("/actions/3").json()["history"][-1]["communication"]["date"] == "2026-04-24"
+    assert audit_count(db) == count
+
+
+@pytest.mark.parametrize("how", ["amend", "add"])
+@pytest.mark.parametrize("date", ["2026-11-26", "2099-01-01"])
+def test_a_communication_dated_after_today_is_refused(client, sedec, db, how, date):
+    before, count = client.get("/actions").json(), audit_count(db)
+    history = client.get("/actions/3").json()["history"]
+    response = _change(client, sedec.headers, how, date)
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body", "communication", "date"]
+    assert date in problem["msg"]
+    assert "2026-11-25" in problem["msg"]  # today
+    assert client.get("/actions").json() == before
+    assert client.get("/actions/3").json()["history"] == history
+    assert audit_count(db) == count
+
+
+def test_a_communication_dated_after_today_is_refused_even_when_nothing_would_change(
+    client, sedec, db
+):
+    count = audit_count(db)
+    response = client.patch(
+        "/actions/2",
+        headers=sedec.headers,
+        json={"communication": {"reference": "Ares(2026)1", "date": "2026-12-01"}},
+    )
+    assert response.status_code == 422, response.text
+    assert audit_count(db) == count
+
+
+@pytest.mark.parametrize("how", ["amend", "add"])
+def test_a_communication_dated_today_is_recorded(client, sedec, how):
+    response = _change(client, sedec.headers, how, "2026-11-25")
+    assert response.status_code in (200, 201), response.text
+    assert response.json()["history"][-1]["communication"]["date"] == "2026-11-25"
+
+
+def test_today_is_the_day_in_brussels_where_the_communications_are_exchanged(client, sedec, clock):
+    clock.set(datetime(2026, 11, 25, 23, 30, tzinfo=UTC))  # 00:30 on the 26th in Brussels
+    response = _change(client, sedec.headers, "amend", "2026-11-26")
+    assert response.status_code == 200, response.text
+    assert _change(client, sedec.headers, "amend", "2026-11-27").status_code == 422

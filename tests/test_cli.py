@@ -148,3 +148,60 @@ def test_an_unreachable_database_stops_kep_with_one_clear_line(command):
     )
     assert "Connection refused" in lines[0]
     assert "secret" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///:memory:",
+        "sqlitex:///x.db",
+        "postgresql://nobody@127.0.0.1:1/none",
+        "postgresql+psycopg2://nobody@127.0.0.1:1/none",
+        "postgresql+asyncpg://nobody@127.0.0.1:1/none",
+    ],
+)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["migrate"],
+        ["serve", "--port", "1"],
+        ["demo"],
+        ["worker", "--once"],
+        ["create-user", "--role", "admin", "--name", "Ada", "--email", "ada@example.eu"],
+    ],
+)
+def test_a_database_url_that_cannot_work_stops_kep_with_the_setting_named(tmp_path, url, command):
+    result = kep(*command, database_url=url)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("Impossible setting:\n  KEP_DATABASE_URL: "), result.stderr
+    assert "sqlite:///" in result.stderr  # what to give instead
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (["--port", "70000"], "--port"),
+        (["--port", "-1"], "--port"),
+        (["--port", "http"], "--port"),
+        (["--workers", "0"], "--workers"),
+        (["--workers", "-2"], "--workers"),
+    ],
+)
+def test_serve_refuses_a_port_or_a_number_of_workers_it_cannot_use(tmp_path, option, says):
+    url = f"sqlite:///{tmp_path}/kep.db"
+    result = kep("serve", *option, database_url=url)
+    assert result.returncode == 2  # argparse's usage error, before anything starts
+    assert says in result.stderr.splitlines()[-1]
+    assert option[1] in result.stderr.splitlines()[-1]
+    assert not (tmp_path / "kep.db").exists()
+
+
+def test_serve_accepts_the_ports_and_workers_it_can_use():
+    from app.cli import build_parser
+
+    for port in ("0", "1", "8000", "65535"):  # 0: any free port, as uvicorn reports it
+        assert build_parser().parse_args(["serve", "--port", port]).port == int(port)
+    assert build_parser().parse_args(["serve", "--workers", "1"]).workers == 1
+    assert build_parser().parse_args(["serve"]).workers == 1

@@ -41,7 +41,7 @@ def test_settings_come_from_kep_variables(monkeypatch):
     [
         ({"KEP_PLAN_START_YEAR": "2030", "KEP_PLAN_END_YEAR": "2029"}, "KEP_PLAN_END_YEAR"),
         ({"KEP_SUPPORT_CAP": "0"}, "support_cap"),
-        ({"KEP_DATABASE_URL": "mysql://x"}, "KEP_DATABASE_URL"),
+        ({"KEP_DATABASE_URL": "mysql://x"}, "database_url"),
         ({"KEP_PUBLIC_BASE_URL": "not a url"}, "public_base_url"),
         ({"KEP_DB_LOCK_TIMEOUT": "60", "KEP_DB_STATEMENT_TIMEOUT": "30"}, "KEP_DB_LOCK_TIMEOUT"),
         ({"KEP_DB_CONNECT_TIMEOUT": "1"}, "db_connect_timeout"),
@@ -67,3 +67,77 @@ def test_kep_refuses_to_start_on_an_impossible_setting():
     )
     assert result.returncode != 0
     assert "KEP_SUPPORT_CAP" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///./kep.db",
+        "sqlite:////var/lib/kep/kep.db",
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        "postgresql+psycopg://kep:secret@db.example.eu/kep?sslmode=require",
+    ],
+)
+def test_database_urls_the_service_runs_on_are_accepted(url):
+    assert Settings(database_url=url, _env_file=None).database_url == url  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("sqlite:///:memory:", "in memory"),
+        ("sqlite://", "in memory"),
+        ("sqlite:///file:kep?mode=memory&uri=true", "in memory"),
+        ("sqlitex:///x.db", "'sqlitex'"),
+        ("sqlite+aiosqlite:///x.db", "'sqlite+aiosqlite'"),
+        ("postgresql://kep@db.example.eu/kep", "postgresql+psycopg://"),
+        ("postgresql+psycopg2://kep@db.example.eu/kep", "'postgresql+psycopg2'"),
+        ("postgresql+asyncpg://kep@db.example.eu/kep", "'postgresql+asyncpg'"),
+        ("mysql://kep@db.example.eu/kep", "'mysql'"),
+        ("not a url", "not a database URL"),
+    ],
+)
+def test_database_urls_that_cannot_work_are_refused_with_a_reason(url, says):
+    with pytest.raises(ValidationError, match="database_url") as refused:
+        Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
+    message = refused.value.errors()[0]["msg"]
+    assert says in message
+    assert "sqlite:///" in message  # and what to give instead
+
+
+def test_an_in_memory_database_is_refused_because_each_connection_has_its_own():
+    with pytest.raises(ValidationError) as refused:
+        Settings(database_url="sqlite:///:memory:", _env_file=None)  # type: ignore[call-arg]
+    message = refused.value.errors()[0]["msg"]
+    assert "each connection" in message
+    assert "sqlite:///./kep.db" in message
+
+
+@pytest.mark.parametrize(
+    ("url", "base"),
+    [
+        ("https://kep.example.eu", "https://kep.example.eu"),
+        ("https://kep.example.eu/", "https://kep.example.eu"),
+        ("https://example.eu/kep/", "https://example.eu/kep"),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+    ],
+)
+def test_a_public_base_url_with_a_path_prefix_or_trailing_slash_is_accepted(url, base):
+    assert Settings(public_base_url=url, _env_file=None).base_url == base  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("https://kep.example.eu/?lang=en", "query"),
+        ("https://kep.example.eu/?", "query"),
+        ("https://kep.example.eu/#top", "fragment"),
+        ("https://kep.example.eu/#", "fragment"),
+        ("https://kep:secret@kep.example.eu/", "user"),
+        ("https://kep@kep.example.eu/", "user"),
+    ],
+)
+def test_a_public_base_url_that_feed_addresses_cannot_extend_is_refused(url, says):
+    with pytest.raises(ValidationError, match="public_base_url") as refused:
+        Settings(public_base_url=url, _env_file=None)  # type: ignore[call-arg]
+    assert says in refused.value.errors()[0]["msg"]

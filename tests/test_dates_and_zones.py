@@ -69,7 +69,7 @@ def test_dates_written_out_still_work(client, sedec):
         headers=sedec.headers,
         json={
             "title": "New title",
-            "communication": {"reference": "Ares(1)", "date": "2027-02-03"},
+            "communication": {"reference": "Ares(1)", "date": "2026-11-03"},
         },
     )
     assert response.status_code == 200, response.text

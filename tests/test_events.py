@@ -368,7 +368,7 @@ def test_a_retired_action_takes_no_new_events_but_keeps_its_old_ones(client, db,
     client.patch(
         "/actions/5",
         headers=sedec.headers,
-        json={"status": "retired", "communication": {"reference": "R-1", "date": "2027-01-05"}},
+        json={"status": "retired", "communication": {"reference": "R-1", "date": "2026-11-05"}},
     )
     count, audits = event_count(db), audit_count(db)
     response = client.post(

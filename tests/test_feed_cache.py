@@ -16,7 +16,7 @@ from tests.helpers.events import create_event, published_event
 from tests.helpers.feeds import read
 from tests.helpers.seminars import IN_PROPOSALS, open_seminar, propose
 
-COMMUNICATION = {"reference": "Ares(2027)1234567", "date": "2027-01-10"}
+COMMUNICATION = {"reference": "Ares(2027)1234567", "date": "2026-11-20"}
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from tests.helpers.events import published_event
 from tests.helpers.feeds import fetch, read
 
 BASE = "https://kep.example.eu/api"
-COMMUNICATION = {"reference": "Ares(2027)1234567", "date": "2027-01-10"}
+COMMUNICATION = {"reference": "Ares(2027)1234567", "date": "2026-11-20"}
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from app.models import Event, FeedEntry
 from tests.helpers.events import create_event, published_event, refused
 from tests.helpers.feeds import calendar_lines, fetch, lines, read, vevent, vevents
 
-COMMUNICATION = {"reference": "Ares(2027)1234567", "date": "2027-01-10"}
+COMMUNICATION = {"reference": "Ares(2027)1234567", "date": "2026-11-20"}
 AGENDA = [
     {
         "starts_at": "2027-03-10T09:30",

@@ -271,7 +271,7 @@ def test_pasted_text_is_read_alike_on_every_resource(client, sedec):
     name = "Ma\u00adria Me\u200cmber"
     signed_up = client.post("/signup", json={"name": name, "email": "maria@example.eu"})
     assert signed_up.status_code == 202, signed_up.text
-    communication = {"reference": "Ares(2027)1", "date": "2027-02-03"}
+    communication = {"reference": "Ares(2026)1", "date": "2026-11-03"}
     action = client.patch(
         "/actions/3",
         headers=sedec.headers,

@@ -2,9 +2,19 @@
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from app.common.schemas import Communication, Id, Instant, Patch, Strict, Summary, Title
+from app.common.schemas import (
+    Communication,
+    Day,
+    Id,
+    Instant,
+    Patch,
+    Strict,
+    Summary,
+    Title,
+    plausible,
+)
 from app.models import ActionStatus
 
 PriorityAreaNumbers = Annotated[list[Id], Field(min_length=1, max_length=20)]
@@ -38,12 +48,19 @@ class ActionDetail(ActionRead):
     history: list[ActionChangeRead]
 
 
+class ChangeCommunication(Communication):
+    """The registered communication that agreed a change: already exchanged, so dated
+    today at the latest (the service checks that against its clock)."""
+
+    date: Annotated[Day, AfterValidator(plausible)]
+
+
 class ActionCreate(Strict):
     title: Title
     summary: Summary = ""
     priority_areas: PriorityAreaNumbers
     focus_priority_area: Id | None = None
-    communication: Communication
+    communication: ChangeCommunication
 
 
 class ActionUpdate(Patch):
@@ -54,7 +71,7 @@ class ActionUpdate(Patch):
     priority_areas: PriorityAreaNumbers | None = None
     focus_priority_area: Id | None = None
     status: ActionStatus | None = None
-    communication: Communication = Field(
+    communication: ChangeCommunication = Field(
         description="the registered communication that agreed the change; required even when "
         "nothing changes, so that a request is the same whatever the action's state"
     )

@@ -3,12 +3,13 @@
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import service as audit
-from app.catalogue.schemas import ActionCreate, ActionUpdate
+from app.catalogue.schemas import ActionCreate, ActionUpdate, ChangeCommunication
 from app.common.paging import Paged, PageRequest, fetch_page
 from app.errors import Invalid, NotFound
 from app.models import (
@@ -106,6 +107,22 @@ def _check_focus(focus: int | None, areas: list[PriorityArea]) -> None:
         )
 
 
+# Where CoR SEDEC and DG RTD exchange and date the communications that change the plan.
+PARTNERS_ZONE = ZoneInfo("Europe/Brussels")
+
+
+def _check_communication(communication: ChangeCommunication, now: datetime) -> None:
+    """A change records a communication already exchanged: dated today at the latest."""
+    today = now.astimezone(PARTNERS_ZONE).date()
+    if communication.date > today:
+        raise Invalid(
+            f"The communication is dated {communication.date.isoformat()}, after today "
+            f"({today.isoformat()} in Brussels): a change records a communication "
+            "already exchanged",
+            loc=("body", "communication", "date"),
+        )
+
+
 def _log_change(
     session: Session,
     *,
@@ -144,6 +161,7 @@ def _log_change(
 
 
 def add_action(*, session: Session, actor: User, data: ActionCreate, now: datetime) -> Action:
+    _check_communication(data.communication, now)
     areas = priority_areas(session, data.priority_areas)
     _check_focus(data.focus_priority_area, areas)
     number = (session.scalar(select(func.max(Action.number))) or 0) + 1
@@ -192,6 +210,7 @@ def _renew_linked_events(session: Session, action: Action, now: datetime) -> Non
 def amend_action(
     *, session: Session, actor: User, number: int, data: ActionUpdate, now: datetime
 ) -> Action:
+    _check_communication(data.communication, now)
     # Locked: an event or proposal linking this action waits until a retirement lands.
     action = get_action(session=session, number=number, for_update=True)
     before = _snapshot(action)

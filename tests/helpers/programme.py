@@ -43,7 +43,7 @@ from tests.helpers.seminars import (
 
 AS_OF = datetime(2027, 6, 15, 12, 0, tzinfo=UTC)
 AZORES = "Região Autónoma dos Açores"
-COMMUNICATION = {"reference": "Ares(2027)4455667", "date": "2027-04-02"}
+COMMUNICATION = {"reference": "Ares(2026)4455667", "date": "2026-11-20"}
 
 
 def _venue(name: str, city: str, country: str) -> dict[str, Any]:
