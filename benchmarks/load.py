@@ -61,6 +61,7 @@ from app.models import (
     Support,
     User,
 )
+from app.models.seminars import topic_key
 from tests.helpers.processes import descendants, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -255,6 +256,7 @@ def fill(engine: Engine, seed: int = 7) -> Programme:
                     "seminar_id": seminar,
                     "proposer_id": members[(seminar * 10 + n) % len(members)],
                     "title": f"Topic {n} of seminar {seminar}",
+                    "title_key": topic_key(f"Topic {n} of seminar {seminar}"),
                     "summary": "Why this matters to the regions.",
                     "status": "submitted",
                     "submitted_at": NOW,

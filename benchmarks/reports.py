@@ -110,7 +110,7 @@ def accounts(app) -> tuple[int, list[int], list[int], str]:
                         voting_close_at=opens + timedelta(days=45),
                     ),
                     plan_years=range(2026, 2030),
-                    now=NOW,
+                    now=opens,  # opened as its call opens: the dates are not past
                 )
         return staff.id, hosts, people, reader.secret
 
