@@ -95,7 +95,8 @@ def read_code(session: Session, code: str) -> tuple[User, str]:
     if user_id is None or parts[1] not in OPTIONAL_KINDS:
         raise unknown
     kind, signature = parts[1], parts[2]
-    if not hmac.compare_digest(signature, _signature(key, user_id, kind)):
+    # As bytes: compare_digest refuses text that is not ASCII, which a link may carry.
+    if not hmac.compare_digest(signature.encode(), _signature(key, user_id, kind).encode()):
         raise unknown
     user = session.get(User, user_id)
     if user is None:
