@@ -122,6 +122,7 @@ class InvalidBody(BaseModel):
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` for the error answers an endpoint can give."""
     text = {
+        304: "Not modified: the copy whose ETag you sent in `If-None-Match` is current; no body",
         401: "Not authenticated: send `Authorization: Bearer <token>`",
         403: "Not allowed: the detail says what is needed",
         404: "No such resource",
@@ -133,7 +134,13 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         422: "Invalid input",
         503: "The database is unreachable or busy; try again after `Retry-After` seconds",
     }
-    return {code: {"model": ErrorBody, "description": text[code]} for code in codes if code != 422}
+    return {
+        code: {"description": text[code]}
+        if code == 304
+        else {"model": ErrorBody, "description": text[code]}
+        for code in codes
+        if code != 422
+    }
 
 
 def error_response(status_code: int, detail: str, headers: dict[str, str] | None = None):

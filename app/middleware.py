@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Match, Mount
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
@@ -86,16 +87,28 @@ class BodySizeLimit:
 PROBED = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
+def _answers(route: BaseRoute, probe: Scope) -> bool:
+    if route.matches(probe)[0] != Match.FULL:
+        return False
+    # A mount of files matches every method; the files answer GET (and HEAD) alone.
+    return probe["method"] == "GET" or not (
+        isinstance(route, Mount) and isinstance(route.app, StaticFiles)
+    )
+
+
 def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> list[str]:
     """The methods the application answers at the scope's path; empty for an unknown path.
 
     Each method is tried against the routes as the router would try it, so the answer
     holds however the routes are split across routers.
     """
+    # Asked from inside a mount (its 405), the scope's root is the mount's: the routes
+    # are tried from the application's own root.
+    scope = {**scope, "root_path": scope.get("app_root_path", scope.get("root_path", ""))}
     found = []
     for method in PROBED:
         probe = {**scope, "method": method}
-        if any(route.matches(probe)[0] == Match.FULL for route in routes):
+        if any(_answers(route, probe) for route in routes):
             found.append(method)
     if "GET" in found:
         found.insert(1, "HEAD")

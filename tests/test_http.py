@@ -5,6 +5,7 @@ import re
 import pytest
 
 from tests.helpers.events import published_event
+from tests.helpers.seminars import open_seminar
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -54,6 +55,31 @@ def test_load_balancers_probe_health_with_head(client):
     assert response.content == b""
 
 
+def test_every_read_that_answers_304_documents_it(client, spec, paths, dg_rtd, sedec):
+    seminar = open_seminar(client, sedec)["id"]
+    answered_304 = set()
+    for path, operations in spec["paths"].items():
+        if "get" not in operations:
+            continue
+        url = paths[path].replace("/seminars/1", f"/seminars/{seminar}")
+        first = client.get(url, headers=dg_rtd.headers)
+        etag = first.headers.get("etag")
+        if first.status_code != 200 or etag is None:
+            continue
+        again = client.get(url, headers={**dg_rtd.headers, "If-None-Match": etag})
+        if again.status_code == 304:
+            answered_304.add(path)
+            assert "304" in operations["get"]["responses"], path
+    assert {
+        "/events",
+        "/events/{event_id}",
+        "/seminars/{seminar_id}",
+        "/seminars/{seminar_id}/tally",
+        "/me/registrations",
+        "/calendar.ics",
+    } <= answered_304
+
+
 def test_a_405_lists_every_allowed_method(client, spec, paths):
     for path, operations in spec["paths"].items():
         allowed = documented_methods(operations)
@@ -72,6 +98,16 @@ def test_options_lists_every_allowed_method(client, spec, paths):
         assert response.status_code == 204, path
         assert set(response.headers["allow"].split(", ")) == documented_methods(operations)
         assert response.content == b""
+
+
+def test_static_files_allow_what_they_answer(client):
+    """The files under /static answer GET (and HEAD); the mount would match any method."""
+    assert client.options("/static/site.css").headers["allow"] == "GET, HEAD, OPTIONS"
+    for method in ("POST", "DELETE"):
+        refused = client.request(method, "/static/site.css")
+        assert refused.status_code == 405
+        assert refused.headers["allow"] == "GET, HEAD, OPTIONS"
+        assert refused.json()["detail"].endswith("the allowed methods are GET, HEAD, OPTIONS")
 
 
 def test_options_on_an_unknown_path_is_404(client):

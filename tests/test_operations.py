@@ -170,7 +170,13 @@ def test_configured_origins_may_call_the_api_from_a_browser(settings, session_fa
         allowed = client.options("/events", headers=PREFLIGHT)
         other = client.options("/events", headers={**PREFLIGHT, "Origin": "https://evil.example"})
         simple = client.get("/actions", headers={"Origin": "https://kep.example.eu"})
+        # a reviewer's client confirms the agenda it read (If-Match), as the API documents
+        confirming = client.options(
+            "/events/1/agenda/confirm",
+            headers={**PREFLIGHT, "Access-Control-Request-Headers": "authorization, if-match"},
+        )
     app.state.engine.dispose()
+    assert confirming.status_code == 200, confirming.text
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://kep.example.eu"
     assert "POST" in allowed.headers["access-control-allow-methods"]

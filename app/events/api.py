@@ -84,7 +84,7 @@ def create_event(
     return _present(session, event, settings)
 
 
-@event_router.get("/events", response_model=Page[EventRead], responses=responses(401))
+@event_router.get("/events", response_model=Page[EventRead], responses=responses(304, 401))
 async def list_events(
     request: Request,
     session: SessionDep,
@@ -155,7 +155,9 @@ async def list_events(
 
 
 # `:int`: /events/{id}.ics is the event's calendar file, a route of the feeds.
-@event_router.get("/events/{event_id:int}", response_model=EventRead, responses=responses(401, 404))
+@event_router.get(
+    "/events/{event_id:int}", response_model=EventRead, responses=responses(304, 401, 404)
+)
 async def read_event(
     request: Request,
     event_id: IdPath,
@@ -370,7 +372,7 @@ def list_registrations(event_id: IdPath, session: SessionDep, user: CurrentUser,
 @registration_router.get(
     "/me/registrations",
     response_model=Page[RegistrationRead],
-    responses=responses(401),
+    responses=responses(304, 401),
 )
 async def my_registrations(request: Request, session: SessionDep, user: CurrentUser, page: Paging):
     """Your registrations, newest first, cancelled ones included; each with its event's

@@ -74,7 +74,7 @@ def list_seminars(
     "/seminars/{seminar_id}",
     tags=["seminars"],
     response_model=SeminarRead,
-    responses=responses(404),
+    responses=responses(304, 404),
 )
 async def read_seminar(request: Request, seminar_id: IdPath, session: SessionDep, clock: ClockDep):
     """One joint seminar with its phase, the institutions' choices and its event, once

@@ -201,7 +201,7 @@ def _support_read(
     "/seminars/{seminar_id}/tally",
     tags=["supports"],
     response_model=TallyRead,
-    responses=responses(401, 403, 404),
+    responses=responses(304, 401, 403, 404),
 )
 async def read_tally(
     request: Request,
