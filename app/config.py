@@ -105,7 +105,10 @@ class Settings(BaseSettings):
         default=5, gt=0, le=3600, description="how often the sender looks for work"
     )
     mail_max_attempts: int = Field(
-        default=8, ge=1, le=100, description="attempts before a message is marked failed"
+        default=16,
+        ge=1,
+        le=100,
+        description="attempts before a message is marked failed (16: about a day and a half)",
     )
     mail_retry_seconds: float = Field(
         default=30,

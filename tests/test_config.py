@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -26,6 +27,16 @@ def test_defaults(monkeypatch):
         settings.health_timeout,
     )
     assert timeouts == (5, 30, 10, 10, 1)
+
+
+def test_by_default_a_mail_server_down_for_a_day_only_delays_mail():
+    """README: "A mail server that is down only delays mail." With the default attempts
+    and waits, a message is given up only after more than a day of failures."""
+    from app.notifications.sender import wait_after
+
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    waits = [wait_after(attempt, settings) for attempt in range(1, settings.mail_max_attempts)]
+    assert sum(waits, timedelta()) > timedelta(days=1)
 
 
 def test_settings_come_from_kep_variables(monkeypatch):

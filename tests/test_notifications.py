@@ -340,6 +340,44 @@ def test_a_title_change_alone_sends_no_mail(client, dg_rtd, participant, db):
     assert [message.kind for message in outbox(db)] == ["registration_confirmed"]
 
 
+def test_a_slow_mail_server_never_makes_two_senders_deliver_one_message(
+    client, dg_rtd, make_account, smtp, session_factory, mail_settings, clock
+):
+    """A sender holds its batch for a while; when the mail server is slow, it stops
+    before its hold ends and gives the rest back, rather than sending what another
+    sender may by then have claimed."""
+    event = published_event(client, dg_rtd.headers)
+    for _ in range(12):
+        register(client, make_account("participant"), event["id"])
+    settings = mail_settings.model_copy(update={"smtp_timeout": 30})
+    second = Sender(session_factory, settings, clock=clock)
+    real = transport_for(settings)
+    meanwhile: list[object] = []
+
+    class Slow:
+        @contextlib.contextmanager
+        def connection(self):
+            with real.connection() as send:
+
+                def slowly(message):
+                    clock.advance(seconds=100)  # each delivery, within 30 s per command
+                    send(message)
+                    if not meanwhile and clock() - started >= timedelta(minutes=10):
+                        meanwhile.append(second.run_once())  # another sender's round
+
+                yield slowly
+
+    started = clock()
+    first = Sender(session_factory, settings, transport=Slow(), clock=clock)
+    done = first.run_once()
+    assert done.sent < 12  # the first sender stopped before its hold ended
+    for _ in range(3):  # what it gave back goes in the next rounds
+        clock.advance(minutes=1)
+        first.run_once()
+    delivered = [str(message.mail["Message-ID"]) for message in smtp.received]
+    assert len(delivered) == len(set(delivered)) == 12
+
+
 def test_a_cancelled_registration_withdraws_the_invitation_and_a_new_one_outranks_it(
     client, dg_rtd, participant, smtp, sender
 ):

@@ -33,8 +33,12 @@ from app.notifications.mail import MESSAGE_REFUSED, Transport, mime, transport_f
 
 log = logging.getLogger(__name__)
 
-# How long a claim lasts: far longer than one delivery may take (the SMTP timeout).
+# How long a claim lasts at least: far longer than one delivery may take.
 CLAIM = timedelta(minutes=10)
+# What one delivery may take at most, in SMTP timeouts (connecting, then each command of
+# the conversation may wait that long). A sender sends a claimed message only while its
+# claim has that long to run, and gives the rest back; a claim lasts at least twice it.
+DELIVERY_TIMEOUTS = 4
 # Messages claimed at once.
 BATCH = 50
 # The longest wait between two attempts.
@@ -84,9 +88,15 @@ def _claim_statement() -> Any:
     )
 
 
-def claim(sessions: sessionmaker[Session], worker: str, now: datetime) -> list[OutboxMessage]:
-    """Claim the due messages no other sender holds, oldest first."""
-    values = {"now": now, "worker": worker, "until": now + CLAIM, "batch": BATCH}
+def longest_delivery(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.smtp_timeout) * DELIVERY_TIMEOUTS
+
+
+def claim(
+    sessions: sessionmaker[Session], worker: str, now: datetime, until: datetime
+) -> list[OutboxMessage]:
+    """Claim the due messages no other sender holds, oldest first, until ``until``."""
+    values = {"now": now, "worker": worker, "until": until, "batch": BATCH}
     with sessions.begin() as session:
         rows = list(session.scalars(_claim_statement(), values))
         session.expunge_all()
@@ -101,6 +111,25 @@ def _mark_statement() -> Any:
         OutboxMessage.id == bindparam("outbox_id"),
         OutboxMessage.claimed_by == bindparam("worker"),
     )
+
+
+@lru_cache(maxsize=1)
+def _release_statement() -> Any:
+    """Claimed messages given back untried: their claim, and the attempt it counted."""
+    return (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(bindparam("outbox_ids", expanding=True)),
+            OutboxMessage.claimed_by == bindparam("worker"),
+        )
+        .values(claimed_by=None, claimed_until=None, attempts=OutboxMessage.attempts - 1)
+    )
+
+
+def _release(sessions: sessionmaker[Session], messages: list[OutboxMessage], worker: str) -> None:
+    with sessions.begin() as session:
+        ids = [message.id for message in messages]
+        session.connection().execute(_release_statement(), {"outbox_ids": ids, "worker": worker})
 
 
 def _mark(
@@ -166,6 +195,7 @@ def _describe(error: BaseException) -> str:
 class Delivered:
     sent: int = 0
     failed: int = 0
+    left: int = 0  # claimed, then given back untried
 
 
 def deliver_due(
@@ -176,8 +206,13 @@ def deliver_due(
     clock: Clock,
     worker: str,
 ) -> Delivered:
-    """Claim and deliver one batch of due messages."""
-    messages = claim(sessions, worker, clock())
+    """Claim and deliver one batch of due messages. A message is sent only while the
+    claim has a whole delivery to run, so that no other sender can have claimed it by
+    the time it goes; what a slow mail server leaves untried is given back."""
+    now = clock()
+    longest = longest_delivery(settings)
+    held_until = now + max(CLAIM, 2 * longest)
+    messages = claim(sessions, worker, now, held_until)
     if not messages:
         return Delivered()
     with sessions() as session:
@@ -189,7 +224,10 @@ def deliver_due(
     sent = failed = 0
     try:
         with transport.connection() as send:
-            for message in messages:
+            for number, message in enumerate(messages):
+                if clock() + longest >= held_until:
+                    _release(sessions, messages[number:], worker)
+                    return Delivered(sent=sent, failed=failed, left=len(messages) - number)
                 code = codes.get(message.id)
                 unsubscribe = preferences.unsubscribe_url(settings.base_url, code) if code else None
                 try:
@@ -243,7 +281,7 @@ class Sender:
                 worker=self.worker,
             )
             total = Delivered(total.sent + batch.sent, total.failed + batch.failed)
-            if batch.sent + batch.failed < BATCH:
+            if batch.sent + batch.failed + batch.left < BATCH:
                 break
         return total
 
