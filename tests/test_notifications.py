@@ -483,6 +483,46 @@ def test_the_day_before_registrants_are_reminded_once(
     assert reminders[0].mail["List-Unsubscribe"]
 
 
+@pytest.mark.parametrize("since", ["cancelled", "moved", "gave up the place", "opted out"])
+def test_a_reminder_that_no_longer_holds_is_withdrawn_not_sent(
+    client, dg_rtd, participant, admin, smtp, sender, clock, db, since
+):
+    """The mail server refused the reminder at first; by its next attempt the news has
+    changed: it is withdrawn, never sent after what contradicts it."""
+    event = published_event(client, dg_rtd.headers)
+    register(client, participant, event["id"])
+    clock.set(STARTS - timedelta(hours=20))
+    smtp.stop()
+    sender.run_once()  # the reminder is queued, its first attempt refused
+    [reminder] = [m for m in outbox(db) if m.kind == "event_reminder"]
+    assert (reminder.status, reminder.attempts) == ("pending", 1)
+    path = f"/events/{event['id']}"
+    if since == "cancelled":
+        client.post(f"{path}/cancel", headers=dg_rtd.headers, json={"reason": "Venue flooded"})
+    elif since == "moved":
+        client.patch(
+            path,
+            headers=dg_rtd.headers,
+            json={"starts_at": "2027-03-17T09:30", "ends_at": "2027-03-17T17:00"},
+        )
+    elif since == "gave up the place":
+        client.delete(f"{path}/registrations/me", headers=participant.headers)
+    else:
+        client.patch(
+            "/me/notifications", headers=participant.headers, json={"event_reminder": False}
+        )
+    smtp.start()
+    clock.advance(hours=1)
+    sender.run_once()
+    assert not [m for m in smtp.to(participant.user.email) if m.subject.startswith("Tomorrow")]
+    db.refresh(reminder)
+    assert reminder.status == "withdrawn"
+    assert reminder.last_error.startswith("No longer holds:")
+    retried = client.post(f"/outbox/{reminder.id}/retry", headers=admin.headers)
+    assert retried.status_code == 409
+    assert "was withdrawn" in retried.json()["detail"]
+
+
 def test_old_news_is_not_announced(client, dg_rtd, member, sender, clock, smtp):
     """A sender that starts long after a moment (a new installation, a long outage)
     does not announce it: a notice fires within a day of its moment only."""

@@ -15,6 +15,9 @@ class MessageStatus(StrEnum):
     pending = "pending"
     sent = "sent"
     failed = "failed"
+    # Not sent: by its next attempt, what it said no longer held (a reminder of an event
+    # cancelled or moved since, or of a place given up).
+    withdrawn = "withdrawn"
 
 
 class OutboxMessage(Base):
@@ -22,13 +25,14 @@ class OutboxMessage(Base):
 
     A sender claims a message for a while (``claimed_by``, ``claimed_until``), delivers it
     and marks it ``sent``; a failed attempt puts it back with a later ``next_attempt_at``,
-    until ``failed``. The ``idempotency_key`` names what the message is about, so the same
-    news is never queued twice for one person.
+    until ``failed``; a notice that no longer holds by its next attempt is ``withdrawn``.
+    The ``idempotency_key`` names what the message is about, so the same news is never
+    queued twice for one person.
     """
 
     __tablename__ = "outbox"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed', 'withdrawn')", name="status"),
         CheckConstraint(
             "calendar_method IS NULL OR calendar_method IN ('REQUEST', 'CANCEL')",
             name="calendar_method",

@@ -69,7 +69,8 @@ def list_outbox(
     session: SessionDep, _admin: Admin, page: Paging, status: MessageStatus | None = None
 ):
     """Outgoing mail, newest first (admins): each message's kind, recipient, subject,
-    status (`pending`, `sent`, `failed`), attempts and last error, without its body."""
+    status (`pending`, `sent`, `failed`, or `withdrawn`: a reminder that no longer held
+    by its next attempt), attempts and last error, without its body."""
     found = service.list_messages(session=session, status=status, page=page)
     return presented_page(OutboxRead, found, presenters.outbox_read, page)
 
@@ -78,6 +79,7 @@ def list_outbox(
     "/outbox/{message_id}/retry", response_model=OutboxRead, responses=responses(401, 403, 404, 409)
 )
 def retry_message(message_id: IdPath, session: SessionDep, _admin: Admin, clock: ClockDep):
-    """Send a failed message again, at once, with a fresh count of attempts."""
+    """Send a failed message again, at once, with a fresh count of attempts. A sent or
+    withdrawn message is a 409."""
     message = service.retry(session=session, message_id=message_id, now=clock())
     return presenters.outbox_read(message)

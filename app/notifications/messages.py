@@ -145,10 +145,15 @@ def event_cancelled_for_participant(
     )
 
 
+def reminder_key(event: Event, user_id: int) -> str:
+    """What a reminder is about: the event, when it starts, and to whom."""
+    return f"event:{event.id}:reminder:{event.starts_at.isoformat()}:to:{user_id}"
+
+
 def event_reminder(event: Event, user: User, base_url: str) -> Draft:
     return Draft(
         kind="event_reminder",
-        key=f"event:{event.id}:reminder:{event.starts_at.isoformat()}:to:{user.id}",
+        key=reminder_key(event, user.id),
         user=user,
         subject=f"Tomorrow: {event.title}",
         body=_body(

@@ -9,6 +9,7 @@ often they restart. If the secretariat moves a date, the new moment is a new not
 """
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,13 +24,14 @@ from app.models import (
     Event,
     EventStatus,
     Notice,
+    OutboxMessage,
     Registration,
     RegistrationStatus,
     Role,
     Seminar,
     User,
 )
-from app.notifications import messages
+from app.notifications import messages, preferences
 from app.notifications.outbox import Draft, enqueue
 
 log = logging.getLogger(__name__)
@@ -128,6 +130,37 @@ def _reminders(session: Session, now: datetime, base_url: str) -> list[Due]:
 
         found.append(Due(f"event:{event.id}:reminder:{event.starts_at.isoformat()}", remind))
     return found
+
+
+_REMINDED = re.compile(r"event:(?P<event>\d+):reminder:.*:to:(?P<user>\d+)")
+
+
+def no_longer_holds(session: Session, message: OutboxMessage, now: datetime) -> str | None:
+    """Why a queued notice would now say something untrue, if it would. A reminder that
+    the mail server refused at first is checked again before each attempt: the event may
+    have been cancelled or moved since (its cancellation or change was then mailed), or
+    begun; the person may have given up the place, or turned reminders off."""
+    found = _REMINDED.fullmatch(message.idempotency_key)
+    if message.kind != "event_reminder" or found is None:
+        return None
+    event = session.get(Event, int(found["event"]))
+    user_id = int(found["user"])
+    if event is None or event.status != EventStatus.published:
+        return "the event was cancelled"
+    if messages.reminder_key(event, user_id) != message.idempotency_key:
+        return "the event moved"
+    if event.starts_at <= now:
+        return "the event has begun"
+    place = select(Registration.id).where(
+        Registration.event_id == event.id,
+        Registration.user_id == user_id,
+        Registration.status == RegistrationStatus.registered,
+    )
+    if session.scalar(place) is None:
+        return "the place was given up"
+    if not preferences.wants(session, user_id, message.kind):
+        return "reminders were turned off"
+    return None
 
 
 def due(session: Session, now: datetime, base_url: str) -> list[Due]:

@@ -156,6 +156,21 @@ def _sent(
     )
 
 
+def _withdrawn(
+    sessions: sessionmaker[Session], message: OutboxMessage, worker: str, reason: str
+) -> None:
+    _mark(
+        sessions,
+        message,
+        worker,
+        status=MessageStatus.withdrawn,
+        last_error=f"No longer holds: {reason}",
+        claimed_by=None,
+        claimed_until=None,
+    )
+    log.info("message %s (%s) withdrawn: %s", message.id, message.kind, reason)
+
+
 def _failed(
     sessions: sessionmaker[Session],
     message: OutboxMessage,
@@ -196,6 +211,7 @@ class Delivered:
     sent: int = 0
     failed: int = 0
     left: int = 0  # claimed, then given back untried
+    withdrawn: int = 0  # no longer true by this attempt: not sent
 
 
 def deliver_due(
@@ -221,13 +237,23 @@ def deliver_due(
             for message in messages
             if message.optional and message.user_id is not None
         }
+        untrue = {
+            message.id: reason
+            for message in messages
+            if (reason := notices.no_longer_holds(session, message, now)) is not None
+        }
+    for message in messages:
+        if message.id in untrue:
+            _withdrawn(sessions, message, worker, untrue[message.id])
+    messages = [message for message in messages if message.id not in untrue]
     sent = failed = 0
     try:
         with transport.connection() as send:
             for number, message in enumerate(messages):
                 if clock() + longest >= held_until:
                     _release(sessions, messages[number:], worker)
-                    return Delivered(sent=sent, failed=failed, left=len(messages) - number)
+                    left = len(messages) - number
+                    return Delivered(sent, failed, left=left, withdrawn=len(untrue))
                 code = codes.get(message.id)
                 unsubscribe = preferences.unsubscribe_url(settings.base_url, code) if code else None
                 try:
@@ -244,7 +270,7 @@ def deliver_due(
         for message in messages[sent + failed :]:
             _failed(sessions, message, worker, _describe(error), settings=settings, now=clock())
             failed += 1
-    return Delivered(sent=sent, failed=failed)
+    return Delivered(sent=sent, failed=failed, withdrawn=len(untrue))
 
 
 # -- the loop ------------------------------------------------------------------------------
@@ -281,7 +307,7 @@ class Sender:
                 worker=self.worker,
             )
             total = Delivered(total.sent + batch.sent, total.failed + batch.failed)
-            if batch.sent + batch.failed + batch.left < BATCH:
+            if batch.sent + batch.failed + batch.left + batch.withdrawn < BATCH:
                 break
         return total
 

@@ -33,6 +33,11 @@ def retry(*, session: Session, message_id: int, now: datetime) -> OutboxMessage:
         return message
     if message.status == MessageStatus.sent:
         raise Conflict(f"Message {message.id} was sent on {message.sent_at:%Y-%m-%d %H:%M} UTC")
+    if message.status == MessageStatus.withdrawn:
+        raise Conflict(
+            f"Message {message.id} was withdrawn, not sent: {message.last_error}. What it "
+            "said no longer holds"
+        )
     if message.kind in ("invitation", "token_recovery"):
         raise Conflict(
             f"Message {message.id} carried a one-time link, which the outbox forgot when it "
