@@ -80,6 +80,12 @@ ROWS = {
         5, recipient_name='Ann "the <chair>" O\\Neill, DG RTD'
     ),
     "an ASCII name of 200 characters": row(9, recipient_name=" ".join(["Maria-Anna"] * 18)[:200]),
+    # A title or name a person typed to look like encoded words (RFC 2047): read as typed.
+    "ASCII text that looks like encoded words": row(
+        10,
+        recipient_name="=?utf-8?q?The_Secretariat?=",
+        subject="To publish: Peer visit =?utf-8?b?QWN0aW9uIHJlcXVpcmVk?=",
+    ),
 }
 
 

@@ -87,11 +87,21 @@ def _text_part(text: str, subtype: str) -> MIMENonMultipart:
     return part
 
 
+# Text that a reader would take for encoded words (RFC 2047): "=?charset?b?...?=".
+_LIKE_ENCODED = re.compile(r"=\?\S*\?=")
+
+
+def _plain(text: str) -> bool:
+    """Whether ``text`` may be written as it is: ASCII, with nothing a reader would decode
+    (RFC 2047 section 7: a word that looks like an encoded word must be one)."""
+    return text.isascii() and not _LIKE_ENCODED.search(text)
+
+
 def _folded(text: str, *, header: str) -> str:
     """``text`` folded into lines of at most 78 characters where it has room to be: in
-    encoded words (RFC 2047) where it is not ASCII; else before a space, as unfolding
-    gives it back (the library's folding of ASCII leaves lines longer)."""
-    if not text.isascii():
+    encoded words (RFC 2047) where it is not plain ASCII; else before a space, as
+    unfolding gives it back (the library's folding of ASCII leaves lines longer)."""
+    if not _plain(text):
         return Header(text, "utf-8", header_name=header).encode("\r\n")
     lines, width = [""], len(header) + 2
     for word in re.findall(r"\s*\S+|\s+$", text):  # each with the spaces before it
@@ -104,8 +114,9 @@ def _folded(text: str, *, header: str) -> str:
 
 
 def _address(name: str, address: str, *, header: str) -> str:
-    """A name and address, the name in encoded words where it is not ASCII, folded."""
-    if name.isascii():
+    """A name and address, the name in encoded words where it is not plain ASCII,
+    folded."""
+    if _plain(name):
         return _folded(formataddr((name, address)), header=header)
     encoded = _folded(name, header=header)
     last = encoded.rpartition("\r\n")[2] if "\r\n" in encoded else f"{header}: {encoded}"
