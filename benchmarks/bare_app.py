@@ -19,7 +19,7 @@ def serve(target: str) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from app.cli import listening_socket
+    from app.serving import listening_socket
 
     port, workers = int(sys.argv[1]), int(sys.argv[2])
     config = uvicorn.Config(

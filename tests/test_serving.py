@@ -238,7 +238,7 @@ def test_several_workers_answer_without_waiting_for_delayed_acknowledgements():
 
     import uvicorn
 
-    from app.cli import listening_socket
+    from app.serving import listening_socket
 
     config = uvicorn.Config("app.main:create_app", factory=True, host="127.0.0.1", port=0)
     listener = listening_socket(config)
@@ -259,7 +259,7 @@ def test_each_worker_listens_on_a_socket_of_its_own_and_connections_spread_over_
 
     import uvicorn
 
-    from app.cli import listening_socket
+    from app.serving import listening_socket
 
     config = uvicorn.Config("app.main:create_app", factory=True, host="127.0.0.1", port=0)
     placeholder = listening_socket(config)
