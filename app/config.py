@@ -162,16 +162,12 @@ class Settings(BaseSettings):
     def _public_base_url(cls, value: AnyHttpUrl) -> AnyHttpUrl:
         # Links are made by adding a path to this address: anything after the path would
         # end up in the middle of each of them (https://kep.example.eu/?lang=en/feed.ics).
-        if value.query is not None:
-            raise ValueError(
-                f"has a query ({'?' + value.query}); give the address up to its path, "
-                "such as https://kep.example.eu or https://example.eu/kep"
-            )
-        if value.fragment is not None:
-            raise ValueError(
-                f"has a fragment ({'#' + value.fragment}); give the address up to its path, "
-                "such as https://kep.example.eu or https://example.eu/kep"
-            )
+        for part, mark, given in (("query", "?", value.query), ("fragment", "#", value.fragment)):
+            if given is not None:
+                raise ValueError(
+                    f"has a {part} ({mark}{given}); give the address up to its path, "
+                    "such as https://kep.example.eu or https://example.eu/kep"
+                )
         if value.username is not None or value.password is not None:
             raise ValueError(
                 "has a user name or password before the host; links given to the public "

@@ -91,6 +91,10 @@ def _day(moment: datetime, hour: int) -> datetime:
     return moment.replace(hour=hour, minute=0, second=0, microsecond=0, tzinfo=None)
 
 
+# The agreed seminar of the demo is held this long after the day it is run.
+SEMINAR_AHEAD = timedelta(days=21)
+
+
 def fill(*, session: Session, settings: Settings, now: datetime) -> list[DemoAccount]:
     """Fill an empty database; the demo accounts, each with its API token."""
     if session.scalar(select(User.id).limit(1)) is not None:
@@ -121,9 +125,6 @@ def fill(*, session: Session, settings: Settings, now: datetime) -> list[DemoAcc
         _seminar_taking_proposals(session, settings, accounts, year + 1, now)
     _peer_to_peer_events(session, accounts, now)
     return made
-
-
-SEMINAR_AHEAD = timedelta(days=21)
 
 
 def _agreed_and_scheduled_seminar(

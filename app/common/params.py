@@ -27,10 +27,22 @@ async def paging(  # asynchronous, as it does no I/O: no worker thread of its ow
 Paging = Annotated[PageRequest, Depends(paging)]
 
 
+# Where a route keeps its query parameters, worked out on its first request: with the
+# route, so that they live as long as it does (an application dropped takes them along).
+_TAKEN = "kep_query_parameters"
+
+
+def _taken_by(route: APIRoute) -> dict[str, bool]:
+    taken: dict[str, bool] | None = getattr(route, _TAKEN, None)
+    if taken is None:
+        taken = _query_parameters(route.dependant)
+        setattr(route, _TAKEN, taken)
+    return taken
+
+
 def _query_parameters(dependant: Dependant) -> dict[str, bool]:
     """Each query parameter the endpoint takes, and whether it takes several values (a
     list, given by repeating the parameter)."""
-    # A walk of a few dependencies: cheaper than any cache that must outlive the app.
     # FastAPI's own test of whether it reads every value of a parameter or only one.
     taken = {
         field.alias: field_annotation_is_sequence(field.field_info.annotation)
@@ -52,7 +64,7 @@ async def no_unknown_query_parameters(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not route.include_in_schema:
         return
-    taken = _query_parameters(route.dependant)
+    taken = _taken_by(route)
     given = Counter(name for name, _value in request.query_params.multi_items())
     unknown = sorted(name for name in given if name not in taken)
     accepted = ", ".join(sorted(taken)) if taken else "no query parameters"

@@ -121,10 +121,11 @@ def confirm_agenda(
     ``reviewed`` (an ``If-Match``), only the version it names: a confirmation stands for
     the agenda that was read, never for one changed since."""
     event = get_visible(session=session, event_id=event_id, viewer=actor, for_update=True)
-    if reviewed is not None and not strong_match(reviewed, agenda_tag(event)):
+    current = agenda_tag(event)
+    if reviewed is not None and not strong_match(reviewed, current):
         raise PreconditionFailed(
             f"The agenda of event {event.id} changed since it was read (it is now "
-            f"{agenda_tag(event)}); read it again and confirm what you reviewed"
+            f"{current}); read it again and confirm what you reviewed"
         )
     if event.agenda_confirmed_at is not None:
         return event

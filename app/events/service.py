@@ -74,11 +74,8 @@ def create_event(*, session: Session, actor: User, data: EventCreate, now: datet
     """A new event: a member's own peer-to-peer event, submitted for publication, or the
     secretariat's event of any kind, as a draft or published at once."""
     if actor.role == Role.member:
-        if data.kind not in (None, EventKind.peer_to_peer):
-            raise Forbidden(
-                f"An event of kind {data.kind} needs the role secretariat; members host "
-                "peer_to_peer events"
-            )
+        if data.kind is not None:
+            _check_kind_allowed(actor, data.kind)
         if data.status is not None:
             raise Forbidden(
                 "Choosing an event's status needs the role secretariat: a member's event is "
@@ -234,15 +231,19 @@ def update_event(
     return event
 
 
-def _check_kind_change(actor: User, event: Event, kind: EventKind) -> None:
-    """The rules of creation, kept by every edit: members host peer_to_peer events, the
-    secretariat makes the others; and a joint seminar's event is made by scheduling the
-    agreed seminar, so no edit turns an event into one or one into another kind."""
+def _check_kind_allowed(actor: User, kind: EventKind) -> None:
+    """Members host peer_to_peer events; the secretariat makes the others."""
     if actor.role != Role.secretariat and kind != EventKind.peer_to_peer:
         raise Forbidden(
-            f"An event of kind {kind} needs the role secretariat; members host peer_to_peer "
-            "events, and their events stay peer_to_peer"
+            f"An event of kind {kind} needs the role secretariat; members host peer_to_peer events"
         )
+
+
+def _check_kind_change(actor: User, event: Event, kind: EventKind) -> None:
+    """The rules of creation, kept by every edit; and a joint seminar's event is made by
+    scheduling the agreed seminar, so no edit turns an event into one or one into another
+    kind."""
+    _check_kind_allowed(actor, kind)
     if kind == EventKind.joint_seminar:
         raise Invalid(
             f"Event {event.id} cannot become a joint_seminar by an edit: a joint seminar's "

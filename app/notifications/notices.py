@@ -140,8 +140,10 @@ def no_longer_holds(session: Session, message: OutboxMessage, now: datetime) -> 
     the mail server refused at first is checked again before each attempt: the event may
     have been cancelled or moved since (its cancellation or change was then mailed), or
     begun; the person may have given up the place, or turned reminders off."""
+    if message.kind != "event_reminder":
+        return None
     found = _REMINDED.fullmatch(message.idempotency_key)
-    if message.kind != "event_reminder" or found is None:
+    if found is None:
         return None
     event = session.get(Event, int(found["event"]))
     user_id = int(found["user"])
