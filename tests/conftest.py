@@ -316,6 +316,7 @@ def count_queries(connection: Connection):
         counter = QueryCounter()
 
         def record(_conn, _cursor, statement, *_args) -> None:
+            counter.transactions += statement.lstrip().upper().startswith("SAVEPOINT")
             if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
                 counter.statements.append(statement)
 

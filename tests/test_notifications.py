@@ -467,6 +467,59 @@ def test_a_cancellation_costs_the_same_statements_for_few_or_many_registrants(
     assert counts[0] == counts[1], counts
 
 
+def test_the_sender_marks_a_round_of_messages_at_once(
+    client, dg_rtd, make_account, sender, smtp, count_queries, db
+):
+    costs = []
+    for people in (2, 8):
+        event = published_event(client, dg_rtd.headers)
+        for _ in range(people):
+            register(client, make_account("participant"), event["id"])
+        with count_queries() as counted:
+            assert sender.run_once().sent == people
+        costs.append((counted.count, counted.transactions))
+        assert len(smtp.received) == sum((2, 8)[: len(costs)])
+    assert costs[0] == costs[1], costs
+    assert {(m.status, m.secret, m.claimed_by) for m in outbox(db)} == {
+        (MessageStatus.sent, None, None)
+    }
+    assert all(m.sent_at is not None for m in outbox(db))
+
+
+class _TakesTime:
+    """The real transport, each message taking ``seconds`` of the clock to hand over; it
+    notes the statuses of the outbox as each message begins."""
+
+    def __init__(self, inner, clock, db, seconds: float) -> None:
+        self.inner, self.clock, self.db, self.seconds = inner, clock, db, seconds
+        self.seen: list[list[str]] = []
+
+    @contextlib.contextmanager
+    def connection(self):
+        with self.inner.connection() as send:
+
+            def slowly(mail) -> None:
+                self.seen.append([message.status for message in outbox(self.db)])
+                self.clock.advance(seconds=self.seconds)
+                send(mail)
+
+            yield slowly
+
+
+def test_a_long_round_marks_what_went_as_it_goes(
+    client, dg_rtd, make_account, smtp, session_factory, mail_settings, clock, db
+):
+    event = published_event(client, dg_rtd.headers)
+    for _ in range(4):
+        register(client, make_account("participant"), event["id"])
+    transport = _TakesTime(transport_for(mail_settings), clock, db, seconds=0.6)
+    sender = Sender(session_factory, mail_settings, transport=transport, clock=clock)
+    assert sender.run_once().sent == 4
+    # Marked as the first had waited a second: as the third went, 1.2 s after it.
+    assert [statuses.count("sent") for statuses in transport.seen] == [0, 0, 0, 3]
+    assert {m.status for m in outbox(db)} == {MessageStatus.sent}
+
+
 def test_the_day_before_registrants_are_reminded_once(
     client, dg_rtd, participant, make_account, smtp, sender, session_factory, mail_settings, clock
 ):

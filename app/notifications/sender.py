@@ -6,10 +6,11 @@ in a short transaction: on PostgreSQL with ``SELECT ... FOR UPDATE SKIP LOCKED``
 two senders never claim the same message; on SQLite every transaction takes the write
 lock, which serialises claims. The mail server is spoken to outside any transaction, so
 a slow or absent server never holds a lock that requests wait for. The message is then
-marked sent, or put back with a later attempt, or marked failed after
-``KEP_MAIL_MAX_ATTEMPTS``. A sender that dies between handing a message to the server
-and marking it sent is the one case in which a message can go out twice: when the claim
-expires, another sender tries it again, with the same ``Message-ID``.
+marked sent (with the others of its round, in one transaction: ``SentMarks``), or put
+back with a later attempt, or marked failed after ``KEP_MAIL_MAX_ATTEMPTS``. A sender
+that dies between handing messages to the server and marking them sent is the one case
+in which a message can go out twice: when the claim expires, another sender tries it
+again, with the same ``Message-ID``.
 """
 
 import logging
@@ -43,6 +44,8 @@ DELIVERY_TIMEOUTS = 4
 BATCH = 50
 # The longest wait between two attempts.
 LONGEST_WAIT = timedelta(hours=6)
+# How long a message handed to the mail server may wait to be marked sent.
+MARK_WITHIN = timedelta(seconds=1)
 # How long stopping waits for a delivery in progress; a message cut off is sent again
 # once its claim expires.
 STOP_WAIT = 3
@@ -106,7 +109,8 @@ def claim(
 @lru_cache(maxsize=1)
 def _mark_statement() -> Any:
     """A claimed message's new state (the values given), if this sender still holds it;
-    on the session's connection, without the ORM's bookkeeping: once per message."""
+    on the session's connection, without the ORM's bookkeeping: once per message, or
+    once for many (one set of values each)."""
     return update(OutboxMessage).where(
         OutboxMessage.id == bindparam("outbox_id"),
         OutboxMessage.claimed_by == bindparam("worker"),
@@ -141,19 +145,41 @@ def _mark(
         )
 
 
-def _sent(
-    sessions: sessionmaker[Session], message: OutboxMessage, worker: str, now: datetime
-) -> None:
-    _mark(
-        sessions,
-        message,
-        worker,
-        status=MessageStatus.sent,
-        sent_at=now,
-        secret=None,  # the link has gone out: the outbox forgets it
-        claimed_by=None,
-        claimed_until=None,
-    )
+class SentMarks:
+    """The messages handed to the mail server and not yet marked sent, marked together in
+    one transaction: when the round ends or fails, and at the latest ``MARK_WITHIN``
+    after the first of them went. A transaction per message cost PostgreSQL and the
+    sender more than the rest of the message's delivery. A sender that dies with marks
+    unwritten sends those messages again once their claim expires (with the same
+    Message-ID), as it did the one message it was handing over."""
+
+    def __init__(self, sessions: sessionmaker[Session], worker: str, clock: Clock) -> None:
+        self.sessions, self.worker, self.clock = sessions, worker, clock
+        self.marks: list[dict[str, object]] = []
+        self.first: datetime | None = None
+
+    def add(self, message: OutboxMessage) -> None:
+        now = self.clock()
+        self.first = self.first or now
+        self.marks.append(
+            {
+                "outbox_id": message.id,
+                "worker": self.worker,
+                "status": MessageStatus.sent,
+                "sent_at": now,
+                "secret": None,  # the link has gone out: the outbox forgets it
+                "claimed_by": None,
+                "claimed_until": None,
+            }
+        )
+        if now - self.first >= MARK_WITHIN:
+            self.write()
+
+    def write(self) -> None:
+        if self.marks:
+            with self.sessions.begin() as session:
+                session.connection().execute(_mark_statement(), self.marks)
+        self.marks, self.first = [], None
 
 
 def _withdrawn(
@@ -247,6 +273,7 @@ def deliver_due(
             _withdrawn(sessions, message, worker, untrue[message.id])
     messages = [message for message in messages if message.id not in untrue]
     sent = failed = 0
+    marks = SentMarks(sessions, worker, clock)
     try:
         with transport.connection() as send:
             for number, message in enumerate(messages):
@@ -264,12 +291,15 @@ def deliver_due(
                     )
                     failed += 1
                     continue
-                _sent(sessions, message, worker, clock())
+                marks.add(message)
                 sent += 1
     except (smtplib.SMTPException, OSError) as error:
+        marks.write()
         for message in messages[sent + failed :]:
             _failed(sessions, message, worker, _describe(error), settings=settings, now=clock())
             failed += 1
+    finally:
+        marks.write()
     return Delivered(sent=sent, failed=failed, withdrawn=len(untrue))
 
 

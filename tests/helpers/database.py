@@ -88,6 +88,7 @@ def audit_count(session: Session) -> int:
 class QueryCounter:
     def __init__(self) -> None:
         self.statements: list[str] = []
+        self.transactions = 0  # begun inside the test's own: its savepoints
 
     @property
     def count(self) -> int:
