@@ -3,10 +3,13 @@ any reader finds in it must be what the modern API writes for the same row, and 
 the outbox holds."""
 
 import re
+import sys
+import unicodedata
 from datetime import UTC, datetime
 from email import message_from_bytes, message_from_string, policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
+from email.policy import compat32
 from email.utils import parseaddr
 
 import pytest
@@ -22,6 +25,7 @@ from app.notifications.mail import (
     written,
 )
 from app.notifications.outbox import LINK_MARK
+from app.notifications.wording import breaks_line, one_line
 from tests.helpers.mail import SmtpServer
 
 SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
@@ -147,6 +151,16 @@ def test_a_message_reads_as_the_modern_api_writes_it(name, unsubscribe):
     assert addressed(fast) == (message.recipient_name, message.recipient, message.subject)
 
 
+@pytest.mark.parametrize("name", ROWS)
+@pytest.mark.parametrize("unsubscribe", [None, UNSUBSCRIBE])
+def test_headers_are_written_as_the_legacy_api_folds_them(name, unsubscribe):
+    """The sender writes the headers ``mime`` folded as they are, where the legacy API
+    would fold each again (a third of the writing): byte for byte what it writes."""
+    mail = mime(ROWS[name], settings=SETTINGS, now=NOW, unsubscribe=unsubscribe)
+    data = written(mail)  # the boundary chosen here, and kept by the message
+    assert data == mail.as_bytes(policy=compat32.clone(linesep="\r\n", max_line_length=0))
+
+
 def test_its_text_arrives_whole():
     message = ROWS["not ASCII, long lines, a calendar, a secret link"]
     mail = read(written(mime(message, settings=SETTINGS, now=NOW, unsubscribe=UNSUBSCRIBE)))
@@ -264,3 +278,16 @@ def test_a_server_without_smtputf8_refuses_that_message_alone():
     finally:
         smtp.stop()
     assert [received.recipients for received in smtp.received] == [["zoe@example.eu"]]
+
+
+def test_the_characters_that_break_a_header_are_the_control_characters_and_separators():
+    """What ``one_line`` takes out of a header and ``mime`` refuses in one: control
+    characters (C0 and C1) and the line and paragraph separators, by their Unicode
+    category, each one of them and nothing else."""
+    breaking = {
+        char
+        for char in map(chr, range(sys.maxunicode + 1))
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp")
+    }
+    assert {char for char in map(chr, range(sys.maxunicode + 1)) if breaks_line(char)} == breaking
+    assert one_line("A\u2028title\x85in\tthree\x7flines") == "A title in three lines"

@@ -1,7 +1,7 @@
 """How messages write times, places and links: English, each time in the event's own
 zone and in UTC."""
 
-import unicodedata
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -74,15 +74,19 @@ def facts(event: Event, base_url: str) -> list[str]:
     return lines
 
 
-def breaks_lines(char: str) -> bool:
-    """Whether a header's line could end at ``char``: a control character (C0 or C1), or
-    the line or paragraph separator."""
-    return unicodedata.category(char) in ("Cc", "Zl", "Zp")
+# Where a header's line could end: a control character (C0 or C1, Unicode's category
+# Cc), or the line or paragraph separator (Zl, Zp); a pattern, for the text of every
+# message is searched for them.
+LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def breaks_line(text: str) -> bool:
+    """Whether ``text`` holds a character at which a header's line could end."""
+    return LINE_BREAKING.search(text) is not None
 
 
 def one_line(text: str, limit: int = 300) -> str:
     """A subject as one line: line breaks and other control characters become spaces, so
     that no text of a user's can start a header of its own."""
-    cleaned = "".join(" " if breaks_lines(char) else char for char in text)
-    cleaned = " ".join(cleaned.split())
+    cleaned = " ".join(LINE_BREAKING.sub(" ", text).split())
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
