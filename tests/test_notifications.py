@@ -260,6 +260,54 @@ def test_the_lines_read_from_a_written_vevent_are_those_of_its_properties():
     assert "ACTION" not in lines and "DESCRIPTION" not in lines
 
 
+@pytest.mark.parametrize("method", [itip.REQUEST, itip.CANCEL])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Ana Silva",
+        "",
+        'Ann "the chair" O\'Neill, DG RTD; Unit B.2: Research & Innovation',
+        "Zoë Ångström-Wiśniewska, «Région Île-de-France» " * 3,
+    ],
+)
+def test_an_invitation_is_what_the_library_writes_for_the_whole_component(
+    session_factory, client, dg_rtd, method, name
+):
+    """The invitation's own lines are written without building a component for them:
+    the same text as the library gives for the VEVENT with them all."""
+    event = published_event(client, dg_rtd.headers)
+    now = datetime(2027, 2, 3, 4, 5, 6, 789, tzinfo=UTC)
+    with session_factory() as session:
+        (feed_event,) = events_for_entries(session, [event["id"]])
+        lines = itip.event_lines(feed_event, base_url="https://kep.example.eu")
+        whole = itip.event_component(feed_event, base_url="https://kep.example.eu")
+    text = itip.invitation(
+        lines,
+        method=method,
+        sequence=7,
+        attendee="zoe@example.eu",
+        attendee_name=name,
+        organizer="KEP 2.0 <no-reply@kep.example.eu>",
+        now=now,
+    )
+    for own in ("DTSTAMP", "SEQUENCE", "ORGANIZER", "ATTENDEE", "STATUS"):
+        whole.pop(own, None)
+    whole.add("DTSTAMP", now)
+    whole.add("SEQUENCE", 7)
+    whole.add("ORGANIZER", "mailto:no-reply@kep.example.eu", parameters={"CN": "KEP 2.0"})
+    attendee = icalendar.vCalAddress("mailto:zoe@example.eu")
+    if name:
+        attendee.params["CN"] = name
+    attendee.params["ROLE"] = "REQ-PARTICIPANT"
+    attendee.params["PARTSTAT"] = "ACCEPTED" if method == itip.REQUEST else "DECLINED"
+    attendee.params["RSVP"] = "FALSE"
+    whole.add("ATTENDEE", attendee)
+    whole.add("STATUS", "CANCELLED" if method == itip.CANCEL else "TENTATIVE")
+    (vevent,) = icalendar.Calendar.from_ical(text).walk("VEVENT")
+    assert vevent.to_ical() == whole.to_ical()
+    assert text.encode().count(whole.to_ical()) == 1  # written as the library writes it
+
+
 def test_an_events_lines_are_kept_only_once_their_transaction_commits(
     client, dg_rtd, db, count_queries
 ):

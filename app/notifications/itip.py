@@ -13,12 +13,12 @@ puts them all in the order the library writes them.
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parseaddr
 from functools import lru_cache
 
 import icalendar
-from icalendar import vCalAddress
+from icalendar import vCalAddress, vDatetime
 from icalendar.caselessdict import canonsort_keys
 
 from app.feeds import presenters, zones
@@ -127,25 +127,40 @@ def invitation(
     now: datetime,
 ) -> str:
     """The text/calendar part of one invitation or cancellation, for one attendee."""
-    own = icalendar.Event()
-    # DTSTAMP of an iTIP message is when the message was made (RFC 5546, 2.1.5).
-    own.add("DTSTAMP", now)
-    own.add("SEQUENCE", sequence)
-    person = _address(attendee, attendee_name)
+    status = "CANCELLED" if method == CANCEL else ("CONFIRMED" if event.confirmed else "TENTATIVE")
+    own = {
+        # DTSTAMP of an iTIP message is when the message was made (RFC 5546, 2.1.5).
+        "DTSTAMP": b"DTSTAMP:%s\r\n" % vDatetime(now.astimezone(UTC)).to_ical(),
+        "SEQUENCE": b"SEQUENCE:%d\r\n" % sequence,
+        "ATTENDEE": _attendee_line(attendee, attendee_name, method),
+        "STATUS": b"STATUS:%s\r\n" % status.encode(),
+        "ORGANIZER": _organizer_line(organizer),
+    }
+    # Both sets of lines in the order the library writes a VEVENT's properties.
+    lines = {**event.properties, **own}
+    head, foot = _frame(method)
+    vevent = [b"BEGIN:VEVENT\r\n", *(lines[name] for name in _order(*lines)), b"END:VEVENT\r\n"]
+    return b"".join([head, event.timezones, *vevent, foot]).decode()
+
+
+@lru_cache(maxsize=64)
+def _order(*names: str) -> tuple[str, ...]:
+    """Properties in the order the library writes a VEVENT's: the same for every
+    invitation to events with the same properties."""
+    return tuple(canonsort_keys(dict.fromkeys(names), icalendar.Event.canonical_order))
+
+
+# People are sent many invitations (one per registration, and each change): their line
+# is written once per process, with what the iTIP method says of them.
+@lru_cache(maxsize=4096)
+def _attendee_line(address: str, name: str, method: str) -> bytes:
+    person = _address(address, name)
     person.params["ROLE"] = "REQ-PARTICIPANT"
     person.params["PARTSTAT"] = "ACCEPTED" if method == REQUEST else "DECLINED"
     person.params["RSVP"] = "FALSE"
+    own = icalendar.Event()
     own.add("ATTENDEE", person)
-    if method == CANCEL:
-        own.add("STATUS", "CANCELLED")
-    else:
-        own.add("STATUS", "CONFIRMED" if event.confirmed else "TENTATIVE")
-    # Both sets of lines in the order the library writes a VEVENT's properties.
-    lines = {**event.properties, **_lines(own), "ORGANIZER": _organizer_line(organizer)}
-    order = canonsort_keys(lines, icalendar.Event.canonical_order)
-    head, foot = _frame(method)
-    vevent = [b"BEGIN:VEVENT\r\n", *(lines[name] for name in order), b"END:VEVENT\r\n"]
-    return b"".join([head, event.timezones, *vevent, foot]).decode()
+    return _lines(own)["ATTENDEE"]
 
 
 @lru_cache(maxsize=4)
