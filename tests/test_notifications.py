@@ -624,6 +624,81 @@ def test_a_reminder_that_no_longer_holds_is_withdrawn_not_sent(
     assert "was withdrawn" in retried.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "since", ["the call closed", "voting closed", "the topic was agreed", "turned off"]
+)
+def test_a_seminar_notice_that_no_longer_holds_is_withdrawn_not_sent(
+    client, member, dg_rtd, sedec, smtp, sender, clock, db, since
+):
+    """A call for topics, or the opening or close of voting, that the mail server refused
+    at first: by its next attempt the phase it announces may be over, or the person may
+    have turned such mail off. It is withdrawn, never sent after what contradicts it."""
+    from tests.helpers.seminars import (
+        CLOSE,
+        IN_PROPOSALS,
+        OPEN,
+        VOTING_CLOSE,
+        open_seminar,
+        propose,
+    )
+
+    seminar = open_seminar(client, dg_rtd)
+    path = f"/seminars/{seminar['id']}"
+    if since == "the topic was agreed":
+        clock.set(IN_PROPOSALS)
+        proposal = propose(client, member, seminar["id"])
+        moment, kind, recipient = VOTING_CLOSE, "voting_closed", sedec
+    elif since == "voting closed":
+        moment, kind, recipient = CLOSE, "voting_opens", member
+    else:
+        moment, kind, recipient = OPEN, "call_for_topics", member
+    clock.set(moment + timedelta(hours=1))
+    smtp.stop()
+    sender.run_once()  # the notice is queued, its first attempt refused
+    queued = [m for m in outbox(db) if m.kind == kind and m.recipient == recipient.user.email]
+    assert [(m.status, m.attempts) for m in queued] == [("pending", 1)]
+    if since == "the call closed":
+        assert client.post(f"{path}/close-proposals", headers=dg_rtd.headers).status_code == 200
+    elif since == "voting closed":
+        assert client.post(f"{path}/close-voting", headers=dg_rtd.headers).status_code == 200
+    elif since == "the topic was agreed":
+        for staff in (dg_rtd, sedec):
+            chosen = {"proposal_id": proposal["id"]}
+            answer = client.put(f"{path}/agreement", headers=staff.headers, json=chosen)
+            assert answer.status_code == 200, answer.text
+    else:
+        off = client.patch("/me/notifications", headers=member.headers, json={kind: False})
+        assert off.status_code == 200, off.text
+    smtp.start()
+    clock.advance(hours=1)
+    sender.run_once()
+    subject = {
+        "call_for_topics": "the call for topics is open",
+        "voting_opens": "voting on the topics is open",
+        "voting_closed": "voting closed",
+    }[kind]
+    assert not [m for m in smtp.to(recipient.user.email) if subject in m.subject]
+    (message,) = queued
+    db.refresh(message)
+    assert message.status == "withdrawn"
+    assert message.last_error.startswith("No longer holds:")
+
+
+def test_a_seminar_notice_that_still_holds_is_sent_on_its_next_attempt(
+    client, member, dg_rtd, smtp, sender, clock, db
+):
+    from tests.helpers.seminars import OPEN, open_seminar
+
+    open_seminar(client, dg_rtd)
+    clock.set(OPEN + timedelta(hours=1))
+    smtp.stop()
+    sender.run_once()
+    smtp.start()
+    clock.advance(hours=1)
+    sender.run_once()
+    smtp.one_to(member.user.email, "Seminar 1 of 2027: the call for topics is open")
+
+
 def test_old_news_is_not_announced(client, dg_rtd, member, sender, clock, smtp):
     """A sender that starts long after a moment (a new installation, a long outage)
     does not announce it: a notice fires within a day of its moment only."""

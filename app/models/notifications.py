@@ -16,7 +16,7 @@ class MessageStatus(StrEnum):
     sent = "sent"
     failed = "failed"
     # Not sent: by its next attempt, what it said no longer held (a reminder of an event
-    # cancelled or moved since, or of a place given up).
+    # cancelled or moved since, a call for topics that has closed).
     withdrawn = "withdrawn"
 
 

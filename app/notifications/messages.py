@@ -201,6 +201,22 @@ def event_submitted(event: Event, staff: User, base_url: str) -> Draft:
     )
 
 
+# The moment each of the seminar's time-based notices announces: its name in the keys,
+# and the seminar's date that sets it.
+SEMINAR_MOMENTS = {
+    "call_for_topics": ("proposals_open", "proposals_open_at"),
+    "voting_opens": ("voting_opens", "proposals_close_at"),
+    "voting_closed": ("voting_closed", "voting_close_at"),
+}
+
+
+def seminar_moment(kind: str, seminar: Seminar) -> str:
+    """What a seminar's notice of ``kind`` is about, as its keys name it: the moment
+    and its date (moved, it is another moment, and another notice)."""
+    name, date = SEMINAR_MOMENTS[kind]
+    return f"{name}:{getattr(seminar, date).isoformat()}"
+
+
 def _seminar_draft(
     kind: str,
     seminar: Seminar,
@@ -245,7 +261,7 @@ def voting_closed(seminar: Seminar, staff: User, base_url: str) -> Draft:
     return _seminar_draft(
         "voting_closed",
         seminar,
-        f"voting_closed:{seminar.voting_close_at.isoformat()}",
+        seminar_moment("voting_closed", seminar),
         staff,
         "voting closed; record your institution's choice",
         f"Voting on the topics of {seminar.label} closed on "
@@ -277,7 +293,7 @@ def call_for_topics(seminar: Seminar, member: User, base_url: str) -> Draft:
     return _seminar_draft(
         "call_for_topics",
         seminar,
-        f"proposals_open:{seminar.proposals_open_at.isoformat()}",
+        seminar_moment("call_for_topics", seminar),
         member,
         "the call for topics is open",
         f"The call for topics of {seminar.label} is open. Propose a topic for the joint "
@@ -292,7 +308,7 @@ def voting_opens(seminar: Seminar, voter: User, base_url: str) -> Draft:
     return _seminar_draft(
         "voting_opens",
         seminar,
-        f"voting_opens:{seminar.proposals_close_at.isoformat()}",
+        seminar_moment("voting_opens", seminar),
         voter,
         "voting on the topics is open",
         f"The call for topics of {seminar.label} has closed and voting is open until "

@@ -80,7 +80,7 @@ def _seminar_notices(session: Session, now: datetime, base_url: str) -> list[Due
                     for member in _users(s, Role.member)
                 ]
 
-            key = f"seminar:{seminar.id}:proposals_open:{seminar.proposals_open_at.isoformat()}"
+            key = f"seminar:{seminar.id}:{messages.seminar_moment('call_for_topics', seminar)}"
             found.append(Due(key, opened))
         if since <= seminar.proposals_close_at <= now and seminar.voting_close_at > now:
 
@@ -90,7 +90,7 @@ def _seminar_notices(session: Session, now: datetime, base_url: str) -> list[Due
                     for voter in _users(s, Role.member, Role.secretariat)
                 ]
 
-            key = f"seminar:{seminar.id}:voting_opens:{seminar.proposals_close_at.isoformat()}"
+            key = f"seminar:{seminar.id}:{messages.seminar_moment('voting_opens', seminar)}"
             found.append(Due(key, voting))
         if since <= seminar.voting_close_at <= now and seminar.agreed_at is None:
 
@@ -98,7 +98,7 @@ def _seminar_notices(session: Session, now: datetime, base_url: str) -> list[Due
                 staff = _users(s, Role.secretariat, institutions=AGREEING_INSTITUTIONS)
                 return [messages.voting_closed(seminar, person, base_url) for person in staff]
 
-            key = f"seminar:{seminar.id}:voting_closed:{seminar.voting_close_at.isoformat()}"
+            key = f"seminar:{seminar.id}:{messages.seminar_moment('voting_closed', seminar)}"
             found.append(Due(key, closed))
     return found
 
@@ -132,16 +132,20 @@ def _reminders(session: Session, now: datetime, base_url: str) -> list[Due]:
     return found
 
 
+def no_longer_holds(session: Session, message: OutboxMessage, now: datetime) -> str | None:
+    """Why a queued notice would now say something untrue, if it would: a notice that
+    the mail server refused at first is checked again before each attempt."""
+    check = _CHECKS.get(message.kind)
+    return None if check is None else check(session, message, now)
+
+
 _REMINDED = re.compile(r"event:(?P<event>\d+):reminder:.*:to:(?P<user>\d+)")
 
 
-def no_longer_holds(session: Session, message: OutboxMessage, now: datetime) -> str | None:
-    """Why a queued notice would now say something untrue, if it would. A reminder that
-    the mail server refused at first is checked again before each attempt: the event may
-    have been cancelled or moved since (its cancellation or change was then mailed), or
-    begun; the person may have given up the place, or turned reminders off."""
-    if message.kind != "event_reminder":
-        return None
+def _reminder_untrue(session: Session, message: OutboxMessage, now: datetime) -> str | None:
+    """The event may have been cancelled or moved since (its cancellation or change was
+    then mailed), or begun; the person may have given up the place, or turned reminders
+    off."""
     found = _REMINDED.fullmatch(message.idempotency_key)
     if found is None:
         return None
@@ -163,6 +167,39 @@ def no_longer_holds(session: Session, message: OutboxMessage, now: datetime) -> 
     if not preferences.wants(session, user_id, message.kind):
         return "reminders were turned off"
     return None
+
+
+_SEMINAR_NOTICE = re.compile(r"seminar:(?P<seminar>\d+):(?P<moment>.+):to:(?P<user>\d+)")
+
+
+def _seminar_notice_untrue(session: Session, message: OutboxMessage, now: datetime) -> str | None:
+    """The phase a call for topics or the opening of voting announces may have closed
+    (early, or while the mail server was down), the topic may have been agreed since
+    voting closed, the date may have moved (the new one is another notice), or the
+    person may have turned such mail off."""
+    found = _SEMINAR_NOTICE.fullmatch(message.idempotency_key)
+    if found is None:
+        return None
+    seminar = session.get(Seminar, int(found["seminar"]))
+    if seminar is None:
+        return "the seminar was removed"
+    if messages.seminar_moment(message.kind, seminar) != found["moment"]:
+        return "the seminar's dates moved"
+    if message.kind == "call_for_topics" and seminar.proposals_close_at <= now:
+        return "the call for topics has closed"
+    if message.kind == "voting_opens" and seminar.voting_close_at <= now:
+        return "voting has closed"
+    if message.kind == "voting_closed" and seminar.agreed_at is not None:
+        return "the topic was agreed"
+    if not preferences.wants(session, int(found["user"]), message.kind):
+        return "such mail was turned off"
+    return None
+
+
+_CHECKS: dict[str, Callable[[Session, OutboxMessage, datetime], str | None]] = {
+    "event_reminder": _reminder_untrue,
+    **dict.fromkeys(messages.SEMINAR_MOMENTS, _seminar_notice_untrue),
+}
 
 
 def due(session: Session, now: datetime, base_url: str) -> list[Due]:
