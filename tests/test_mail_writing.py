@@ -291,3 +291,11 @@ def test_the_characters_that_break_a_header_are_the_control_characters_and_separ
     }
     assert {char for char in map(chr, range(sys.maxunicode + 1)) if breaks_line(char)} == breaking
     assert one_line("A\u2028title\x85in\tthree\x7flines") == "A title in three lines"
+
+
+@pytest.mark.parametrize("mail_from", ["KEP 2.0 <kep@exämple.eu>", "kép@example.eu"])
+def test_a_from_address_that_is_not_ascii_goes_in_utf8(mail_from):
+    settings = Settings(mail_from=mail_from, _env_file=None)  # type: ignore[call-arg]
+    mail = read(written(mime(row(11), settings=settings, now=NOW, unsubscribe=None)))
+    assert parseaddr(str(mail["From"]))[1] == parseaddr(mail_from)[1]
+    assert addressed(mail)[1:] == ("zoe@example.eu", "Registration confirmed: A seminar")

@@ -48,8 +48,7 @@ def mime(
         # a header of its own (``one_line`` leaves none in what is queued): refused, as
         # the modern API refuses a line break
         raise ValueError(f"message {message.id} has a control character in a header")
-    sender, sender_is_ascii = _from(settings.mail_from)
-    if not (message.recipient.isascii() and sender_is_ascii):
+    if not (message.recipient.isascii() and _from_address(settings.mail_from).isascii()):
         return standard_mime(message, settings=settings, now=now, unsubscribe=unsubscribe)
     text = _text_part(_body(message), "plain")
     if message.calendar is not None and message.calendar_method is not None:
@@ -66,7 +65,7 @@ def mime(
         mail["MIME-Version"] = "1.0"
     # Folded here, in encoded words where not ASCII; the policy folds nothing, so that a
     # long link stays on its header's line.
-    mail["From"] = sender
+    mail["From"] = _from(settings.mail_from)
     mail["To"] = _address(message.recipient_name, message.recipient, header="To")
     mail["Subject"] = _folded(message.subject, header="Subject")
     _plain_headers(mail, message, now, unsubscribe)
@@ -91,11 +90,15 @@ class _AsFolded(Compat32):
 
 
 @lru_cache(maxsize=4)
-def _from(mail_from: str) -> tuple[str, bool]:
-    """The From header, folded, and whether its address is ASCII: the same for every
+def _from_address(mail_from: str) -> str:
+    return parseaddr(mail_from)[1]
+
+
+@lru_cache(maxsize=4)
+def _from(mail_from: str) -> str:
+    """The From header of the legacy API (an ASCII address), folded: the same for every
     message."""
-    name, address = parseaddr(mail_from)
-    return _address(name, address, header="From"), address.isascii()
+    return _address(parseaddr(mail_from)[0], _from_address(mail_from), header="From")
 
 
 # The legacy API's policy, with the line ends that SMTP and .eml files take, and a line
