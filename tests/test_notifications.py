@@ -699,6 +699,43 @@ def test_a_seminar_notice_that_still_holds_is_sent_on_its_next_attempt(
     smtp.one_to(member.user.email, "Seminar 1 of 2027: the call for topics is open")
 
 
+@pytest.mark.parametrize("kind", ["call_for_topics", "voting_opens"])
+def test_a_seminar_notice_whose_closing_date_moved_goes_out_as_the_seminar_now_stands(
+    client, member, dg_rtd, smtp, sender, clock, db, kind
+):
+    """Refused at first; the secretariat then gives the phase ten more days. The notice
+    still holds, and a new date is no new notice: it goes out with the date as it now
+    stands, and the outbox keeps what was sent."""
+    from tests.helpers.seminars import CLOSE, OPEN, VOTING_CLOSE, iso, open_seminar
+
+    seminar = open_seminar(client, dg_rtd)
+    clock.set((OPEN if kind == "call_for_topics" else CLOSE) + timedelta(hours=1))
+    smtp.stop()
+    sender.run_once()
+    date, old = (
+        ("proposals_close_at", CLOSE)
+        if kind == "call_for_topics"
+        else (
+            "voting_close_at",
+            VOTING_CLOSE,
+        )
+    )
+    new = old + timedelta(days=10)
+    moved = client.patch(
+        f"/seminars/{seminar['id']}", headers=dg_rtd.headers, json={date: iso(new)}
+    )
+    assert moved.status_code == 200, moved.text
+    smtp.start()
+    clock.advance(hours=1)
+    sender.run_once()
+    subject = {"call_for_topics": "the call for topics is open", "voting_opens": "voting on"}
+    (mail,) = [m for m in smtp.to(member.user.email) if subject[kind] in m.subject]
+    assert f"{new:%A} {new.day} {new:%B %Y}" in mail.text
+    assert f"{old:%A} {old.day} {old:%B %Y}" not in mail.text
+    (message,) = [m for m in outbox(db) if m.kind == kind and m.recipient == member.user.email]
+    assert message.status == "sent" and f"{new.day} {new:%B %Y}" in message.body
+
+
 def test_old_news_is_not_announced(client, dg_rtd, member, sender, clock, smtp):
     """A sender that starts long after a moment (a new installation, a long outage)
     does not announce it: a notice fires within a day of its moment only."""

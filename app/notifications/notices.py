@@ -32,7 +32,7 @@ from app.models import (
     User,
 )
 from app.notifications import messages, preferences
-from app.notifications.outbox import Draft, enqueue
+from app.notifications.outbox import Draft, enqueue, prepare
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +194,38 @@ def _seminar_notice_untrue(session: Session, message: OutboxMessage, now: dateti
     if not preferences.wants(session, int(found["user"]), message.kind):
         return "such mail was turned off"
     return None
+
+
+# How each of the seminar's notices is written, for one person.
+_SEMINAR_DRAFTS: dict[str, Callable[[Seminar, User, str], Draft]] = {
+    "call_for_topics": messages.call_for_topics,
+    "voting_opens": messages.voting_opens,
+    "voting_closed": messages.voting_closed,
+}
+
+
+def as_it_now_stands(
+    session: Session, message: OutboxMessage, settings: Settings
+) -> tuple[str, str] | None:
+    """A seminar's notice that still holds on a later attempt, written again from the
+    seminar as it now stands: its subject and body, where they differ from those queued.
+    A date it gives besides its own moment (when the call or voting closes) may have
+    moved since, which is no new notice: the person is told the date that holds."""
+    if message.kind not in _SEMINAR_DRAFTS or message.attempts <= 1:
+        return None
+    found = _SEMINAR_NOTICE.fullmatch(message.idempotency_key)
+    if found is None:
+        return None
+    seminar = session.get(Seminar, int(found["seminar"]))
+    person = session.get(User, int(found["user"]))
+    if seminar is None or person is None:
+        return None
+    draft = _SEMINAR_DRAFTS[message.kind](seminar, person, settings.base_url)
+    values = prepare(session, draft, settings=settings, now=message.created_at)
+    if values is None:
+        return None
+    written = (str(values["subject"]), str(values["body"]))
+    return None if written == (message.subject, message.body) else written
 
 
 _CHECKS: dict[str, Callable[[Session, OutboxMessage, datetime], str | None]] = {

@@ -44,7 +44,8 @@ DELIVERY_TIMEOUTS = 4
 BATCH = 50
 # The longest wait between two attempts.
 LONGEST_WAIT = timedelta(hours=6)
-# How long a message handed to the mail server may wait to be marked sent.
+# Sent messages are marked together once the first of them has waited this long, as the
+# next one goes (and as the round ends).
 MARK_WITHIN = timedelta(seconds=1)
 # How long stopping waits for a delivery in progress; a message cut off is sent again
 # once its claim expires.
@@ -147,10 +148,11 @@ def _mark(
 
 class SentMarks:
     """The messages handed to the mail server and not yet marked sent, marked together in
-    one transaction: when the round ends or fails, and at the latest ``MARK_WITHIN``
-    after the first of them went. A transaction per message cost PostgreSQL and the
-    sender more than the rest of the message's delivery. A sender that dies with marks
-    unwritten sends those messages again once their claim expires (with the same
+    one transaction: when the round ends or fails, and, once the first of them has
+    waited ``MARK_WITHIN``, as the next one goes (a message waits at most that and one
+    delivery). A transaction per message cost PostgreSQL and the sender more than the
+    rest of the message's delivery. A sender that dies, or cannot write its marks, with
+    marks unwritten sends those messages again once their claim expires (with the same
     Message-ID), as it did the one message it was handing over."""
 
     def __init__(self, sessions: sessionmaker[Session], worker: str, clock: Clock) -> None:
@@ -180,6 +182,29 @@ class SentMarks:
             with self.sessions.begin() as session:
                 session.connection().execute(_mark_statement(), self.marks)
         self.marks, self.first = [], None
+
+
+def _rewrite(
+    sessions: sessionmaker[Session],
+    messages: list[OutboxMessage],
+    rewritten: dict[int, tuple[str, str]],
+    worker: str,
+) -> None:
+    """Notices written again as what they tell of now stands: sent so, and kept so."""
+    values = []
+    for message in messages:
+        if message.id in rewritten:
+            message.subject, message.body = rewritten[message.id]
+            values.append(
+                {
+                    "outbox_id": message.id,
+                    "worker": worker,
+                    "subject": message.subject,
+                    "body": message.body,
+                }
+            )
+    with sessions.begin() as session:
+        session.connection().execute(_mark_statement(), values)
 
 
 def _withdrawn(
@@ -268,10 +293,18 @@ def deliver_due(
             for message in messages
             if (reason := notices.no_longer_holds(session, message, now)) is not None
         }
+        rewritten = {
+            message.id: written
+            for message in messages
+            if message.id not in untrue
+            and (written := notices.as_it_now_stands(session, message, settings)) is not None
+        }
     for message in messages:
         if message.id in untrue:
             _withdrawn(sessions, message, worker, untrue[message.id])
     messages = [message for message in messages if message.id not in untrue]
+    if rewritten:
+        _rewrite(sessions, messages, rewritten, worker)
     sent = failed = 0
     marks = SentMarks(sessions, worker, clock)
     try:
@@ -294,7 +327,6 @@ def deliver_due(
                 marks.add(message)
                 sent += 1
     except (smtplib.SMTPException, OSError) as error:
-        marks.write()
         for message in messages[sent + failed :]:
             _failed(sessions, message, worker, _describe(error), settings=settings, now=clock())
             failed += 1
