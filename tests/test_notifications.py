@@ -66,6 +66,14 @@ def register(client, account, event_id: int) -> dict:
     return response.json()
 
 
+def event_with_registrants(client, secretariat, make_account, people: int) -> dict:
+    """A published event, with ``people`` participants registered for it."""
+    event = published_event(client, secretariat.headers)
+    for _ in range(people):
+        register(client, make_account("participant"), event["id"])
+    return event
+
+
 # -- the outbox -----------------------------------------------------------------------
 
 
@@ -501,9 +509,7 @@ def test_a_cancellation_costs_the_same_statements_for_few_or_many_registrants(
 ):
     counts = []
     for people in (2, 8):
-        event = published_event(client, dg_rtd.headers)
-        for _ in range(people):
-            register(client, make_account("participant"), event["id"])
+        event = event_with_registrants(client, dg_rtd, make_account, people)
         with count_queries() as counted:
             answer = client.post(
                 f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "Off"}
@@ -520,9 +526,7 @@ def test_the_sender_marks_a_round_of_messages_at_once(
 ):
     costs = []
     for people in (2, 8):
-        event = published_event(client, dg_rtd.headers)
-        for _ in range(people):
-            register(client, make_account("participant"), event["id"])
+        event_with_registrants(client, dg_rtd, make_account, people)
         with count_queries() as counted:
             assert sender.run_once().sent == people
         costs.append((counted.count, counted.transactions))
@@ -557,9 +561,7 @@ class _TakesTime:
 def test_a_long_round_marks_what_went_as_it_goes(
     client, dg_rtd, make_account, smtp, session_factory, mail_settings, clock, db
 ):
-    event = published_event(client, dg_rtd.headers)
-    for _ in range(4):
-        register(client, make_account("participant"), event["id"])
+    event_with_registrants(client, dg_rtd, make_account, 4)
     transport = _TakesTime(transport_for(mail_settings), clock, db, seconds=0.6)
     sender = Sender(session_factory, mail_settings, transport=transport, clock=clock)
     assert sender.run_once().sent == 4
