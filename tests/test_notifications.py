@@ -768,6 +768,25 @@ def test_a_members_event_tells_the_member_and_the_secretariat(
     assert smtp.one_to(member.user.email, "Your event is published")
 
 
+def test_a_kind_turned_off_after_its_mail_was_refused_is_withdrawn(
+    client, member, dg_rtd, smtp, sender, clock, db
+):
+    """The person's wish holds for mail already queued: a message of a kind they turned
+    off while it waited for the mail server is withdrawn, not sent; the others go."""
+    smtp.stop()
+    create_event(client, member.headers)
+    sender.run_once()  # "your event is submitted" and "to publish", refused at first
+    off = client.patch("/me/notifications", headers=member.headers, json={"own_event": False})
+    assert off.status_code == 200, off.text
+    smtp.start()
+    clock.advance(hours=1)
+    sender.run_once()
+    assert smtp.to(member.user.email) == []
+    assert smtp.one_to(dg_rtd.user.email, "To publish:")
+    (own,) = [m for m in outbox(db) if m.kind == "own_event"]
+    assert own.status == "withdrawn" and own.last_error.startswith("No longer holds:")
+
+
 def test_the_seminar_cycle_mails_members_and_the_secretariat(
     client, member, make_account, dg_rtd, sedec, jrc, smtp, sender, clock
 ):

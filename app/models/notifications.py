@@ -16,7 +16,8 @@ class MessageStatus(StrEnum):
     sent = "sent"
     failed = "failed"
     # Not sent: by its next attempt, what it said no longer held (a reminder of an event
-    # cancelled or moved since, a call for topics that has closed).
+    # cancelled or moved since, a call for topics that has closed), or its recipient had
+    # turned its kind off.
     withdrawn = "withdrawn"
 
 

@@ -69,8 +69,9 @@ def list_outbox(
     session: SessionDep, _admin: Admin, page: Paging, status: MessageStatus | None = None
 ):
     """Outgoing mail, newest first (admins): each message's kind, recipient, subject,
-    status (`pending`, `sent`, `failed`, or `withdrawn`: a time-based notice that no
-    longer held by its next attempt), attempts and last error, without its body."""
+    status (`pending`, `sent`, `failed`, or `withdrawn`: by its next attempt, a notice
+    that no longer held, or a kind its recipient turned off), attempts and last error,
+    without its body."""
     found = service.list_messages(session=session, status=status, page=page)
     return presented_page(OutboxRead, found, presenters.outbox_read, page)
 

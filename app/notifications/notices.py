@@ -31,7 +31,7 @@ from app.models import (
     Seminar,
     User,
 )
-from app.notifications import messages, preferences
+from app.notifications import messages
 from app.notifications.outbox import Draft, enqueue, prepare
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,8 @@ def _reminders(session: Session, now: datetime, base_url: str) -> list[Due]:
 
 def no_longer_holds(session: Session, message: OutboxMessage, now: datetime) -> str | None:
     """Why a queued notice would now say something untrue, if it would: a notice that
-    the mail server refused at first is checked again before each attempt."""
+    the mail server refused at first is checked again before each attempt (and any
+    optional message against the person's choices, by the sender)."""
     check = _CHECKS.get(message.kind)
     return None if check is None else check(session, message, now)
 
@@ -144,8 +145,7 @@ _REMINDED = re.compile(r"event:(?P<event>\d+):reminder:.*:to:(?P<user>\d+)")
 
 def _reminder_untrue(session: Session, message: OutboxMessage, now: datetime) -> str | None:
     """The event may have been cancelled or moved since (its cancellation or change was
-    then mailed), or begun; the person may have given up the place, or turned reminders
-    off."""
+    then mailed), or begun; the person may have given up the place."""
     found = _REMINDED.fullmatch(message.idempotency_key)
     if found is None:
         return None
@@ -164,8 +164,6 @@ def _reminder_untrue(session: Session, message: OutboxMessage, now: datetime) ->
     )
     if session.scalar(place) is None:
         return "the place was given up"
-    if not preferences.wants(session, user_id, message.kind):
-        return "reminders were turned off"
     return None
 
 
@@ -175,8 +173,7 @@ _SEMINAR_NOTICE = re.compile(r"seminar:(?P<seminar>\d+):(?P<moment>.+):to:(?P<us
 def _seminar_notice_untrue(session: Session, message: OutboxMessage, now: datetime) -> str | None:
     """The phase a call for topics or the opening of voting announces may have closed
     (early, or while the mail server was down), the topic may have been agreed since
-    voting closed, the date may have moved (the new one is another notice), or the
-    person may have turned such mail off."""
+    voting closed, or the date may have moved (the new one is another notice)."""
     found = _SEMINAR_NOTICE.fullmatch(message.idempotency_key)
     if found is None:
         return None
@@ -191,8 +188,6 @@ def _seminar_notice_untrue(session: Session, message: OutboxMessage, now: dateti
         return "voting has closed"
     if message.kind == "voting_closed" and seminar.agreed_at is not None:
         return "the topic was agreed"
-    if not preferences.wants(session, int(found["user"]), message.kind):
-        return "such mail was turned off"
     return None
 
 

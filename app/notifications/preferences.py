@@ -41,6 +41,20 @@ def wants(session: Session, user_id: int, kind: str) -> bool:
     return enabled is not False
 
 
+def turned_off(session: Session, wanted: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Of pairs of a person and an optional kind, those the person turned off: in one
+    statement, for a round of the sender's messages."""
+    if not wanted:
+        return set()
+    rows = session.execute(
+        select(NotificationSetting.user_id, NotificationSetting.kind).where(
+            NotificationSetting.user_id.in_({user_id for user_id, _kind in wanted}),
+            NotificationSetting.enabled.is_(False),
+        )
+    )
+    return {(user_id, kind) for user_id, kind in rows} & wanted
+
+
 def choose(*, session: Session, user: User, changes: dict[str, bool], now: datetime) -> None:
     """Turn optional kinds on or off; a choice that stands already changes nothing."""
     current = choices(session=session, user=user)

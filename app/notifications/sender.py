@@ -288,10 +288,18 @@ def deliver_due(
             for message in messages
             if message.optional and message.user_id is not None
         }
+        # What waited for the mail server may no longer be wanted, or hold.
+        optional = {(m.user_id, m.kind) for m in messages if m.optional and m.user_id}
+        unwanted = preferences.turned_off(session, optional)
         untrue = {
             message.id: reason
             for message in messages
             if (reason := notices.no_longer_holds(session, message, now)) is not None
+        }
+        untrue |= {
+            message.id: "the person turned this kind of mail off"
+            for message in messages
+            if (message.user_id, message.kind) in unwanted
         }
         rewritten = {
             message.id: written

@@ -35,8 +35,8 @@ def retry(*, session: Session, message_id: int, now: datetime) -> OutboxMessage:
         raise Conflict(f"Message {message.id} was sent on {message.sent_at:%Y-%m-%d %H:%M} UTC")
     if message.status == MessageStatus.withdrawn:
         raise Conflict(
-            f"Message {message.id} was withdrawn, not sent: {message.last_error}. What it "
-            "said no longer holds"
+            f"Message {message.id} was withdrawn, not sent ({message.last_error}); it is "
+            "not sent again"
         )
     if message.kind in ("invitation", "token_recovery"):
         raise Conflict(
