@@ -265,6 +265,39 @@ class Delivered:
     withdrawn: int = 0  # no longer true by this attempt: not sent
 
 
+def _looked_over(
+    session: Session, messages: list[OutboxMessage], settings: Settings, now: datetime
+) -> tuple[dict[int, str], dict[int, str], dict[int, tuple[str, str]]]:
+    """What a round learns of its messages before they go, by id: the unsubscribe codes
+    of the optional ones; why those that waited for the mail server no longer hold, or
+    are no longer wanted; and the notices written again as what they tell of now
+    stands."""
+    codes = {
+        message.id: preferences.unsubscribe_code(session, message.user_id, message.kind)
+        for message in messages
+        if message.optional and message.user_id is not None
+    }
+    optional = {(m.user_id, m.kind) for m in messages if m.optional and m.user_id is not None}
+    unwanted = preferences.turned_off(session, optional)
+    untrue = {
+        message.id: reason
+        for message in messages
+        if (reason := notices.no_longer_holds(session, message, now)) is not None
+    }
+    untrue |= {
+        message.id: "the person turned this kind of mail off"
+        for message in messages
+        if (message.user_id, message.kind) in unwanted
+    }
+    rewritten = {
+        message.id: written
+        for message in messages
+        if message.id not in untrue
+        and (written := notices.as_it_now_stands(session, message, settings)) is not None
+    }
+    return codes, untrue, rewritten
+
+
 def deliver_due(
     sessions: sessionmaker[Session],
     transport: Transport,
@@ -283,30 +316,7 @@ def deliver_due(
     if not messages:
         return Delivered()
     with sessions() as session:
-        codes = {
-            message.id: preferences.unsubscribe_code(session, message.user_id, message.kind)
-            for message in messages
-            if message.optional and message.user_id is not None
-        }
-        # What waited for the mail server may no longer be wanted, or hold.
-        optional = {(m.user_id, m.kind) for m in messages if m.optional and m.user_id}
-        unwanted = preferences.turned_off(session, optional)
-        untrue = {
-            message.id: reason
-            for message in messages
-            if (reason := notices.no_longer_holds(session, message, now)) is not None
-        }
-        untrue |= {
-            message.id: "the person turned this kind of mail off"
-            for message in messages
-            if (message.user_id, message.kind) in unwanted
-        }
-        rewritten = {
-            message.id: written
-            for message in messages
-            if message.id not in untrue
-            and (written := notices.as_it_now_stands(session, message, settings)) is not None
-        }
+        codes, untrue, rewritten = _looked_over(session, messages, settings, now)
     for message in messages:
         if message.id in untrue:
             _withdrawn(sessions, message, worker, untrue[message.id])
