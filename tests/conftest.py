@@ -315,10 +315,11 @@ def count_queries(connection: Connection):
     def counting() -> Iterator[QueryCounter]:
         counter = QueryCounter()
 
-        def record(_conn, _cursor, statement, *_args) -> None:
+        def record(_conn, _cursor, statement, parameters, *_args) -> None:
             counter.transactions += statement.lstrip().upper().startswith("SAVEPOINT")
             if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
                 counter.statements.append(statement)
+                counter.parameters.append(parameters)
 
         event.listen(connection, "before_cursor_execute", record)
         try:

@@ -220,6 +220,56 @@ def test_invitations_to_one_version_of_an_event_write_its_lines_once(
         assert vevent["ATTENDEE"].params["CN"] == account.user.name
 
 
+def test_a_registration_asks_what_was_sent_to_its_own_person_only(
+    client, dg_rtd, make_account, count_queries, db
+):
+    """An invitation's SEQUENCE must outrank what its person was sent for the event: that
+    is read for the people the change invites, not for everyone ever invited to it (a
+    seminar with hundreds registered read them all for each registration)."""
+    event = event_with_registrants(client, dg_rtd, make_account, 5)
+    newcomer = make_account("participant")
+    with count_queries() as counted:
+        register(client, newcomer, event["id"])
+    (asked,) = [
+        parameters
+        for statement, parameters in zip(counted.statements, counted.parameters, strict=True)
+        if "max(outbox.calendar_sequence)" in statement
+    ]
+    values = asked.values() if isinstance(asked, dict) else asked
+    invited = {m.recipient for m in outbox(db)}
+    assert newcomer.user.email in values
+    assert not invited.intersection(values) - {newcomer.user.email}
+
+    # Cancelled and registered again, one person is still sent a sequence above the last.
+    client.delete(f"/events/{event['id']}/registrations/me", headers=newcomer.headers)
+    register(client, newcomer, event["id"])
+    sequences = [m.calendar_sequence for m in outbox(db) if m.recipient == newcomer.user.email]
+    assert sequences == sorted(set(sequences)) and len(sequences) == 3
+
+
+def test_a_cancellation_to_more_than_are_asked_for_by_name_still_outranks_each(
+    client, dg_rtd, make_account, db, monkeypatch
+):
+    from app.notifications import outbox as queue
+
+    monkeypatch.setattr(queue, "ASKED_AT_MOST", 2)
+    event = event_with_registrants(client, dg_rtd, make_account, 3)
+    again = make_account("participant")
+    register(client, again, event["id"])
+    client.delete(f"/events/{event['id']}/registrations/me", headers=again.headers)
+    register(client, again, event["id"])  # sent 0, then 1, then 2
+    cancelled = client.post(
+        f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "Off"}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    last = {}
+    for message in outbox(db):
+        if message.calendar_sequence is not None:
+            assert message.calendar_sequence > last.get(message.recipient, -1)
+            last[message.recipient] = message.calendar_sequence
+    assert len(last) == 4 and last[again.user.email] == 3
+
+
 def test_an_invitation_takes_the_events_lines_from_the_vevent_the_feeds_keep(
     client, dg_rtd, db, settings, count_queries
 ):

@@ -38,8 +38,15 @@ log = logging.getLogger(__name__)
 LINK_MARK = "[link sent by mail]"
 # The events rendered for the invitations of one transaction's messages, by id.
 RENDERED = "kep_invitation_events"
-# The last SEQUENCE sent to each person, by event UID, for the same messages.
+# The last SEQUENCE sent to each person asked for, by event UID, for the same messages
+# (None: nothing sent yet).
 SEQUENCES = "kep_invitation_sequences"
+# The people each event's invitations of one commit go to, by event id, noted before the
+# messages are written: what was sent is asked for them all at once, and for them only.
+INVITED = "kep_invited_addresses"
+# People asked for by name at most: for more (an event cancelled), everyone's are read,
+# rather than a list that could pass the bound parameters a database takes.
+ASKED_AT_MOST = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,10 +166,19 @@ def _insert_statement(dialect: str) -> Any:
     )
 
 
+def note_invited(session: Session, drafts: list[Draft]) -> None:
+    """Note whom the invitations among ``drafts`` go to, before they are prepared."""
+    invited: dict[int, set[str]] = session.info.setdefault(INVITED, {})
+    for draft in drafts:
+        raw = draft.user.email if draft.user is not None else draft.address or ""
+        if draft.invite is not None and (address := _valid(raw)) is not None:
+            invited.setdefault(draft.invite.event_id, set()).add(address)
+
+
 def forget_renderings(session: Session) -> None:
     """Drop what ``_calendar`` kept for the messages of one commit."""
-    session.info.pop(RENDERED, None)
-    session.info.pop(SEQUENCES, None)
+    for kept in (RENDERED, SEQUENCES, INVITED):
+        session.info.pop(kept, None)
 
 
 @lru_cache(maxsize=4)
@@ -181,13 +197,18 @@ def _calendar(
     if invite.event_id not in made:  # one rendering for all the registrants of a change
         made[invite.event_id] = shared_lines(session, invite.event_id, settings.base_url)
     event: itip.EventLines = made[invite.event_id]
-    known = session.info.setdefault(SEQUENCES, {})
-    if event.uid not in known:  # every person's last invitation to the event, at once
-        sent = session.connection().execute(_sent_before(), {"uid": event.uid})
-        known[event.uid] = dict(sent.all())
-    last = known[event.uid].get(address)
+    known = session.info.setdefault(SEQUENCES, {}).setdefault(event.uid, {})
+    if address not in known:  # all this commit invites to the event, at once
+        invited = session.info.get(INVITED, {}).get(invite.event_id, set())
+        asked = sorted(({address} | invited) - known.keys())
+        few = len(asked) <= ASKED_AT_MOST
+        values = {"uid": event.uid, "recipients": asked} if few else {"uid": event.uid}
+        sent = session.connection().execute(_sent_before(few), values)
+        known.update(dict.fromkeys(asked))
+        known.update(sent.all())
+    last = known[address]
     sequence = event.sequence if last is None else max(event.sequence, last + 1)
-    known[event.uid][address] = sequence
+    known[address] = sequence
     text = itip.invitation(
         event,
         method=invite.method,
@@ -205,14 +226,16 @@ def _calendar(
     }
 
 
-@lru_cache(maxsize=1)
-def _sent_before() -> Any:
-    """The last SEQUENCE each person was sent for one event."""
-    return (
-        select(OutboxMessage.recipient, func.max(OutboxMessage.calendar_sequence))
-        .where(OutboxMessage.calendar_uid == bindparam("uid"))
-        .group_by(OutboxMessage.recipient)
+@lru_cache(maxsize=2)
+def _sent_before(of_some: bool) -> Any:
+    """The last SEQUENCE each person was sent for one event: each of some people, or
+    everyone."""
+    query = select(OutboxMessage.recipient, func.max(OutboxMessage.calendar_sequence)).where(
+        OutboxMessage.calendar_uid == bindparam("uid")
     )
+    if of_some:
+        query = query.where(OutboxMessage.recipient.in_(bindparam("recipients", expanding=True)))
+    return query.group_by(OutboxMessage.recipient)
 
 
 # -- the lines every invitation to one version of an event shares -------------------------

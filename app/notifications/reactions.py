@@ -29,7 +29,7 @@ from app.models import (
     User,
 )
 from app.notifications import messages
-from app.notifications.outbox import Draft, forget_renderings, insert, prepare
+from app.notifications.outbox import Draft, forget_renderings, insert, note_invited, prepare
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,13 @@ def _write_messages(session: Session) -> None:
         return  # a session outside a request (a command, a script) sends nothing
     forget_renderings(session)
     try:
-        rows = [
-            prepare(session, draft, settings=settings, now=entry.at)
+        drafts = [
+            (entry.at, draft)
             for entry in entries
             for draft in drafts_for(session, entry, settings.base_url)
         ]
+        note_invited(session, [draft for _at, draft in drafts])
+        rows = [prepare(session, draft, settings=settings, now=at) for at, draft in drafts]
         insert(session, [row for row in rows if row is not None])
     finally:
         forget_renderings(session)

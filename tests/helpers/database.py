@@ -5,6 +5,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from alembic import command
@@ -88,6 +89,7 @@ def audit_count(session: Session) -> int:
 class QueryCounter:
     def __init__(self) -> None:
         self.statements: list[str] = []
+        self.parameters: list[Any] = []  # each statement's, as the driver was given them
         self.transactions = 0  # begun inside the test's own: its savepoints
 
     @property
