@@ -5,7 +5,8 @@
 Prints, side by side in one run:
 
 - a registration (`POST /events/{id}/registrations`, which writes a confirmation with a
-  calendar invitation) and the cancellation of an event with `--registrants` people
+  calendar invitation), the same into an event `--registrants` people registered for,
+  and the cancellation of an event with `--registrants` people
   (one message and one invitation each), with the outbox's writing switched on and, as
   the reference, switched off;
 - the sender delivering `--messages` messages to an SMTP server in this process
@@ -21,6 +22,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -116,6 +118,14 @@ def requests(app, client, registrants: int) -> None:
                 event_id = client.post("/events", headers=staff, json=EVENT).json()["id"]
                 for token in crowd:
                     client.post(f"/events/{event_id}/registrations", headers=bearer(token))
+                if round_ == 0:  # thirty more, into an event that many were invited to
+                    late = iter(people(app, Role.participant, 30, f"late-{on}"))
+                    rows.append(
+                        (
+                            f"POST /events/{{id}}/registrations, {registrants} there, {label}",
+                            *timed(partial(register, event_id, late), 30),
+                        )
+                    )
                 started = time.perf_counter()
                 answer = client.post(
                     f"/events/{event_id}/cancel", headers=staff, json={"reason": "Benchmark"}
