@@ -31,14 +31,7 @@ def choices(*, session: Session, user: User) -> dict[str, bool]:
 def wants(session: Session, user_id: int, kind: str) -> bool:
     """Whether a message of ``kind`` goes to the user: always, unless it is optional and
     they turned it off."""
-    if not KINDS[kind].optional:
-        return True
-    enabled = session.scalar(
-        select(NotificationSetting.enabled).where(
-            NotificationSetting.user_id == user_id, NotificationSetting.kind == kind
-        )
-    )
-    return enabled is not False
+    return not KINDS[kind].optional or not turned_off(session, {(user_id, kind)})
 
 
 def turned_off(session: Session, wanted: set[tuple[int, str]]) -> set[tuple[int, str]]:

@@ -137,13 +137,17 @@ def _release(sessions: sessionmaker[Session], messages: list[OutboxMessage], wor
         session.connection().execute(_release_statement(), {"outbox_ids": ids, "worker": worker})
 
 
+def _mark_each(sessions: sessionmaker[Session], values: list[dict[str, object]]) -> None:
+    """Claimed messages' new states (the same columns for each), in one transaction."""
+    if values:
+        with sessions.begin() as session:
+            session.connection().execute(_mark_statement(), values)
+
+
 def _mark(
     sessions: sessionmaker[Session], message: OutboxMessage, worker: str, **values: object
 ) -> None:
-    with sessions.begin() as session:
-        session.connection().execute(
-            _mark_statement(), {"outbox_id": message.id, "worker": worker, **values}
-        )
+    _mark_each(sessions, [{"outbox_id": message.id, "worker": worker, **values}])
 
 
 class SentMarks:
@@ -178,9 +182,7 @@ class SentMarks:
             self.write()
 
     def write(self) -> None:
-        if self.marks:
-            with self.sessions.begin() as session:
-                session.connection().execute(_mark_statement(), self.marks)
+        _mark_each(self.sessions, self.marks)
         self.marks, self.first = [], None
 
 
@@ -203,23 +205,32 @@ def _rewrite(
                     "body": message.body,
                 }
             )
-    with sessions.begin() as session:
-        session.connection().execute(_mark_statement(), values)
+    _mark_each(sessions, values)
 
 
 def _withdrawn(
-    sessions: sessionmaker[Session], message: OutboxMessage, worker: str, reason: str
+    sessions: sessionmaker[Session],
+    messages: list[OutboxMessage],
+    reasons: dict[int, str],
+    worker: str,
 ) -> None:
-    _mark(
-        sessions,
-        message,
-        worker,
-        status=MessageStatus.withdrawn,
-        last_error=f"No longer holds: {reason}",
-        claimed_by=None,
-        claimed_until=None,
-    )
-    log.info("message %s (%s) withdrawn: %s", message.id, message.kind, reason)
+    """Messages that no longer hold, or are no longer wanted, by id: not sent, together."""
+    values: list[dict[str, object]] = []
+    for message in messages:
+        if message.id in reasons:
+            reason = reasons[message.id]
+            values.append(
+                {
+                    "outbox_id": message.id,
+                    "worker": worker,
+                    "status": MessageStatus.withdrawn,
+                    "last_error": f"No longer holds: {reason}",
+                    "claimed_by": None,
+                    "claimed_until": None,
+                }
+            )
+            log.info("message %s (%s) withdrawn: %s", message.id, message.kind, reason)
+    _mark_each(sessions, values)
 
 
 def _failed(
@@ -317,12 +328,9 @@ def deliver_due(
         return Delivered()
     with sessions() as session:
         codes, untrue, rewritten = _looked_over(session, messages, settings, now)
-    for message in messages:
-        if message.id in untrue:
-            _withdrawn(sessions, message, worker, untrue[message.id])
+    _withdrawn(sessions, messages, untrue, worker)
     messages = [message for message in messages if message.id not in untrue]
-    if rewritten:
-        _rewrite(sessions, messages, rewritten, worker)
+    _rewrite(sessions, messages, rewritten, worker)
     sent = failed = 0
     marks = SentMarks(sessions, worker, clock)
     try:
