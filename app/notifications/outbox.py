@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 LINK_MARK = "[link sent by mail]"
 # The events rendered for the invitations of one transaction's messages, by id.
 RENDERED = "kep_invitation_events"
-# The last SEQUENCE sent to each person asked for, by event UID, for the same messages
+# The last SEQUENCE sent to each person asked for, by event id, for the same messages
 # (None: nothing sent yet).
 SEQUENCES = "kep_invitation_sequences"
 # The people each event's invitations of one commit go to, by event id, noted before the
@@ -193,14 +193,20 @@ def _calendar(
     sent to this person before for the same event: after a cancellation, a new
     invitation must outrank it, or calendars would ignore it."""
     session.flush()  # the event as this transaction has changed it
+    known = session.info.setdefault(SEQUENCES, {}).setdefault(invite.event_id, {})
+    # What was sent before is asked for all this commit invites to the event, at once.
+    invited = session.info.get(INVITED, {}).get(invite.event_id, set())
+    asked = [] if address in known else sorted(({address} | invited) - known.keys())
     made = session.info.setdefault(RENDERED, {})
     if invite.event_id not in made:  # one rendering for all the registrants of a change
-        made[invite.event_id] = shared_lines(session, invite.event_id, settings.base_url)
+        one = asked[0] if len(asked) == 1 else None  # asked for with the event's version
+        made[invite.event_id], last = shared_lines(
+            session, invite.event_id, settings.base_url, sent_to=one
+        )
+        if one is not None:
+            known[one], asked = last, []
     event: itip.EventLines = made[invite.event_id]
-    known = session.info.setdefault(SEQUENCES, {}).setdefault(event.uid, {})
-    if address not in known:  # all this commit invites to the event, at once
-        invited = session.info.get(INVITED, {}).get(invite.event_id, set())
-        asked = sorted(({address} | invited) - known.keys())
+    if asked:
         few = len(asked) <= ASKED_AT_MOST
         values = {"uid": event.uid, "recipients": asked} if few else {"uid": event.uid}
         sent = session.connection().execute(_sent_before(few), values)
@@ -254,21 +260,34 @@ _LINES: BoundedCache[Hashable, itip.EventLines] = BoundedCache(
 MADE_LINES = "kep_invitation_lines"
 
 
-@lru_cache(maxsize=1)
-def _version_statement() -> Any:
+@lru_cache(maxsize=2)
+def _version_statement(with_last_sent: bool) -> Any:
     """The event as the public feeds hold it (with the VEVENT they keep and that part's
     version), and what its lines need besides: its UID, the catalogue's latest change,
-    when its agenda was confirmed."""
+    when its agenda was confirmed; and, ``with_last_sent``, the last SEQUENCE one person
+    was sent for it."""
     event = [Event.id == bindparam("event_id")]
-    return public_rows(event, Event.uid, catalogue_changed(), Event.agenda_confirmed_at)
+    extra = [Event.uid, catalogue_changed(), Event.agenda_confirmed_at]
+    if with_last_sent:
+        last_sent = select(func.max(OutboxMessage.calendar_sequence)).where(
+            OutboxMessage.calendar_uid == Event.uid,
+            OutboxMessage.recipient == bindparam("recipient"),
+        )
+        extra.append(last_sent.scalar_subquery())
+    return public_rows(event, *extra)
 
 
-def shared_lines(session: Session, event_id: int, base_url: str) -> itip.EventLines:
+def shared_lines(
+    session: Session, event_id: int, base_url: str, *, sent_to: str | None = None
+) -> tuple[itip.EventLines, int | None]:
     """The event's shared lines, written once per version of the event in each process:
     taken from the VEVENT the feeds keep when it is current (one statement in all), else
-    written from the event."""
-    row = session.connection().execute(_version_statement(), {"event_id": event_id}).one()
-    entry, (uid, catalogue, confirmed_at) = split_entry(row)
+    written from the event. With them, the last SEQUENCE ``sent_to`` was sent for the
+    event, read in the same statement (None: none, or nobody asked for)."""
+    asks = sent_to is not None
+    values = {"event_id": event_id, "recipient": sent_to} if asks else {"event_id": event_id}
+    entry, extra = split_entry(session.connection().execute(_version_statement(asks), values).one())
+    uid, catalogue, confirmed_at = extra[:3]
     key = (event_id, (uid, entry.sequence, entry.updated_at, catalogue), base_url)
     lines = _LINES.get(key)
     if lines is None:
@@ -279,7 +298,7 @@ def shared_lines(session: Session, event_id: int, base_url: str) -> itip.EventLi
             (event,) = events_for_entries(session, [event_id])
             lines = itip.event_lines(event, base_url=base_url)
         session.info.setdefault(MADE_LINES, {})[key] = lines
-    return lines
+    return lines, extra[3] if asks else None
 
 
 def _keep_lines(session: Session) -> None:
