@@ -816,6 +816,33 @@ def test_a_seminar_notice_whose_closing_date_moved_goes_out_as_the_seminar_now_s
     assert message.status == "sent" and f"{new.day} {new:%B %Y}" in message.body
 
 
+def test_a_notice_to_every_member_is_queued_in_statements_that_do_not_grow_with_them(
+    client, dg_rtd, make_account, session_factory, settings, clock, count_queries, db
+):
+    """A call for topics goes to every member. Who turned such mail off is asked once for
+    them all, and their messages are inserted together: a statement or two per member
+    made the first minute of a call cost hundreds."""
+    from app.notifications.notices import fire_due
+    from tests.helpers.seminars import OPEN, open_seminar
+
+    members = [
+        make_account("member", f"Member {n}", member_state="PT", region="Norte") for n in range(6)
+    ]
+    off = client.patch(
+        "/me/notifications", headers=members[0].headers, json={"call_for_topics": False}
+    )
+    assert off.status_code == 200, off.text
+    open_seminar(client, dg_rtd)
+    clock.set(OPEN + timedelta(hours=1))
+    with count_queries() as counted:
+        assert fire_due(session_factory, settings=settings, now=clock()) == 1
+    asked = [s for s in counted.statements if "FROM notification_settings" in s]
+    inserted = [s for s in counted.statements if s.lstrip().startswith("INSERT INTO outbox")]
+    assert (len(asked), len(inserted)) == (1, 1), counted.statements
+    called = {m.recipient for m in outbox(db) if m.kind == "call_for_topics"}
+    assert called == {member.user.email for member in members[1:]}
+
+
 def test_old_news_is_not_announced(client, dg_rtd, member, sender, clock, smtp):
     """A sender that starts long after a moment (a new installation, a long outage)
     does not announce it: a notice fires within a day of its moment only."""

@@ -32,7 +32,7 @@ from app.models import (
     User,
 )
 from app.notifications import messages
-from app.notifications.outbox import Draft, enqueue, prepare
+from app.notifications.outbox import Draft, insert, prepare, prepare_all
 
 log = logging.getLogger(__name__)
 
@@ -257,8 +257,8 @@ def fire_due(sessions: sessionmaker[Session], *, settings: Settings, now: dateti
                     continue
                 session.add(Notice(key=key, fired_at=now))
                 session.flush()  # another sender that fired it first: the key refuses this one
-                for draft in notice.drafts(session):
-                    enqueue(session, draft, settings=settings, now=now)
+                drafts = [(draft, now) for draft in notice.drafts(session)]
+                insert(session, prepare_all(session, drafts, settings=settings))
             fired += 1
         except IntegrityError:
             log.info("notice %s was fired by another sender", key)

@@ -7,7 +7,7 @@ second message with the same key is dropped by the database (``ON CONFLICT DO NO
 """
 
 import logging
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import make_msgid, parseaddr
@@ -85,8 +85,7 @@ def _valid(address: str) -> str | None:
 def enqueue(session: Session, draft: Draft, *, settings: Settings, now: datetime) -> bool:
     """Queue one message; False when the person turned its kind off, the address is not
     one, or a message with the same key is queued already."""
-    values = prepare(session, draft, settings=settings, now=now)
-    return values is not None and insert(session, [values]) == 1
+    return insert(session, prepare_all(session, [(draft, now)], settings=settings)) == 1
 
 
 def prepare(
@@ -94,8 +93,37 @@ def prepare(
 ) -> dict[str, object] | None:
     """The outbox row of one message, or None when it is not to be sent (its kind turned
     off, an address that is not one)."""
+    rows = prepare_all(session, [(draft, now)], settings=settings)
+    return rows[0] if rows else None
+
+
+def prepare_all(
+    session: Session, drafts: Sequence[tuple[Draft, datetime]], *, settings: Settings
+) -> list[dict[str, object]]:
+    """The outbox rows of messages, each written as of its own moment, without those not
+    to be sent. Who turned which optional kinds off is asked once for them all, and whom
+    their invitations go to is noted before any is written (``note_invited``)."""
+    optional = {
+        (draft.user.id, draft.kind)
+        for draft, _at in drafts
+        if draft.user is not None and KINDS[draft.kind].optional
+    }
+    off = preferences.turned_off(session, optional)
+    note_invited(session, [draft for draft, _at in drafts])
+    rows = [_row(session, draft, off, settings=settings, now=at) for draft, at in drafts]
+    return [row for row in rows if row is not None]
+
+
+def _row(
+    session: Session,
+    draft: Draft,
+    off: set[tuple[int, str]],
+    *,
+    settings: Settings,
+    now: datetime,
+) -> dict[str, object] | None:
     kind = KINDS[draft.kind]
-    if draft.user is not None and not preferences.wants(session, draft.user.id, kind.name):
+    if draft.user is not None and (draft.user.id, kind.name) in off:
         return None
     raw = draft.user.email if draft.user is not None else draft.address or ""
     address = _valid(raw)

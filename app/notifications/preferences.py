@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.common.numbers import whole_number
 from app.errors import NotFound
 from app.models import MailKey, NotificationSetting, User
-from app.notifications.kinds import KINDS, OPTIONAL_KINDS
+from app.notifications.kinds import OPTIONAL_KINDS
 
 UNSUBSCRIBE_KEY = "unsubscribe"
 KEY_IN_SESSION = "kep_unsubscribe_key"
@@ -28,15 +28,9 @@ def choices(*, session: Session, user: User) -> dict[str, bool]:
     return {kind: chosen.get(kind, True) for kind in OPTIONAL_KINDS}
 
 
-def wants(session: Session, user_id: int, kind: str) -> bool:
-    """Whether a message of ``kind`` goes to the user: always, unless it is optional and
-    they turned it off."""
-    return not KINDS[kind].optional or not turned_off(session, {(user_id, kind)})
-
-
 def turned_off(session: Session, wanted: set[tuple[int, str]]) -> set[tuple[int, str]]:
     """Of pairs of a person and an optional kind, those the person turned off: in one
-    statement, for a round of the sender's messages."""
+    statement, for all the messages of a change, or of a round of the sender's."""
     if not wanted:
         return set()
     rows = session.execute(

@@ -29,7 +29,7 @@ from app.models import (
     User,
 )
 from app.notifications import messages
-from app.notifications.outbox import Draft, forget_renderings, insert, note_invited, prepare
+from app.notifications.outbox import Draft, forget_renderings, insert, prepare_all
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +62,11 @@ def _write_messages(session: Session) -> None:
     forget_renderings(session)
     try:
         drafts = [
-            (entry.at, draft)
+            (draft, entry.at)
             for entry in entries
             for draft in drafts_for(session, entry, settings.base_url)
         ]
-        note_invited(session, [draft for _at, draft in drafts])
-        rows = [prepare(session, draft, settings=settings, now=at) for at, draft in drafts]
-        insert(session, [row for row in rows if row is not None])
+        insert(session, prepare_all(session, drafts, settings=settings))
     finally:
         forget_renderings(session)
 
