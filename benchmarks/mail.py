@@ -1,6 +1,7 @@
 """What mail costs: the requests that write messages, and the sender's pace.
 
-    .venv/bin/python benchmarks/mail.py [--database-url URL] [--registrants 200] [--messages 500]
+    .venv/bin/python benchmarks/mail.py [--database-url URL] [--registrants 200]
+        [--members 300] [--messages 500]
 
 Prints, side by side in one run:
 
@@ -9,6 +10,9 @@ Prints, side by side in one run:
   and the cancellation of an event with `--registrants` people
   (one message and one invitation each), with the outbox's writing switched on and, as
   the reference, switched off;
+- a call for topics announced to every member (the notice the sender fires when a
+  seminar's call opens), to a tenth of `--members` members and to all of them: the time
+  and the statements, which should not grow with the members;
 - the sender delivering `--messages` messages to an SMTP server in this process
   (aiosmtpd, a dev dependency) and into a folder of .eml files.
 
@@ -21,7 +25,7 @@ import statistics
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -38,10 +42,15 @@ from app.main import create_app
 from app.models import MessageStatus, OutboxMessage, Role
 from app.notifications import reactions
 from app.notifications.mail import DirectoryTransport, SmtpTransport
+from app.notifications.notices import fire_due
 from app.notifications.sender import Sender
 from tests.helpers.mail import SmtpServer
+from tests.helpers.seminars import iso
 
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
+# When the calls of seminars 1 and 2 of 2027 open.
+CALL = datetime(2026, 12, 1, 9, tzinfo=UTC)
+SECOND_CALL = datetime(2027, 4, 1, 9, tzinfo=UTC)
 EVENT = {
     "title": "Benchmark seminar",
     "kind": "other",
@@ -75,6 +84,8 @@ def people(app, role: Role, count: int, tag: str) -> list[str]:
                 email=f"{tag}-{n}@example.eu",
                 role=role,
                 institution="cor_sedec" if role == Role.secretariat else None,
+                member_state="PT" if role == Role.member else None,
+                region="Norte" if role == Role.member else None,
             )
             made = users.create_account(session=session, data=data, token_label="b", now=NOW)
             tokens.append(made.secret)
@@ -144,6 +155,38 @@ def requests(app, client, registrants: int) -> None:
         print(f"{name:<66} {mean:8.1f} {median:9.1f}")
 
 
+def call_for_topics(app, client, settings: Settings, members: int) -> None:
+    """The notice of a call's opening to every member, as the sender fires it, for a tenth
+    of ``members`` and then for all (a seminar each)."""
+    staff = bearer(people(app, Role.secretariat, 1, "call-staff")[0])
+    print(f"\n{'a call for topics announced':<66} {'ms':>8} {'statements':>10}")
+    had = 0
+    for number, (count, opens) in enumerate(((members // 10, CALL), (members, SECOND_CALL)), 1):
+        people(app, Role.member, count - had, f"member-{number}")
+        had = count
+        seminar = {
+            "year": 2027,
+            "number": number,
+            "proposals_open_at": iso(opens),
+            "proposals_close_at": iso(opens + timedelta(days=30)),
+            "voting_close_at": iso(opens + timedelta(days=45)),
+        }
+        answer = client.post("/seminars", headers=staff, json=seminar)
+        assert answer.status_code == 201, answer.text
+        statements: list[str] = []
+
+        def counting(_connection, _cursor, statement: str, *_args) -> None:
+            statements.append(statement)
+
+        orm_event.listen(app.state.engine, "before_cursor_execute", counting)
+        started = time.perf_counter()
+        fired = fire_due(app.state.sessionmaker, settings=settings, now=opens + timedelta(hours=1))
+        elapsed = (time.perf_counter() - started) * 1000
+        orm_event.remove(app.state.engine, "before_cursor_execute", counting)
+        assert fired == 1, fired
+        print(f"{f'to {count} members':<66} {elapsed:8.1f} {len(statements):10d}")
+
+
 def sender_pace(app, settings: Settings, messages: int) -> None:
     sessions = app.state.sessionmaker
     print(f"\n{'sender':<66} {'messages':>8} {'per second':>10}")
@@ -176,6 +219,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url")
     parser.add_argument("--registrants", type=int, default=200)
+    parser.add_argument("--members", type=int, default=300)
     parser.add_argument("--messages", type=int, default=500)
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='kep-bench-')}/kep.db"
@@ -185,6 +229,7 @@ def main() -> None:
     print(f"database: {url.split(':', 1)[0]}")
     with TestClient(app) as client:
         requests(app, client, args.registrants)
+        call_for_topics(app, client, settings, args.members)
         sender_pace(app, settings, args.messages)
     app.state.engine.dispose()
 
