@@ -160,6 +160,11 @@ def call_for_topics(app, client, settings: Settings, members: int) -> None:
     of ``members`` and then for all (a seminar each)."""
     staff = bearer(people(app, Role.secretariat, 1, "call-staff")[0])
     print(f"\n{'a call for topics announced':<66} {'ms':>8} {'statements':>10}")
+    statements: list[str] = []
+
+    def counting(_connection, _cursor, statement: str, *_args) -> None:
+        statements.append(statement)
+
     had = 0
     for number, (count, opens) in enumerate(((members // 10, CALL), (members, SECOND_CALL)), 1):
         people(app, Role.member, count - had, f"member-{number}")
@@ -173,11 +178,7 @@ def call_for_topics(app, client, settings: Settings, members: int) -> None:
         }
         answer = client.post("/seminars", headers=staff, json=seminar)
         assert answer.status_code == 201, answer.text
-        statements: list[str] = []
-
-        def counting(_connection, _cursor, statement: str, *_args) -> None:
-            statements.append(statement)
-
+        statements.clear()
         orm_event.listen(app.state.engine, "before_cursor_execute", counting)
         started = time.perf_counter()
         fired = fire_due(app.state.sessionmaker, settings=settings, now=opens + timedelta(hours=1))
