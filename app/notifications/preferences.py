@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.common.numbers import whole_number
+from app.common.paging import among
 from app.errors import NotFound
 from app.models import MailKey, NotificationSetting, User
 from app.notifications.kinds import OPTIONAL_KINDS
@@ -30,12 +31,14 @@ def choices(*, session: Session, user: User) -> dict[str, bool]:
 
 def turned_off(session: Session, wanted: set[tuple[int, str]]) -> set[tuple[int, str]]:
     """Of pairs of a person and an optional kind, those the person turned off: in one
-    statement, for all the messages of a change, or of a round of the sender's."""
+    statement, for all the messages of a change (every member, for a call for topics),
+    or of a round of the sender's."""
     if not wanted:
         return set()
+    people = sorted({user_id for user_id, _kind in wanted})
     rows = session.execute(
         select(NotificationSetting.user_id, NotificationSetting.kind).where(
-            NotificationSetting.user_id.in_({user_id for user_id, _kind in wanted}),
+            among(session.get_bind().dialect.name, NotificationSetting.user_id, people),
             NotificationSetting.enabled.is_(False),
         )
     )
