@@ -298,6 +298,42 @@ def test_a_cancellation_to_more_than_are_asked_for_by_name_still_outranks_each(
     assert len(last) == 4 and last[again.user.email] == 3
 
 
+def test_invitations_prepared_in_several_batches_of_one_commit_still_outrank_each_other(
+    client, dg_rtd, make_account, db, settings, clock, monkeypatch
+):
+    """Reading what everyone was sent (more people than are asked for by name) must not
+    undo a SEQUENCE this commit already gave someone, whose message is not inserted yet."""
+    from app.notifications import outbox as queue
+    from app.notifications.outbox import Draft, Invite, prepare_all
+
+    monkeypatch.setattr(queue, "ASKED_AT_MOST", 1)
+    first, second, third = (make_account("participant") for _ in range(3))
+    event = published_event(client, dg_rtd.headers)
+    register(client, first, event["id"])  # sent SEQUENCE 0 by the registration
+
+    def invitation(account, n: int) -> tuple[Draft, datetime]:
+        user = db.merge(account.user)
+        draft = Draft(
+            kind="registration_promoted",
+            key=f"test:{n}",
+            subject="Subject",
+            body="Body",
+            user=user,
+            invite=Invite(event["id"], "REQUEST"),
+        )
+        return draft, clock()
+
+    batches = [[invitation(first, 1)], [invitation(second, 2), invitation(third, 3)]]
+    batches.append([invitation(first, 4)])
+    given = [
+        (row["recipient"], row["calendar_sequence"])
+        for batch in batches
+        for row in prepare_all(db, batch, settings=settings)
+    ]
+    email = first.user.email
+    assert [sequence for recipient, sequence in given if recipient == email] == [1, 2]
+
+
 def test_an_invitation_takes_the_events_lines_from_the_vevent_the_feeds_keep(
     client, dg_rtd, db, settings, count_queries
 ):

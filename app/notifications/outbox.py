@@ -238,8 +238,9 @@ def _calendar(
         few = len(asked) <= ASKED_AT_MOST
         values = {"uid": event.uid, "recipients": asked} if few else {"uid": event.uid}
         sent = session.connection().execute(_sent_before(few), values)
+        ones = set(asked)  # only theirs: what this commit gave others is not inserted yet
         known.update(dict.fromkeys(asked))
-        known.update(sent.all())
+        known.update((person, last) for person, last in sent if person in ones)
     last = known[address]
     sequence = event.sequence if last is None else max(event.sequence, last + 1)
     known[address] = sequence
