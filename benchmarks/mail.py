@@ -10,11 +10,11 @@ Prints, side by side in one run:
   and the cancellation of an event with `--registrants` people
   (one message and one invitation each), with the outbox's writing switched on and, as
   the reference, switched off;
+- the sender delivering `--messages` messages to an SMTP server in this process
+  (aiosmtpd, a dev dependency) and into a folder of .eml files;
 - a call for topics announced to every member (the notice the sender fires when a
   seminar's call opens), to a tenth of `--members` members and to all of them: the time
-  and the statements, which should not grow with the members;
-- the sender delivering `--messages` messages to an SMTP server in this process
-  (aiosmtpd, a dev dependency) and into a folder of .eml files.
+  and the statements, which should not grow with the members.
 
 The default database is a fresh SQLite file; a PostgreSQL URL must name an empty
 database of its own.
@@ -230,8 +230,8 @@ def main() -> None:
     print(f"database: {url.split(':', 1)[0]}")
     with TestClient(app) as client:
         requests(app, client, args.registrants)
+        sender_pace(app, settings, args.messages)  # the messages of the requests above only
         call_for_topics(app, client, settings, args.members)
-        sender_pace(app, settings, args.messages)
     app.state.engine.dispose()
 
 
