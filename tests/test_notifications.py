@@ -323,8 +323,11 @@ def test_invitations_prepared_in_several_batches_of_one_commit_still_outrank_eac
         )
         return draft, clock()
 
-    batches = [[invitation(first, 1)], [invitation(second, 2), invitation(third, 3)]]
-    batches.append([invitation(first, 4)])
+    batches = [
+        [invitation(first, 1)],
+        [invitation(second, 2), invitation(third, 3)],  # everyone's read: more than one
+        [invitation(first, 4)],
+    ]
     given = [
         (row["recipient"], row["calendar_sequence"])
         for batch in batches
