@@ -32,7 +32,7 @@ from app.models import (
     User,
 )
 from app.notifications import messages
-from app.notifications.outbox import Draft, insert, prepare, prepare_all
+from app.notifications.outbox import Draft, insert, prepare_all, written
 
 log = logging.getLogger(__name__)
 
@@ -216,11 +216,8 @@ def as_it_now_stands(
     if seminar is None or person is None:
         return None
     draft = _SEMINAR_DRAFTS[message.kind](seminar, person, settings.base_url)
-    values = prepare(session, draft, settings=settings, now=message.created_at)
-    if values is None:
-        return None
-    written = (str(values["subject"]), str(values["body"]))
-    return None if written == (message.subject, message.body) else written
+    now_written = written(session, draft, settings=settings)
+    return None if now_written == (message.subject, message.body) else now_written
 
 
 _CHECKS: dict[str, Callable[[Session, OutboxMessage, datetime], str | None]] = {

@@ -88,15 +88,6 @@ def enqueue(session: Session, draft: Draft, *, settings: Settings, now: datetime
     return insert(session, prepare_all(session, [(draft, now)], settings=settings)) == 1
 
 
-def prepare(
-    session: Session, draft: Draft, *, settings: Settings, now: datetime
-) -> dict[str, object] | None:
-    """The outbox row of one message, or None when it is not to be sent (its kind turned
-    off, an address that is not one)."""
-    rows = prepare_all(session, [(draft, now)], settings=settings)
-    return rows[0] if rows else None
-
-
 def prepare_all(
     session: Session, drafts: Sequence[tuple[Draft, datetime]], *, settings: Settings
 ) -> list[dict[str, object]]:
@@ -131,21 +122,14 @@ def _row(
         log.warning("a %s message was not queued: %r is not a mail address", kind.name, raw)
         return None
     name = draft.user.name if draft.user is not None else draft.name
-    body = draft.body
-    if kind.optional and draft.user is not None:
-        code = preferences.unsubscribe_code(session, draft.user.id, kind.name)
-        body += (
-            f"\n\n--\nYou receive this as one of {kind.audience} ({kind.description}).\n"
-            f"Stop these mails: {preferences.unsubscribe_url(settings.base_url, code)}\n"
-            f"Choose what you receive: {settings.base_url}/me/notifications"
-        )
+    subject, body = written(session, draft, settings=settings)
     values: dict[str, object] = {
         "idempotency_key": draft.key[:200],
         "kind": kind.name,
         "user_id": draft.user.id if draft.user is not None else None,
         "recipient": address,
         "recipient_name": one_line(name, 200),
-        "subject": one_line(draft.subject),
+        "subject": subject,
         "body": body,
         "optional": kind.optional and draft.user is not None,
         "secret": draft.secret_link,
@@ -162,6 +146,21 @@ def _row(
     if draft.invite is not None:
         values.update(_calendar(session, draft.invite, address, name, settings=settings, now=now))
     return values
+
+
+def written(session: Session, draft: Draft, *, settings: Settings) -> tuple[str, str]:
+    """A message's subject and body as queued: an optional one to an account ends with
+    the link that turns its kind off."""
+    kind = KINDS[draft.kind]
+    body = draft.body
+    if kind.optional and draft.user is not None:
+        code = preferences.unsubscribe_code(session, draft.user.id, kind.name)
+        body += (
+            f"\n\n--\nYou receive this as one of {kind.audience} ({kind.description}).\n"
+            f"Stop these mails: {preferences.unsubscribe_url(settings.base_url, code)}\n"
+            f"Choose what you receive: {settings.base_url}/me/notifications"
+        )
+    return one_line(draft.subject), body
 
 
 # Rows per INSERT: well below the bound parameters either database takes.
