@@ -167,20 +167,29 @@ def _reminder_untrue(session: Session, message: OutboxMessage, now: datetime) ->
     return None
 
 
-_SEMINAR_NOTICE = re.compile(r"seminar:(?P<seminar>\d+):(?P<moment>.+):to:(?P<user>\d+)")
+_SEMINAR_NOTICE = re.compile(r"seminar:(?P<seminar>\d+):(?P<moment>.+):to:\d+")
+
+
+def _notice_of(session: Session, message: OutboxMessage) -> tuple[Seminar | None, str] | None:
+    """The seminar a notice tells of (None: removed since) and the moment its key names;
+    None for a message that is no seminar's notice."""
+    found = _SEMINAR_NOTICE.fullmatch(message.idempotency_key)
+    if found is None:
+        return None
+    return session.get(Seminar, int(found["seminar"])), found["moment"]
 
 
 def _seminar_notice_untrue(session: Session, message: OutboxMessage, now: datetime) -> str | None:
     """The phase a call for topics or the opening of voting announces may have closed
     (early, or while the mail server was down), the topic may have been agreed since
     voting closed, or the date may have moved (the new one is another notice)."""
-    found = _SEMINAR_NOTICE.fullmatch(message.idempotency_key)
-    if found is None:
+    notice = _notice_of(session, message)
+    if notice is None:
         return None
-    seminar = session.get(Seminar, int(found["seminar"]))
+    seminar, moment = notice
     if seminar is None:
         return "the seminar was removed"
-    if messages.seminar_moment(message.kind, seminar) != found["moment"]:
+    if messages.seminar_moment(message.kind, seminar) != moment:
         return "the seminar's dates moved"
     if message.kind == "call_for_topics" and seminar.proposals_close_at <= now:
         return "the call for topics has closed"
@@ -208,11 +217,9 @@ def as_it_now_stands(
     moved since, which is no new notice: the person is told the date that holds."""
     if message.kind not in _SEMINAR_DRAFTS or message.attempts <= 1:
         return None
-    found = _SEMINAR_NOTICE.fullmatch(message.idempotency_key)
-    if found is None:
-        return None
-    seminar = session.get(Seminar, int(found["seminar"]))
-    person = session.get(User, int(found["user"]))
+    notice = _notice_of(session, message)
+    seminar = None if notice is None else notice[0]
+    person = None if message.user_id is None else session.get(User, message.user_id)
     if seminar is None or person is None:
         return None
     draft = _SEMINAR_DRAFTS[message.kind](seminar, person, settings.base_url)
