@@ -11,13 +11,14 @@ install wrk`) once per row and per number of clients: the bare app, `/health`, t
 listing, a filtered listing, single events, tallies as the secretariat, "my
 registrations", the listing and single events with a current `If-None-Match`, new
 registrations, the same by the service writing no message (`benchmarks/no_message.py`),
-and the floor under them (their statements alone on the bare app:
-`benchmarks/write_floor.py`); then the listing on SQLite with the same workers. It
+the floor under them (their statements alone on the bare app:
+`benchmarks/write_floor.py`), and the same statements in one call of a database function
+(`benchmarks/one_call.py`); then the listing on SQLite with the same workers. It
 prints one table: in-process time, statements and body size (the bare app's in-process
 time is the least a request takes: httpx and the ASGI call), requests per second, the
 ratio to the bare app, p95/p99, errors, and how many connections each worker held, with
 the load average of the machine; and the CPU time each registration cost the workers,
-the mail sender and PostgreSQL, in each of the three ways.
+the mail sender and PostgreSQL, in each of the four ways.
 
 `--source DIR` serves (and times in-process) the code of another tree, such as an
 earlier commit unpacked with `git archive`, on the same programme. By default it creates
@@ -292,7 +293,7 @@ def fill(engine: Engine, seed: int = 7) -> Programme:
         e for e, row in zip(events, rows, strict=True) if row["starts_at"] > NOW + timedelta(days=1)
     ]
     pairs = []
-    while len(pairs) < 60_000:
+    while len(pairs) < 80_000:
         event, member = rng.choice(upcoming), rng.choice(members)
         if (event, member) not in registered:
             registered.add((event, member))
@@ -622,6 +623,7 @@ def in_process(url: str, rows: list["Row"], rounds: int = 40) -> dict[str, InPro
 BARE = "bare FastAPI (sync route)"
 NO_MESSAGE = "the same, writing no message (benchmarks/no_message.py)"
 FLOOR = "floor: a registration's statements alone (bare app, SQLAlchemy Core)"
+ONE_CALL = "the same statements in one database function call (benchmarks/one_call.py)"
 
 
 async def bare_in_process(rounds: int) -> "InProcess":
@@ -1033,15 +1035,20 @@ def main() -> None:
                 measure_writes(port, process.pid, write, levels, args.duration, database)
             )
 
-        # The floor under the registrations: their statements alone on the bare app, from
-        # the far end of the same pairs (none of them made yet).
-        port = free_port()
-        floor = [sys.executable, "-m", "benchmarks.write_floor", str(port), str(args.workers)]
-        with served(floor, env, port, "/ping") as process:
-            write = Row(FLOOR, [], pairs=programme.pairs[::-1], in_process=False)
-            results.update(
-                measure_writes(port, process.pid, write, levels, args.duration, database)
-            )
+        # The floor under the registrations: their statements alone on the bare app; and
+        # under it, the same statements in one call of a database function. Each takes
+        # pairs of its own (none of them made yet).
+        for name, module, pairs in (
+            (FLOOR, "benchmarks.write_floor", programme.pairs[40_000:60_000]),
+            (ONE_CALL, "benchmarks.one_call", programme.pairs[60_000:]),
+        ):
+            port = free_port()
+            floor = [sys.executable, "-m", module, str(port), str(args.workers)]
+            with served(floor, env, port, "/ping") as process:
+                write = Row(name, [], pairs=pairs, in_process=False)
+                results.update(
+                    measure_writes(port, process.pid, write, levels, args.duration, database)
+                )
 
         if "sqlite" in programmes:
             port = free_port()
