@@ -15,6 +15,7 @@ run has just written to: the outbox must hold at least one of its invitations.
 """
 
 import json
+import os
 from datetime import UTC, datetime
 from email.utils import make_msgid
 from functools import cache
@@ -25,6 +26,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from app.auth.tokens import hash_token
+from app.db import make_engine
 from benchmarks import write_floor
 
 app = FastAPI()
@@ -91,21 +93,20 @@ CALL = text("SELECT * FROM pg_temp.register_once(:digest, :event_id, :at, :messa
 
 @cache
 def engine() -> Engine:
-    made = write_floor.engine().execution_options(isolation_level="AUTOCOMMIT")
+    made = make_engine(os.environ["KEP_DATABASE_URL"], pool_size=10)
 
-    @event.listens_for(made.engine, "connect")
+    @event.listens_for(made, "connect")
     def define(connection: Any, _record: Any) -> None:
         with connection.cursor() as cursor:
             cursor.execute(FUNCTION)
         connection.commit()
 
-    return made
+    return made.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @cache
 def message() -> str:
     """The copied invitation of ``write_floor.py``, as the function's JSON argument."""
-    engine()  # first: every connection of the pool must have the function
     return json.dumps(write_floor.written_message())
 
 
