@@ -290,6 +290,24 @@ def test_an_action_retired_after_the_agreement_stays_linked_to_the_seminar(
     assert response.json()["actions"] == [2]
 
 
+def test_an_action_whose_priority_areas_were_amended_after_the_agreement_keeps_the_topics(
+    client, agreed, proposals, sedec
+):
+    """The topic served priority area 1 through action 2 when it was agreed; the plan's
+    amendment moving action 2 to area 2 does not undo what the two partners agreed."""
+    amended = client.patch(
+        "/actions/2",
+        headers=sedec.headers,
+        json={"priority_areas": [2], "communication": {"reference": "R-1", "date": "2027-02-01"}},
+    )
+    assert amended.status_code == 200, amended.text
+    response = client.post(
+        f"/seminars/{agreed['id']}/event", headers=sedec.headers, json=WHEN_AND_WHERE
+    )
+    assert response.status_code == 201, response.text
+    assert (response.json()["actions"], response.json()["priority_areas"]) == ([2], [1])
+
+
 def test_a_seminar_may_be_scheduled_as_a_draft(client, agreed, sedec):
     response = client.post(
         f"/seminars/{agreed['id']}/event",

@@ -422,6 +422,40 @@ def test_the_same_actions_with_other_priority_areas_change_only_those(client, dg
     assert (changed["actions"], changed["priority_areas"], changed["sequence"]) == ([3], [1, 2], 1)
 
 
+def test_links_made_before_an_amendment_may_be_named_again_with_the_same_actions(
+    client, db, dg_rtd, sedec
+):
+    """An event serving priority area 1 through action 2 keeps that link when the plan
+    moves action 2 to area 2, and an edit naming the same links again (as a form sends
+    them back) is accepted; new actions must serve every area named with them."""
+    event = published_event(client, dg_rtd.headers, actions=[2], priority_areas=[1])
+    amended = client.patch(
+        "/actions/2",
+        headers=sedec.headers,
+        json={"priority_areas": [2], "communication": {"reference": "R-1", "date": "2026-11-20"}},
+    )
+    assert amended.status_code == 200, amended.text
+    event = client.get(f"/events/{event['id']}").json()
+    with unchanged(client, db, event["id"], dg_rtd.headers):
+        same = client.patch(
+            f"/events/{event['id']}",
+            headers=dg_rtd.headers,
+            json={"actions": [2], "priority_areas": [1]},
+        )
+        assert same.status_code == 200, same.text
+    widened = client.patch(
+        f"/events/{event['id']}", headers=dg_rtd.headers, json={"priority_areas": [1, 2]}
+    )
+    assert widened.json()["priority_areas"] == [1, 2]
+    moved = client.patch(
+        f"/events/{event['id']}",
+        headers=dg_rtd.headers,
+        json={"actions": [2, 11], "priority_areas": [1]},
+    )
+    assert moved.status_code == 422
+    assert "Priority area 1 is served by none of the actions 2, 11" in moved.text
+
+
 def test_new_actions_without_priority_areas_take_all_those_they_serve(client, dg_rtd):
     event = published_event(client, dg_rtd.headers, actions=[3], priority_areas=[2])
     changed = client.patch(

@@ -19,12 +19,15 @@ def resolve_links(
     action_numbers: Iterable[int],
     priority_area_numbers: Iterable[int] | None,
     already_linked: Iterable[int] = (),
+    areas_linked: Iterable[int] = (),
 ) -> tuple[list[Action], list[PriorityArea]]:
     """The actions and priority areas an event or a proposal serves.
 
     At least one action; each must exist and be active, unless it was linked before
     it was retired. The priority areas default to the union of the actions' ones; any
-    named area must be served by at least one of the actions.
+    named area must be served by at least one of the actions, unless it was linked
+    before with these same actions (``areas_linked``): an amendment of the plan since
+    does not undo a link made under it.
     """
     wanted = sorted(set(action_numbers))
     if not wanted:
@@ -61,6 +64,9 @@ def resolve_links(
     named = sorted(set(priority_area_numbers))
     if not named:
         raise Invalid("Name at least one priority area, or leave priority_areas out", loc=AREAS)
+    earlier = (set(areas_linked) & set(named)) - served.keys()
+    if earlier:  # linked under the plan before its amendment
+        served.update((area.number, area) for area in priority_areas(session, earlier))
     unserved = [number for number in named if number not in served]
     if unserved:
         priority_areas(session, unserved)  # an unknown number gets its own message
@@ -99,4 +105,5 @@ def relink(
         action_numbers=action_numbers if action_numbers is not None else linked,
         priority_area_numbers=priority_area_numbers,
         already_linked=linked,
+        areas_linked=[area.number for area in priority_areas] if action_numbers is None else (),
     )

@@ -122,10 +122,11 @@ def add_event(
     priority_areas: Iterable[int] | None,
     now: datetime,
     inherited_actions: Iterable[int] = (),
+    inherited_areas: Iterable[int] = (),
 ) -> Event:
-    """Store an event whose kind, status and host are decided. ``inherited_actions`` were
-    linked before the event existed (an agreed seminar topic's), so they stay linked even
-    if retired since."""
+    """Store an event whose kind, status and host are decided. ``inherited_actions`` and
+    ``inherited_areas`` were linked before the event existed (an agreed seminar topic's),
+    so they stay linked even if the plan was amended since."""
     zone = zones.zone(timing.timezone)
     starts_at = instant(timing.starts_at, zone, "starts_at")
     ends_at = instant(timing.ends_at, zone, "ends_at")
@@ -135,6 +136,7 @@ def add_event(
         action_numbers=actions,
         priority_area_numbers=priority_areas,
         already_linked=inherited_actions,
+        areas_linked=inherited_areas,
     )
     event = Event(
         title=title,

@@ -58,6 +58,7 @@ def schedule(
         priority_areas=topic.priority_area_numbers,
         now=now,
         inherited_actions=topic.action_numbers,
+        inherited_areas=topic.priority_area_numbers,
     )
     seminar.event_id = event.id
     seminar.updated_at = now
