@@ -241,6 +241,30 @@ def test_the_waitlist_is_not_promoted_once_the_event_has_begun(
     assert client.get(path).json()["capacity"] == 10
 
 
+def test_a_begun_event_moved_to_a_later_day_promotes_those_who_waited_first(
+    client, small_event, dg_rtd, make_account, clock
+):
+    """A place given up during the event waits, unoffered; when the event is moved to a
+    later day, registration opens again and the place goes to the head of the waitlist,
+    not to whoever registers next."""
+    people = [make_account("participant") for _ in range(4)]
+    for person in people[:3]:
+        register(client, small_event, person)
+    path = f"/events/{small_event['id']}"
+    clock.set(clock.now.replace(year=2027, month=3, day=10, hour=12))  # under way
+    assert client.delete(f"{path}/registrations/me", headers=people[0].headers).status_code == 200
+    moved = client.patch(
+        path,
+        headers=dg_rtd.headers,
+        json={"starts_at": "2027-03-17T09:30", "ends_at": "2027-03-17T17:00"},
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["registered"], moved.json()["waitlisted"]) == (2, 0)
+    waited = client.get("/me/registrations", headers=people[2].headers).json()["items"]
+    assert waited[0]["status"] == "registered"
+    assert register(client, small_event, people[3]).json()["status"] == "waitlisted"
+
+
 def test_only_host_and_secretariat_see_who_registered(
     client, member, sedec, participant, make_account
 ):

@@ -215,7 +215,8 @@ def update_event(
     if after == before:
         return event
     check_not_cancelled(event)  # the transaction is rolled back with the changes above
-    if after["capacity"] != before["capacity"]:
+    if after["capacity"] != before["capacity"] or after["starts_at"] != before["starts_at"]:
+        # More places, or a begun event moved to a later day: the waitlist goes first.
         registrations.fill_places(session=session, actor=actor, event=event, now=now)
     event.record_change(now)
     after["sequence"] = event.sequence
