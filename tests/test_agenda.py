@@ -92,6 +92,29 @@ def test_a_confirmation_stands_for_the_agenda_that_was_reviewed(
     assert confirmed.headers["etag"] == client.get(path).headers["etag"]
 
 
+def test_the_agendas_version_changes_with_the_zone_its_times_are_shown_in(
+    client, event, dg_rtd, sedec
+):
+    """The agenda answers its items' local times in the event's zone: moving the event
+    to another zone changes what a reviewer read, so its strong ETag changes too."""
+    path = f"/events/{event['id']}/agenda"
+    put_agenda(client, event, dg_rtd.headers)
+    reviewed = client.get(path)
+    moved = client.patch(
+        f"/events/{event['id']}", headers=dg_rtd.headers, json={"timezone": "Europe/Lisbon"}
+    )
+    assert moved.status_code == 200, moved.text
+    now = client.get(path)
+    assert (
+        now.json()["items"][0]["local_starts_at"] != reviewed.json()["items"][0]["local_starts_at"]
+    )
+    assert now.headers["etag"] != reviewed.headers["etag"]
+    stale = client.post(
+        f"{path}/confirm", headers={**sedec.headers, "If-Match": reviewed.headers["etag"]}
+    )
+    refused(stale, 412, "changed since it was read")
+
+
 def test_a_change_to_the_agenda_clears_the_confirmation(client, event, dg_rtd):
     put_agenda(client, event, dg_rtd.headers)
     client.post(f"/events/{event['id']}/agenda/confirm", headers=dg_rtd.headers)

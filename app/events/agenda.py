@@ -107,10 +107,13 @@ def replace_agenda(
 
 
 def agenda_tag(event: Event) -> str:
-    """The version of the event's agenda as its answers show it (items and confirmation),
-    as a strong ETag."""
+    """The version of the event's agenda as its answers show it (items, the zone their
+    local times are shown in, and confirmation), as a strong ETag."""
     return strong_etag(
-        _items_snapshot(event), event.agenda_confirmed_at, event.agenda_confirmed_by_id
+        _items_snapshot(event),
+        event.timezone,
+        event.agenda_confirmed_at,
+        event.agenda_confirmed_by_id,
     )
 
 
