@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, get_args, get_origin
 
 import pytest
-from pydantic import BaseModel, PlainSerializer
+from pydantic import BaseModel, PlainSerializer, ValidationError
 
-from app.common.schemas import Instant, LocalTime
+from app.common.schemas import Instant, LocalTime, Strict
 from app.main import create_app
 from tests.helpers.answers import detail_of
 from tests.helpers.events import published_event
@@ -291,6 +291,60 @@ def test_instants_are_written_in_utc_to_the_second_and_local_times_with_their_of
 
 
 # Invalid input
+
+
+def _bodies() -> list[type[BaseModel]]:
+    """Every request body the service reads (its models all derive from ``Strict``)."""
+    found: list[type[BaseModel]] = []
+    waiting: list[type[BaseModel]] = [Strict]
+    while waiting:
+        for model in waiting.pop().__subclasses__():
+            if model not in found:
+                found.append(model)
+                waiting.append(model)
+    return found
+
+
+def _scalars(annotation: Any) -> tuple[set[type], bool]:
+    """The int and bool types an annotation takes, and whether inside a list."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _scalars(get_args(annotation)[0])
+    if origin is list:
+        kinds, _ = _scalars(get_args(annotation)[0])
+        return kinds, True
+    if origin in (typing.Union, types.UnionType):
+        kinds, listed = set(), False
+        for argument in get_args(annotation):
+            more, inside = _scalars(argument)
+            kinds, listed = kinds | more, listed or inside
+        return kinds, listed
+    if origin is typing.Literal and all(isinstance(v, int) for v in get_args(annotation)):
+        return {int}, False
+    return ({annotation} & {int, bool}), False
+
+
+def test_every_number_and_yes_or_no_in_a_body_is_taken_only_as_json_sends_it(settings):
+    """ "capacity": true is not a capacity of 1, nor "5" one of 5, nor "yes" a yes: a
+    value of the wrong JSON type is refused where lax validation would convert it."""
+    create_app(settings).state.engine.dispose()  # every router imported
+    wrong: dict[type, list[object]] = {int: [True, "1", 1.0], bool: ["true", 1]}
+    checked = []
+    for model in _bodies():
+        for name, field in model.model_fields.items():
+            kinds, listed = _scalars(
+                Annotated[(field.annotation, *field.metadata)]
+                if field.metadata
+                else field.annotation
+            )
+            for value in (v for kind in kinds for v in wrong[kind]):
+                sent = [value] if listed else value
+                with pytest.raises(ValidationError) as refused:
+                    model.model_validate({name: sent})
+                fields = {error["loc"][0] for error in refused.value.errors()}
+                assert name in fields, f"{model.__name__}.{name} took {sent!r}"
+                checked.append((model.__name__, name))
+    assert len(set(checked)) > 25
 
 
 def test_field_validation_and_business_rules_answer_422_in_one_shape(client, dg_rtd):

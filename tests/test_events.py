@@ -548,6 +548,10 @@ def test_impossible_times_are_422_and_write_nothing(client, dg_rtd, db, override
         ({"online_url": "ftp://example.eu/x"}, "URL scheme should be 'http' or 'https'"),
         ({"online_url": "javascript:alert(1)"}, "online_url"),
         ({"venue": {"name": "Hall", "country": "XX"}}, "not an ISO 3166"),
+        ({"venue": {"name": "Hall", "country": "\u00df"}}, "not an ISO 3166"),  # "SS" upper-cased
+        ({"online_url": "https://example.eu/" + " a" * 990}, "at most 2000 characters"),
+        ({"capacity": True}, "valid integer"),
+        ({"actions": ["3"]}, "valid integer"),
         ({"venue": {"name": "Hall\r\nInjected: yes"}}, "single line"),
         ({"capacity": 0}, "greater than or equal to 1"),
         ({"capacity": -5}, "greater than or equal to 1"),
@@ -682,12 +686,13 @@ def test_an_edit_that_changes_nothing_answers_the_event_and_records_nothing(
         {"description": None},
         {"starts_at": None},
         {"actions": []},
+        {"priority_areas": None},  # as for a proposal: name them, or leave them out
         {"capacity": 0},
         {"starts_at": "9999-12-31T23:00:00-05:00"},
     ],
 )
 def test_bad_edits_are_422_and_change_nothing(client, dg_rtd, body):
-    event = published_event(client, dg_rtd.headers)
+    event = published_event(client, dg_rtd.headers, actions=[7, 9], priority_areas=[4])
     response = client.patch(f"/events/{event['id']}", headers=dg_rtd.headers, json=body)
     assert response.status_code == 422
     assert client.get(f"/events/{event['id']}").json() == event

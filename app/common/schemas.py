@@ -17,6 +17,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic import Strict as Unconverted
 
 from app.common.paging import Paged, PageRequest
 
@@ -106,7 +107,11 @@ T = TypeVar("T")
 # Identifiers and numbers are 32-bit integers in the database; larger ones are refused
 # as invalid input before they reach it.
 MAX_ID = 2_147_483_647
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Numbers and yes-or-no values of a body only as JSON sends them: lax validation would
+# take "5" or 5.0 as 5, true as 1, and "yes" or 1 as true.
+Whole = Annotated[int, Unconverted()]
+YesOrNo = Annotated[bool, Unconverted()]
+Id = Annotated[Whole, Field(ge=1, le=MAX_ID)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 # Times the service plans with; checked before any conversion, so that no arithmetic on

@@ -19,13 +19,32 @@ from app.common.schemas import (
     Summary,
     Title,
     WallClockOrInstant,
+    Whole,
 )
 from app.events import zones
 from app.models import EventKind, EventStatus, Institution, RegistrationStatus, Role
 
 ActionNumbers = Annotated[list[Id], Field(min_length=1, max_length=20)]
 PriorityAreaNumbers = Annotated[list[Id], Field(min_length=1, max_length=4)]
-WebUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000, allowed_schemes=["http", "https"])]
+URL_LENGTH = 2000
+
+
+def _written_within(url: HttpUrl) -> HttpUrl:
+    """The address as it is stored: escaping (a space becomes %20) can lengthen it."""
+    written = len(str(url))
+    if written > URL_LENGTH:
+        raise ValueError(
+            f"The address is {written} characters once written as a URL, with its spaces "
+            f"and other characters escaped; it may have at most {URL_LENGTH} characters"
+        )
+    return url
+
+
+WebUrl = Annotated[
+    HttpUrl,
+    UrlConstraints(max_length=URL_LENGTH, allowed_schemes=["http", "https"]),
+    AfterValidator(_written_within),
+]
 
 
 # Only names from the zone database's list: a key such as "../x" never reaches ZoneInfo.
@@ -37,10 +56,12 @@ TimeZoneName = Annotated[
 
 
 def country_code(code: str) -> str:
-    code = code.strip().upper()
-    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError(f"{code!r} is not an ISO 3166 alpha-2 country code such as BE")
-    return code
+    given = code.strip()
+    # Two ASCII letters before upper-casing: "ß".upper() is "SS", South Sudan's code.
+    two_letters = len(given) == 2 and given.isascii() and given.isalpha()
+    if not two_letters or pycountry.countries.get(alpha_2=given.upper()) is None:
+        raise ValueError(f"{given!r} is not an ISO 3166 alpha-2 country code such as BE")
+    return given.upper()
 
 
 CountryCode = Annotated[str, AfterValidator(country_code)]
@@ -65,7 +86,7 @@ class EventTiming(Strict):
     timezone: TimeZoneName
     venue: Venue | None = None
     online_url: WebUrl | None = None
-    capacity: int | None = Field(default=None, ge=1, le=100_000, description="empty: unlimited")
+    capacity: Whole | None = Field(default=None, ge=1, le=100_000, description="empty: unlimited")
 
     @model_validator(mode="after")
     def _somewhere(self) -> Self:
@@ -92,7 +113,16 @@ class EventCreate(EventTiming):
 
 
 class EventUpdate(Patch):
-    not_emptied = ("title", "description", "kind", "starts_at", "ends_at", "timezone", "actions")
+    not_emptied = (
+        "title",
+        "description",
+        "kind",
+        "starts_at",
+        "ends_at",
+        "timezone",
+        "actions",
+        "priority_areas",
+    )
 
     title: Title | None = None
     description: Summary | None = None
@@ -107,7 +137,7 @@ class EventUpdate(Patch):
     timezone: TimeZoneName | None = None
     venue: Venue | None = None
     online_url: WebUrl | None = None
-    capacity: int | None = Field(default=None, ge=1, le=100_000)
+    capacity: Whole | None = Field(default=None, ge=1, le=100_000)
     actions: ActionNumbers | None = None
     priority_areas: PriorityAreaNumbers | None = Field(
         default=None,

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.common.schemas import Instant, Patch
+from app.common.schemas import Instant, Patch, YesOrNo
 from app.models import MessageStatus
 from app.notifications.kinds import KINDS, OPTIONAL_KINDS
 
@@ -37,15 +37,15 @@ class NotificationChoicesPatch(Patch):
 
     not_emptied = OPTIONAL_KINDS
 
-    event_reminder: bool | None = Field(default=None, description=_about("event_reminder"))
-    own_event: bool | None = Field(default=None, description=_about("own_event"))
-    call_for_topics: bool | None = Field(default=None, description=_about("call_for_topics"))
-    voting_opens: bool | None = Field(default=None, description=_about("voting_opens"))
-    proposal_outcome: bool | None = Field(default=None, description=_about("proposal_outcome"))
-    event_submitted: bool | None = Field(default=None, description=_about("event_submitted"))
-    voting_closed: bool | None = Field(default=None, description=_about("voting_closed"))
-    choice_awaited: bool | None = Field(default=None, description=_about("choice_awaited"))
-    topic_agreed: bool | None = Field(default=None, description=_about("topic_agreed"))
+    event_reminder: YesOrNo | None = Field(default=None, description=_about("event_reminder"))
+    own_event: YesOrNo | None = Field(default=None, description=_about("own_event"))
+    call_for_topics: YesOrNo | None = Field(default=None, description=_about("call_for_topics"))
+    voting_opens: YesOrNo | None = Field(default=None, description=_about("voting_opens"))
+    proposal_outcome: YesOrNo | None = Field(default=None, description=_about("proposal_outcome"))
+    event_submitted: YesOrNo | None = Field(default=None, description=_about("event_submitted"))
+    voting_closed: YesOrNo | None = Field(default=None, description=_about("voting_closed"))
+    choice_awaited: YesOrNo | None = Field(default=None, description=_about("choice_awaited"))
+    topic_agreed: YesOrNo | None = Field(default=None, description=_about("topic_agreed"))
 
 
 class Unsubscription(BaseModel):

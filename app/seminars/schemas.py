@@ -13,6 +13,7 @@ from app.common.schemas import (
     Summary,
     Title,
     WallClockOrInstant,
+    Whole,
 )
 from app.events.schemas import ActionNumbers, EventTiming, PriorityAreaNumbers, TimeZoneName
 from app.models import SEMINAR_ZONE, EventStatus, ProposalStatus, SeminarPhase
@@ -34,10 +35,13 @@ def _not_blank(value: str) -> str:
 
 ProposalSummary = Annotated[Summary, AfterValidator(_not_blank)]
 
+# The first or the second of the year; a JSON number, never true or "1".
+SeminarNumber = Annotated[Whole, Field(ge=1, le=2)]
+
 
 class SeminarCreate(Strict):
-    year: int = Field(description="a year of the plan's term")
-    number: Literal[1, 2] = Field(description="the first or the second seminar of the year")
+    year: Whole = Field(description="a year of the plan's term")
+    number: SeminarNumber = Field(description="the first or the second seminar of the year")
     proposals_open_at: SeminarDate
     proposals_close_at: SeminarDate
     voting_close_at: SeminarDate
@@ -56,8 +60,8 @@ class SeminarUpdate(Patch):
         "timezone",
     )
 
-    year: int | None = None
-    number: Literal[1, 2] | None = None
+    year: Whole | None = None
+    number: SeminarNumber | None = None
     proposals_open_at: SeminarDate | None = None
     proposals_close_at: SeminarDate | None = None
     voting_close_at: SeminarDate | None = None
