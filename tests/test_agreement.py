@@ -318,6 +318,35 @@ def test_a_seminar_may_be_scheduled_as_a_draft(client, agreed, sedec):
     assert response.json()["status"] == "draft"
 
 
+def test_a_seminar_scheduled_as_a_draft_is_agreed_to_the_public_until_it_is_published(
+    client, agreed, sedec, member
+):
+    """The public cannot see a draft event: to them the seminar is agreed, with no event,
+    as the joint seminars' page and the seminars' feed show it; the secretariat sees the
+    draft. Publishing it schedules the seminar for everyone."""
+    made = client.post(
+        f"/seminars/{agreed['id']}/event",
+        headers=sedec.headers,
+        json={**WHEN_AND_WHERE, "status": "draft"},
+    ).json()
+    path = f"/seminars/{agreed['id']}"
+
+    def seen(headers: dict[str, str]) -> list[tuple[str, int | None]]:
+        one = client.get(path, headers=headers).json()
+        listed = client.get("/seminars", headers=headers).json()["items"]
+        return [(s["phase"], s["event_id"]) for s in (one, *listed) if s["id"] == agreed["id"]]
+
+    assert seen({}) == seen(member.headers) == [("agreed", None)] * 2
+    assert seen(sedec.headers) == [("scheduled", made["id"])] * 2
+    assert client.get(f"/events/{made['id']}").status_code == 404
+    page = client.get("/joint-seminars").text
+    assert "The topic is agreed." in page and "the seminar is scheduled" not in page
+    published = client.post(f"/events/{made['id']}/publish", headers=sedec.headers)
+    assert published.status_code == 200, published.text
+    assert seen({}) == seen(sedec.headers) == [("scheduled", made["id"])] * 2
+    assert "the seminar is scheduled" in client.get("/joint-seminars").text
+
+
 def test_scheduling_twice_is_409(client, agreed, sedec, db):
     first = client.post(
         f"/seminars/{agreed['id']}/event", headers=sedec.headers, json=WHEN_AND_WHERE
@@ -444,7 +473,8 @@ def test_a_seminar_with_a_live_event_is_not_scheduled_again(client, clock, agree
         assert f"already scheduled as event {first['id']}" in detail_of(again)
         assert "cancel that event first" in detail_of(again)
         assert audit_count(db) == count
-        assert client.get(f"/seminars/{agreed['id']}").json()["event_id"] == first["id"]
+        seen = client.get(f"/seminars/{agreed['id']}", headers=sedec.headers).json()
+        assert seen["event_id"] == first["id"]  # a draft too, to the secretariat
         cancel(client, sedec, first["id"])
 
 

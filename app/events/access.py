@@ -15,10 +15,15 @@ def visible_to(viewer: User | None) -> Any:
     return _shown(_audience(viewer), None if viewer is None else viewer.id)
 
 
+def sees_every_event(viewer: User | None) -> bool:
+    """The secretariat sees every event, drafts included."""
+    return viewer is not None and viewer.role == Role.secretariat
+
+
 def _audience(viewer: User | None) -> str | None:
     if viewer is None:
         return None
-    return "all" if viewer.role == Role.secretariat else "host"
+    return "all" if sees_every_event(viewer) else "host"
 
 
 def _shown(audience: str | None, host_id: Any) -> Any:

@@ -12,7 +12,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    exists,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
@@ -84,11 +84,27 @@ class Seminar(Base):
     agreements: Mapped[list["SeminarAgreement"]] = relationship(
         back_populates="seminar", order_by="SeminarAgreement.institution"
     )
-    # Read with the seminar, in the same statement: whether its linked event has been
-    # cancelled since, in which case the seminar is agreed again and waits for an event.
-    event_cancelled: Mapped[bool] = column_property(
-        exists().where(Event.id == event_id, Event.status == EventStatus.cancelled)
+    # Read with the seminar, in the same statement: its linked event's status. Once that
+    # event is cancelled the seminar is agreed again and waits for an event; while it is
+    # a draft, only the secretariat sees it scheduled.
+    event_status: Mapped[EventStatus | None] = column_property(
+        select(Event.status).where(Event.id == event_id).scalar_subquery()
     )
+
+    @property
+    def event_cancelled(self) -> bool:
+        return self.event_status == EventStatus.cancelled
+
+    def event_seen(self, *, drafts_seen: bool) -> int | None:
+        """The live event as a caller sees it: one not published yet only if they see
+        drafts (the secretariat)."""
+        if self.live_event_id is None:
+            return None
+        return (
+            self.live_event_id
+            if drafts_seen or self.event_status == EventStatus.published
+            else None
+        )
 
     @property
     def label(self) -> str:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request, status
 
 from app.auth.deps import (
     ClockDep,
+    OptionalUser,
     Secretariat,
     SessionDep,
     SettingsDep,
@@ -16,6 +17,7 @@ from app.common.http import Made, kept_json, weak_etag
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, presented_page
 from app.errors import responses
+from app.events.access import sees_every_event
 from app.models import Seminar
 from app.seminars import agreement_api, calendar, presenters, proposals_api
 from app.seminars.deps import seminar_or_404
@@ -59,14 +61,20 @@ def list_seminars(
     session: SessionDep,
     clock: ClockDep,
     page: Paging,
+    caller: OptionalUser,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ):
     """The joint seminars, by year and number, each with its current `phase`: `upcoming`,
-    `proposals`, `voting`, `agreement`, `agreed` or `scheduled`."""
+    `proposals`, `voting`, `agreement`, `agreed` or `scheduled` (a seminar whose event
+    is a draft is `agreed`, with no `event_id`, to all but the secretariat)."""
     now = clock()
+    drafts_seen = sees_every_event(caller)
     found = calendar.list_seminars(session=session, year=year, page=page)
     return presented_page(
-        SeminarRead, found, lambda seminar: presenters.seminar_read(seminar, now), page
+        SeminarRead,
+        found,
+        lambda seminar: presenters.seminar_read(seminar, now, drafts_seen=drafts_seen),
+        page,
     )
 
 
@@ -76,25 +84,34 @@ def list_seminars(
     response_model=SeminarRead,
     responses=responses(304, 404),
 )
-async def read_seminar(request: Request, seminar_id: IdPath, session: SessionDep, clock: ClockDep):
+async def read_seminar(
+    request: Request,
+    seminar_id: IdPath,
+    session: SessionDep,
+    clock: ClockDep,
+    caller: OptionalUser,
+):
     """One joint seminar with its phase, the institutions' choices and its event, once
-    scheduled."""
+    scheduled (an event still in draft, to the secretariat only)."""
     now = clock()
+    drafts_seen = sees_every_event(caller)
 
     def read() -> Made:
         seminar = seminar_or_404(seminar_id, session)
         shown = (
             [getattr(seminar, column.key) for column in Seminar.__table__.columns],
             [(choice.institution, choice.proposal_id) for choice in seminar.agreements],
-            calendar.phase_of(seminar, now),
+            calendar.phase_of(seminar, now, drafts_seen=drafts_seen),
+            seminar.event_seen(drafts_seen=drafts_seen),
         )
         return Made(
             weak_etag(shown),
-            lambda: presenters.seminar_read(seminar, now),
+            lambda: presenters.seminar_read(seminar, now, drafts_seen=drafts_seen),
             valid_until=calendar.next_turn(seminar, now),
         )
 
-    return await kept_json(request, session, ("seminar", seminar_id), SeminarRead, read, now=now)
+    key = ("seminar", seminar_id, drafts_seen)
+    return await kept_json(request, session, key, SeminarRead, read, now=now)
 
 
 @router.patch(

@@ -26,8 +26,10 @@ DATE_LABELS = {
 }
 
 
-def phase_of(seminar: Seminar, now: datetime) -> SeminarPhase:
-    if seminar.live_event_id is not None:
+def phase_of(seminar: Seminar, now: datetime, *, drafts_seen: bool = True) -> SeminarPhase:
+    """The seminar's phase; to a caller who sees no drafts (``drafts_seen=False``: the
+    public, members), one whose event is a draft is agreed, not scheduled."""
+    if seminar.event_seen(drafts_seen=drafts_seen) is not None:
         return SeminarPhase.scheduled
     if seminar.agreed_at is not None:
         return SeminarPhase.agreed

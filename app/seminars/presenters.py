@@ -19,7 +19,8 @@ from app.seminars.supports import SupportState
 from app.seminars.tally import ProposalFigures, Tally
 
 
-def seminar_read(seminar: Seminar, now: datetime) -> SeminarRead:
+def seminar_read(seminar: Seminar, now: datetime, *, drafts_seen: bool = True) -> SeminarRead:
+    """The seminar as a caller sees it: its event in draft only to the secretariat."""
     return SeminarRead(
         id=seminar.id,
         label=seminar.label,
@@ -32,14 +33,14 @@ def seminar_read(seminar: Seminar, now: datetime) -> SeminarRead:
         local_proposals_open_at=local(seminar.proposals_open_at, seminar.timezone),
         local_proposals_close_at=local(seminar.proposals_close_at, seminar.timezone),
         local_voting_close_at=local(seminar.voting_close_at, seminar.timezone),
-        phase=phase_of(seminar, now),
+        phase=phase_of(seminar, now, drafts_seen=drafts_seen),
         agreement=AgreementRead(
             dg_rtd=seminar.choice_of(Institution.dg_rtd),
             cor_sedec=seminar.choice_of(Institution.cor_sedec),
             agreed_proposal_id=seminar.agreed_proposal_id,
         ),
         agreed_at=seminar.agreed_at,
-        event_id=seminar.live_event_id,
+        event_id=seminar.event_seen(drafts_seen=drafts_seen),
         created_at=seminar.created_at,
         updated_at=seminar.updated_at,
     )

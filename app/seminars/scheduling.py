@@ -63,7 +63,7 @@ def schedule(
     seminar.event_id = event.id
     seminar.updated_at = now
     session.flush()
-    session.expire(seminar, ["event_cancelled"])  # read again, of the new event
+    session.expire(seminar, ["event_status"])  # read again, of the new event
     before: dict[str, Any] = {"event_id": None}
     if replaced is not None:
         before = {"event_id": replaced, "event_status": EventStatus.cancelled}

@@ -9,6 +9,7 @@ from sqlalchemy import func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden
+from app.events.access import sees_every_event
 from app.models import (
     Affiliation,
     Proposal,
@@ -146,7 +147,7 @@ def tally(*, session: Session, seminar: Seminar, viewer: User | None, now: datet
     lines.sort(key=lambda line: (-line.supports, line.submitted_at, line.proposal_id))
     return Tally(
         seminar=seminar,
-        phase=phase_of(seminar, now),
+        phase=phase_of(seminar, now, drafts_seen=sees_every_event(viewer)),
         final=now >= seminar.voting_close_at,
         voters=voters or 0,
         lines=lines,

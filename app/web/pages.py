@@ -312,7 +312,7 @@ def joint_seminars(session: Session, *, now: datetime) -> SeminarYears:
         years[seminar.year].append(
             SeminarEntry(
                 seminar=seminar,
-                phase=phase_of(seminar, now).value,
+                phase=phase_of(seminar, now, drafts_seen=False).value,
                 proposals=listed,
                 supports=supports,
                 agreed=agreed,
