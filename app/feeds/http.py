@@ -24,8 +24,8 @@ _matches = matches  # RFC 9110's weak comparison, shared with every conditional 
 def _unchanged_since(if_modified_since: str, last_modified: datetime) -> bool:
     try:
         since = parsedate_to_datetime(if_modified_since)
-    except (TypeError, ValueError, IndexError):
-        return False  # a date we cannot read is ignored, as RFC 9110 says
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False  # a date we cannot read (or hold) is ignored, as RFC 9110 says
     if since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     return last_modified.replace(microsecond=0) <= since
