@@ -743,6 +743,36 @@ def test_a_reminder_that_no_longer_holds_is_withdrawn_not_sent(
     assert "was withdrawn" in retried.json()["detail"]
 
 
+def test_an_invitation_outranked_by_one_sent_while_it_waited_is_withdrawn(
+    client, dg_rtd, participant, smtp, sender, clock, db
+):
+    """The confirmation (REQUEST, SEQUENCE 0) waits for the mail server; meanwhile the
+    person gives up the place, and the cancellation (SEQUENCE 1), due sooner, goes
+    first. The confirmation would now tell them, and their calendar, something
+    untrue: it is withdrawn, and the cancellation stays their last word."""
+    event = published_event(client, dg_rtd.headers)
+    register(client, participant, event["id"])
+    smtp.stop()
+    sender.run_once()  # refused; next attempt after the retry's wait
+    clock.advance(seconds=31)
+    sender.run_once()  # refused again; the wait doubles
+    clock.advance(seconds=10)
+    client.delete(f"/events/{event['id']}/registrations/me", headers=participant.headers)
+    smtp.start()
+    sender.run_once()  # only the cancellation is due
+    clock.advance(minutes=5)
+    sender.run_once()  # the confirmation's next attempt
+    sent = [
+        (m.calendar["METHOD"], m.vevent["SEQUENCE"])
+        for m in smtp.to(participant.user.email)
+        if m.calendar_part is not None
+    ]
+    assert sent == [("CANCEL", 1)]
+    [confirmation] = [m for m in outbox(db) if m.calendar_method == "REQUEST"]
+    assert confirmation.status == "withdrawn"
+    assert "(SEQUENCE 1) was sent while it waited" in confirmation.last_error
+
+
 @pytest.mark.parametrize(
     "since", ["the call closed", "voting closed", "the topic was agreed", "turned off"]
 )

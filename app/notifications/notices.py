@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +23,7 @@ from app.models import (
     AGREEING_INSTITUTIONS,
     Event,
     EventStatus,
+    MessageStatus,
     Notice,
     OutboxMessage,
     Registration,
@@ -138,6 +139,35 @@ def no_longer_holds(session: Session, message: OutboxMessage, now: datetime) -> 
     optional message against the person's choices, by the sender)."""
     check = _CHECKS.get(message.kind)
     return None if check is None else check(session, message, now)
+
+
+def outranked(session: Session, messages: list[OutboxMessage]) -> dict[int, str]:
+    """Invitations outranked by a later one for the same event, sent to the same address
+    while they waited for the mail server (a cancellation after a confirmation the
+    server refused): sent now, they would arrive last and undo it. By id, with why."""
+    invitations = [m for m in messages if m.calendar_uid and m.calendar_sequence is not None]
+    if not invitations:
+        return {}
+    sent = session.execute(
+        select(
+            OutboxMessage.calendar_uid,
+            OutboxMessage.recipient,
+            func.max(OutboxMessage.calendar_sequence),
+        )
+        .where(
+            OutboxMessage.calendar_uid.in_({m.calendar_uid for m in invitations}),
+            OutboxMessage.status == MessageStatus.sent,
+        )
+        .group_by(OutboxMessage.calendar_uid, OutboxMessage.recipient)
+    )
+    latest: dict[tuple[str | None, str], int] = {
+        (uid, recipient): sequence for uid, recipient, sequence in sent if sequence is not None
+    }
+    return {
+        m.id: f"a later invitation to this event (SEQUENCE {later}) was sent while it waited"
+        for m in invitations
+        if (later := latest.get((m.calendar_uid, m.recipient), -1)) > (m.calendar_sequence or 0)
+    }
 
 
 _REMINDED = re.compile(r"event:(?P<event>\d+):reminder:.*:to:(?P<user>\d+)")

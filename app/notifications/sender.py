@@ -297,6 +297,7 @@ def _looked_over(
         for message in messages
         if (reason := notices.no_longer_holds(session, message, now)) is not None
     }
+    untrue |= notices.outranked(session, messages)
     untrue |= {
         message.id: "the person turned this kind of mail off"
         for message in messages
