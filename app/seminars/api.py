@@ -56,7 +56,9 @@ def create_seminar(
     return presenters.seminar_read(seminar, now)
 
 
-@router.get("/seminars", tags=["seminars"], response_model=Page[SeminarRead])
+@router.get(
+    "/seminars", tags=["seminars"], response_model=Page[SeminarRead], responses=responses(401)
+)
 def list_seminars(
     session: SessionDep,
     clock: ClockDep,
@@ -82,7 +84,7 @@ def list_seminars(
     "/seminars/{seminar_id}",
     tags=["seminars"],
     response_model=SeminarRead,
-    responses=responses(304, 404),
+    responses=responses(304, 401, 404),
 )
 async def read_seminar(
     request: Request,
