@@ -156,6 +156,7 @@ def outranked(session: Session, messages: list[OutboxMessage]) -> dict[int, str]
         )
         .where(
             OutboxMessage.calendar_uid.in_({m.calendar_uid for m in invitations}),
+            OutboxMessage.recipient.in_({m.recipient for m in invitations}),
             OutboxMessage.status == MessageStatus.sent,
         )
         .group_by(OutboxMessage.calendar_uid, OutboxMessage.recipient)
