@@ -6,8 +6,10 @@ resource's own endpoint.
 """
 
 import pytest
+from sqlalchemy import select
 
 from app.audit.service import ENTITY_TYPES
+from app.models import MessageStatus, OutboxMessage
 from tests.helpers.events import create_event, published_event
 from tests.helpers.seminars import (
     AFTER_VOTING,
@@ -22,7 +24,7 @@ PERSONAL_USER_FIELDS = {"name", "email", "member_state", "region"}
 
 
 @pytest.fixture
-def story(client, clock, admin, sedec, dg_rtd, member, participant) -> dict:
+def story(client, db, clock, admin, sedec, dg_rtd, member, participant) -> dict:
     created = client.post(
         "/users",
         headers=admin.headers,
@@ -47,6 +49,12 @@ def story(client, clock, admin, sedec, dg_rtd, member, participant) -> dict:
     proposal = propose(client, member, seminar["id"])
     clock.set(IN_VOTING)
     support(client, member, proposal["id"])
+    message = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "registration_confirmed")
+    ).one()
+    message.status, message.last_error = MessageStatus.failed, "relay refused"
+    db.commit()
+    assert client.post(f"/outbox/{message.id}/retry", headers=admin.headers).status_code == 200
     return {
         "new_user": created["user"],
         "public_event": public,

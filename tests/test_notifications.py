@@ -1045,6 +1045,35 @@ def test_preferences_turn_optional_mails_off_and_never_transactional_ones(
     assert client.get("/me/notifications").status_code == 401
 
 
+def test_a_change_of_mail_choices_is_in_the_trail_for_its_owner_and_admins(
+    client, participant, admin, sedec
+):
+    """Who turned which mail off, and when, as for every change; the choices themselves
+    are the person's own, read by them and by admins, not by the secretariat."""
+    client.patch("/me/notifications", headers=participant.headers, json={"event_reminder": True})
+    changed = client.patch(
+        "/me/notifications",
+        headers=participant.headers,
+        json={"event_reminder": False, "own_event": True},
+    )
+    assert changed.status_code == 200
+    params = {"entity_type": "user", "entity_id": participant.id}
+
+    def trail(reader) -> list[dict]:
+        items = client.get("/audit", headers=reader.headers, params=params).json()["items"]
+        return [e for e in items if e["action"] == "user.notifications_changed"]
+
+    [entry] = trail(admin)  # the first change changed nothing: no entry
+    assert entry["actor_id"] == participant.id
+    assert (entry["before"], entry["after"]) == (
+        {"notifications": {"event_reminder": True}},
+        {"notifications": {"event_reminder": False}},
+    )
+    [seen] = trail(sedec)
+    assert seen["after"] is None or "notifications" not in seen["after"]
+    assert "after.notifications" in seen["hidden"]
+
+
 def test_a_kind_turned_off_is_not_queued(client, dg_rtd, participant, db, clock, sender):
     event = published_event(client, dg_rtd.headers)
     register(client, participant, event["id"])
@@ -1287,11 +1316,46 @@ def test_the_wait_doubles_and_a_message_fails_after_the_last_attempt(
     smtp.start()
     retried = client.post(f"/outbox/{item['id']}/retry", headers=admin.headers)
     assert retried.status_code == 200 and retried.json()["status"] == "pending"
+    [entry] = client.get(
+        "/audit", headers=admin.headers, params={"entity_type": "outbox", "entity_id": item["id"]}
+    ).json()["items"]
+    assert (entry["action"], entry["actor_id"]) == ("outbox.retried", admin.id)
+    assert entry["before"] == {"status": "failed", "attempts": 3}
+    assert entry["after"] == {"status": "pending", "attempts": 0}
     sender.run_once()
     assert len(smtp.to(participant.user.email)) == 1
     again = client.post(f"/outbox/{item['id']}/retry", headers=admin.headers)
     assert again.status_code == 409
     assert client.post("/outbox/999999/retry", headers=admin.headers).status_code == 404
+
+
+def test_a_failed_link_is_not_sent_again_and_the_answer_says_whose_link_to_renew(
+    client, admin, participant, db, clock
+):
+    """A message that carried a one-time link is never retried (the outbox forgot the
+    link when the message failed): the 409 names the account to send a new one to."""
+    failed = OutboxMessage(
+        idempotency_key="invitation:failed",
+        kind="invitation",
+        user_id=participant.id,
+        recipient=participant.user.email,
+        recipient_name=participant.user.name,
+        subject="Your account",
+        body="(its link forgotten)",
+        message_id="<failed@example.eu>",
+        status=MessageStatus.failed,
+        attempts=3,
+        next_attempt_at=clock(),
+        last_error="relay refused",
+        created_at=clock(),
+    )
+    db.add(failed)
+    db.commit()
+    answer = client.post(f"/outbox/{failed.id}/retry", headers=admin.headers)
+    assert answer.status_code == 409
+    assert f"POST /users/{participant.id}/invitation" in answer.json()["detail"]
+    db.refresh(failed)
+    assert failed.status == MessageStatus.failed
 
 
 def test_without_a_mail_server_messages_are_written_as_files(

@@ -26,7 +26,7 @@ def list_audit(
         str | None,
         Query(
             max_length=50,
-            description="user, action, seminar, proposal, event or registration",
+            description="user, action, seminar, proposal, event, registration or outbox",
         ),
     ] = None,
     entity_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,

@@ -21,7 +21,9 @@ from app.models import AuditEntry, Event, Proposal, Role, Seminar, User
 from app.seminars.visibility import tally_hidden
 
 # Every kind of entity the trail records.
-ENTITY_TYPES = frozenset({"user", "registration", "proposal", "seminar", "event", "action"})
+ENTITY_TYPES = frozenset(
+    {"user", "registration", "proposal", "seminar", "event", "action", "outbox"}
+)
 
 
 def jsonable(value: Any) -> Any:
@@ -71,8 +73,9 @@ def record(
 # the rest of the trail, not these entries (nor the supports of a tally not yet public).
 SECRETARIAT_ONLY = ("registration",)
 
-# What an account's owner and admins read at GET /users/{id}, and nobody else.
-PERSONAL_ACCOUNT_FIELDS = ("name", "email", "member_state", "region")
+# What an account's owner and admins read (at GET /users/{id}, /me/notifications), and
+# nobody else.
+PERSONAL_ACCOUNT_FIELDS = ("name", "email", "member_state", "region", "notifications")
 ALL = ("before", "after")
 
 
@@ -129,6 +132,8 @@ def withheld(viewer: User, entry: AuditEntry, public_events: set[int]) -> Withhe
             return Withheld(actor=True, fields=ALL)
         case "seminar" | "action":
             return NOTHING  # public records, made by the secretariat
+        case "outbox":
+            return NOTHING  # a message's status and attempts, put back by an admin
     return Withheld(actor=True, fields=ALL)
 
 

@@ -79,8 +79,8 @@ def list_outbox(
 @router.post(
     "/outbox/{message_id}/retry", response_model=OutboxRead, responses=responses(401, 403, 404, 409)
 )
-def retry_message(message_id: IdPath, session: SessionDep, _admin: Admin, clock: ClockDep):
+def retry_message(message_id: IdPath, session: SessionDep, admin: Admin, clock: ClockDep):
     """Send a failed message again, at once, with a fresh count of attempts. A sent or
     withdrawn message is a 409."""
-    message = service.retry(session=session, message_id=message_id, now=clock())
+    message = service.retry(session=session, actor=admin, message_id=message_id, now=clock())
     return presenters.outbox_read(message)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
 from app.common.numbers import whole_number
 from app.common.paging import among
 from app.errors import NotFound
@@ -46,11 +47,13 @@ def turned_off(session: Session, wanted: set[tuple[int, str]]) -> set[tuple[int,
 
 
 def choose(*, session: Session, user: User, changes: dict[str, bool], now: datetime) -> None:
-    """Turn optional kinds on or off; a choice that stands already changes nothing."""
+    """Turn optional kinds on or off, in the trail as the person's own change; a choice
+    that stands already changes nothing."""
     current = choices(session=session, user=user)
-    for kind, enabled in changes.items():
-        if current[kind] == enabled:
-            continue
+    changed = {kind: enabled for kind, enabled in changes.items() if current[kind] != enabled}
+    if not changed:
+        return
+    for kind, enabled in changed.items():
         setting = session.get(NotificationSetting, (user.id, kind))
         if setting is None:
             session.add(
@@ -60,6 +63,15 @@ def choose(*, session: Session, user: User, changes: dict[str, bool], now: datet
             setting.enabled = enabled
             setting.updated_at = now
     session.flush()
+    audit.record(
+        session=session,
+        actor=user,
+        action="user.notifications_changed",
+        entity_type="user",
+        entity_id=user.id,
+        before={"notifications": {kind: current[kind] for kind in changed}},
+        after={"notifications": changed},
+    )
 
 
 # -- one-click unsubscribe -------------------------------------------------------------

@@ -6,9 +6,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
 from app.common.paging import Paged, PageRequest, fetch_page
 from app.errors import Conflict, NotFound
-from app.models import MessageStatus, OutboxMessage
+from app.models import MessageStatus, OutboxMessage, User
 
 
 def list_messages(
@@ -21,7 +22,7 @@ def list_messages(
     return fetch_page(session, query.order_by(OutboxMessage.id.desc()), page)
 
 
-def retry(*, session: Session, message_id: int, now: datetime) -> OutboxMessage:
+def retry(*, session: Session, actor: User, message_id: int, now: datetime) -> OutboxMessage:
     """Put a failed message back to be sent at once, with a fresh count of attempts; a
     pending one is answered as it stands."""
     message = session.scalars(
@@ -41,12 +42,22 @@ def retry(*, session: Session, message_id: int, now: datetime) -> OutboxMessage:
     if message.kind in ("invitation", "token_recovery"):
         raise Conflict(
             f"Message {message.id} carried a one-time link, which the outbox forgot when it "
-            "failed; send the owner a new one (POST /users/{id}/invitation)"
+            f"failed; send the owner a new one (POST /users/{message.user_id}/invitation)"
         )
+    before = {"status": message.status, "attempts": message.attempts}
     message.status = MessageStatus.pending
     message.attempts = 0
     message.next_attempt_at = now
     message.claimed_by = None
     message.claimed_until = None
     session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="outbox.retried",
+        entity_type="outbox",
+        entity_id=message.id,
+        before=before,
+        after={"status": message.status, "attempts": message.attempts},
+    )
     return message
