@@ -38,6 +38,9 @@ def resolve_links(
             select(Action)
             .where(Action.number.in_(wanted))
             .options(selectinload(Action.priority_areas))
+            # Shared locks: a retirement or amendment under way (which locks the action
+            # for update) lands first, and its outcome is what is read here.
+            .with_for_update(read=True)
         )
     }
     missing = [number for number in wanted if number not in found]
