@@ -275,6 +275,51 @@ def test_the_joint_seminars_page_shows_the_call_proposals_and_the_tally_once_vot
     assert "http://127.0.0.1:8000/seminars.ics" in page.links
 
 
+def test_a_joint_seminar_whose_event_was_cancelled_marks_that_event_cancelled(
+    client, clock, dg_rtd, sedec, member
+):
+    seminar = open_seminar(client, dg_rtd)
+    clock.set(IN_PROPOSALS)
+    topic = propose(client, member, seminar["id"], title="Valleys")
+    clock.set(IN_VOTING)
+    support(client, member, topic["id"])
+    clock.set(AFTER_VOTING)
+    for partner in (dg_rtd, sedec):
+        answer = client.put(
+            f"/seminars/{seminar['id']}/agreement",
+            headers=partner.headers,
+            json={"proposal_id": topic["id"]},
+        )
+        assert answer.status_code == 200, answer.text
+    answer = client.post(
+        f"/seminars/{seminar['id']}/event",
+        headers=dg_rtd.headers,
+        json={
+            "starts_at": "2027-06-10T09:30",
+            "ends_at": "2027-06-10T17:00",
+            "timezone": "Europe/Brussels",
+            "venue": {"name": "JDE", "city": "Brussels", "country": "BE"},
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    event = answer.json()
+    assert event["status"] == "published"
+    page = open_page(client, "/joint-seminars")
+    assert "The topic is agreed and the seminar is scheduled" in page.text
+    assert f"The seminar {event['title']}" in page.text
+    answer = client.post(
+        f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "Strike"}
+    )
+    assert answer.status_code == 200, answer.text
+
+    page = open_page(client, "/joint-seminars")
+    assert "The topic is agreed." in page.text
+    # The cancelled event is named as the programme and its own page name it, not as
+    # the seminar that will be held.
+    assert f"The seminar {event['title']}" not in page.text
+    assert f'<a href="/e/{event["id"]}">Cancelled: {event["title"]}</a>' in page.html
+
+
 def test_the_plan_page_lists_the_four_areas_and_eleven_actions_with_their_events(
     client, clock, make_account
 ):

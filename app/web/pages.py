@@ -257,6 +257,8 @@ class SeminarEntry:
     proposals: list[Proposal]
     supports: dict[int, int] | None  # by proposal id, once the tally is public
     agreed: Proposal | None
+    # The seminar's public event, published or cancelled: the page marks a cancelled one
+    # as every page does, since the seminar then waits for a new date.
     event: Event | None
 
 
