@@ -374,6 +374,36 @@ def test_the_plan_page_counts_cancelled_events_apart_as_the_coverage_report_does
     assert action_6["figures"]["events"] == {"held": 1, "upcoming": 1, "cancelled": 2}
 
 
+def test_the_plan_page_names_the_next_events_held_not_the_cancelled_ones(client, dg_rtd):
+    for day in ("2027-03-01", "2027-03-02", "2027-03-03"):
+        called_off = published_event(
+            client,
+            dg_rtd.headers,
+            title=f"Called off {day}",
+            actions=[6],
+            starts_at=f"{day}T09:00",
+            ends_at=f"{day}T12:00",
+        )
+        answer = client.post(
+            f"/events/{called_off['id']}/cancel", headers=dg_rtd.headers, json={"reason": "Venue"}
+        )
+        assert answer.status_code == 200, answer.text
+    coming = published_event(
+        client,
+        dg_rtd.headers,
+        title="The one that takes place",
+        actions=[6],
+        starts_at="2027-04-01T09:00",
+        ends_at="2027-04-01T12:00",
+    )
+    page = open_page(client, "/plan")
+    for entry in ("action-6", "priority-area-1"):
+        assert _served(page, entry) == "0 events held, 1 upcoming, 3 cancelled"
+        section = page.html.split(f'id="{entry}"')[1].split("</article>")[0]
+        assert f"/e/{coming['id']}" in section, entry
+        assert "Called off" not in section, entry
+
+
 def test_the_subscribe_page_lists_every_public_feed_with_webcal_https_and_instructions(client):
     page = open_page(client, "/subscribe")
     feeds = client.get("/feeds", params={"limit": 200}).json()["items"]

@@ -27,6 +27,7 @@ from app.models import (
     Action,
     Event,
     EventKind,
+    EventStatus,
     PriorityArea,
     Proposal,
     ProposalStatus,
@@ -42,7 +43,7 @@ PAGE_SIZE = 20
 MAX_PAGE = 100_000
 # How many upcoming events the plan's page names under each action and priority area.
 NAMED_PER_ENTRY = 3
-# ... found among the programme's next this many events, so that the plan's page reads a
+# ... found among the next this many events not cancelled, so that the plan's page reads a
 # bounded number of rows: an entry served only later shows its count and its link.
 NEXT_WINDOW = 100
 
@@ -369,13 +370,16 @@ def _counts(session: Session, link: Any, column: Any, now: datetime) -> dict[int
 
 def plan(session: Session, *, now: datetime) -> Plan:
     """The catalogue, each entry's events held, upcoming and cancelled, and the next few
-    among the programme's next ``NEXT_WINDOW`` events: seven statements, however many
-    events (the counts read every link; the next events read a bounded window by start)."""
+    that are not cancelled among the programme's next ``NEXT_WINDOW`` such events: seven
+    statements, however many events (the counts read every link; the next events read a
+    bounded window by start)."""
     actions = _counts(session, event_actions, event_actions.c.action_number, now)
     areas = _counts(session, event_priority_areas, event_priority_areas.c.priority_area_number, now)
+    # A cancelled event serves nothing: it is counted apart, and never named as one of
+    # the next, where it would take the place of one that is held.
     upcoming = session.scalars(
         select(Event)
-        .where(access.visible_to(None), Event.ends_at > now)
+        .where(access.visible_to(None), Event.status != EventStatus.cancelled, Event.ends_at > now)
         .options(selectinload(Event.actions), selectinload(Event.priority_areas))
         .order_by(Event.starts_at, Event.id)
         .limit(NEXT_WINDOW)
