@@ -240,6 +240,12 @@ class Settings(BaseSettings):
         return range(self.plan_start_year, self.plan_end_year + 1)
 
     @property
+    def plan_term(self) -> str:
+        """The plan's term as the pages and the documentation write it: its first and last
+        years, an en dash between them."""
+        return f"{self.plan_start_year}–{self.plan_end_year}"
+
+    @property
     def invitation_lifetime(self) -> timedelta:
         return timedelta(hours=self.invitation_hours)
 

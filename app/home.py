@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from app import __version__
+from app.auth.deps import SettingsDep
 from app.bodies import JsonRoute
 
 router = APIRouter(tags=["health"], route_class=JsonRoute)
@@ -38,7 +39,7 @@ def _served_paths(request: Request) -> set[str]:
 
 
 @router.get("/", response_model=ServiceRead)
-def service(request: Request, response: Response):
+def service(request: Request, response: Response, settings: SettingsDep):
     """The service's name and version, with links to its documentation, its health check
     and its public lists and feeds. Answers JSON to every client that does not prefer
     HTML (`Accept: application/json`, `*/*` or none); a browser, which asks for
@@ -49,6 +50,7 @@ def service(request: Request, response: Response):
         name=NAME,
         version=__version__,
         description="Joint DG RTD–CoR seminars and peer-to-peer events of the Knowledge "
-        "Exchange Platform under the Joint Action Plan for research and innovation, 2026–2029",
+        "Exchange Platform under the Joint Action Plan for research and innovation, "
+        f"{settings.plan_term}",
         links=DOCUMENTATION | {name: path for name, path in LINKS.items() if path in served},
     )

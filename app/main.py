@@ -48,9 +48,10 @@ from app.watchdog import Timeouts, interrupt_all, watchdog
 from app.web import api as web
 from app.web.rendering import STATIC
 
+# {plan_term}: the plan's term, a setting, written in by create_app.
 DESCRIPTION = """
 Joint DG RTD–CoR seminars and peer-to-peer events of the Knowledge Exchange Platform
-(KEP 2.0) under the Joint Action Plan for research and innovation, 2026–2029:
+(KEP 2.0) under the Joint Action Plan for research and innovation, {plan_term}:
 topic proposals, support, joint agreement, events with confirmed agendas, registration,
 calendar feeds, and the monitoring that links every event to the plan's actions and
 priority areas.
@@ -203,7 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPIOffline(
         title="KEP 2.0 events service",
         version=__version__,
-        description=DESCRIPTION,
+        description=DESCRIPTION.replace("{plan_term}", settings.plan_term),
         dependencies=[Depends(no_unknown_query_parameters)],
         lifespan=lifespan,
     )

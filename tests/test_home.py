@@ -2,7 +2,10 @@
 
 import re
 
+from fastapi.testclient import TestClient
+
 from app import __version__
+from app.main import create_app
 
 
 def test_the_front_door_says_what_the_service_is_and_where_to_go(client):
@@ -31,3 +34,20 @@ def test_the_documentation_loads_its_files_from_the_service_itself(client):
             assert len(served.content) > 1000, asset
         assert "cdn" not in html.lower()
         assert "fonts.googleapis" not in html
+
+
+def test_the_front_door_and_the_documentation_give_the_plans_term_of_the_settings(
+    settings, session_factory
+):
+    other_term = settings.model_copy(update={"plan_start_year": 2031, "plan_end_year": 2034})
+    app = create_app(other_term)
+    app.state.sessionmaker = session_factory
+    try:
+        with TestClient(app) as client:
+            front = client.get("/", headers={"Accept": "application/json"}).json()
+            documented = client.get("/openapi.json").json()["info"]["description"]
+    finally:
+        app.state.engine.dispose()
+    for text in (front["description"], documented):
+        assert "2031–2034" in text
+        assert "2026" not in text and "2029" not in text

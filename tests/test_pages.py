@@ -521,6 +521,22 @@ def test_links_out_of_the_pages_are_built_from_the_public_base_url(app, client, 
     assert "http://127.0.0.1:8000" not in open_page(client, "/subscribe").html
 
 
+def test_the_pages_give_the_plans_term_of_the_settings(app, client, event):
+    app.state.settings = Settings(
+        database_url=app.state.settings.database_url,
+        plan_start_year=2031,
+        plan_end_year=2034,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    assert "The Joint Action Plan, 2031–2034" in open_page(client, "/plan").text
+    for path in (*PAGES, f"/e/{event['id']}"):
+        page = open_page(client, path)
+        assert "(DG RTD and JRC), 2031–2034." in page.text, path  # the footer
+        assert "2029" not in page.text, path
+    missing = client.get("/e/999999", headers=BROWSER)
+    assert missing.status_code == 404 and "2031–2034" in missing.text
+
+
 def test_the_feeds_link_each_event_to_its_page(client, event):
     [shown] = read(fetch(client, "/calendar.ics")).values()
     url = f"http://127.0.0.1:8000/e/{event['id']}"

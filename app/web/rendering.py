@@ -109,8 +109,14 @@ def render(template: str, **context: Any) -> bytes:
 
 
 def page(request: Request, template: str, *, status_code: int = 200, **context: Any) -> Response:
-    """The page, or 304 when the browser's copy (by its ETag) is current."""
-    body = render(template, request_path=request.url.path, **context)
+    """The page, or 304 when the browser's copy (by its ETag) is current. Every page names
+    the plan's term, a setting (``KEP_PLAN_START_YEAR``, ``KEP_PLAN_END_YEAR``)."""
+    body = render(
+        template,
+        request_path=request.url.path,
+        plan_term=request.app.state.settings.plan_term,
+        **context,
+    )
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {
         "ETag": etag,
