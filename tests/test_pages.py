@@ -335,6 +335,35 @@ def test_the_plan_page_lists_the_four_areas_and_eleven_actions_with_their_events
     assert "0 events held, 0 upcoming" in action_8
 
 
+def test_the_plan_page_says_which_priority_area_an_action_focuses_on(client, dg_rtd):
+    def areas_line(page, action: int) -> str:
+        section = page.html.split(f'id="action-{action}"')[1].split("</article>")[0]
+        [line] = re.findall(r'<p class="areas">.*?</p>', section)
+        return re.sub(r"<[^>]+>", "", line)
+
+    page = open_page(client, "/plan")
+    # "... contribute to all priority areas, with a focus on priority area 1."
+    assert areas_line(page, 10) == (
+        "Serves priority areas 1, 2, 3, 4, with a focus on priority area 1."
+    )
+    section = page.html.split('id="action-10"')[1].split("</article>")[0]
+    assert 'with a focus on priority area <a href="#priority-area-1">1</a>' in section
+    assert areas_line(page, 3) == "Serves priority areas 1, 2, 3."
+    answer = client.patch(
+        "/actions/3",
+        headers=dg_rtd.headers,
+        json={
+            "focus_priority_area": 2,
+            "communication": {"reference": "Ares(2026)7", "date": "2026-11-20"},
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    page = open_page(client, "/plan")
+    assert areas_line(page, 3) == (
+        "Serves priority areas 1, 2, 3, with a focus on priority area 2."
+    )
+
+
 def _served(page, entry: str) -> str:
     section = page.html.split(f'id="{entry}"')[1].split("</article>")[0]
     found = re.search(r"\d+ events? held, \d+ upcoming(, \d+ cancelled)?", section)
