@@ -147,6 +147,32 @@ def test_the_programme_is_paged_with_links_to_the_next_and_previous_pages(client
     second = open_page(client, "/?action=3&page=2")
     assert "Event 22" in second.text and "Event 19" not in second.text
     assert "/?action=3" in second.links  # back to page 1
+    third = open_page(client, "/?action=3&page=3", status=404)
+    assert "There is no page 3: the upcoming events that match these filters fit on 2 pages" in (
+        third.text
+    )
+    assert "Page 3 of 2" not in third.text and "/?action=3&page=2" not in third.links
+
+
+def test_a_page_past_the_last_is_a_404_that_links_to_the_first_page(client, dg_rtd):
+    event = published_event(client, dg_rtd.headers)
+    page = open_page(client, "/?page=5", status=404)
+    assert "There is no such page" in page.text
+    assert "There is no page 5: the upcoming events fit on 1 page" in page.text
+    assert "Upcoming events: 1 found" in page.text
+    assert "No upcoming event matches" not in page.text
+    alert = page.html.split('role="alert"')[1].split("</div>")[0]
+    assert '<a href="/?">See the first page</a>' in alert
+    assert event["title"] not in page.text
+
+    page = open_page(client, "/?action=3&tab=past&page=2", status=404)
+    assert "There is no page 2: the past events that match these filters fit on 1 page" in (
+        page.text
+    )
+    alert = page.html.split('role="alert"')[1].split("</div>")[0]
+    assert '<a href="/?tab=past&amp;action=3">See the first page</a>' in alert
+    # The first page is a page, even with nothing on it.
+    assert "No past event matches these filters" in open_page(client, "/?action=3&tab=past").text
 
 
 @pytest.mark.parametrize(

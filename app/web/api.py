@@ -81,6 +81,10 @@ def programme(request: Request, session: SessionDep, clock: ClockDep, settings: 
     except pages.BadFilter as refused:
         error, filters = str(refused), pages.ProgrammeFilters()
     shown = pages.programme(session, filters, now=now, error=error is not None)
+    status_code = 422 if error else 200
+    if shown.past_the_last:
+        # As for an event that does not exist: the address names nothing.
+        error, status_code = shown.no_such_page(), 404
     feed_filters: dict[str, list[object]] = {
         "priority_area": [filters.priority_area] if filters.priority_area else [],
         "action": [filters.action] if filters.action else [],
@@ -91,7 +95,7 @@ def programme(request: Request, session: SessionDep, clock: ClockDep, settings: 
     response = rendering.page(
         request,
         "programme.html",
-        status_code=422 if error else 200,
+        status_code=status_code,
         programme=shown,
         catalogue=known,
         kinds=list(EventKind),

@@ -164,6 +164,20 @@ class Programme:
     def pages(self) -> int:
         return max(1, -(-self.total // PAGE_SIZE))
 
+    @property
+    def past_the_last(self) -> bool:
+        """Whether the page asked for comes after the last (the first always exists)."""
+        return self.filters.page > self.pages
+
+    def no_such_page(self) -> str:
+        """What the page says when it comes after the last."""
+        matching = " that match these filters" if self.filters.narrowed else ""
+        plural = "" if self.pages == 1 else "s"
+        return (
+            f"There is no page {self.filters.page}: the {self.filters.tab.value} events"
+            f"{matching} fit on {self.pages} page{plural}"
+        )
+
 
 def _countries(session: Session) -> list[str]:
     """The countries where public events take place, for the country filter: the few
