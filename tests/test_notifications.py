@@ -22,13 +22,15 @@ from app.events import registrations
 from app.feeds.vevents import events_for_entries
 from app.main import create_app
 from app.models import Event, MessageStatus, OutboxMessage
-from app.notifications import itip
+from app.notifications import itip, preferences
+from app.notifications.kinds import KINDS
 from app.notifications.mail import transport_for
 from app.notifications.outbox import shared_lines
 from app.notifications.sender import Sender
 from tests.helpers.database import migrate
 from tests.helpers.events import create_event, published_event
 from tests.helpers.mail import SmtpServer
+from tests.helpers.pages import BROWSER, open_page
 from tests.helpers.waiting import until
 from tests.test_catalogue import COMMUNICATION
 
@@ -1119,6 +1121,35 @@ def test_one_click_unsubscribe_turns_off_that_kind_only_without_logging_in(
     assert client.post(forged).status_code == 404
     other_kind = path.replace("event_reminder", "own_event")
     assert client.post(other_kind).status_code == 404
+
+
+def test_the_unsubscribe_link_opened_in_a_browser_asks_then_stops_those_mails(
+    client, participant, db, settings
+):
+    """The link written in a mail's body is opened in a browser: a page says what it
+    stops, with a button; pressing it stops that kind, and the next page says so. The
+    page alone changes nothing, as for link checkers; mail programs still get JSON."""
+    code = preferences.unsubscribe_code(db, participant.id, "event_reminder")
+    path = preferences.unsubscribe_url(settings.base_url, code).removeprefix(settings.base_url)
+    asked = open_page(client, path)
+    assert "Stop these mails?" in asked.text
+    assert KINDS["event_reminder"].description in asked.text
+    [form] = [attrs for tag, attrs in asked.tags if tag == "form"]
+    assert (form["method"], form.get("action", "")) == ("post", "")
+    assert client.get("/me/notifications", headers=participant.headers).json()["event_reminder"]
+
+    stopped = client.post(path, headers=BROWSER, data={"List-Unsubscribe": "One-Click"})
+    assert stopped.status_code == 200 and stopped.headers["content-type"].startswith("text/html")
+    assert "You no longer receive these mails" in stopped.text
+    choices = client.get("/me/notifications", headers=participant.headers).json()
+    assert choices["event_reminder"] is False and choices["own_event"] is True
+    assert "You no longer receive these mails" in open_page(client, path).text
+    assert client.get(path).json()["enabled"] is False  # JSON for every other client
+
+    forged = client.get(
+        path[:-4] + ("0000" if not path.endswith("0000") else "1111"), headers=BROWSER
+    )
+    assert forged.status_code == 404 and "not valid" in forged.text
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ asks for ``text/html``, gets the programme; any other client gets the JSON of
 ``app.home``.
 """
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request, Response
 from starlette.routing import Match
 from starlette.types import Scope
 
@@ -18,9 +18,12 @@ from app.auth.deps import ClockDep, SessionDep, SettingsDep
 from app.bodies import JsonRoute
 from app.catalogue import service as catalogue
 from app.common.numbers import whole_number
+from app.config import Settings
 from app.errors import NotFound
 from app.feeds import links, presenters
 from app.models import ActionStatus, EventKind
+from app.notifications import preferences
+from app.notifications.kinds import KINDS
 from app.web import pages, rendering
 
 router = APIRouter(tags=["pages"], route_class=JsonRoute, include_in_schema=False)
@@ -163,3 +166,47 @@ def subscribe(request: Request, session: SessionDep, settings: SettingsDep):
         areas=[(area.number, area.title) for area in areas],
     )
     return rendering.page(request, "subscribe.html", feeds=feeds, **_shared(settings.base_url))
+
+
+# -- the unsubscribe link of a mail, opened in a browser -------------------------------------
+
+# As the JSON route of the same path takes it; a mail program (no Accept, or JSON) gets
+# that route's answer, a browser these pages.
+LinkCode = Annotated[str, Path(max_length=120)]
+
+
+@browser_router.get("/notifications/unsubscribe/{code}")
+def unsubscribe_page(request: Request, code: LinkCode, session: SessionDep, settings: SettingsDep):
+    """What the link stops, with a button; opening it changes nothing (link checkers
+    open links too)."""
+    try:
+        user, kind = preferences.read_code(session, code)
+    except NotFound:
+        return _unsubscribe_page(request, settings, None, enabled=False)
+    enabled = preferences.choices(session=session, user=user)[kind]
+    return _unsubscribe_page(request, settings, kind, enabled=enabled)
+
+
+@browser_router.post("/notifications/unsubscribe/{code}")
+def unsubscribe_by_page(
+    request: Request, code: LinkCode, session: SessionDep, clock: ClockDep, settings: SettingsDep
+):
+    """The page's button: that kind of mail stops, and the page says so."""
+    try:
+        _user, kind = preferences.unsubscribe(session=session, code=code, now=clock())
+    except NotFound:
+        return _unsubscribe_page(request, settings, None, enabled=False)
+    return _unsubscribe_page(request, settings, kind, enabled=False)
+
+
+def _unsubscribe_page(
+    request: Request, settings: Settings, kind: str | None, *, enabled: bool
+) -> Response:
+    return rendering.page(
+        request,
+        "unsubscribe.html",
+        status_code=404 if kind is None else 200,
+        kind=None if kind is None else KINDS[kind],
+        enabled=enabled,
+        **_shared(settings.base_url),
+    )
