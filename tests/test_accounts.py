@@ -3,7 +3,8 @@
 import pytest
 from sqlalchemy import select
 
-from app.models import User
+from app.auth.tokens import hash_token
+from app.models import Invitation, OutboxMessage, User
 from tests.helpers.answers import detail_of
 from tests.helpers.database import audit_count
 
@@ -215,3 +216,41 @@ def test_only_admins_find_accounts(client, make_account, who):
     assert response.status_code == 403
     assert f"This needs the role admin; you are {who}" == detail_of(response)
     assert client.get("/users").status_code == 401
+
+
+def test_a_new_link_for_a_claimed_account_goes_to_its_owner_alone(client, admin, sedec, db):
+    """An admin who revokes an owner's tokens and asks for a new link never sees the link:
+    it is mailed to the owner, so that no admin can hold a token of someone else's account."""
+    for token in client.get(f"/users/{sedec.id}/tokens", headers=admin.headers).json()["items"]:
+        client.delete(f"/users/{sedec.id}/tokens/{token['id']}", headers=admin.headers)
+    sent = client.post(f"/users/{sedec.id}/invitation", headers=admin.headers)
+    assert sent.status_code == 201, sent.text
+    body = sent.json()
+    assert body["url"] is None
+    assert body["mailed_to"] == sedec.user.email
+    db.expire_all()
+    [invitation] = db.scalars(select(Invitation).where(Invitation.user_id == sedec.id)).all()
+    [mail] = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.idempotency_key == f"invitation:{invitation.id}")
+    ).all()
+    assert (mail.user_id, mail.recipient, mail.kind) == (sedec.id, sedec.user.email, "invitation")
+    assert mail.secret is not None
+    secret = mail.secret.rsplit("/", 1)[1]
+    assert invitation.token_hash == hash_token(secret)
+    assert secret not in sent.text
+    opened = client.post(mail.secret, json={"label": "own laptop"})  # the owner opens it
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["user"]["id"] == sedec.id
+
+
+def test_a_new_link_for_an_account_never_claimed_is_handed_to_the_admin(client, admin, db):
+    created = client.post(
+        "/users",
+        headers=admin.headers,
+        json={"name": "Ola", "email": "ola@example.eu", "role": "participant"},
+    ).json()
+    assert created["invitation"]["mailed_to"] == "ola@example.eu"
+    renewed = client.post(f"/users/{created['user']['id']}/invitation", headers=admin.headers)
+    assert renewed.status_code == 201, renewed.text
+    assert renewed.json()["mailed_to"] == "ola@example.eu"
+    assert client.post(renewed.json()["url"]).status_code == 201

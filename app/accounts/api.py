@@ -81,8 +81,9 @@ def create_user(
     member accounts their member state and region.
 
     The answer carries a one-time invitation link for the account's owner, valid for
-    `KEP_INVITATION_HOURS`: opening it gives them their first API token. Pass it on to
-    them; the account has no token until they open it.
+    `KEP_INVITATION_HOURS`: opening it gives them their first API token. It is mailed to
+    them too; pass it on if the mail does not reach them. The account has no token until
+    they open it.
 
     An address that only signed up (its link never opened) is taken over: that account
     gets the role and details given, and the sign-up's link stops working. An address
@@ -136,7 +137,13 @@ def send_invitation(
     settings: SettingsDep,
 ):
     """A new invitation link for an owner without a working token (admins only): the
-    first link expired or was lost. Earlier unopened links stop working."""
+    first link expired or was lost, or an admin revoked the owner's tokens. Earlier
+    unopened links stop working.
+
+    The link is mailed to the account's address. An account whose owner never held a
+    token (never opened a link) also has the link in this answer, to pass on; for one
+    whose owner has, `url` is null: the link goes to the owner alone, since admins revoke
+    tokens but never act as another account."""
     invited = users.reinvite(
         session=session,
         actor=admin,

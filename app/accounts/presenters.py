@@ -55,8 +55,11 @@ def invitation_url(base_url: str, secret: str) -> str:
 
 
 def invitation_issued(invited: Invited, base_url: str) -> InvitationIssued:
+    """The link as the admin who asked for it sees it: without its secret when it is for
+    the owner alone."""
+    url = None if invited.owner_only else invitation_url(base_url, invited.secret)
     return InvitationIssued(
-        url=invitation_url(base_url, invited.secret), expires_at=invited.invitation.expires_at
+        url=url, mailed_to=invited.user.email, expires_at=invited.invitation.expires_at
     )
 
 

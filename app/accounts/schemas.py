@@ -121,10 +121,12 @@ class FirstToken(BaseModel):
 
 
 class InvitationIssued(BaseModel):
-    url: str = Field(
-        description="A one-time link for the account's owner: opening it (POST) gives their "
-        "first API token. Shown this once; only its hash is kept."
+    url: str | None = Field(
+        description="A one-time link for the account's owner: opening it (POST) gives them "
+        "an API token. Shown this once; only its hash is kept. Null when the owner has held "
+        "a token of the account before: the link is then mailed to them alone."
     )
+    mailed_to: str = Field(description="The address the link was mailed to.")
     expires_at: Instant
 
 

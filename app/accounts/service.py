@@ -5,7 +5,7 @@ an invitation link; or by the operator on the server's command line. An admin cr
 accounts and revokes tokens, and never holds a token of someone else's account.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, select
@@ -127,11 +127,13 @@ def create_account(
 
 @dataclass(frozen=True)
 class Invited:
-    """An account with a new invitation, and the link's secret, shown this once."""
+    """An account with a new invitation, and the link's secret, shown this once: to the
+    owner by mail, and to the admin who asked too unless ``owner_only``."""
 
     user: User
     invitation: Invitation
     secret: str
+    owner_only: bool = False
 
 
 def invite(
@@ -198,7 +200,12 @@ def reinvite(
 ) -> Invited:
     """A fresh link for an owner who has no working token (the first link expired, or was
     lost). An account with a working token gets none: the link would be a second way in
-    that its owner does not know of."""
+    that its owner does not know of.
+
+    The link of an account whose owner has ever held a token is for the owner alone
+    (``owner_only``): were it handed to the admin, an admin could revoke an owner's
+    tokens and take the account over. An account never claimed is still nobody's, and
+    its link may go through the admin who made it."""
     working = session.scalar(
         select(ApiToken.id)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
@@ -209,7 +216,13 @@ def reinvite(
             f"User {user.id} has a working API token, so gets no new link; its owner issues "
             "more tokens themselves, or revoke their tokens first"
         )
-    return invite(session=session, actor=actor, user=user, now=now, lifetime=lifetime)
+    invited = invite(session=session, actor=actor, user=user, now=now, lifetime=lifetime)
+    return replace(invited, owner_only=_claimed(session, user))
+
+
+def _claimed(session: Session, user: User) -> bool:
+    """Whether ``user``'s owner has ever held a token of the account."""
+    return bool(session.scalar(select(exists().where(ApiToken.user_id == user.id))))
 
 
 def sign_up(
