@@ -254,3 +254,38 @@ def test_a_new_link_for_an_account_never_claimed_is_handed_to_the_admin(client, 
     assert renewed.status_code == 201, renewed.text
     assert renewed.json()["mailed_to"] == "ola@example.eu"
     assert client.post(renewed.json()["url"]).status_code == 201
+
+
+def test_a_recovery_request_leaves_the_invitation_an_admin_handed_out_working(client, admin, db):
+    """Anyone may ask for token recovery with any address: doing so must not break the
+    invitation link an admin gave the owner."""
+    created = client.post(
+        "/users",
+        headers=admin.headers,
+        json={"name": "Olga Owner", "email": "olga@example.eu", "role": "participant"},
+    ).json()
+    stranger = client.post("/token-recovery", json={"email": "olga@example.eu"})
+    assert stranger.status_code == 202
+    opened = client.post(created["invitation"]["url"], json={"label": "laptop"})
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["user"]["id"] == created["user"]["id"]
+
+
+def test_once_the_owner_opens_a_recovery_link_the_admins_invitation_no_longer_opens(
+    client, admin, db
+):
+    created = client.post(
+        "/users",
+        headers=admin.headers,
+        json={"name": "Olga Owner", "email": "olga@example.eu", "role": "participant"},
+    ).json()
+    client.post("/token-recovery", json={"email": "olga@example.eu"})
+    [mail] = db.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.user_id == created["user"]["id"], OutboxMessage.kind == "token_recovery"
+        )
+    ).all()
+    assert client.post(mail.secret).status_code == 201  # the owner claims the account
+    late = client.post(created["invitation"]["url"])
+    assert late.status_code == 409, "a link outside the owner's mailbox still opened"
+    assert "another link" in late.json()["detail"]

@@ -145,16 +145,17 @@ def invite(
     lifetime: timedelta,
     purpose: str = "invitation",
 ) -> Invited:
-    """A new one-time link for ``user``'s owner; the earlier unopened ones stop working."""
-    earlier = session.scalars(
-        select(Invitation)
-        .where(
-            Invitation.user_id == user.id,
-            Invitation.opened_at.is_(None),
-            Invitation.withdrawn_at.is_(None),
-        )
-        .with_for_update()
-    ).all()
+    """A new one-time link for ``user``'s owner; the earlier unopened ones stop working.
+    A recovery link, which anyone may ask for, replaces earlier recovery links only: were
+    it to withdraw the invitation an admin handed out, a stranger could keep it dead."""
+    query = select(Invitation).where(
+        Invitation.user_id == user.id,
+        Invitation.opened_at.is_(None),
+        Invitation.withdrawn_at.is_(None),
+    )
+    if purpose == "recovery":
+        query = query.where(Invitation.purpose == "recovery")
+    earlier = session.scalars(query.with_for_update()).all()
     for old in earlier:
         old.withdrawn_at = now
     secret = new_link_secret()
@@ -296,7 +297,10 @@ def _usable_invitation(
             "one token. If that was not you, tell an administrator"
         )
     if invitation.withdrawn_at is not None:
-        raise Conflict("A newer link replaced this invitation; open the newest one you were sent")
+        raise Conflict(
+            "This link no longer works: a newer link replaced it, or another link of the "
+            "account was opened; open the newest one you were sent"
+        )
     if invitation.expires_at <= now:
         raise Conflict(
             f"This invitation expired on {_when(invitation.expires_at)}; ask an administrator "
@@ -312,20 +316,37 @@ def read_invitation(*, session: Session, secret: str, now: datetime) -> Invitati
 
 def open_invitation(*, session: Session, secret: str, label: str, now: datetime) -> NewAccount:
     """Open an invitation: its account's first token, issued to whoever holds the link,
-    which is meant to be the account's owner. The link works once."""
+    which is meant to be the account's owner. The link works once, and the account's
+    other unopened links stop working: once its owner holds a token, the invitation an
+    admin handed out is no longer a way in for whoever else has seen it."""
     invitation = _usable_invitation(session, secret, now, for_update=True)
     user = invitation.user
     token, token_secret = issue_token(session=session, actor=user, user=user, label=label, now=now)
     invitation.opened_at = now
     invitation.token_id = token.id
     session.flush()  # one token per link: the unique token_id holds it in the database
+    others = session.scalars(
+        select(Invitation)
+        .where(
+            Invitation.user_id == user.id,
+            Invitation.id != invitation.id,
+            Invitation.opened_at.is_(None),
+            Invitation.withdrawn_at.is_(None),
+        )
+        .with_for_update()
+    ).all()
+    for other in others:
+        other.withdrawn_at = now
+    after: dict[str, object] = {"invitation_id": invitation.id, "token_id": token.id}
+    if others:
+        after["withdraws"] = [other.id for other in others]
     audit.record(
         session=session,
         actor=user,
         action="invitation.opened",
         entity_type="user",
         entity_id=user.id,
-        after={"invitation_id": invitation.id, "token_id": token.id},
+        after=after,
         at=now,
     )
     return NewAccount(user=user, token=token, secret=token_secret)
