@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from app.auth.tokens import hash_token
-from app.models import Invitation, OutboxMessage, User
+from app.models import AuditEntry, Invitation, OutboxMessage, User
 from tests.helpers.answers import detail_of
 from tests.helpers.database import audit_count
 
@@ -289,3 +289,53 @@ def test_once_the_owner_opens_a_recovery_link_the_admins_invitation_no_longer_op
     late = client.post(created["invitation"]["url"])
     assert late.status_code == 409, "a link outside the owner's mailbox still opened"
     assert "another link" in late.json()["detail"]
+
+
+def _usable_links(db, user_id, now):
+    db.expire_all()
+    return db.scalars(
+        select(Invitation).where(
+            Invitation.user_id == user_id,
+            Invitation.opened_at.is_(None),
+            Invitation.withdrawn_at.is_(None),
+            Invitation.expires_at > now,
+        )
+    ).all()
+
+
+def test_signing_up_again_after_the_link_expired_mails_a_new_link(client, db, clock):
+    body = {"name": "Pia", "email": "pia@example.eu"}
+    first = client.post("/signup", json=body)
+    user = db.scalars(select(User).where(User.email == "pia@example.eu")).one()
+    clock.advance(hours=72, seconds=1)  # the first link expired
+    assert _usable_links(db, user.id, clock()) == []
+    again = client.post("/signup", json=body)
+    assert again.status_code == 202
+    assert again.json() == first.json()
+    [link] = _usable_links(db, user.id, clock())
+    [mail] = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.idempotency_key == f"invitation:{link.id}")
+    ).all()
+    assert mail.recipient == "pia@example.eu"
+    entry = db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert (entry.action, entry.entity_id, entry.actor_id) == ("invitation.issued", user.id, None)
+    opened = client.post(mail.secret, json={"label": "laptop"})
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["user"]["id"] == user.id
+
+
+def test_signing_up_again_while_a_link_works_sends_nothing_new(client, admin, db, clock):
+    client.post("/signup", json={"name": "Pia", "email": "pia@example.eu"})
+    user = db.scalars(select(User).where(User.email == "pia@example.eu")).one()
+    created = client.post(
+        "/users",
+        headers=admin.headers,
+        json={"name": "Olga Owner", "email": "olga@example.eu", "role": "participant"},
+    ).json()
+    count = audit_count(db)
+    clock.advance(hours=1)
+    client.post("/signup", json={"name": "Pia", "email": "pia@example.eu"})
+    client.post("/signup", json={"name": "Someone", "email": "olga@example.eu"})
+    assert audit_count(db) == count
+    assert len(_usable_links(db, user.id, clock())) == 1
+    assert client.post(created["invitation"]["url"]).status_code == 201  # the admin's link

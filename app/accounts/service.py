@@ -139,7 +139,7 @@ class Invited:
 def invite(
     *,
     session: Session,
-    actor: User,
+    actor: User | None,
     user: User,
     now: datetime,
     lifetime: timedelta,
@@ -147,7 +147,8 @@ def invite(
 ) -> Invited:
     """A new one-time link for ``user``'s owner; the earlier unopened ones stop working.
     A recovery link, which anyone may ask for, replaces earlier recovery links only: were
-    it to withdraw the invitation an admin handed out, a stranger could keep it dead."""
+    it to withdraw the invitation an admin handed out, a stranger could keep it dead.
+    ``actor`` is None when nobody signed in asked for it."""
     query = select(Invitation).where(
         Invitation.user_id == user.id,
         Invitation.opened_at.is_(None),
@@ -164,7 +165,7 @@ def invite(
         token_hash=hash_token(secret),
         created_at=now,
         expires_at=now + lifetime,
-        created_by_id=None if actor.id == user.id else actor.id,
+        created_by_id=None if actor is None or actor.id == user.id else actor.id,
         purpose=purpose,
     )
     session.add(invitation)
@@ -229,12 +230,18 @@ def _claimed(session: Session, user: User) -> bool:
 def sign_up(
     *, session: Session, data: Signup, now: datetime, lifetime: timedelta
 ) -> Invited | None:
-    """A participant account with an invitation for the address's owner; nothing at all
-    when the address already has an account. The caller answers the same either way, so
-    that nobody learns from sign-up which addresses have accounts."""
+    """A participant account with an invitation for the address's owner. An address that
+    has an account gets nothing, unless its owner never held a token and none of its links
+    can be opened any more (the sign-up's link expired): then the owner is mailed a fresh
+    link, or the sign-up could never be finished. The account itself is left as it is.
+    The caller answers the same in every case, so that nobody learns from sign-up which
+    addresses have accounts."""
     email = data.email.lower()
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
-        return None
+    existing = session.scalars(
+        select(User).where(User.email == email).with_for_update()
+    ).one_or_none()
+    if existing is not None:
+        return _renew_sign_up(session, existing, now, lifetime)
     try:
         with session.begin_nested():
             user = create_user(
@@ -246,6 +253,23 @@ def sign_up(
             return invite(session=session, actor=user, user=user, now=now, lifetime=lifetime)
     except (IntegrityError, Conflict):  # the same address signed up at the same moment
         return None
+
+
+def _renew_sign_up(
+    session: Session, user: User, now: datetime, lifetime: timedelta
+) -> Invited | None:
+    """A fresh link for an account nobody has claimed and whose links are all spent; none
+    while one still opens, which also bounds how often a stranger can have links mailed
+    (one per link's lifetime). Anyone may ask, so the trail records no actor."""
+    usable = exists().where(
+        Invitation.user_id == user.id,
+        Invitation.opened_at.is_(None),
+        Invitation.withdrawn_at.is_(None),
+        Invitation.expires_at > now,
+    )
+    if _claimed(session, user) or session.scalar(select(usable)):
+        return None
+    return invite(session=session, actor=None, user=user, now=now, lifetime=lifetime)
 
 
 RECOVERY_WINDOW = timedelta(hours=1)
