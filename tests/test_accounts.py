@@ -339,3 +339,15 @@ def test_signing_up_again_while_a_link_works_sends_nothing_new(client, admin, db
     assert audit_count(db) == count
     assert len(_usable_links(db, user.id, clock())) == 1
     assert client.post(created["invitation"]["url"]).status_code == 201  # the admin's link
+
+
+def test_token_recovery_is_recorded_with_no_actor(client, member, db):
+    """Anyone may ask for a recovery link with any address: the trail must not say that
+    the account's owner asked."""
+    count = audit_count(db)
+    assert client.post("/token-recovery", json={"email": member.user.email}).status_code == 202
+    assert audit_count(db) == count + 1
+    entry = db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert (entry.action, entry.entity_id) == ("invitation.issued", member.id)
+    assert entry.after["purpose"] == "recovery"
+    assert entry.actor_id is None

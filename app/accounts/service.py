@@ -281,8 +281,9 @@ def recover(
     """A short-lived one-time link that gives the owner of ``email`` a new token; nothing
     when the address has no account, or has had ``per_hour`` such links in the last hour.
     The caller answers the same in every case, so nobody learns which addresses have
-    accounts. The account's row is locked while the recent links are counted, so that
-    requests at the same moment cannot pass the limit together."""
+    accounts; and since anyone may ask, the trail records no actor, not the owner. The
+    account's row is locked while the recent links are counted, so that requests at the
+    same moment cannot pass the limit together."""
     user = session.scalars(
         select(User).where(User.email == email.lower()).with_for_update()
     ).one_or_none()
@@ -298,7 +299,7 @@ def recover(
     if (recent or 0) >= per_hour:
         return None
     return invite(
-        session=session, actor=user, user=user, now=now, lifetime=lifetime, purpose="recovery"
+        session=session, actor=None, user=user, now=now, lifetime=lifetime, purpose="recovery"
     )
 
 
