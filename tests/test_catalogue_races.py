@@ -4,10 +4,22 @@ retirement and is refused, on PostgreSQL (row locks) and on SQLite (the write lo
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from app.catalogue.schemas import ActionUpdate
 from app.catalogue.service import amend_action
 from app.models import User
+from tests.helpers.database import BACKENDS, migrate, scratch_database
 from tests.helpers.events import event_body
+
+
+@pytest.fixture(params=BACKENDS)
+def race_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A database of this test's own: the retirement it lands would stay in the one the
+    other race tests share, whose events link the same action."""
+    with scratch_database(request.param, tmp_path_factory) as url:
+        migrate(url)
+        yield url
 
 
 def test_an_event_linked_while_its_action_is_retired_waits_and_is_refused(
