@@ -6,7 +6,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from tests.helpers.events import published_event
 from tests.helpers.programme import AZORES, Programme, build_programme
+from tests.helpers.seminars import AFTER_VOTING, IN_PROPOSALS, open_seminar, propose
 
 ACTIONS = range(1, 12)
 AREAS = range(1, 5)
@@ -599,8 +601,6 @@ def test_the_chart_of_the_term_is_titled_with_the_term(client, programme, sedec)
 def test_a_seminar_whose_event_is_cancelled_counts_again_once_scheduled_again(
     client, clock, dg_rtd, sedec, member
 ):
-    from tests.helpers.seminars import AFTER_VOTING, IN_PROPOSALS, open_seminar, propose
-
     seminar = open_seminar(client, sedec)
     clock.set(IN_PROPOSALS)
     topic = propose(client, member, seminar["id"])
@@ -641,3 +641,79 @@ def test_a_seminar_whose_event_is_cancelled_counts_again_once_scheduled_again(
     [slot] = scheduled["seminars"]
     assert slot["phase"] == "scheduled"
     assert (slot["event"]["id"], slot["event"]["status"]) == (second["id"], "published")
+
+
+def _agreed_seminar(client, clock, dg_rtd, sedec, member) -> dict:
+    seminar = open_seminar(client, sedec)
+    clock.set(IN_PROPOSALS)
+    topic = propose(client, member, seminar["id"])
+    clock.set(AFTER_VOTING)
+    for account in (dg_rtd, sedec):
+        response = client.put(
+            f"/seminars/{seminar['id']}/agreement",
+            headers=account.headers,
+            json={"proposal_id": topic["id"]},
+        )
+        assert response.status_code == 200, response.text
+    return seminar
+
+
+def test_joint_seminar_events_of_no_seminar_do_not_meet_the_target(client, clock, dg_rtd):
+    """The target is two seminars a year whose agreed topic is held or upcoming; a
+    `joint_seminar` event made directly, of no seminar, is an event of that kind, not one
+    of the year's seminars."""
+    for day in ("2027-03-10", "2027-04-10"):
+        published_event(
+            client,
+            dg_rtd.headers,
+            kind="joint_seminar",
+            starts_at=f"{day}T09:30",
+            ends_at=f"{day}T17:00",
+        )
+    report = coverage(client, dg_rtd).json()
+    [year] = [part for part in report["years"] if part["year"] == 2027]
+    assert year["all_events"]["kinds"]["joint_seminar"] == 2  # still events of that kind
+    seminars = year["joint_seminars"]
+    assert seminars["not_opened"] == [1, 2]
+    assert (seminars["target"], seminars["held_or_upcoming"], seminars["short_by"]) == (2, 0, 2)
+    assert report["total"]["joint_seminars"] == {"target": 8, "held_or_upcoming": 0, "short_by": 8}
+
+    rows = read_csv(coverage(client, dg_rtd, format="csv"))
+    [everything] = [r for r in rows if r["row"] == "all_events" and r["year"] == "2027"]
+    assert everything["joint_seminar"] == "2"
+    targets = {r["year"]: r for r in rows if r["row"] == "seminar_target"}
+    assert (targets["2027"]["joint_seminar"], targets["2027"]["gap"]) == ("0", "yes")
+    assert (targets["2026–2029"]["joint_seminar"], targets["2026–2029"]["gap"]) == ("0", "yes")
+
+
+def test_a_seminar_scheduled_as_a_draft_event_does_not_meet_the_target_yet(
+    client, clock, dg_rtd, sedec, member
+):
+    seminar = _agreed_seminar(client, clock, dg_rtd, sedec, member)
+    response = client.post(
+        f"/seminars/{seminar['id']}/event",
+        headers=sedec.headers,
+        json={
+            "starts_at": "2027-04-15T09:00",
+            "ends_at": "2027-04-15T17:00",
+            "timezone": "Europe/Brussels",
+            "online_url": "https://meet.example.eu/seminar",
+            "status": "draft",
+        },
+    )
+    assert response.status_code == 201, response.text
+    [year] = coverage(client, dg_rtd, year=2027).json()["years"]
+    seminars = year["joint_seminars"]
+    assert (seminars["held_or_upcoming"], seminars["short_by"]) == (0, 2)
+    [target] = [
+        r
+        for r in read_csv(coverage(client, dg_rtd, year=2027, format="csv"))
+        if r["row"] == "seminar_target"
+    ]
+    assert (target["joint_seminar"], target["gap"]) == ("0", "yes")
+
+    published = client.post(f"/events/{response.json()['id']}/publish", headers=sedec.headers)
+    assert published.status_code == 200, published.text
+    [year] = coverage(client, dg_rtd, year=2027).json()["years"]
+    seminars = year["joint_seminars"]
+    assert (seminars["held_or_upcoming"], seminars["short_by"]) == (1, 1)

@@ -111,7 +111,9 @@ def coverage_report(
     registrations and waitlisted people on the events held and upcoming; the hosts'
     member states and regions and the venues' countries. Then the gaps, the actions and
     priority areas that no event held or upcoming served, and the year's joint seminars
-    against the target of two. An event belongs to the year in which it starts in its
+    against the target of two: the seminars whose agreed topic is held or upcoming (a
+    `joint_seminar` event made outside a seminar is counted with the events, not
+    toward the target). An event belongs to the year in which it starts in its
     own time zone; drafts and events not yet published are not counted.
 
     `format=csv` (or `Accept: text/csv`) gives a spreadsheet, one row per action, priority

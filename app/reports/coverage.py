@@ -131,8 +131,15 @@ class Period:
         return SEMINARS_PER_YEAR * len(self.years)
 
     @property
+    def seminars_held_or_upcoming(self) -> int:
+        """The seminars of these years whose agreed topic is held or upcoming. The target
+        counts seminars, not events of the kind ``joint_seminar``: the secretariat may make
+        such an event outside any seminar, and it is no seminar of the plan."""
+        return sum(record.held_or_upcoming for record in self.seminars)
+
+    @property
     def seminars_short_by(self) -> int:
-        return max(0, self.seminar_target - self.all_events.kinds[EventKind.joint_seminar])
+        return max(0, self.seminar_target - self.seminars_held_or_upcoming)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from app.models import (
     AGREEING_INSTITUTIONS,
     Affiliation,
     Event,
+    EventStatus,
     Institution,
     Proposal,
     Seminar,
@@ -48,6 +49,12 @@ class SeminarRecord:
     @property
     def choices(self) -> list[tuple[Institution, SeminarAgreement | None]]:
         return [(institution, self.choice(institution)) for institution in AGREEING_INSTITUTIONS]
+
+    @property
+    def held_or_upcoming(self) -> bool:
+        """Whether the agreed topic is held or upcoming: its event published. A draft is
+        not part of the programme yet, a cancelled event no longer."""
+        return self.event is not None and self.event.event.status == EventStatus.published
 
 
 def seminar_records(*, session: Session, years: list[int], now: datetime) -> list[SeminarRecord]:

@@ -132,7 +132,7 @@ def _seminar_slot(record: SeminarRecord) -> SeminarSlot:
 def _target(period: Period) -> SeminarTarget:
     return SeminarTarget(
         target=period.seminar_target,
-        held_or_upcoming=period.all_events.kinds[EventKind.joint_seminar],
+        held_or_upcoming=period.seminars_held_or_upcoming,
         short_by=period.seminars_short_by,
     )
 

@@ -128,7 +128,10 @@ class SeminarSlot(BaseModel):
 
 class SeminarTarget(BaseModel):
     target: int = Field(description="two joint seminars a year")
-    held_or_upcoming: int = Field(description="joint_seminar events held or upcoming")
+    held_or_upcoming: int = Field(
+        description="the seminars whose agreed topic is held or upcoming (its event "
+        "published); a joint_seminar event of no seminar does not count"
+    )
     short_by: int = Field(description="how many are missing to reach the target")
 
 

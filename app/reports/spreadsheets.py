@@ -169,9 +169,9 @@ def _period_rows(year: str, period: Period) -> list[list[Cell]]:
         for line in period.priority_areas
     ]
     rows.append([year, "all_events", None, "All events", None, None, *_figures(period.all_events)])
-    served = period.all_events.kinds[EventKind.joint_seminar]
-    # The target's row: the joint seminars held or upcoming in their column, and a gap
-    # when they fall short of it.
+    served = period.seminars_held_or_upcoming
+    # The target's row: the seminars held or upcoming in the joint_seminar column, and a
+    # gap when they fall short of it.
     blank: list[Cell] = [None] * 5
     target: list[Cell] = [
         year,
