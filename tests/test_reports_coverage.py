@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.helpers.events import published_event
+from tests.helpers.events import create_event, published_event
 from tests.helpers.programme import AZORES, Programme, build_programme
 from tests.helpers.seminars import AFTER_VOTING, IN_PROPOSALS, open_seminar, propose
 
@@ -717,3 +717,66 @@ def test_a_seminar_scheduled_as_a_draft_event_does_not_meet_the_target_yet(
     [year] = coverage(client, dg_rtd, year=2027).json()["years"]
     seminars = year["joint_seminars"]
     assert (seminars["held_or_upcoming"], seminars["short_by"]) == (1, 1)
+
+
+def test_events_cancelled_before_they_were_ever_published_are_not_counted(client, dg_rtd, member):
+    """A submitted event its host cancelled, and a draft the secretariat cancelled, were
+    never part of the public programme: not counted as cancelled events, as on the plan's
+    page. A published event cancelled since is."""
+    submitted = create_event(
+        client,
+        member.headers,
+        title="A peer-to-peer idea",
+        starts_at="2027-05-10T10:00",
+        ends_at="2027-05-10T12:00",
+        actions=[9],
+    )
+    assert submitted["status"] == "submitted"
+    draft = create_event(client, dg_rtd.headers, kind="other", status="draft", actions=[9])
+    published = published_event(client, dg_rtd.headers, actions=[8])
+    for event, account in ((submitted, member), (draft, dg_rtd), (published, dg_rtd)):
+        response = client.post(
+            f"/events/{event['id']}/cancel", headers=account.headers, json={"reason": "Plans"}
+        )
+        assert response.status_code == 200, response.text
+
+    [year] = coverage(client, dg_rtd, year=2027).json()["years"]
+    assert year["all_events"]["events"]["cancelled"] == 1
+    actions = {a["number"]: a["figures"]["events"]["cancelled"] for a in year["actions"]}
+    assert (actions[8], actions[9]) == (1, 0)
+    areas = {a["number"]: a["figures"]["events"]["cancelled"] for a in year["priority_areas"]}
+    assert areas[4] == 0  # action 9's one area
+
+    rows = read_csv(coverage(client, dg_rtd, year=2027, format="csv"))
+    [everything] = [r for r in rows if r["row"] == "all_events"]
+    assert everything["cancelled"] == "1"
+    [action9] = [r for r in rows if r["row"] == "action" and r["number"] == "9"]
+    assert action9["cancelled"] == "0"
+
+
+def test_a_seminar_event_cancelled_as_a_draft_is_no_cancelled_event_in_the_csv(
+    client, clock, dg_rtd, sedec, member
+):
+    seminar = _agreed_seminar(client, clock, dg_rtd, sedec, member)
+    response = client.post(
+        f"/seminars/{seminar['id']}/event",
+        headers=sedec.headers,
+        json={
+            "starts_at": "2027-04-15T09:00",
+            "ends_at": "2027-04-15T17:00",
+            "timezone": "Europe/Brussels",
+            "online_url": "https://meet.example.eu/seminar",
+            "status": "draft",
+        },
+    )
+    assert response.status_code == 201, response.text
+    cancelled = client.post(
+        f"/events/{response.json()['id']}/cancel", headers=sedec.headers, json={"reason": "x"}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    rows = read_csv(coverage(client, dg_rtd, year=2027, format="csv"))
+    [first, _second] = [r for r in rows if r["row"] == "seminar"]
+    assert from_csv(first) == ZERO
+    assert first["gap"] == "yes"
+    [year] = coverage(client, dg_rtd, year=2027).json()["years"]
+    assert year["all_events"]["events"]["cancelled"] == 0

@@ -114,7 +114,8 @@ def coverage_report(
     against the target of two: the seminars whose agreed topic is held or upcoming (a
     `joint_seminar` event made outside a seminar is counted with the events, not
     toward the target). An event belongs to the year in which it starts in its
-    own time zone; drafts and events not yet published are not counted.
+    own time zone; drafts and events not yet published are not counted, nor events
+    cancelled before they were ever published.
 
     `format=csv` (or `Accept: text/csv`) gives a spreadsheet, one row per action, priority
     area and seminar per year; `format=svg` (or `Accept: image/svg+xml`) a chart of the

@@ -7,10 +7,12 @@ zone's calendar (``Event.local_start_year``, kept by the events service).
 
 Which events count, as of ``now``:
 - *held*: published and begun; *upcoming*: published and not yet begun;
-- *cancelled*: cancelled, counted apart; a cancelled event serves nothing, so its
-  registrations, hosts and places are left out, and it closes no gap;
+- *cancelled*: cancelled after it was published, counted apart; a cancelled event
+  serves nothing, so its registrations, hosts and places are left out, and it closes no
+  gap;
 - drafts and events submitted for publication are not counted: they are not (yet) part
-  of the programme.
+  of the programme; nor are those cancelled before they were ever published, which never
+  were. The events counted are those the public sees, as on the plan's page.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -35,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from app.catalogue import service as catalogue
 from app.errors import Invalid
+from app.events import access
 from app.models import (
     Action,
     Event,
@@ -234,10 +237,7 @@ def _counts(session: Session, years: list[int], now: datetime) -> Found:
         select(
             Event.id, Event.local_start_year.label("year"), stage(now).label("stage"), Event.kind
         )
-        .where(
-            Event.local_start_year.in_(years),
-            Event.status.in_([EventStatus.published, EventStatus.cancelled]),
-        )
+        .where(Event.local_start_year.in_(years), access.visible_to(None))
         .cte("counted")
     )
     by = [counted.c.stage, counted.c.kind]
