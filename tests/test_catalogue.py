@@ -276,3 +276,65 @@ def test_today_is_the_day_in_brussels_where_the_communications_are_exchanged(cli
     response = _change(client, sedec.headers, "amend", "2026-11-26")
     assert response.status_code == 200, response.text
     assert _change(client, sedec.headers, "amend", "2026-11-27").status_code == 422
+
+
+@pytest.mark.parametrize("date", ["2020-01-01", "2026-04-23"])
+def test_a_change_dated_before_the_action_existed_is_refused(client, sedec, db, date):
+    """Action 7 came with the plan, adopted on 2026-04-24: no communication of before
+    then can have changed it, and the history would say so for ever."""
+    before, count = client.get("/actions/7").json(), audit_count(db)
+    response = client.patch(
+        "/actions/7",
+        headers=sedec.headers,
+        json={"status": "retired", "communication": {"reference": "Ares(1)", "date": date}},
+    )
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body", "communication", "date"]
+    assert date in problem["msg"] and "2026-04-24" in problem["msg"]
+    assert client.get("/actions/7").json() == before
+    assert audit_count(db) == count
+
+
+def test_a_change_dated_before_the_actions_latest_change_is_refused(client, sedec, db):
+    first = {"reference": "Ares(2026)1", "date": "2026-11-10"}
+    response = client.patch(
+        "/actions/7", headers=sedec.headers, json={"title": "CCIs", "communication": first}
+    )
+    assert response.status_code == 200, response.text
+    before, count = client.get("/actions/7").json(), audit_count(db)
+    earlier = {"reference": "Ares(2026)2", "date": "2026-11-09"}
+    for body in (
+        {"status": "retired", "communication": earlier},
+        {"communication": earlier},  # refused even when nothing would change
+    ):
+        response = client.patch("/actions/7", headers=sedec.headers, json=body)
+        assert response.status_code == 422, response.text
+        [problem] = response.json()["detail"]
+        assert problem["loc"] == ["body", "communication", "date"]
+        assert "2026-11-09" in problem["msg"] and "2026-11-10" in problem["msg"]
+    assert client.get("/actions/7").json() == before
+    assert audit_count(db) == count
+    # The same day as the latest change is fine: several changes may be agreed at once.
+    same_day = {"reference": "Ares(2026)3", "date": "2026-11-10"}
+    response = client.patch(
+        "/actions/7", headers=sedec.headers, json={"status": "retired", "communication": same_day}
+    )
+    assert response.status_code == 200, response.text
+    assert [h["change"] for h in response.json()["history"]] == ["added", "amended", "retired"]
+
+
+def test_an_action_added_with_a_communication_before_the_plan_was_adopted_is_refused(
+    client, sedec, db
+):
+    before, count = client.get("/actions").json(), audit_count(db)
+    response = _change(client, sedec.headers, "add", "2026-04-23")
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body", "communication", "date"]
+    assert "2026-04-23" in problem["msg"] and "2026-04-24" in problem["msg"]
+    assert client.get("/actions").json() == before
+    assert audit_count(db) == count
+    # Agreed on the day the plan was adopted: an action the plan came with all along.
+    response = _change(client, sedec.headers, "add", "2026-04-24")
+    assert response.status_code == 201, response.text

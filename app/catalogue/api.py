@@ -59,7 +59,8 @@ def read_action(number: IdPath, session: SessionDep):
 )
 def add_action(body: ActionCreate, session: SessionDep, user: Secretariat, clock: ClockDep):
     """Add an action agreed by registered communication between CoR SEDEC and DG RTD.
-    It takes the next free number."""
+    It takes the next free number. The communication is dated between the plan's
+    adoption and today."""
     action = catalogue.add_action(session=session, actor=user, data=body, now=clock())
     return presenters.action_detail(action)
 
@@ -70,7 +71,9 @@ def amend_action(
 ):
     """Amend an action's title, summary or priority areas, or retire (`status: retired`) or
     restore it. Every change names its registered communication and stays in the history;
-    asking for what already stands answers the action unchanged and records nothing."""
+    asking for what already stands answers the action unchanged and records nothing. The
+    communication is dated today at the latest, and not before the one of the action's
+    latest recorded change: the history keeps the order in which changes were agreed."""
     action = catalogue.amend_action(
         session=session, actor=user, number=number, data=body, now=clock()
     )

@@ -50,7 +50,8 @@ class ActionDetail(ActionRead):
 
 class ChangeCommunication(Communication):
     """The registered communication that agreed a change: already exchanged, so dated
-    today at the latest (the service checks that against its clock)."""
+    today at the latest (the service checks that against its clock), and not before the
+    change it follows in the action's history (for a new action, the plan's adoption)."""
 
     date: Annotated[Day, AfterValidator(plausible)]
 

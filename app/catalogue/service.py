@@ -1,7 +1,7 @@
 """The plan's catalogue: priority areas and actions, and their amendments."""
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -123,6 +123,34 @@ def _check_communication(communication: ChangeCommunication, now: datetime) -> N
         )
 
 
+def _plan_adopted(session: Session) -> date | None:
+    """The day the plan was adopted, as the catalogue records it: the communication of its
+    first change, the plan itself, with which the catalogue was loaded."""
+    return session.scalar(
+        select(ActionChange.communication_date).order_by(ActionChange.id).limit(1)
+    )
+
+
+def _latest_change(session: Session, action: Action) -> ActionChange | None:
+    return session.scalars(
+        select(ActionChange)
+        .where(ActionChange.action_number == action.number)
+        .order_by(ActionChange.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _check_not_before(communication: ChangeCommunication, earliest: date, since: str) -> None:
+    """The history is read in order: a change cannot be agreed before what it follows."""
+    if communication.date < earliest:
+        raise Invalid(
+            f"The communication is dated {communication.date.isoformat()}, before {since}, "
+            f"dated {earliest.isoformat()}: the history records the changes in the order "
+            "they were agreed",
+            loc=("body", "communication", "date"),
+        )
+
+
 def _log_change(
     session: Session,
     *,
@@ -162,6 +190,9 @@ def _log_change(
 
 def add_action(*, session: Session, actor: User, data: ActionCreate, now: datetime) -> Action:
     _check_communication(data.communication, now)
+    adopted = _plan_adopted(session)
+    if adopted is not None:
+        _check_not_before(data.communication, adopted, "the communication that adopted the plan")
     areas = priority_areas(session, data.priority_areas)
     _check_focus(data.focus_priority_area, areas)
     number = (session.scalar(select(func.max(Action.number))) or 0) + 1
@@ -213,6 +244,14 @@ def amend_action(
     _check_communication(data.communication, now)
     # Locked: an event or proposal linking this action waits until a retirement lands.
     action = get_action(session=session, number=number, for_update=True)
+    # Read under the lock: a change landing meanwhile is the one this one follows.
+    latest = _latest_change(session, action)
+    if latest is not None:
+        _check_not_before(
+            data.communication,
+            latest.communication_date,
+            f"the communication of action {number}'s latest recorded change ({latest.change})",
+        )
     before = _snapshot(action)
     changes = data.model_dump(exclude_unset=True, exclude={"communication"})
     if "priority_areas" in changes:
