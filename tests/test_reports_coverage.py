@@ -686,10 +686,7 @@ def test_joint_seminar_events_of_no_seminar_do_not_meet_the_target(client, clock
     assert (targets["2026–2029"]["joint_seminar"], targets["2026–2029"]["gap"]) == ("0", "yes")
 
 
-def test_a_seminar_scheduled_as_a_draft_event_does_not_meet_the_target_yet(
-    client, clock, dg_rtd, sedec, member
-):
-    seminar = _agreed_seminar(client, clock, dg_rtd, sedec, member)
+def _scheduled_as_a_draft(client, sedec, seminar: dict):
     response = client.post(
         f"/seminars/{seminar['id']}/event",
         headers=sedec.headers,
@@ -702,6 +699,14 @@ def test_a_seminar_scheduled_as_a_draft_event_does_not_meet_the_target_yet(
         },
     )
     assert response.status_code == 201, response.text
+    return response
+
+
+def test_a_seminar_scheduled_as_a_draft_event_does_not_meet_the_target_yet(
+    client, clock, dg_rtd, sedec, member
+):
+    seminar = _agreed_seminar(client, clock, dg_rtd, sedec, member)
+    response = _scheduled_as_a_draft(client, sedec, seminar)
     [year] = coverage(client, dg_rtd, year=2027).json()["years"]
     seminars = year["joint_seminars"]
     assert (seminars["held_or_upcoming"], seminars["short_by"]) == (0, 2)
@@ -758,18 +763,7 @@ def test_a_seminar_event_cancelled_as_a_draft_is_no_cancelled_event_in_the_csv(
     client, clock, dg_rtd, sedec, member
 ):
     seminar = _agreed_seminar(client, clock, dg_rtd, sedec, member)
-    response = client.post(
-        f"/seminars/{seminar['id']}/event",
-        headers=sedec.headers,
-        json={
-            "starts_at": "2027-04-15T09:00",
-            "ends_at": "2027-04-15T17:00",
-            "timezone": "Europe/Brussels",
-            "online_url": "https://meet.example.eu/seminar",
-            "status": "draft",
-        },
-    )
-    assert response.status_code == 201, response.text
+    response = _scheduled_as_a_draft(client, sedec, seminar)
     cancelled = client.post(
         f"/events/{response.json()['id']}/cancel", headers=sedec.headers, json={"reason": "x"}
     )
