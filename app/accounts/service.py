@@ -8,7 +8,7 @@ accounts and revokes tokens, and never holds a token of someone else's account.
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Exists, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -65,12 +65,18 @@ def create_user(*, session: Session, actor: User | None, data: UserCreate, now: 
     return user
 
 
+def _held_a_token(user: User) -> Exists:
+    """Whether ``user``'s owner has ever held a token of the account: they claimed it."""
+    return exists().where(ApiToken.user_id == user.id)
+
+
 def _unclaimed_sign_up(session: Session, user: User) -> bool:
     """Whether ``user`` was made by sign-up and its owner never received a token: no link
     of someone else's making, no token ever issued."""
-    held_a_token = exists().where(ApiToken.user_id == user.id)
     invited = exists().where(Invitation.user_id == user.id, Invitation.created_by_id.is_not(None))
-    return user.role == Role.participant and not session.scalar(select(held_a_token | invited))
+    return user.role == Role.participant and not session.scalar(
+        select(_held_a_token(user) | invited)
+    )
 
 
 def _take_over(
@@ -219,12 +225,7 @@ def reinvite(
             "more tokens themselves, or revoke their tokens first"
         )
     invited = invite(session=session, actor=actor, user=user, now=now, lifetime=lifetime)
-    return replace(invited, owner_only=_claimed(session, user))
-
-
-def _claimed(session: Session, user: User) -> bool:
-    """Whether ``user``'s owner has ever held a token of the account."""
-    return bool(session.scalar(select(exists().where(ApiToken.user_id == user.id))))
+    return replace(invited, owner_only=bool(session.scalar(select(_held_a_token(user)))))
 
 
 def sign_up(
@@ -267,7 +268,7 @@ def _renew_sign_up(
         Invitation.withdrawn_at.is_(None),
         Invitation.expires_at > now,
     )
-    if _claimed(session, user) or session.scalar(select(usable)):
+    if session.scalar(select(_held_a_token(user) | usable)):
         return None
     return invite(session=session, actor=None, user=user, now=now, lifetime=lifetime)
 
