@@ -18,7 +18,6 @@ from app.models import (
     AGREEING_INSTITUTIONS,
     Affiliation,
     Event,
-    EventStatus,
     Institution,
     Proposal,
     Seminar,
@@ -52,9 +51,9 @@ class SeminarRecord:
 
     @property
     def held_or_upcoming(self) -> bool:
-        """Whether the agreed topic is held or upcoming: its event published. A draft is
-        not part of the programme yet, a cancelled event no longer."""
-        return self.event is not None and self.event.event.status == EventStatus.published
+        """Whether the agreed topic is held or upcoming: its live event, as the public sees
+        it. A draft is not part of the programme yet, a cancelled event no longer."""
+        return self.seminar.event_seen(drafts_seen=False) is not None
 
 
 def seminar_records(*, session: Session, years: list[int], now: datetime) -> list[SeminarRecord]:
