@@ -4,7 +4,7 @@ from collections.abc import Hashable
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, true
+from sqlalchemy import bindparam, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Forbidden, NotFound
@@ -29,15 +29,11 @@ def _audience(viewer: User | None) -> str | None:
 def _shown(audience: str | None, host_id: Any) -> Any:
     """Which events an audience sees: anyone the public ones, the secretariat all of
     them, anybody else the public ones and those whose host is ``host_id``."""
-    public = or_(
-        Event.status == EventStatus.published,
-        and_(Event.status == EventStatus.cancelled, Event.published_at.is_not(None)),
-    )
     if audience is None:
-        return public
+        return Event.public
     if audience == "all":
         return true()
-    return or_(public, Event.host_id == host_id)
+    return or_(Event.public, Event.host_id == host_id)
 
 
 def visibility(viewer: User | None) -> Hashable:

@@ -8,14 +8,18 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Column,
+    ColumnElement,
     ForeignKey,
     Index,
     String,
     Table,
     Text,
     UniqueConstraint,
+    and_,
     case,
+    or_,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.zones import zone
@@ -118,6 +122,22 @@ class Event(Base):
     agenda: Mapped[list["AgendaItem"]] = relationship(
         back_populates="event", order_by="(AgendaItem.starts_at, AgendaItem.position)"
     )
+
+    @hybrid_property
+    def public(self) -> bool:
+        """Whether anyone may see the event: published, or cancelled after it was. A draft,
+        or an event cancelled before it was ever published, never was in the programme."""
+        return self.status == EventStatus.published or (
+            self.status == EventStatus.cancelled and self.published_at is not None
+        )
+
+    @public.inplace.expression
+    @classmethod
+    def _public_expression(cls) -> ColumnElement[bool]:
+        return or_(
+            cls.status == EventStatus.published,
+            and_(cls.status == EventStatus.cancelled, cls.published_at.is_not(None)),
+        )
 
     def set_times(self, starts_at: datetime, ends_at: datetime, timezone: str) -> None:
         """Place the event in time: its instants, its zone, and the local year they give."""

@@ -127,9 +127,8 @@ def _seminar_event(record: SeminarRecord, as_of: datetime) -> list[Cell]:
     event, occupancy = record.event.event, record.event.occupancy
     serving = event.status == EventStatus.published
     begun = event.starts_at <= as_of
-    # Cancelled after it was published, as the coverage counts it: a draft cancelled
-    # before it was ever published never was part of the programme.
-    cancelled = event.status == EventStatus.cancelled and event.published_at is not None
+    # Cancelled after it was published, as the coverage counts it (``Event.public``).
+    cancelled = event.status == EventStatus.cancelled and event.public
     return [
         int(serving and begun),
         int(serving and not begun),
