@@ -3,8 +3,8 @@ made safe to log.
 
 A secret that is part of a URL (a personal feed's token, an invitation link's secret)
 must never reach a log line: ``loggable_path`` replaces the segment after ``/feeds/``,
-``/invitations/`` and ``/notifications/unsubscribe/``, and the value of any query
-parameter named ``token``.
+``/invitations/``, ``/notifications/unsubscribe/`` and ``/notifications/choices/``, and
+the value of any query parameter named ``token``.
 """
 
 import json
@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode
 REQUEST_ID: ContextVar[str | None] = ContextVar("kep_request_id", default=None)
 
 # Path segments that follow these hold a secret.
-SECRET_AFTER = ("feeds", "invitations", "unsubscribe")
+SECRET_AFTER = ("feeds", "invitations", "unsubscribe", "choices")
 SECRET_QUERY = ("token",)
 REDACTED = "***"
 

@@ -19,9 +19,12 @@ import httpx
 import icalendar
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from app.config import Settings
 from app.main import create_app
+from app.models import Role, User
+from app.notifications import preferences
 from tests.helpers.accounts import add_account
 from tests.helpers.clock import MovableClock
 from tests.helpers.database import migrate
@@ -45,6 +48,7 @@ REFUSED = ("/?priority_area=9", "/e/424242")
 class Site:
     url: str
     events: dict[str, dict[str, Any]]
+    mail_pages: list[str]  # a member's mail choices, and one of their unsubscribe links
 
 
 def _post(client: httpx.Client, path: str, headers: dict[str, str], body: Any) -> Any:
@@ -170,6 +174,17 @@ def _seed(app: FastAPI, clock: MovableClock, url: str) -> dict[str, dict[str, An
     return events
 
 
+def _mail_pages(app: FastAPI) -> list[str]:
+    with app.state.sessionmaker() as session:
+        member = session.scalars(select(User.id).where(User.role == Role.member)).first()
+        assert member is not None
+        return [
+            f"/notifications/choices/{preferences.choices_code(session, member)}",
+            "/notifications/unsubscribe/"
+            + preferences.unsubscribe_code(session, member, "call_for_topics"),
+        ]
+
+
 # The event page shows the service's address: a fixed port, when it is free, keeps the
 # committed screenshots the same from one run to the next.
 SCREENSHOT_PORT = 8765
@@ -197,7 +212,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         with live_server(app, port=port):
             events = _seed(app, clock, url)
-            yield Site(url=url, events=events)
+            yield Site(url=url, events=events, mail_pages=_mail_pages(app))
     finally:
         app.state.engine.dispose()
 
@@ -315,6 +330,7 @@ def _pages(site: Site) -> list[str]:
         "/joint-seminars",
         "/plan",
         "/subscribe",
+        *site.mail_pages,
     ]
 
 
@@ -333,6 +349,30 @@ def test_axe_core_finds_no_wcag_21_aa_violation_on_any_page(
         assert results.response["passes"], path  # the rules ran
         # Usable on a phone: nothing wider than the screen.
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+
+
+def test_a_member_chooses_their_mails_from_the_link_in_a_mail(page: Any, site: Site):
+    choices, unsubscribe = site.mail_pages
+    page.goto(site.url + choices)
+    wanted = page.get_by_label(re.compile("a joint seminar's call for topics opens"))
+    assert wanted.is_checked()
+    wanted.uncheck()
+    page.get_by_role("button", name="Save my choices").click()
+    assert page.get_by_role("status").inner_text() == "Your choices are saved."
+    page.goto(site.url + choices)  # as stored, not as the form was left
+    assert not page.get_by_label(re.compile("a joint seminar's call for topics opens")).is_checked()
+    assert page.get_by_label(re.compile("voting on a joint seminar")).is_checked()
+    # The unsubscribe link of that kind says it is stopped, and leads back here.
+    page.goto(site.url + unsubscribe)
+    assert page.get_by_role("heading", level=1).inner_text() == "You no longer receive these mails"
+    page.get_by_role("link", name="your mail choices").click()
+    assert page.url == site.url + choices
+    wanted = page.get_by_label(re.compile("a joint seminar's call for topics opens"))
+    wanted.check()
+    page.get_by_role("button", name="Save my choices").click()
+    assert page.get_by_role("status").inner_text() == "Your choices are saved."
+    page.goto(site.url + unsubscribe)
+    assert page.get_by_role("heading", level=1).inner_text() == "Stop these mails?"
 
 
 def test_the_keyboard_reaches_the_skip_link_first_and_focus_is_visible(page: Any, site: Site):

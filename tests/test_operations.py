@@ -71,6 +71,7 @@ def test_log_lines_made_while_serving_carry_the_request_id(settings, logs):
         (f"/feeds/{SECRET}.ics?token={SECRET}&kind=other", "/feeds/***?token=***&kind=other"),
         (f"/invitations/{SECRET}", "/invitations/***"),
         (f"/notifications/unsubscribe/{SECRET}", "/notifications/unsubscribe/***"),
+        (f"/notifications/choices/{SECRET}", "/notifications/choices/***"),
         (f"/events?token={SECRET}", "/events?token=***"),
         (f"/events?Token={SECRET}&x=1", "/events?Token=***&x=1"),
     ],

@@ -150,15 +150,16 @@ def _row(
 
 def written(session: Session, draft: Draft, *, settings: Settings) -> tuple[str, str]:
     """A message's subject and body as queued: an optional one to an account ends with
-    the link that turns its kind off."""
+    the link that turns its kind off and the link to the person's choices."""
     kind = KINDS[draft.kind]
     body = draft.body
     if kind.optional and draft.user is not None:
-        code = preferences.unsubscribe_code(session, draft.user.id, kind.name)
+        stop = preferences.unsubscribe_code(session, draft.user.id, kind.name)
+        choose = preferences.choices_code(session, draft.user.id)
         body += (
             f"\n\n--\nYou receive this as one of {kind.audience} ({kind.description}).\n"
-            f"Stop these mails: {preferences.unsubscribe_url(settings.base_url, code)}\n"
-            f"Choose what you receive: {settings.base_url}/me/notifications"
+            f"Stop these mails: {preferences.unsubscribe_url(settings.base_url, stop)}\n"
+            f"Choose what you receive: {preferences.choices_url(settings.base_url, choose)}"
         )
     return one_line(draft.subject), body
 

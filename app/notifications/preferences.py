@@ -1,5 +1,6 @@
-"""Which optional mails each person receives, and the one-click unsubscribe links that
-turn one kind off without logging in (RFC 8058)."""
+"""Which optional mails each person receives; the one-click unsubscribe links that turn
+one kind off without logging in (RFC 8058); and the link at the foot of every optional
+mail to a page where its reader chooses them all."""
 
 import hashlib
 import hmac
@@ -104,20 +105,33 @@ def unsubscribe_url(base_url: str, code: str) -> str:
 
 def read_code(session: Session, code: str) -> tuple[User, str]:
     """The person and kind a link names, if its signature holds."""
-    unknown = NotFound("This unsubscribe link is not valid; check that it was copied whole")
-    key = _key(session)  # first: every code, well formed or not, is checked the same way
     parts = code.split("-")
-    user_id = whole_number(parts[0]) if len(parts) == 3 else None
-    if user_id is None or parts[1] not in OPTIONAL_KINDS:
-        raise unknown
-    kind, signature = parts[1], parts[2]
+    kind = parts[1] if len(parts) == 3 and parts[1] in OPTIONAL_KINDS else None
+    user = _signed(
+        session,
+        parts[0] if kind else None,
+        kind or "",
+        parts[-1],
+        NotFound("This unsubscribe link is not valid; check that it was copied whole"),
+    )
+    return user, kind or ""
+
+
+def _signed(
+    session: Session, user_id: str | None, what: str, signature: str, unknown: NotFound
+) -> User:
+    """The person a link names (``user_id``) for ``what``, if its ``signature`` holds;
+    else ``unknown`` is raised. Every link, well formed or not, costs the same checks."""
+    key = _key(session)
+    number = whole_number(user_id) if user_id is not None else None
+    expected = _signature(key, number or 0, what)
     # As bytes: compare_digest refuses text that is not ASCII, which a link may carry.
-    if not hmac.compare_digest(signature.encode(), _signature(key, user_id, kind).encode()):
+    if not hmac.compare_digest(signature.encode(), expected.encode()) or number is None:
         raise unknown
-    user = session.get(User, user_id)
+    user = session.get(User, number)
     if user is None:
         raise unknown
-    return user, kind
+    return user
 
 
 def unsubscribe(*, session: Session, code: str, now: datetime) -> tuple[User, str]:
@@ -125,3 +139,31 @@ def unsubscribe(*, session: Session, code: str, now: datetime) -> tuple[User, st
     user, kind = read_code(session, code)
     choose(session=session, user=user, changes={kind: False}, now=now)
     return user, kind
+
+
+# -- the page of a person's choices ------------------------------------------------------
+
+# Signed as a kind of its own: no optional kind has this name, and a choices code has
+# two parts where an unsubscribe code has three, so neither opens the other's page.
+CHOICES = "choices"
+
+
+def choices_code(session: Session, user_id: int) -> str:
+    """The secret part of the link to a person's choices: who, signed with the key."""
+    return f"{user_id}-{_signature(_key(session), user_id, CHOICES)}"
+
+
+def choices_url(base_url: str, code: str) -> str:
+    return f"{base_url}/notifications/choices/{code}"
+
+
+def read_choices_code(session: Session, code: str) -> User:
+    """The person whose choices a link opens, if its signature holds."""
+    parts = code.split("-")
+    return _signed(
+        session,
+        parts[0] if len(parts) == 2 else None,
+        CHOICES,
+        parts[-1],
+        NotFound("This link to mail choices is not valid; check that it was copied whole"),
+    )

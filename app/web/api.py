@@ -9,8 +9,9 @@ asks for ``text/html``, gets the programme; any other client gets the JSON of
 """
 
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from starlette.routing import Match
 from starlette.types import Scope
 
@@ -23,7 +24,7 @@ from app.errors import NotFound
 from app.feeds import links, presenters
 from app.models import ActionStatus, EventKind
 from app.notifications import preferences
-from app.notifications.kinds import KINDS
+from app.notifications.kinds import KINDS, OPTIONAL_KINDS
 from app.web import pages, rendering
 
 router = APIRouter(tags=["pages"], route_class=JsonRoute, include_in_schema=False)
@@ -184,29 +185,126 @@ def unsubscribe_page(request: Request, code: LinkCode, session: SessionDep, sett
     except NotFound:
         return _unsubscribe_page(request, settings, None, enabled=False)
     enabled = preferences.choices(session=session, user=user)[kind]
-    return _unsubscribe_page(request, settings, kind, enabled=enabled)
+    choices = preferences.choices_code(session, user.id)
+    return _unsubscribe_page(request, settings, kind, enabled=enabled, choices=choices)
 
 
 @browser_router.post("/notifications/unsubscribe/{code}")
 def unsubscribe_by_page(
     request: Request, code: LinkCode, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ):
-    """The page's button: that kind of mail stops, and the page says so."""
+    """The page's button: that kind of mail stops, and the page says so, with the way
+    to the person's other choices."""
     try:
-        _user, kind = preferences.unsubscribe(session=session, code=code, now=clock())
+        user, kind = preferences.unsubscribe(session=session, code=code, now=clock())
     except NotFound:
         return _unsubscribe_page(request, settings, None, enabled=False)
-    return _unsubscribe_page(request, settings, kind, enabled=False)
+    choices = preferences.choices_code(session, user.id)
+    return _unsubscribe_page(request, settings, kind, enabled=False, choices=choices)
 
 
 def _unsubscribe_page(
-    request: Request, settings: Settings, kind: str | None, *, enabled: bool
+    request: Request,
+    settings: Settings,
+    kind: str | None,
+    *,
+    enabled: bool,
+    choices: str | None = None,
 ) -> Response:
+    """The page of an unsubscribe link; with ``choices``, the code of the person's
+    choices, to which it links."""
     return rendering.page(
         request,
         "unsubscribe.html",
         status_code=404 if kind is None else 200,
+        private=True,
         kind=None if kind is None else KINDS[kind],
         enabled=enabled,
+        choices_url=choices and preferences.choices_url(settings.base_url, choices),
+        **_shared(settings.base_url),
+    )
+
+
+# -- a person's mail choices, from the link at the foot of every optional mail ---------------
+
+# A form of the choices page: one field per box, and the form's own.
+FORM_FIELDS_AT_MOST = len(OPTIONAL_KINDS) + 1
+NAMES_SHOWN = 40
+
+
+async def form_fields(request: Request) -> dict[str, list[str]] | None:
+    """The fields of a form a page sent (``application/x-www-form-urlencoded``, as
+    browsers send it), or None for a body that is not one."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/x-www-form-urlencoded":
+        return None
+    try:
+        text = (await request.body()).decode("ascii")  # browsers percent-encode the rest
+        return parse_qs(text, max_num_fields=FORM_FIELDS_AT_MOST)
+    except ValueError:  # not ASCII, or more fields than the page has
+        return None
+
+
+FormFields = Annotated[dict[str, list[str]] | None, Depends(form_fields)]
+
+
+@router.get("/notifications/choices/{code}")
+def choices_page(request: Request, code: LinkCode, session: SessionDep, settings: SettingsDep):
+    """Every optional mail, a box each, ticked for those the person receives; opening
+    the page changes nothing."""
+    try:
+        user = preferences.read_choices_code(session, code)
+    except NotFound:
+        return _choices_page(request, settings, None)
+    return _choices_page(request, settings, preferences.choices(session=session, user=user))
+
+
+@router.post("/notifications/choices/{code}")
+def choose_by_page(
+    request: Request,
+    code: LinkCode,
+    fields: FormFields,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+):
+    """The page's form: the ticked kinds are received, the others not; the page says
+    it is saved. A form not sent whole, or naming what it does not offer, changes
+    nothing and says so."""
+    try:
+        user = preferences.read_choices_code(session, code)
+    except NotFound:
+        return _choices_page(request, settings, None)
+    current = preferences.choices(session=session, user=user)
+    if fields is None or fields.get("form") != ["choices"]:
+        error = "The form was not sent whole: tick the mails you want again, then save."
+        return _choices_page(request, settings, current, error=error)
+    ticked = set(fields.get("receive", []))
+    if unknown := sorted(ticked - set(OPTIONAL_KINDS)):
+        names = ", ".join(name[:NAMES_SHOWN] for name in unknown)
+        error = f"Not mails you can choose, so nothing was changed: {names}."
+        return _choices_page(request, settings, current, error=error)
+    chosen = {kind: kind in ticked for kind in OPTIONAL_KINDS}
+    preferences.choose(session=session, user=user, changes=chosen, now=clock())
+    return _choices_page(request, settings, chosen, saved=True)
+
+
+def _choices_page(
+    request: Request,
+    settings: Settings,
+    chosen: dict[str, bool] | None,
+    *,
+    error: str | None = None,
+    saved: bool = False,
+) -> Response:
+    return rendering.page(
+        request,
+        "mail_choices.html",
+        status_code=404 if chosen is None else 422 if error else 200,
+        private=True,
+        kinds=[(KINDS[name], on) for name, on in (chosen or {}).items()],
+        valid=chosen is not None,
+        error=error,
+        saved=saved,
         **_shared(settings.base_url),
     )

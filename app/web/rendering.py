@@ -32,6 +32,8 @@ PAGE_POLICY = (
 # Pages change with registrations and the clock: browsers ask again on every visit, and
 # a current copy costs them a 304.
 CACHE_CONTROL = "public, no-cache"
+# A page reached through a secret link (a person's mail choices) is kept nowhere.
+PRIVATE = "private, no-store"
 
 KIND_NAMES = {
     EventKind.joint_seminar: "Joint seminar",
@@ -108,15 +110,26 @@ def render(template: str, **context: Any) -> bytes:
     return environment().get_template(template).render(**context).encode()
 
 
-def page(request: Request, template: str, *, status_code: int = 200, **context: Any) -> Response:
+def page(
+    request: Request,
+    template: str,
+    *,
+    status_code: int = 200,
+    private: bool = False,
+    **context: Any,
+) -> Response:
     """The page, or 304 when the browser's copy (by its ETag) is current. Every page names
-    the plan's term, a setting (``KEP_PLAN_START_YEAR``, ``KEP_PLAN_END_YEAR``)."""
+    the plan's term, a setting (``KEP_PLAN_START_YEAR``, ``KEP_PLAN_END_YEAR``). A
+    ``private`` page, whose address holds a secret, is kept by no cache at all."""
     body = render(
         template,
         request_path=request.url.path,
         plan_term=request.app.state.settings.plan_term,
         **context,
     )
+    if private:
+        headers = {"Cache-Control": PRIVATE, "Content-Security-Policy": PAGE_POLICY}
+        return Response(body, status_code=status_code, media_type=MEDIA_TYPE, headers=headers)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {
         "ETag": etag,
