@@ -5,9 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, status
 from sqlalchemy.orm import Session
 
-from app.accounts import presenters
+from app.accounts import disabling, presenters, tokens
 from app.accounts import service as users
 from app.accounts.schemas import (
+    Disabling,
     FirstToken,
     InvitationIssued,
     InvitationRead,
@@ -124,6 +125,39 @@ def read_user(user: ManagedAccount):
 
 
 @router.post(
+    "/users/{user_id}/disable", response_model=UserRead, responses=responses(401, 403, 404, 409)
+)
+def disable_user(
+    user: ManagedAccount,
+    session: SessionDep,
+    admin: Admin,
+    clock: ClockDep,
+    body: Disabling | None = None,
+):
+    """Disable an account (admins only), for someone who must no longer use it: its
+    tokens are revoked, its unopened links and personal feeds stop working and the mail
+    waiting for it is withdrawn; until an admin enables it, no token, link or mail is
+    made for it, and token recovery and sign-up send it nothing. What it made stays as
+    it is. Disabling a disabled account answers it as it stands; no admin disables their
+    own account (409)."""
+    reason = body.reason if body else None
+    disabled = disabling.disable(
+        session=session, actor=admin, user=user, reason=reason, now=clock()
+    )
+    return presenters.user_read(disabled)
+
+
+@router.post("/users/{user_id}/enable", response_model=UserRead, responses=responses(401, 403, 404))
+def enable_user(user: ManagedAccount, session: SessionDep, admin: Admin, clock: ClockDep):
+    """Enable a disabled account (admins only). Its tokens stay revoked: its owner gets
+    a new one through `POST /token-recovery`, or through a link sent with
+    `POST /users/{id}/invitation`."""
+    return presenters.user_read(
+        disabling.enable(session=session, actor=admin, user=user, now=clock())
+    )
+
+
+@router.post(
     "/users/{user_id}/invitation",
     response_model=InvitationIssued,
     status_code=status.HTTP_201_CREATED,
@@ -196,7 +230,7 @@ def issue_token(
     """Issue yourself another API token. The secret is in this answer only: store it now.
     Tokens are issued only to their owner: admins may revoke them, not issue them."""
     label = body.label if body else TokenCreate().label
-    token, secret = users.issue_token(
+    token, secret = tokens.issue_token(
         session=session, actor=actor, user=user, label=label, now=clock()
     )
     return presenters.token_issued(token, secret)
@@ -209,7 +243,7 @@ def list_tokens(request: Request, user: ManagedAccount, session: SessionDep, pag
     """The account's tokens, oldest first, without their secrets: when each was issued,
     last used (to the minute; a use through another server process shows within half a
     minute), revoked."""
-    found = users.list_tokens(session=session, user=user, page=page)
+    found = tokens.list_tokens(session=session, user=user, page=page)
     uses: TokenUses = request.app.state.token_uses
 
     def shown(token: ApiToken) -> TokenRead:
@@ -228,7 +262,7 @@ def revoke_token(
 ):
     """Revoke a token (its owner or an admin): it stops working at once. Revoking a revoked
     token answers it as it stands."""
-    token = users.revoke_token(
+    token = tokens.revoke_token(
         session=session, actor=actor, user=user, token_id=token_id, now=clock()
     )
     return presenters.token_read(token)

@@ -26,6 +26,7 @@ def user_read(user: User) -> UserRead:
         member_state=user.member_state,
         region=user.region,
         created_at=user.created_at,
+        disabled_at=user.disabled_at,
     )
 
 

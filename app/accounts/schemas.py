@@ -4,7 +4,7 @@ from typing import Self
 
 from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
 
-from app.common.schemas import Instant, Line100, Line200, Name, Strict
+from app.common.schemas import Instant, Line100, Line200, Line500, Name, Strict
 from app.models import Institution, Role
 
 # ISO 3166-1 alpha-2 codes of the 27 member states. The EU's own style writes
@@ -86,6 +86,12 @@ class TokenRecovery(Strict):
     email: EmailStr = Field(max_length=320)
 
 
+class Disabling(Strict):
+    reason: Line500 | None = Field(
+        default=None, description="why, for the audit trail", examples=["Left the institution"]
+    )
+
+
 class UserRead(BaseModel):
     id: int
     name: str
@@ -95,6 +101,10 @@ class UserRead(BaseModel):
     member_state: str | None
     region: str | None
     created_at: Instant
+    disabled_at: Instant | None = Field(
+        description="when an admin disabled the account: none of its tokens or links "
+        "works, and it receives no mail, until an admin enables it"
+    )
 
 
 class TokenCreate(Strict):

@@ -13,11 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.schemas import Signup, UserCreate
+from app.accounts.tokens import issue_token
 from app.audit import service as audit
-from app.auth.tokens import hash_token, new_link_secret, new_token
+from app.auth.tokens import hash_token, new_link_secret
 from app.common.paging import Paged, PageRequest, fetch_page
 from app.common.search import matching
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, NotFound
 from app.models import ApiToken, Invitation, Role, User
 
 
@@ -74,8 +75,10 @@ def _unclaimed_sign_up(session: Session, user: User) -> bool:
     """Whether ``user`` was made by sign-up and its owner never received a token: no link
     of someone else's making, no token ever issued."""
     invited = exists().where(Invitation.user_id == user.id, Invitation.created_by_id.is_not(None))
-    return user.role == Role.participant and not session.scalar(
-        select(_held_a_token(user) | invited)
+    return (
+        user.role == Role.participant
+        and user.disabled_at is None
+        and not session.scalar(select(_held_a_token(user) | invited))
     )
 
 
@@ -214,6 +217,8 @@ def reinvite(
     (``owner_only``): were it handed to the admin, an admin could revoke an owner's
     tokens and take the account over. An account never claimed is still nobody's, and
     its link may go through the admin who made it."""
+    if user.disabled_at is not None:
+        raise Conflict(f"User {user.id} is disabled; enable the account first")
     working = session.scalar(
         select(ApiToken.id)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
@@ -268,7 +273,7 @@ def _renew_sign_up(
         Invitation.withdrawn_at.is_(None),
         Invitation.expires_at > now,
     )
-    if session.scalar(select(_held_a_token(user) | usable)):
+    if user.disabled_at is not None or session.scalar(select(_held_a_token(user) | usable)):
         return None
     return invite(session=session, actor=None, user=user, now=now, lifetime=lifetime)
 
@@ -280,7 +285,8 @@ def recover(
     *, session: Session, email: str, now: datetime, lifetime: timedelta, per_hour: int
 ) -> Invited | None:
     """A short-lived one-time link that gives the owner of ``email`` a new token; nothing
-    when the address has no account, or has had ``per_hour`` such links in the last hour.
+    when the address has no account, its account is disabled, or it has had ``per_hour``
+    such links in the last hour.
     The caller answers the same in every case, so nobody learns which addresses have
     accounts; and since anyone may ask, the trail records no actor, not the owner. The
     account's row is locked while the recent links are counted, so that requests at the
@@ -288,7 +294,7 @@ def recover(
     user = session.scalars(
         select(User).where(User.email == email.lower()).with_for_update()
     ).one_or_none()
-    if user is None:
+    if user is None or user.disabled_at is not None:
         return None
     recent = session.scalar(
         select(func.count()).where(
@@ -317,6 +323,8 @@ def _usable_invitation(
     invitation = session.scalars(query).one_or_none()
     if invitation is None:
         raise NotFound("No invitation at this link; check that it was copied whole")
+    if invitation.user.disabled_at is not None:
+        raise Conflict("This account is disabled, so its links give no token; ask an admin")
     if invitation.opened_at is not None:
         raise Conflict(
             f"This invitation was already opened on {_when(invitation.opened_at)}; a link gives "
@@ -393,55 +401,3 @@ def list_users(
     if role is not None:
         query = query.where(User.role == role)
     return fetch_page(session, query.order_by(func.lower(User.name), User.id), page)
-
-
-def list_tokens(*, session: Session, user: User, page: PageRequest) -> Paged[ApiToken]:
-    query = select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
-    return fetch_page(session, query, page)
-
-
-def issue_token(
-    *, session: Session, actor: User | None, user: User, label: str, now: datetime
-) -> tuple[ApiToken, str]:
-    """A new token for ``user``, asked for by ``user`` (``actor``) or by the operator on the
-    server (no actor); the secret is returned once and never stored."""
-    if actor is not None and actor.id != user.id:
-        raise Forbidden(
-            "API tokens are issued only to their owner; an admin may revoke them, or send the "
-            "owner a new invitation link if they have no working token"
-        )
-    secret = new_token()
-    token = ApiToken(user_id=user.id, token_hash=hash_token(secret), label=label, created_at=now)
-    session.add(token)
-    session.flush()
-    audit.record(
-        session=session,
-        actor=actor,
-        action="token.issued",
-        entity_type="user",
-        entity_id=user.id,
-        after={"token_id": token.id, "label": label},
-        at=now,
-    )
-    return token, secret
-
-
-def revoke_token(
-    *, session: Session, actor: User, user: User, token_id: int, now: datetime
-) -> ApiToken:
-    token = session.get(ApiToken, token_id)
-    if token is None or token.user_id != user.id:
-        raise NotFound(f"User {user.id} has no token with id {token_id}")
-    if token.revoked_at is None:
-        token.revoked_at = now
-        audit.record(
-            session=session,
-            actor=actor,
-            action="token.revoked",
-            entity_type="user",
-            entity_id=user.id,
-            before={"token_id": token.id, "revoked_at": None},
-            after={"token_id": token.id, "revoked_at": now},
-            at=now,
-        )
-    return token

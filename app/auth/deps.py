@@ -136,7 +136,11 @@ def _token_statement() -> Any:
     return (
         select(User, ApiToken.id, ApiToken.token_hash, ApiToken.last_used_at)
         .join(ApiToken.user)
-        .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None))
+        .where(
+            ApiToken.token_hash == bindparam("digest"),
+            ApiToken.revoked_at.is_(None),
+            User.disabled_at.is_(None),  # its tokens are revoked too: this holds regardless
+        )
     )
 
 

@@ -83,8 +83,12 @@ def feed_by_token(*, session: Session, token: str, now: datetime) -> PersonalFee
         raise NotFound(UNKNOWN)
     digest = hash_token(token)
     feed = session.scalars(
-        select(PersonalFeed).where(
-            PersonalFeed.token_hash == digest, PersonalFeed.revoked_at.is_(None)
+        select(PersonalFeed)
+        .join(PersonalFeed.user)
+        .where(
+            PersonalFeed.token_hash == digest,
+            PersonalFeed.revoked_at.is_(None),
+            User.disabled_at.is_(None),  # revoked with the account too: this holds regardless
         )
     ).one_or_none()
     if feed is None or not same_hash(feed.token_hash, digest):

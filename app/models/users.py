@@ -57,6 +57,8 @@ class User(Base):
     member_state: Mapped[str | None] = mapped_column(String(2))
     region: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by an admin: no token, link or mail of the account works until it is cleared.
+    disabled_at: Mapped[datetime | None]
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
 

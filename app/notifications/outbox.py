@@ -114,7 +114,9 @@ def _row(
     now: datetime,
 ) -> dict[str, object] | None:
     kind = KINDS[draft.kind]
-    if draft.user is not None and (draft.user.id, kind.name) in off:
+    if draft.user is not None and (
+        (draft.user.id, kind.name) in off or draft.user.disabled_at is not None
+    ):
         return None
     raw = draft.user.email if draft.user is not None else draft.address or ""
     address = _valid(raw)

@@ -1,0 +1,112 @@
+"""Disabling an account, and enabling it again (admins).
+
+Revoking an account's tokens does not lock its owner out: anyone may have a recovery
+link mailed, and opening it gives a new token. A disabled account has no way in: its
+tokens are revoked, its unopened links and personal feeds stop working, the mail that
+waits for it is withdrawn, and until an admin enables it no token, link or mail is
+made for it (``app.auth.deps``, ``app.accounts.service``, ``app.notifications.outbox``).
+Nothing it made is touched: its events, proposals, supports and registrations stay as
+they are.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, CursorResult, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from app.audit import service as audit
+from app.errors import Conflict
+from app.models import ApiToken, Invitation, MessageStatus, OutboxMessage, PersonalFeed, User
+
+WITHDRAWN = "No longer holds: the account is disabled"
+
+
+def disable(
+    *, session: Session, actor: User, user: User, reason: str | None, now: datetime
+) -> User:
+    """Close every way into ``user``'s account; a disabled account is answered as it
+    stands. No admin disables their own account: another admin must be left who can
+    enable it."""
+    if actor.id == user.id:
+        raise Conflict(
+            "You cannot disable your own account; another admin can, so that an admin is "
+            "always left to enable it again"
+        )
+    session.refresh(user, with_for_update=True)  # one disabling at a time
+    if user.disabled_at is not None:
+        return user
+    user.disabled_at = now
+    counts = {
+        "tokens_revoked": _end(
+            session, ApiToken.user_id, user, ApiToken.revoked_at.is_(None), revoked_at=now
+        ),
+        "links_withdrawn": _end(
+            session,
+            Invitation.user_id,
+            user,
+            Invitation.opened_at.is_(None),
+            Invitation.withdrawn_at.is_(None),
+            withdrawn_at=now,
+        ),
+        "feeds_revoked": _end(
+            session, PersonalFeed.user_id, user, PersonalFeed.revoked_at.is_(None), revoked_at=now
+        ),
+        "mails_withdrawn": _end(
+            session,
+            OutboxMessage.user_id,
+            user,
+            OutboxMessage.status == MessageStatus.pending,
+            status=MessageStatus.withdrawn,
+            last_error=WITHDRAWN,
+            claimed_by=None,
+            claimed_until=None,
+        ),
+    }
+    audit.record(
+        session=session,
+        actor=actor,
+        action="user.disabled",
+        entity_type="user",
+        entity_id=user.id,
+        before={"disabled_at": None},
+        after={"disabled_at": now, "reason": reason, **counts},
+        at=now,
+    )
+    return user
+
+
+def _end(
+    session: Session,
+    owner: InstrumentedAttribute[int] | InstrumentedAttribute[int | None],
+    user: User,
+    *in_use: ColumnElement[bool],
+    **values: object,
+) -> int:
+    """Set ``values`` on every row of the account (``owner`` is the column naming it)
+    still ``in_use``; how many there were."""
+    statement = update(owner.class_).where(owner == user.id, *in_use).values(**values)
+    done: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+    return done.rowcount
+
+
+def enable(*, session: Session, actor: User, user: User, now: datetime) -> User:
+    """Let the account be used again. Its tokens stay revoked: its owner gets a new one
+    through token recovery, or through a new link an admin has mailed to them."""
+    session.refresh(user, with_for_update=True)
+    if user.disabled_at is None:
+        return user
+    before = user.disabled_at
+    user.disabled_at = None
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="user.enabled",
+        entity_type="user",
+        entity_id=user.id,
+        before={"disabled_at": before},
+        after={"disabled_at": None},
+        at=now,
+    )
+    return user

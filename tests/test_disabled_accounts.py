@@ -1,0 +1,174 @@
+"""An admin disables an account that must no longer be used (its owner left, or it is
+being abused): every way in closes at once, and stays closed until an admin enables it.
+Revoking tokens alone does not do that: the owner can recover a token by mail."""
+
+from sqlalchemy import func, select, update
+
+from app.models import (
+    ApiToken,
+    AuditEntry,
+    Invitation,
+    MessageStatus,
+    OutboxMessage,
+    PersonalFeed,
+)
+from tests.helpers.database import audit_count
+from tests.helpers.events import create_event, published_event
+
+REASON = {"reason": "Left the institution on 30 November"}
+
+
+def disable(client, admin, account_id: int, body: dict | None = REASON):
+    return client.post(f"/users/{account_id}/disable", headers=admin.headers, json=body)
+
+
+def links_of(db, user_id: int) -> int:
+    db.expire_all()
+    return db.scalar(select(func.count()).where(Invitation.user_id == user_id)) or 0
+
+
+def mails_to(db, user_id: int, status: MessageStatus | None = None) -> list[OutboxMessage]:
+    db.expire_all()
+    query = select(OutboxMessage).where(OutboxMessage.user_id == user_id)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    return list(db.scalars(query.order_by(OutboxMessage.id)))
+
+
+def test_a_disabled_account_has_no_way_in(client, admin, member, db):
+    feed = client.post("/me/feeds", headers=member.headers).json()["url"]
+    assert client.get(feed).status_code == 200
+    pending = client.post("/token-recovery", json={"email": member.user.email})
+    assert pending.status_code == 202
+    [recovery] = [m for m in mails_to(db, member.id) if m.kind == "token_recovery"]
+    entries = audit_count(db)
+
+    done = disable(client, admin, member.id)
+    assert done.status_code == 200, done.text
+    assert done.json()["disabled_at"] == "2026-11-25T09:00:00Z"
+    assert client.get(f"/users/{member.id}", headers=admin.headers).json()["disabled_at"]
+
+    refused = client.get("/me", headers=member.headers)
+    assert refused.status_code == 401
+    assert client.get(feed).status_code == 404
+    assert client.post(recovery.secret).status_code == 409  # a link mailed before
+    assert "disabled" in client.post(recovery.secret).json()["detail"]
+    links = links_of(db, member.id)
+    for asked in (
+        client.post("/token-recovery", json={"email": member.user.email}),
+        client.post("/signup", json={"name": "M", "email": member.user.email}),
+    ):
+        assert asked.status_code == 202  # the same answer as for any address
+    assert links_of(db, member.id) == links
+    again = client.post(f"/users/{member.id}/invitation", headers=admin.headers)
+    assert again.status_code == 409
+    assert again.json()["detail"] == f"User {member.id} is disabled; enable the account first"
+    taken = client.post(
+        "/users",
+        headers=admin.headers,
+        json={"name": "M", "email": member.user.email, "role": "participant"},
+    )
+    assert taken.status_code == 409
+
+    [entry] = db.scalars(
+        select(AuditEntry).where(AuditEntry.id > entries, AuditEntry.action == "user.disabled")
+    ).all()
+    assert entry.actor_id == admin.id and entry.entity_id == member.id
+    assert entry.after["reason"] == REASON["reason"]
+    assert entry.after["tokens_revoked"] == 1 and entry.after["links_withdrawn"] == 1
+    tokens = client.get(f"/users/{member.id}/tokens", headers=admin.headers).json()["items"]
+    assert all(token["revoked_at"] for token in tokens)
+
+
+def test_no_mail_goes_to_a_disabled_account(client, admin, dg_rtd, member, participant, db):
+    event = published_event(client, dg_rtd.headers)
+    client.post(f"/events/{event['id']}/registrations", headers=participant.headers)
+    [confirmation] = mails_to(db, participant.id, MessageStatus.pending)
+
+    assert disable(client, admin, participant.id).status_code == 200
+    db.expire_all()
+    withdrawn = db.get(OutboxMessage, confirmation.id)
+    assert withdrawn.status == MessageStatus.withdrawn
+    assert withdrawn.last_error == "No longer holds: the account is disabled"
+
+    moved = client.patch(
+        f"/events/{event['id']}",
+        headers=dg_rtd.headers,
+        json={"starts_at": "2027-03-10T10:30", "ends_at": "2027-03-10T17:00"},
+    )
+    assert moved.status_code == 200, moved.text
+    assert [m.kind for m in mails_to(db, participant.id)] == ["registration_confirmed"]
+
+    # A member's own event: the mail that it is submitted waits, then is withdrawn; the
+    # one that it is published is never written.
+    own = create_event(client, member.headers, kind="peer_to_peer")
+    [submitted] = mails_to(db, member.id, MessageStatus.pending)
+    assert submitted.kind == "own_event"
+    assert disable(client, admin, member.id).status_code == 200
+    published = client.post(f"/events/{own['id']}/publish", headers=dg_rtd.headers)
+    assert published.status_code == 200, published.text
+    assert [m.status for m in mails_to(db, member.id)] == [MessageStatus.withdrawn]
+
+
+def test_only_another_admin_disables_and_enables(client, admin, make_account, member, dg_rtd, db):
+    for who in (member, dg_rtd):
+        answer = disable(client, who, member.id)
+        assert answer.status_code in (403, 404), answer.text
+        assert client.post(f"/users/{member.id}/enable", headers=who.headers).status_code in (
+            403,
+            404,
+        )
+    own = disable(client, admin, admin.id)
+    assert own.status_code == 409
+    assert "another admin" in own.json()["detail"]
+    assert disable(client, admin, 424242).status_code == 404
+    assert disable(client, admin, member.id, {"reason": "x" * 501}).status_code == 422
+    assert disable(client, admin, member.id, {"reason": "a\nb"}).status_code == 422
+    assert client.get("/me", headers=member.headers).status_code == 200  # nothing changed
+
+    entries = audit_count(db)
+    first = disable(client, admin, member.id, None)  # a reason is not required
+    assert first.status_code == 200
+    twice = disable(client, admin, member.id)
+    assert twice.status_code == 200 and twice.json() == first.json()  # as it stands
+    assert audit_count(db) == entries + 1
+
+
+def test_an_enabled_account_comes_back_through_a_new_link_to_its_owner(
+    client, admin, participant, db
+):
+    disable(client, admin, participant.id)
+    entries = audit_count(db)
+    enabled = client.post(f"/users/{participant.id}/enable", headers=admin.headers)
+    assert enabled.status_code == 200, enabled.text
+    assert enabled.json()["disabled_at"] is None
+    assert audit_count(db) == entries + 1
+    assert client.get("/me", headers=participant.headers).status_code == 401  # still revoked
+
+    again = client.post(f"/users/{participant.id}/invitation", headers=admin.headers)
+    assert again.status_code == 201, again.text
+    assert again.json()["url"] is None  # the owner's alone
+    [link] = [m.secret for m in mails_to(db, participant.id) if m.kind == "invitation"][-1:]
+    opened = client.post(link)
+    assert opened.status_code == 201, opened.text
+    token = opened.json()["token"]["token"]
+    me = client.get("/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.json()["disabled_at"] is None
+    unchanged = client.post(f"/users/{participant.id}/enable", headers=admin.headers)
+    # Besides the enabling: the link, its token, its opening; enabling again adds none.
+    assert unchanged.status_code == 200 and audit_count(db) == entries + 4
+
+
+def test_a_token_or_feed_made_as_the_account_was_disabled_does_not_work(client, admin, member, db):
+    """A token issued, or a feed made, by a request that committed just after the
+    disabling read the account's rows is not among those revoked: the lookups ask
+    whether the account is disabled themselves."""
+    feed = client.post("/me/feeds", headers=member.headers).json()["url"]
+    assert disable(client, admin, member.id).status_code == 200
+    db.execute(update(ApiToken).where(ApiToken.user_id == member.id).values(revoked_at=None))
+    db.execute(
+        update(PersonalFeed).where(PersonalFeed.user_id == member.id).values(revoked_at=None)
+    )
+    db.commit()
+    assert client.get("/me", headers=member.headers).status_code == 401
+    assert client.get(feed).status_code == 404
