@@ -84,6 +84,9 @@ ROWS = {
         5, recipient_name='Ann "the <chair>" O\\Neill, DG RTD'
     ),
     "an ASCII name of 200 characters": row(9, recipient_name=" ".join(["Maria-Anna"] * 18)[:200]),
+    "an ASCII name folded inside its quotes, naming another address": row(
+        12, recipient_name=" ".join(["Eve"] * 20) + ", <eve@example.org>"
+    ),
     # A title or name a person typed to look like encoded words (RFC 2047): read as typed.
     "ASCII text that looks like encoded words": row(
         10,

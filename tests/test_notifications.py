@@ -1225,6 +1225,18 @@ def test_token_recovery_is_limited_per_address(client, participant, db, settings
     assert len(sent) == settings.recovery_per_hour
 
 
+def test_a_name_that_names_another_address_never_adds_a_recipient(client, smtp, sender):
+    """A sign-up's name is anyone's to choose: one long enough to be folded in the To
+    header, and quoted for its comma and angle brackets, is still a name."""
+    name = " ".join(["Eve"] * 20) + ", <eve@example.org>"
+    answer = client.post("/signup", json={"name": name, "email": "olga@example.eu"})
+    assert answer.status_code == 202
+    sender.run_once()
+    (mail,) = smtp.received
+    assert mail.recipients == ["olga@example.eu"]
+    assert smtp.to("eve@example.org") == []
+
+
 def test_token_recovery_refuses_what_is_not_an_address(client):
     answer = client.post("/token-recovery", json={"email": "not an address"})
     assert answer.status_code == 422

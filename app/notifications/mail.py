@@ -259,11 +259,23 @@ def _send(server: smtplib.SMTP, mail: Message) -> None:
     server.sendmail(sender, recipients, _bytes(mail, utf8), mail_options=options)
 
 
+# A line break before a space or a tab: where a header was folded.
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+def _unfolded(value: Any) -> str:
+    """A header's value on one line, as RFC 5322 unfolds it: ``getaddresses`` reads a
+    quoted name folded across lines (a long one with a comma) as several addresses."""
+    return _FOLD.sub("", str(value))
+
+
 def _envelope(mail: Message) -> tuple[str, list[str], bool]:
     """The sender and recipients, from the message's From and To (``mime`` writes no Cc
     or Bcc), and whether any of their addresses is not ASCII."""
-    sender = parseaddr(str(mail["From"]))[1]
-    recipients = [address for _name, address in getaddresses(map(str, mail.get_all("To", [])))]
+    sender = parseaddr(_unfolded(mail["From"]))[1]
+    recipients = [
+        address for _name, address in getaddresses(map(_unfolded, mail.get_all("To", [])))
+    ]
     return sender, recipients, not all(address.isascii() for address in (sender, *recipients))
 
 
