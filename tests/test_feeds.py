@@ -317,7 +317,10 @@ def test_one_selection_however_written_is_one_feed(client, programme):
 def test_an_unknown_filter_value_is_422_and_writes_nothing(client, db, dg_rtd, query, message):
     published_event(client, dg_rtd.headers)
     before = db.scalar(select(func.count()).select_from(FeedEntry))
-    refused(client.get(f"/calendar.ics{query}"), 422, message)
+    response = client.get(f"/calendar.ics{query}")
+    refused(response, 422, message)
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["query", query[1:].split("=")[0]]  # the filter, not a body
     assert db.scalar(select(func.count()).select_from(FeedEntry)) == before
 
 

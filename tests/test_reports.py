@@ -155,18 +155,23 @@ def test_the_export_without_bounds_holds_every_event(client, programme, sedec):
 
 
 @pytest.mark.parametrize(
-    ("params", "phrase"),
+    ("params", "phrase", "where"),
     [
-        ({"from": "2028-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"}, "`to` must be after"),
-        ({"from": "2027-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"}, "`to` must be after"),
-        ({"from": "soon"}, "datetime"),
-        ({"to": "0001-01-01T00:00:00Z"}, "between 2000 and 2100"),
+        (
+            {"from": "2028-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"},
+            "`to` (2027-01-01T00:00:00Z) must be after `from` (2028-01-01T00:00:00Z)",
+            "to",
+        ),
+        ({"from": "2027-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"}, "`to` (2027", "to"),
+        ({"from": "soon"}, "datetime", "from"),
+        ({"to": "0001-01-01T00:00:00Z"}, "between 2000 and 2100", "to"),
     ],
 )
-def test_a_bad_interval_is_refused(client, sedec, params, phrase):
+def test_a_bad_interval_is_refused(client, sedec, params, phrase, where):
     response = client.get("/reports/events", headers=sedec.headers, params=params)
     assert response.status_code == 422, response.text
     assert phrase in str(response.json()["detail"])
+    assert response.json()["detail"][0]["loc"] == ["query", where]
 
 
 # -- the seminars' history -------------------------------------------------------------
@@ -393,6 +398,7 @@ def test_a_year_outside_the_plan_is_refused_with_the_term(client, sedec, path, y
     for format_ in ("json", "csv"):
         response = client.get(path, headers=sedec.headers, params={"year": year, "format": format_})
         refused(response, 422, f"{int(year)} is outside the plan's term, 2026–2029")
+        assert response.json()["detail"][0]["loc"] == ["query", "year"]
 
 
 @pytest.mark.parametrize("path", ["/reports/coverage", "/reports/seminars"])

@@ -57,7 +57,7 @@ FilterValues = Annotated[
 def _values(name: str, given: list[str]) -> list[str]:
     values = [part.strip() for value in given for part in value.split(",") if part.strip()]
     if len(values) > MAX_VALUES:
-        raise Invalid(f"{name}: at most {MAX_VALUES} values")
+        raise Invalid(f"{name}: at most {MAX_VALUES} values", loc=("query", name))
     return values
 
 
@@ -66,7 +66,9 @@ def _numbers(name: str, given: list[str], example: str) -> tuple[int, ...]:
     for value in _values(name, given):
         number = whole_number(value, most=1000)
         if number is None or number < 1:
-            raise Invalid(f"{name}: {value[:20]!r} is not a number such as {example}")
+            raise Invalid(
+                f"{name}: {value[:20]!r} is not a number such as {example}", loc=("query", name)
+            )
         numbers.add(number)
     return tuple(sorted(numbers))
 
@@ -75,7 +77,9 @@ def _kinds(given: list[str]) -> tuple[EventKind, ...]:
     kinds = set()
     for value in _values("kind", given):
         if value not in EventKind.__members__:
-            raise Invalid(f"kind: {value[:40]!r} is not one of {', '.join(EventKind)}")
+            raise Invalid(
+                f"kind: {value[:40]!r} is not one of {', '.join(EventKind)}", loc=("query", "kind")
+            )
         kinds.add(EventKind(value))
     return tuple(sorted(kinds))
 
@@ -86,7 +90,7 @@ def _countries(given: list[str]) -> tuple[str, ...]:
         try:
             codes.add(country_code(value[:10]))
         except ValueError as error:
-            raise Invalid(f"country: {error}") from None
+            raise Invalid(f"country: {error}", loc=("query", "country")) from None
     return tuple(sorted(codes))
 
 

@@ -133,13 +133,15 @@ def _check_known(session: Session, filters: CalendarFilters, known: list[int]) -
         unknown = _unknown_numbers(session, Action.number, filters.actions)
         raise Invalid(
             f"action: no action {', '.join(map(str, unknown))} in the catalogue; "
-            "GET /actions lists them"
+            "GET /actions lists them",
+            loc=("query", "action"),
         )
     if filters.priority_areas and next(counts) != len(filters.priority_areas):
         unknown = _unknown_numbers(session, PriorityArea.number, filters.priority_areas)
         raise Invalid(
             f"priority_area: no priority area {', '.join(map(str, unknown))}; "
-            "the plan has priority areas 1 to 4"
+            "the plan has priority areas 1 to 4",
+            loc=("query", "priority_area"),
         )
 
 

@@ -62,7 +62,8 @@ def check_years(year: int | None, plan_years: range) -> list[int]:
     if year not in plan_years:
         raise Invalid(
             f"{year} is outside the plan's term, {plan_years[0]}–{plan_years[-1]}; "
-            "reports cover the plan's years"
+            "reports cover the plan's years",
+            loc=("query", "year"),
         )
     return [year]
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, Table, func, select
 from sqlalchemy.orm import Session, defer, joinedload
 
+from app.common.schemas import utc_text
 from app.errors import Invalid
 from app.events.queries import EventFilters, Occupancy, filtered
 from app.models import Event, Registration, RegistrationStatus
@@ -46,7 +47,10 @@ def export_events(
 ) -> list[ExportedEvent]:
     """Every event, whatever its status, that overlaps the interval, by start."""
     if starts_before and ends_after and starts_before <= ends_after:
-        raise Invalid("`to` must be after `from`")
+        raise Invalid(
+            f"`to` ({utc_text(starts_before)}) must be after `from` ({utc_text(ends_after)})",
+            loc=("query", "to"),
+        )
     # One selection of the events, used by every query as a subquery.
     ids = filtered(
         select(Event.id), EventFilters(starts_before=starts_before, ends_after=ends_after)
