@@ -1152,6 +1152,22 @@ def test_the_unsubscribe_link_opened_in_a_browser_asks_then_stops_those_mails(
     assert forged.status_code == 404 and "not valid" in forged.text
 
 
+def test_the_unsubscribe_link_answers_say_they_differ_by_accept(client, participant, db, settings):
+    """One address answers a page to browsers and JSON to mail programs: a cache must
+    keep the two apart, as it does for the front door."""
+    code = preferences.unsubscribe_code(db, participant.id, "event_reminder")
+    path = preferences.unsubscribe_url(settings.base_url, code).removeprefix(settings.base_url)
+    page = client.get(path, headers=BROWSER)
+    assert page.headers["cache-control"] == "private, no-store"  # its address is a secret
+    answers = [
+        page,
+        client.get(path),
+        client.post(path, headers=BROWSER, data={"List-Unsubscribe": "One-Click"}),
+        client.post(path),
+    ]
+    assert [answer.headers.get("vary") for answer in answers] == ["Accept"] * len(answers)
+
+
 @pytest.mark.parametrize(
     "code",
     [

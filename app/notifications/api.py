@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
 from app.auth.deps import Admin, ClockDep, CurrentUser, SessionDep
 from app.bodies import JsonRoute
@@ -45,9 +45,10 @@ def change_choices(
 @router.get(
     "/notifications/unsubscribe/{code}", response_model=Unsubscription, responses=responses(404)
 )
-def read_unsubscribe(code: UnsubscribeCode, session: SessionDep):
+def read_unsubscribe(code: UnsubscribeCode, session: SessionDep, response: Response):
     """What an unsubscribe link from a mail turns off. Reading it changes nothing, so that
     link checkers cannot unsubscribe anyone."""
+    response.headers["Vary"] = "Accept"  # browsers get a page here (app.web.api)
     user, kind = preferences.read_code(session, code)
     enabled = preferences.choices(session=session, user=user)[kind]
     return presenters.unsubscription(kind, enabled)
@@ -56,10 +57,11 @@ def read_unsubscribe(code: UnsubscribeCode, session: SessionDep):
 @router.post(
     "/notifications/unsubscribe/{code}", response_model=Unsubscription, responses=responses(404)
 )
-def unsubscribe(code: UnsubscribeCode, session: SessionDep, clock: ClockDep):
+def unsubscribe(code: UnsubscribeCode, session: SessionDep, clock: ClockDep, response: Response):
     """One-click unsubscribe (RFC 8058), without logging in: turns off the one kind of
     mail the link was sent with. Mail programs post `List-Unsubscribe=One-Click`; any
     body, or none, does the same."""
+    response.headers["Vary"] = "Accept"
     _user, kind = preferences.unsubscribe(session=session, code=code, now=clock())
     return presenters.unsubscription(kind, False)
 

@@ -213,7 +213,7 @@ def _unsubscribe_page(
 ) -> Response:
     """The page of an unsubscribe link; with ``choices``, the code of the person's
     choices, to which it links."""
-    return rendering.page(
+    response = rendering.page(
         request,
         "unsubscribe.html",
         status_code=404 if kind is None else 200,
@@ -223,6 +223,8 @@ def _unsubscribe_page(
         choices_url=choices and preferences.choices_url(settings.base_url, choices),
         **_shared(settings.base_url),
     )
+    response.headers["Vary"] = "Accept"  # mail programs get JSON at the same address
+    return response
 
 
 # -- a person's mail choices, from the link at the foot of every optional mail ---------------
