@@ -137,6 +137,16 @@ def listening_socket(config: "uvicorn.Config") -> socket.socket:
     family, kind, protocol, _name, address = socket.getaddrinfo(
         config.host, config.port, type=socket.SOCK_STREAM
     )[0]
+    # SO_REUSEPORT would let this server share the address with one already listening
+    # on it (an earlier release left running): bind without it first, to find out.
+    with socket.socket(family, kind, protocol) as alone:
+        alone.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            alone.bind(address)
+        except OSError as error:
+            reason = (error.strerror or str(error)).lower()
+            raise SystemExit(f"Cannot listen on {config.host}:{config.port}: {reason}") from None
+        address = alone.getsockname()  # port 0: the free port found
     sock = _PerWorker(family, kind, protocol)
     sock.backlog = config.backlog
     _configure(sock)

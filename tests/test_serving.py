@@ -302,3 +302,30 @@ def test_what_a_started_service_holds_is_left_out_of_full_garbage_collections(ap
         assert gc.get_freeze_count() > 50_000
         walked = {id(found) for found in gc.get_objects()}  # what a full pass walks
         assert id(create_app) not in walked
+
+
+def test_several_workers_refuse_an_address_another_server_listens_on():
+    """The workers' SO_REUSEPORT would let a second `kep serve --workers N` (an old
+    release left running) share the address and take half of the connections; and a
+    port held by another program stopped start-up with a traceback."""
+    import pickle
+    import socket
+
+    import uvicorn
+
+    from app.serving import listening_socket
+
+    config = uvicorn.Config("app.main:create_app", factory=True, host="127.0.0.1", port=0)
+    running = listening_socket(config)
+    worker = pickle.loads(pickle.dumps(running))
+    other = socket.create_server(("127.0.0.1", 0))
+    try:
+        for port in (running.getsockname()[1], other.getsockname()[1]):
+            again = uvicorn.Config("app.main:create_app", factory=True, host="127.0.0.1", port=port)
+            with pytest.raises(SystemExit) as refused:
+                listening_socket(again)
+            refusal = f"Cannot listen on 127.0.0.1:{port}: address already in use"
+            assert str(refused.value) == refusal
+    finally:
+        for sock in (worker, running, other):
+            sock.close()
