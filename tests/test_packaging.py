@@ -84,7 +84,7 @@ def test_the_wheel_ships_the_migrations_and_builds_without_a_warning(tmp_path):
             "from app.cli import main, migrations_folder; "
             "from app.web.rendering import STATIC, render; "
             "assert b'Page not found' in render('not_found.html', request_path='/x', "
-            "plan_term='2026-2029'); "
+            "plan_term='2026-2029', root=''); "
             "assert (STATIC / 'site.css').is_file(); "
             "print(migrations_folder()); main(['migrate'])",
         ],

@@ -576,6 +576,24 @@ def test_links_out_of_the_pages_are_built_from_the_public_base_url(app, client, 
     assert "http://127.0.0.1:8000" not in open_page(client, "/subscribe").html
 
 
+def test_behind_a_path_prefix_the_pages_link_their_own_paths_under_it(app, client, event):
+    """A service reached at https://example.eu/kep: a link to /e/1 or /static/site.css
+    would leave it for another site's pages on the same host."""
+    app.state.settings = Settings(
+        database_url=app.state.settings.database_url,
+        public_base_url="https://example.eu/kep/",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    for path in (*PAGES, f"/e/{event['id']}", "/e/999999"):
+        response = client.get(path, headers=BROWSER)
+        own = re.findall(r'(?:href|src|action)="(/[^"]*)"', response.text)
+        assert own, path
+        assert all(link.startswith("/kep/") for link in own), (path, own)
+    page = open_page(client, "/")
+    assert "/kep/static/site.css" in page.html
+    assert f"/kep/e/{event['id']}" in page.links
+
+
 def test_the_pages_give_the_plans_term_of_the_settings(app, client, event):
     app.state.settings = Settings(
         database_url=app.state.settings.database_url,

@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -119,12 +120,16 @@ def page(
     **context: Any,
 ) -> Response:
     """The page, or 304 when the browser's copy (by its ETag) is current. Every page names
-    the plan's term, a setting (``KEP_PLAN_START_YEAR``, ``KEP_PLAN_END_YEAR``). A
-    ``private`` page, whose address holds a secret, is kept by no cache at all."""
+    the plan's term, a setting (``KEP_PLAN_START_YEAR``, ``KEP_PLAN_END_YEAR``), and
+    links to the service's own paths under the public base URL's path (``root``: empty,
+    or a prefix such as ``/kep``). A ``private`` page, whose address holds a secret, is
+    kept by no cache at all."""
+    settings = request.app.state.settings
     body = render(
         template,
         request_path=request.url.path,
-        plan_term=request.app.state.settings.plan_term,
+        plan_term=settings.plan_term,
+        root=urlsplit(settings.base_url).path,
         **context,
     )
     if private:
