@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
+from alembic.script.revision import ResolutionError
+from alembic.util import CommandError
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -51,7 +53,14 @@ def migrate(settings: Settings, *, own_logging: bool = True) -> None:
     ``own_logging``: Alembic's plain-text logging (for commands run by hand)."""
     config = alembic_config(settings.database_url)
     config.attributes["configure_logger"] = own_logging
-    command.upgrade(config, "head")
+    try:
+        command.upgrade(config, "head")
+    except CommandError as error:
+        url = make_url(settings.database_url).render_as_string(hide_password=True)
+        # A revision this release does not have: going back to an earlier release.
+        newer = isinstance(error.__cause__, ResolutionError)
+        hint = "; a newer release of the service has migrated it: run that one" if newer else ""
+        raise SystemExit(f"Cannot migrate the database {url}: {error}{hint}") from None
 
 
 def _settings_or_exit() -> Settings:

@@ -1,6 +1,7 @@
 """The kep command: a new operator gets a first admin token."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -205,3 +206,18 @@ def test_serve_accepts_the_ports_and_workers_it_can_use():
         assert build_parser().parse_args(["serve", "--port", port]).port == int(port)
     assert build_parser().parse_args(["serve", "--workers", "1"]).workers == 1
     assert build_parser().parse_args(["serve"]).workers == 1
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["serve", "--port", "1"]])
+def test_a_database_migrated_by_a_newer_release_stops_kep_with_one_clear_line(tmp_path, command):
+    """Going back to the previous release after a newer one migrated the database."""
+    url = f"sqlite:///{tmp_path}/kep.db"
+    assert kep("migrate", database_url=url).returncode == 0
+    with sqlite3.connect(tmp_path / "kep.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    result = kep(*command, database_url=url)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if not line.startswith(("INFO", "{"))]
+    assert line.startswith(f"Cannot migrate the database {url}: ")
+    assert "'9999'" in line and "newer release" in line
