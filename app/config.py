@@ -19,6 +19,8 @@ from app.common.schemas import single_line
 # The databases the service runs on, each with the one driver it ships with.
 DATABASE_URL_FORMS = "sqlite:///path/to/kep.db or postgresql+psycopg://user:password@host/db"
 DATABASE_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite", "postgresql+psycopg"})
+# How KEP_SMTP_URL's starttls option may be written, in any case.
+STARTTLS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 class Settings(BaseSettings):
@@ -189,9 +191,14 @@ class Settings(BaseSettings):
             parts.port  # noqa: B018 - a port that is not a number raises here
         except ValueError as error:
             raise ValueError(f"has a port that is not a number: {error}") from None
-        unknown = set(parse_qs(parts.query)) - {"starttls"}
+        options = parse_qs(parts.query, keep_blank_values=True)
+        unknown = set(options) - {"starttls"}
         if unknown:
             raise ValueError(f"takes only the option starttls, not {', '.join(sorted(unknown))}")
+        for given in options.get("starttls", []):
+            # read as "no", a value mistyped would send the password unencrypted
+            if given.lower() not in STARTTLS:
+                raise ValueError(f"has starttls={given!r}; give starttls=1 or starttls=0")
         return value.strip()
 
     @field_validator("mail_from")

@@ -152,3 +152,24 @@ def test_a_public_base_url_that_feed_addresses_cannot_extend_is_refused(url, say
     with pytest.raises(ValidationError, match="public_base_url") as refused:
         Settings(public_base_url=url, _env_file=None)  # type: ignore[call-arg]
     assert says in refused.value.errors()[0]["msg"]
+
+
+@pytest.mark.parametrize("value", ["on", "2", "", "enabled"])
+def test_a_starttls_option_the_mail_server_link_cannot_read_is_refused(value):
+    """Read as "no", it would send the mail server's password unencrypted."""
+    with pytest.raises(ValidationError, match="smtp_url") as refused:
+        Settings(smtp_url=f"smtp://kep:secret@mail.example.eu:587?starttls={value}", _env_file=None)  # type: ignore[call-arg]
+    message = refused.value.errors()[0]["msg"]
+    assert "starttls" in message and "secret" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "starttls"),
+    [("1", True), ("TRUE", True), ("Yes", True), ("0", False), ("false", False), ("no", False)],
+)
+def test_a_starttls_option_is_read_in_any_case(value, starttls):
+    from app.notifications.mail import transport_for
+
+    url = f"smtp://kep:secret@mail.example.eu:587?starttls={value}"
+    transport = transport_for(Settings(smtp_url=url, _env_file=None))  # type: ignore[call-arg]
+    assert transport.starttls is starttls

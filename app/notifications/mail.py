@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from app.config import Settings
+from app.config import STARTTLS, Settings
 from app.models import OutboxMessage
 from app.notifications.outbox import LINK_MARK
 from app.notifications.wording import breaks_line
@@ -223,7 +223,7 @@ class SmtpTransport:
         self.port = parts.port or (465 if self.secure else 25)
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
-        self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true", "yes")
+        self.starttls = STARTTLS[parse_qs(parts.query).get("starttls", ["0"])[0].lower()]
         self.timeout = timeout
 
     @contextlib.contextmanager
