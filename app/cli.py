@@ -75,6 +75,10 @@ def _settings_or_exit() -> Settings:
         raise SystemExit("Impossible setting:\n" + "\n".join(lines)) from None
 
 
+# Addresses served to this host alone, where the default public base URL holds.
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 def _serve(args: argparse.Namespace) -> None:
     serving.metrics_folder()
     import logging.config
@@ -85,6 +89,12 @@ def _serve(args: argparse.Namespace) -> None:
 
     settings = _settings_or_exit()
     logging.config.dictConfig(log_config())  # the migrations' lines are JSON too
+    if args.host not in LOOPBACK and "public_base_url" not in settings.model_fields_set:
+        logging.getLogger("app.serving").warning(
+            "KEP_PUBLIC_BASE_URL is not set: links in the feeds, the pages and the mail "
+            "point to %s, which only this host reaches; set it to the address clients use",
+            settings.base_url,
+        )
     migrate(settings, own_logging=False)
     config = uvicorn.Config(
         "app.main:create_app",

@@ -329,3 +329,19 @@ def test_several_workers_refuse_an_address_another_server_listens_on():
     finally:
         for sock in (worker, running, other):
             sock.close()
+
+
+def test_served_to_other_hosts_without_a_public_base_url_the_log_says_where_links_point(tmp_path):
+    """Links in feeds, pages and invitation mails would send people to 127.0.0.1."""
+    url, _ = migrated_sqlite(tmp_path)
+    for log, settings in (("default", {}), ("set", {"public_base_url": "https://kep.example.eu"})):
+        with serving(url, tmp_path / log, "--host", "0.0.0.0", **settings) as served:
+            assert served.stop() in STOPPED
+    [warning] = [
+        line
+        for line in (tmp_path / "default").read_text().splitlines()
+        if "KEP_PUBLIC_BASE_URL" in line
+    ]
+    assert json.loads(warning)["level"] == "warning"
+    assert "http://127.0.0.1:8000" in warning
+    assert "KEP_PUBLIC_BASE_URL" not in (tmp_path / "set").read_text()
