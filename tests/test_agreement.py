@@ -251,6 +251,7 @@ def test_the_agreed_seminar_is_scheduled_as_a_joint_seminar_event(client, agreed
     )
     assert response.status_code == 201, response.text
     event = response.json()
+    assert response.headers["location"].endswith(f"/events/{event['id']}")
     assert event["kind"] == "joint_seminar"
     assert event["status"] == "published"
     assert event["title"] == "Innovation valleys"

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app.accounts import disabling, presenters, tokens
@@ -26,6 +26,7 @@ from app.accounts.service import Invited
 from app.auth.deps import Admin, ClockDep, CurrentUser, ManagedAccount, SessionDep, SettingsDep
 from app.auth.uses import TokenUses
 from app.bodies import JsonRoute
+from app.common.http import LOCATED, located
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, presented_page
 from app.config import Settings
@@ -73,10 +74,15 @@ def read_me(user: CurrentUser):
     "/users",
     response_model=UserCreated,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 403, 409),
+    responses={**responses(401, 403, 409), **LOCATED},
 )
 def create_user(
-    body: UserCreate, session: SessionDep, admin: Admin, clock: ClockDep, settings: SettingsDep
+    body: UserCreate,
+    session: SessionDep,
+    admin: Admin,
+    clock: ClockDep,
+    settings: SettingsDep,
+    response: Response,
 ):
     """Create an account (admins only). Secretariat accounts name their institution;
     member accounts their member state and region.
@@ -97,6 +103,7 @@ def create_user(
         lifetime=settings.invitation_lifetime,
     )
     deliver_invitation(session, invited, settings)
+    located(response, settings.base_url, f"/users/{invited.user.id}")
     return presenters.user_created(invited, settings.base_url)
 
 

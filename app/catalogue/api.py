@@ -1,8 +1,8 @@
 """The plan's priority areas and actions."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
-from app.auth.deps import ClockDep, Secretariat, SessionDep
+from app.auth.deps import ClockDep, Secretariat, SessionDep, SettingsDep
 from app.bodies import JsonRoute
 from app.catalogue import presenters
 from app.catalogue import service as catalogue
@@ -13,6 +13,7 @@ from app.catalogue.schemas import (
     ActionUpdate,
     PriorityAreaRead,
 )
+from app.common.http import LOCATED, located
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, presented_page
 from app.errors import responses
@@ -55,13 +56,21 @@ def read_action(number: IdPath, session: SessionDep):
     "/actions",
     response_model=ActionDetail,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 403, 409),
+    responses={**responses(401, 403, 409), **LOCATED},
 )
-def add_action(body: ActionCreate, session: SessionDep, user: Secretariat, clock: ClockDep):
+def add_action(
+    body: ActionCreate,
+    session: SessionDep,
+    user: Secretariat,
+    clock: ClockDep,
+    settings: SettingsDep,
+    response: Response,
+):
     """Add an action agreed by registered communication between CoR SEDEC and DG RTD.
     It takes the next free number. The communication is dated between the plan's
     adoption and today."""
     action = catalogue.add_action(session=session, actor=user, data=body, now=clock())
+    located(response, settings.base_url, f"/actions/{action.number}")
     return presenters.action_detail(action)
 
 

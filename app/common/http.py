@@ -267,3 +267,24 @@ async def _front_answer(scope: Scope) -> Response | None:
         return None  # only a 304 was needed before: the body is the route's to write
     scope["route"] = fronted.route  # for the log and the metrics, as routing sets it
     return _answer(kept.etag, None if current else kept.body)
+
+
+# -- where a 201's resource is -----------------------------------------------------------
+
+# A 201's header in the API document, for a create whose resource is read at an address
+# of its own (RFC 9110, 10.2.2).
+LOCATED: dict[int | str, dict[str, Any]] = {
+    201: {
+        "headers": {
+            "Location": {
+                "description": "the address of what was made, under the public base URL",
+                "schema": {"type": "string", "format": "uri"},
+            }
+        }
+    }
+}
+
+
+def located(response: Response, base_url: str, path: str) -> None:
+    """Say in a 201's ``Location`` where what it made is read (``path``)."""
+    response.headers["Location"] = base_url + path

@@ -17,7 +17,7 @@ from app.auth.deps import (
     SettingsDep,
 )
 from app.bodies import JsonRoute
-from app.common.http import Made, kept_json, weak_etag
+from app.common.http import LOCATED, Made, kept_json, located, weak_etag
 from app.common.params import Paging
 from app.common.schemas import MAX_ID, IdPath, Page, WallClockOrInstant, page_of
 from app.config import Settings
@@ -67,7 +67,7 @@ def _present_registrations(session: Session, found: list[Registration]) -> list[
     "/events",
     response_model=EventRead,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 403),
+    responses={**responses(401, 403), **LOCATED},
 )
 def create_event(
     body: EventCreate,
@@ -75,12 +75,14 @@ def create_event(
     user: CurrentUser,
     clock: ClockDep,
     settings: SettingsDep,
+    response: Response,
 ):
     """Create an event. A member creates a `peer_to_peer` event that they host; it is
     `submitted` until the secretariat publishes it. The secretariat creates events of
     any kind, as `draft` or `published` at once. Priority areas default to those of the
     actions. An event outside the plan's term is accepted, with a `warnings` entry."""
     event = events.create_event(session=session, actor=user, data=body, now=clock())
+    located(response, settings.base_url, f"/events/{event.id}")
     return _present(session, event, settings)
 
 

@@ -1,6 +1,6 @@
 """The joint agreement on a seminar's topic, and the scheduling of the agreed seminar."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from app.auth.deps import (
     ClockDep,
@@ -9,6 +9,7 @@ from app.auth.deps import (
     SettingsDep,
 )
 from app.bodies import JsonRoute
+from app.common.http import LOCATED, located
 from app.common.schemas import IdPath
 from app.errors import responses
 from app.events import presenters as event_presenters
@@ -69,7 +70,7 @@ def withdraw_choice(seminar_id: IdPath, session: SessionDep, user: Secretariat, 
     tags=["seminars"],
     response_model=EventRead,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 403, 404, 409),
+    responses={**responses(401, 403, 404, 409), **LOCATED},
 )
 def schedule_seminar(
     seminar_id: IdPath,
@@ -78,6 +79,7 @@ def schedule_seminar(
     user: Secretariat,
     clock: ClockDep,
     settings: SettingsDep,
+    response: Response,
 ):
     """Schedule the agreed seminar as a `joint_seminar` event. Its title, description,
     actions and priority areas come from the agreed topic; the body gives when and where.
@@ -91,4 +93,5 @@ def schedule_seminar(
         now=clock(),
     )
     [listed] = queries.with_occupancy(session, [event])
+    located(response, settings.base_url, f"/events/{event.id}")
     return event_presenters.event_read(listed, settings)

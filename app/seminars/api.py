@@ -3,7 +3,7 @@ and the scheduling of the agreed seminar."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.auth.deps import (
     ClockDep,
@@ -13,7 +13,7 @@ from app.auth.deps import (
     SettingsDep,
 )
 from app.bodies import JsonRoute
-from app.common.http import Made, kept_json, weak_etag
+from app.common.http import LOCATED, Made, kept_json, located, weak_etag
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, presented_page
 from app.errors import responses
@@ -38,7 +38,7 @@ router = APIRouter(route_class=JsonRoute)
     tags=["seminars"],
     response_model=SeminarRead,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 403, 409),
+    responses={**responses(401, 403, 409), **LOCATED},
 )
 def create_seminar(
     body: SeminarCreate,
@@ -46,6 +46,7 @@ def create_seminar(
     user: Secretariat,
     clock: ClockDep,
     settings: SettingsDep,
+    response: Response,
 ):
     """Open a joint seminar: seminar 1 or 2 of a year of the plan, with the moments when
     proposals open, proposals close (and voting opens) and voting closes, in that order."""
@@ -53,6 +54,7 @@ def create_seminar(
     seminar = calendar.create_seminar(
         session=session, actor=user, data=body, plan_years=settings.plan_years, now=now
     )
+    located(response, settings.base_url, f"/seminars/{seminar.id}")
     return presenters.seminar_read(seminar, now)
 
 

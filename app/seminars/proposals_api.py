@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app.auth.deps import (
@@ -16,7 +16,7 @@ from app.auth.deps import (
 )
 from app.bodies import JsonRoute
 from app.clock import Clock
-from app.common.http import Made, kept_json, weak_etag
+from app.common.http import LOCATED, Made, kept_json, located, weak_etag
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, page_of
 from app.config import Settings
@@ -57,10 +57,16 @@ def _present_one(
     tags=["proposals"],
     response_model=ProposalRead,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 403, 404, 409),
+    responses={**responses(401, 403, 404, 409), **LOCATED},
 )
 def submit_proposal(
-    seminar_id: IdPath, body: ProposalCreate, session: SessionDep, user: Voter, clock: ClockDep
+    seminar_id: IdPath,
+    body: ProposalCreate,
+    session: SessionDep,
+    user: Voter,
+    clock: ClockDep,
+    settings: SettingsDep,
+    response: Response,
 ):
     """Propose a topic while proposals are open (members and secretariat staff): a title,
     a summary, the plan's actions it serves and, optionally, which of their priority areas
@@ -69,6 +75,7 @@ def submit_proposal(
     proposal = proposals.submit_proposal(
         session=session, actor=user, seminar_id=seminar_id, data=body, now=now
     )
+    located(response, settings.base_url, f"/proposals/{proposal.id}")
     return _present_one(session, proposal, user, now)
 
 
