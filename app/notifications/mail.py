@@ -328,3 +328,14 @@ MESSAGE_REFUSED = (
     ValueError,
     MessageError,  # a message the email package cannot write
 )
+
+
+def refused_for_good(error: Exception) -> bool:
+    """Whether the mail server refused a message with a permanent reply (5xx, RFC 5321
+    4.2.1: no such mailbox, a policy that rejects it): trying again gets the same answer.
+    A transient one (4xx: try later) is tried again."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _reply in error.recipients.values()]
+    else:
+        codes = [getattr(error, "smtp_code", 0)]
+    return bool(codes) and all(500 <= code < 600 for code in codes)

@@ -31,7 +31,13 @@ from app.clock import Clock, system_clock
 from app.config import Settings
 from app.models import MessageStatus, OutboxMessage
 from app.notifications import notices, preferences
-from app.notifications.mail import MESSAGE_REFUSED, Transport, mime, transport_for
+from app.notifications.mail import (
+    MESSAGE_REFUSED,
+    Transport,
+    mime,
+    refused_for_good,
+    transport_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -243,8 +249,9 @@ def _failed(
     *,
     settings: Settings,
     now: datetime,
+    for_good: bool = False,
 ) -> None:
-    final = message.attempts >= settings.mail_max_attempts
+    final = for_good or message.attempts >= settings.mail_max_attempts
     values: dict[str, object] = {
         "last_error": error[:2000],
         "claimed_by": None,
@@ -349,7 +356,13 @@ def deliver_due(
                     send(mime(message, settings=settings, now=clock(), unsubscribe=unsubscribe))
                 except MESSAGE_REFUSED as error:  # this message only; the next may go
                     _failed(
-                        sessions, message, worker, _describe(error), settings=settings, now=clock()
+                        sessions,
+                        message,
+                        worker,
+                        _describe(error),
+                        settings=settings,
+                        now=clock(),
+                        for_good=refused_for_good(error),
                     )
                     failed += 1
                     continue

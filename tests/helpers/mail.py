@@ -53,6 +53,17 @@ class _Handler:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.lock = threading.Lock()
+        self.refused: dict[str, str] = {}  # the server's reply to RCPT TO, by address
+
+    async def handle_RCPT(
+        self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any
+    ) -> str:
+        with self.lock:
+            reply = self.refused.get(address)
+        if reply is not None:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         if envelope.smtp_utf8:  # headers in UTF-8, which a bytes parser reads as ASCII
@@ -94,6 +105,11 @@ class SmtpServer:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+    def refuse(self, address: str, reply: str) -> None:
+        """Answer ``reply`` (``550 5.1.1 ...``, ``451 4.3.0 ...``) to mail for ``address``."""
+        with self.handler.lock:
+            self.handler.refused[address] = reply
 
     def to(self, address: str) -> list[Received]:
         return [message for message in self.received if address in message.recipients]
