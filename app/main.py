@@ -239,7 +239,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(RequestLog)
-    app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS)
+    app.add_middleware(
+        SecurityHeaders,
+        docs_paths=DOCS_PATHS,
+        published_over_https=settings.base_url.startswith("https://"),
+    )
     app.state.feed_cache = FeedCache(max_bytes=FEED_CACHE_BYTES)
     app.state.answers = AnswerCache(max_bytes=ANSWER_CACHE_BYTES)
     app.state.front = FrontCache(max_bytes=FRONT_CACHE_BYTES)

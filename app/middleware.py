@@ -260,18 +260,24 @@ HSTS = "max-age=31536000; includeSubDomains"
 class SecurityHeaders:
     """The headers every answer carries. A response that sets its own
     ``Content-Security-Policy`` (an HTML page) keeps it; ``Strict-Transport-Security`` is
-    sent only over https, where it means something."""
+    sent over https, where it means something, and always when the service is published
+    at an https address (``published_over_https``): behind a proxy whose forwarded scheme
+    the server does not trust, requests arrive as http, and browsers ignore the header
+    on an http answer anyway."""
 
-    def __init__(self, app: ASGIApp, docs_paths: Sequence[str] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, docs_paths: Sequence[str] = (), published_over_https: bool = False
+    ) -> None:
         self.app = app
         self.docs_paths = tuple(docs_paths)
+        self.published_over_https = published_over_https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         policy = DOCS_POLICY if scope["path"] in self.docs_paths else API_POLICY
-        https = scope.get("scheme") == "https"
+        https = self.published_over_https or scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

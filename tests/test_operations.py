@@ -122,6 +122,20 @@ def test_over_https_browsers_are_told_to_keep_to_https(app):
     assert response.headers["strict-transport-security"].startswith("max-age=31536000")
 
 
+def test_a_service_published_over_https_tells_browsers_so_behind_any_proxy(
+    settings, session_factory
+):
+    """Behind a load balancer whose forwarded scheme the server does not trust, requests
+    arrive as plain http; the public address says https, and browsers only heed the
+    header over https anyway."""
+    app = create_app(settings.model_copy(update={"public_base_url": "https://kep.example.eu"}))
+    app.state.sessionmaker = session_factory
+    with TestClient(app) as client:  # http://testserver
+        response = client.get("/actions")
+    app.state.engine.dispose()
+    assert response.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
 def test_the_api_documentation_gets_a_policy_that_lets_it_run(client):
     for page in ("/docs", "/redoc"):
         policy = client.get(page).headers["content-security-policy"]
