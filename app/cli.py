@@ -138,8 +138,7 @@ def _create_user(args: argparse.Namespace) -> None:
     from app.errors import AppError
 
     settings = _settings_or_exit()
-    migrate(settings)
-    try:
+    try:  # before the database is touched: a refused account changes nothing
         data = UserCreate(
             name=args.name,
             email=args.email,
@@ -149,7 +148,11 @@ def _create_user(args: argparse.Namespace) -> None:
             region=args.region,
         )
     except ValidationError as error:
-        raise SystemExit(f"Cannot create the account: {error.errors()[0]['msg']}") from None
+        first = error.errors()[0]
+        loc = first["loc"]  # empty for a rule between options (a secretariat's institution)
+        option = f"--{str(loc[0]).replace('_', '-')}: " if loc else ""
+        raise SystemExit(f"Cannot create the account: {option}{first['msg']}") from None
+    migrate(settings)
     engine = make_engine(settings.database_url)
     try:
         with make_sessionmaker(engine).begin() as session:

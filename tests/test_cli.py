@@ -78,6 +78,22 @@ def test_create_user_refuses_a_secretariat_without_institution(tmp_path):
     assert "institution" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--name", ""), ("--email", "not-an-address"), ("--member-state", "Portugal")],
+)
+def test_create_user_names_the_option_it_refuses_and_touches_no_database(tmp_path, option, value):
+    given = {"--name": "Maria", "--email": "maria@example.eu", "--member-state": "PT"}
+    given[option] = value
+    args = [part for pair in given.items() for part in pair]
+    database = tmp_path / "kep.db"
+    result = kep("create-user", "--role", "member", *args, database_url=f"sqlite:///{database}")
+    assert result.returncode != 0
+    assert result.stderr.startswith(f"Cannot create the account: {option}: "), result.stderr
+    assert "Traceback" not in result.stderr
+    assert not database.exists()  # refused before the database was made or migrated
+
+
 def test_demo_fills_an_empty_database_once(tmp_path):
     url = f"sqlite:///{tmp_path}/kep.db"
     result = kep("demo", database_url=url)
