@@ -33,6 +33,7 @@ from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
 from app.models import Role
+from app.notifications.sender import Sender
 from tests.helpers.accounts import Account, add_account
 from tests.helpers.apps import forget_endpoints
 from tests.helpers.clock import MovableClock
@@ -46,6 +47,7 @@ from tests.helpers.database import (
     require_postgres,
     scratch_database,
 )
+from tests.helpers.mail import SmtpServer
 from tests.helpers.scheduling import ByDatabase
 from tests.helpers.server import live_server
 
@@ -58,6 +60,28 @@ def pytest_configure(config: pytest.Config) -> None:
     # run a sender themselves. Whatever is written as files goes to a scratch folder.
     os.environ["KEP_SEND_MAIL_IN_PROCESS"] = "0"
     os.environ.setdefault("KEP_MAIL_DIR", tempfile.mkdtemp(prefix="kep-test-mail-"))
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server in the test process, for a test that delivers mail."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, smtp: SmtpServer) -> Settings:
+    return settings.model_copy(update={"smtp_url": smtp.url, "smtp_timeout": 5})
+
+
+@pytest.fixture
+def sender(
+    session_factory: sessionmaker[Session], mail_settings: Settings, clock: MovableClock
+) -> Sender:
+    """A sender to that server; the test runs its rounds (``run_once``) itself."""
+    return Sender(session_factory, mail_settings, clock=clock)
 
 
 # -- which half runs where ------------------------------------------------------------

@@ -7,23 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import MessageStatus, OutboxMessage
-from app.notifications.sender import Sender
 from tests.helpers.events import published_event
-from tests.helpers.mail import SmtpServer
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sender(session_factory, settings, smtp, clock):
-    mail = settings.model_copy(update={"smtp_url": smtp.url, "smtp_timeout": 5})
-    return Sender(session_factory, mail, clock=clock)
 
 
 def confirmation_of(db, account) -> OutboxMessage:

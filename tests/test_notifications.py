@@ -39,24 +39,6 @@ STARTS = datetime(2027, 3, 10, 8, 30, tzinfo=UTC)
 ENDS = datetime(2027, 3, 10, 16, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mail_settings(settings, smtp):
-    return settings.model_copy(update={"smtp_url": smtp.url, "smtp_timeout": 5})
-
-
-@pytest.fixture
-def sender(session_factory, mail_settings, clock):
-    return Sender(session_factory, mail_settings, clock=clock)
-
-
 def outbox(db) -> list[OutboxMessage]:
     db.expire_all()
     return list(db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
