@@ -24,7 +24,11 @@ STARTTLS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "n
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KEP_", env_file=".env", extra="ignore")
+    # A refused value is left out of the error: URLs carry passwords, and whatever runs
+    # the service may print the error whole.
+    model_config = SettingsConfigDict(
+        env_prefix="KEP_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         default="sqlite:///./kep.db",

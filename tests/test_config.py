@@ -173,3 +173,19 @@ def test_a_starttls_option_is_read_in_any_case(value, starttls):
     url = f"smtp://kep:secret@mail.example.eu:587?starttls={value}"
     transport = transport_for(Settings(smtp_url=url, _env_file=None))  # type: ignore[call-arg]
     assert transport.starttls is starttls
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"smtp_url": "smtp://kep:s3cret-pw@mail.example.eu:587?tls=1"},
+        {"public_base_url": "https://kep:s3cret-pw@kep.example.eu/"},
+        {"database_url": "postgresql+psycopg://kep:s3cret-pw@db.example.eu/kep", "db_pool_size": 0},
+    ],
+)
+def test_a_refused_setting_never_writes_a_password_in_its_error(setting):
+    """Whatever runs the service (kep, or another ASGI server calling create_app) may
+    print a refused setting's error whole, into a log."""
+    with pytest.raises(ValidationError) as refused:
+        Settings(**setting, _env_file=None)  # type: ignore[arg-type]
+    assert "s3cret-pw" not in str(refused.value)
