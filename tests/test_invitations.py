@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.auth.tokens import hash_token
-from app.models import ApiToken, Invitation, User
+from app.models import ApiToken, Invitation, OutboxMessage, User
 from tests.helpers.database import audit_count
 
 PARTICIPANT = {"name": "Olga Owner", "email": "olga@example.eu", "role": "participant"}
@@ -226,3 +226,25 @@ def test_sign_ups_of_one_address_at_once_give_one_account_and_the_same_answer(
     assert len({answer.text for answer in answers}) == 1
     with race_app.state.sessionmaker() as session:
         assert len(session.scalars(select(User).where(User.email == body["email"])).all()) == 1
+
+
+PHISHING = "Your account is locked. Call +32 2 000 00 00 or visit evil.example.org now"
+
+
+def test_a_link_mail_anyone_can_ask_for_carries_no_name_they_chose(client, db, member):
+    """Anyone may sign up, or ask for a recovery link, with any address: the mails they
+    cause go to that address from the service. Were the name given at sign-up written
+    in them, a stranger could send the service's mail with words of their choosing."""
+    signed = client.post("/signup", json={"name": PHISHING, "email": "victim@example.eu"})
+    assert signed.status_code == 202
+    client.post("/token-recovery", json={"email": "victim@example.eu"})
+    client.post("/token-recovery", json={"email": member.user.email})
+    db.expire_all()
+    mails = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind.in_(("invitation", "token_recovery")))
+    ).all()
+    assert sorted(m.kind for m in mails) == ["invitation", "token_recovery", "token_recovery"]
+    for mail in mails:
+        assert mail.recipient_name == "", mail.kind
+        assert mail.body.startswith("Hello,\n"), mail.body[:80]
+        assert PHISHING not in mail.body and member.user.name not in mail.body

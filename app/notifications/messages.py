@@ -341,14 +341,21 @@ def proposal_outcome(proposal: Proposal, seminar: Seminar, agreed: bool, base_ur
 # -- accounts ---------------------------------------------------------------------------
 
 
+# Links that anyone may have mailed to any address (sign-up, token recovery) greet no
+# one by name: the name was given by whoever asked, and would put their words in the
+# service's mail to a stranger.
+ANYONE_MAY_ASK = "Hello,"
+
+
 def invitation(user: User, link: str, invitation_id: int, expires: str) -> Draft:
     return Draft(
         kind="invitation",
         key=f"invitation:{invitation_id}",
         user=user,
+        named=False,
         subject="Your KEP 2.0 account: get your API token",
         body=_body(
-            _hello(user),
+            ANYONE_MAY_ASK,
             f"An account of the KEP 2.0 events service was made for you ({user.role}). "
             "Open this link to receive your API token; it works once, until "
             f"{expires}:",
@@ -365,9 +372,10 @@ def token_recovery(user: User, link: str, invitation_id: int, expires: str) -> D
         kind="token_recovery",
         key=f"invitation:{invitation_id}",
         user=user,
+        named=False,
         subject="KEP 2.0: a link for a new API token",
         body=_body(
-            _hello(user),
+            ANYONE_MAY_ASK,
             "Someone, probably you, asked for a new API token for this address. Open this "
             f"link to receive one; it works once, until {expires}:",
             LINK_MARK,

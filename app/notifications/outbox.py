@@ -68,6 +68,7 @@ class Draft:
     user: User | None = None
     address: str | None = None
     name: str = ""
+    named: bool = True  # the recipient's name is written in the To header
     secret_link: str | None = None
     invite: Invite | None = None
 
@@ -123,7 +124,7 @@ def _row(
     if address is None:
         log.warning("a %s message was not queued: %r is not a mail address", kind.name, raw)
         return None
-    name = draft.user.name if draft.user is not None else draft.name
+    name = "" if not draft.named else draft.user.name if draft.user is not None else draft.name
     subject, body = written(session, draft, settings=settings)
     values: dict[str, object] = {
         "idempotency_key": draft.key[:200],
