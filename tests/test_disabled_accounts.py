@@ -172,3 +172,28 @@ def test_a_token_or_feed_made_as_the_account_was_disabled_does_not_work(client, 
     db.commit()
     assert client.get("/me", headers=member.headers).status_code == 401
     assert client.get(feed).status_code == 404
+
+
+def test_a_disabled_accounts_mail_is_not_sent_even_when_retried(
+    client, admin, dg_rtd, participant, member, db, smtp, sender
+):
+    """The sender asks itself, as it sends: a failed message an admin retries, or one it
+    had claimed as the account was disabled, does not go out."""
+    event = published_event(client, dg_rtd.headers)
+    for account in (participant, member):
+        client.post(f"/events/{event['id']}/registrations", headers=account.headers)
+    smtp.refuse(participant.user.email, "550 5.1.1 No such user here")
+    sender.run_once()
+    [failed] = mails_to(db, participant.id, MessageStatus.failed)
+    smtp.handler.refused.clear()
+
+    assert disable(client, admin, participant.id).status_code == 200
+    retried = client.post(f"/outbox/{failed.id}/retry", headers=admin.headers)
+    assert retried.status_code == 200, retried.text
+    sender.run_once()
+    assert smtp.to(participant.user.email) == []
+    db.expire_all()
+    withdrawn = db.get(OutboxMessage, failed.id)
+    assert withdrawn.status == MessageStatus.withdrawn
+    assert withdrawn.last_error == "No longer holds: the account is disabled"
+    assert smtp.to(member.user.email)  # the round went on

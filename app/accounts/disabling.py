@@ -12,7 +12,7 @@ they are.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, update
+from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.audit import service as audit
@@ -74,6 +74,17 @@ def disable(
         at=now,
     )
     return user
+
+
+def disabled_among(session: Session, user_ids: set[int]) -> set[int]:
+    """Of these accounts, the disabled ones: for the sender, which asks as it sends, since
+    a message it had claimed, or one an admin retried, was not withdrawn with the rest."""
+    if not user_ids:
+        return set()
+    found = session.scalars(
+        select(User.id).where(User.id.in_(sorted(user_ids)), User.disabled_at.is_not(None))
+    )
+    return set(found)
 
 
 def _end(

@@ -27,17 +27,12 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.accounts import disabling
 from app.clock import Clock, system_clock
 from app.config import Settings
 from app.models import MessageStatus, OutboxMessage
 from app.notifications import notices, preferences
-from app.notifications.mail import (
-    MESSAGE_REFUSED,
-    Transport,
-    mime,
-    refused_for_good,
-    transport_for,
-)
+from app.notifications.mail import MESSAGE_REFUSED, Transport, mime, refused_for_good, transport_for
 
 log = logging.getLogger(__name__)
 
@@ -310,6 +305,8 @@ def _looked_over(
         for message in messages
         if (message.user_id, message.kind) in unwanted
     }
+    disabled = disabling.disabled_among(session, {m.user_id for m in messages if m.user_id})
+    untrue |= {m.id: "the account is disabled" for m in messages if m.user_id in disabled}
     rewritten = {
         message.id: written
         for message in messages
