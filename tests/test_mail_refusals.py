@@ -48,3 +48,28 @@ def test_a_refusal_for_good_fails_the_message_at_once_one_for_now_is_tried_again
     clock.advance(days=3)
     sender.run_once()  # only a message left pending is tried again
     assert confirmation_of(db, participant).attempts == (2 if attempts_left else 1)
+
+
+@pytest.mark.parametrize(
+    "reply", ["530 5.7.0 Authentication required", "553 5.7.1 Sender address rejected"]
+)
+def test_a_refused_sender_address_fails_no_message_for_good(
+    client, dg_rtd, participant, db, smtp, sender, clock, reply
+):
+    """The server refusing the From address (the service's own, KEP_MAIL_FROM) says
+    nothing of the message: it is the same for every message, until the settings or the
+    server are put right, so every message is tried again."""
+    event = published_event(client, dg_rtd.headers)
+    client.post(f"/events/{event['id']}/registrations", headers=participant.headers)
+    smtp.refuse_sender(reply)
+
+    sender.run_once()
+    refused = confirmation_of(db, participant)
+    assert (refused.status, refused.attempts) == (MessageStatus.pending, 1)
+    assert reply.split()[0] in (refused.last_error or "")
+
+    smtp.refuse_sender(None)  # put right
+    clock.advance(days=1)
+    sender.run_once()
+    assert confirmation_of(db, participant).status == MessageStatus.sent
+    assert [m.recipients for m in smtp.received] == [[participant.user.email]]

@@ -333,7 +333,12 @@ MESSAGE_REFUSED = (
 def refused_for_good(error: Exception) -> bool:
     """Whether the mail server refused a message with a permanent reply (5xx, RFC 5321
     4.2.1: no such mailbox, a policy that rejects it): trying again gets the same answer.
-    A transient one (4xx: try later) is tried again."""
+    A transient one (4xx: try later) is tried again, and so is a refused sender: the
+    From address is the service's own, the same for every message, so its refusal (530
+    authentication required, 553 not this user's address) is the settings' or the
+    server's to put right, not the message's."""
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        return False
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _reply in error.recipients.values()]
     else:

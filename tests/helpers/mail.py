@@ -54,6 +54,18 @@ class _Handler:
         self.received: list[Received] = []
         self.lock = threading.Lock()
         self.refused: dict[str, str] = {}  # the server's reply to RCPT TO, by address
+        self.sender_refused: str | None = None  # its reply to MAIL FROM, if not 250
+
+    async def handle_MAIL(
+        self, _server: Any, _session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        with self.lock:
+            reply = self.sender_refused
+        if reply is not None:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any
@@ -110,6 +122,12 @@ class SmtpServer:
         """Answer ``reply`` (``550 5.1.1 ...``, ``451 4.3.0 ...``) to mail for ``address``."""
         with self.handler.lock:
             self.handler.refused[address] = reply
+
+    def refuse_sender(self, reply: str | None) -> None:
+        """Answer ``reply`` to every MAIL FROM (``530 5.7.0 Authentication required``), or
+        accept it again (None)."""
+        with self.handler.lock:
+            self.handler.sender_refused = reply
 
     def to(self, address: str) -> list[Received]:
         return [message for message in self.received if address in message.recipients]
