@@ -1150,6 +1150,15 @@ def test_the_unsubscribe_link_answers_say_they_differ_by_accept(client, particip
     assert [answer.headers.get("vary") for answer in answers] == ["Accept"] * len(answers)
 
 
+def test_a_refused_unsubscribe_link_says_it_differs_by_accept_too(client, participant, db):
+    """A link not valid is a JSON 404 to mail programs and a page to browsers: a cache
+    that kept the one must not give it for the other."""
+    path = f"/notifications/unsubscribe/{participant.id}-event_reminder-{'0' * 32}"
+    answers = [client.get(path), client.post(path), client.get(path, headers=BROWSER)]
+    assert [answer.status_code for answer in answers] == [404] * 3
+    assert [answer.headers.get("vary") for answer in answers] == ["Accept"] * 3
+
+
 @pytest.mark.parametrize(
     "code",
     [

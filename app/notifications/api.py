@@ -1,5 +1,7 @@
 """Mail preferences, one-click unsubscribe, and the outbox for admins."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
@@ -8,7 +10,7 @@ from app.auth.deps import Admin, ClockDep, CurrentUser, SessionDep
 from app.bodies import JsonRoute
 from app.common.params import Paging
 from app.common.schemas import IdPath, Page, presented_page
-from app.errors import responses
+from app.errors import NotFound, responses
 from app.models import MessageStatus
 from app.notifications import preferences, presenters, service
 from app.notifications.schemas import (
@@ -42,14 +44,29 @@ def change_choices(
     return presenters.choices(preferences.choices(session=session, user=user))
 
 
+# An unsubscribe link answers browsers with a page (app.web.api): every answer of its
+# address says so, a refused link's too, so that no cache gives one for the other.
+BY_ACCEPT = {"Vary": "Accept"}
+
+
+@contextmanager
+def _varies_by_accept(response: Response) -> Iterator[None]:
+    response.headers.update(BY_ACCEPT)
+    try:
+        yield
+    except NotFound as error:
+        error.headers = BY_ACCEPT
+        raise
+
+
 @router.get(
     "/notifications/unsubscribe/{code}", response_model=Unsubscription, responses=responses(404)
 )
 def read_unsubscribe(code: UnsubscribeCode, session: SessionDep, response: Response):
     """What an unsubscribe link from a mail turns off. Reading it changes nothing, so that
     link checkers cannot unsubscribe anyone."""
-    response.headers["Vary"] = "Accept"  # browsers get a page here (app.web.api)
-    user, kind = preferences.read_code(session, code)
+    with _varies_by_accept(response):
+        user, kind = preferences.read_code(session, code)
     enabled = preferences.choices(session=session, user=user)[kind]
     return presenters.unsubscription(kind, enabled)
 
@@ -61,8 +78,8 @@ def unsubscribe(code: UnsubscribeCode, session: SessionDep, clock: ClockDep, res
     """One-click unsubscribe (RFC 8058), without logging in: turns off the one kind of
     mail the link was sent with. Mail programs post `List-Unsubscribe=One-Click`; any
     body, or none, does the same."""
-    response.headers["Vary"] = "Accept"
-    _user, kind = preferences.unsubscribe(session=session, code=code, now=clock())
+    with _varies_by_accept(response):
+        _user, kind = preferences.unsubscribe(session=session, code=code, now=clock())
     return presenters.unsubscription(kind, False)
 
 
