@@ -12,8 +12,10 @@ from app.models import (
     OutboxMessage,
     PersonalFeed,
 )
+from app.notifications import preferences
 from tests.helpers.database import audit_count
 from tests.helpers.events import create_event, published_event
+from tests.helpers.pages import BROWSER
 
 REASON = {"reason": "Left the institution on 30 November"}
 
@@ -197,3 +199,26 @@ def test_a_disabled_accounts_mail_is_not_sent_even_when_retried(
     assert withdrawn.status == MessageStatus.withdrawn
     assert withdrawn.last_error == "No longer holds: the account is disabled"
     assert smtp.to(member.user.email)  # the round went on
+
+
+def test_a_disabled_accounts_mail_links_open_nothing(client, admin, member, db):
+    """The links at the foot of the mail it was sent before: its choices and its
+    unsubscribe links are links of the account, and open nothing while it is disabled."""
+    choices = f"/notifications/choices/{preferences.choices_code(db, member.id)}"
+    code = preferences.unsubscribe_code(db, member.id, "call_for_topics")
+    unsubscribe = f"/notifications/unsubscribe/{code}"
+    assert client.get(choices, headers=BROWSER).status_code == 200
+    assert disable(client, admin, member.id).status_code == 200
+    entries = audit_count(db)
+
+    assert client.get(choices, headers=BROWSER).status_code == 404
+    saved = client.post(
+        choices,
+        headers={**BROWSER, "Content-Type": "application/x-www-form-urlencoded"},
+        content=b"form=choices",
+    )
+    assert saved.status_code == 404
+    for answer in (client.get(unsubscribe), client.post(unsubscribe)):
+        assert answer.status_code == 404
+    assert client.post(unsubscribe, headers=BROWSER).status_code == 404
+    assert audit_count(db) == entries  # no choice changed

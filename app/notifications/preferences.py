@@ -120,8 +120,9 @@ def read_code(session: Session, code: str) -> tuple[User, str]:
 def _signed(
     session: Session, user_id: str | None, what: str, signature: str, unknown: NotFound
 ) -> User:
-    """The person a link names (``user_id``) for ``what``, if its ``signature`` holds;
-    else ``unknown`` is raised. Every link, well formed or not, costs the same checks."""
+    """The person a link names (``user_id``) for ``what``, if its ``signature`` holds
+    and the account is not disabled (its links open nothing then); else ``unknown`` is
+    raised. Every link, well formed or not, costs the same checks."""
     key = _key(session)
     number = whole_number(user_id) if user_id is not None else None
     expected = _signature(key, number or 0, what)
@@ -129,7 +130,7 @@ def _signed(
     if not hmac.compare_digest(signature.encode(), expected.encode()) or number is None:
         raise unknown
     user = session.get(User, number)
-    if user is None:
+    if user is None or user.disabled_at is not None:
         raise unknown
     return user
 
