@@ -193,8 +193,13 @@ class Settings(BaseSettings):
             )
         try:
             parts.port  # noqa: B018 - a port that is not a number raises here
-        except ValueError as error:
-            raise ValueError(f"has a port that is not a number: {error}") from None
+        except ValueError:
+            # Left out of the message: what is read as the port may be the password, cut
+            # short by a character in it that is not URL-encoded (/, ?, #).
+            raise ValueError(
+                "has a port that is not a number; a user name or password with /, ?, # "
+                "or @ in it must be URL-encoded"
+            ) from None
         options = parse_qs(parts.query, keep_blank_values=True)
         unknown = set(options) - {"starttls"}
         if unknown:

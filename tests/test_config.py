@@ -179,6 +179,10 @@ def test_a_starttls_option_is_read_in_any_case(value, starttls):
     "setting",
     [
         {"smtp_url": "smtp://kep:s3cret-pw@mail.example.eu:587?tls=1"},
+        # A password with a character that ends the host part, not URL-encoded: the
+        # password is read as the port.
+        {"smtp_url": "smtp://kep:s3cret-pw#1@mail.example.eu:587"},
+        {"smtp_url": "smtp://kep:s3cret-pw/1@mail.example.eu:587"},
         {"public_base_url": "https://kep:s3cret-pw@kep.example.eu/"},
         {"database_url": "postgresql+psycopg://kep:s3cret-pw@db.example.eu/kep", "db_pool_size": 0},
     ],
