@@ -2,8 +2,11 @@
 being abused): every way in closes at once, and stays closed until an admin enables it.
 Revoking tokens alone does not do that: the owner can recover a token by mail."""
 
+import pytest
 from sqlalchemy import func, select, update
 
+from app.accounts import disabling
+from app.errors import Unauthorized
 from app.models import (
     ApiToken,
     AuditEntry,
@@ -11,6 +14,8 @@ from app.models import (
     MessageStatus,
     OutboxMessage,
     PersonalFeed,
+    Role,
+    User,
 )
 from app.notifications import preferences
 from tests.helpers.database import audit_count
@@ -222,3 +227,20 @@ def test_a_disabled_accounts_mail_links_open_nothing(client, admin, member, db):
         assert answer.status_code == 404
     assert client.post(unsubscribe, headers=BROWSER).status_code == 404
     assert audit_count(db) == entries  # no choice changed
+
+
+def test_two_admins_disabling_each_other_leave_one_to_enable_the_other(
+    client, admin, make_account, db, clock
+):
+    """The request that commits second was let in before the first one disabled its
+    admin (on PostgreSQL, requests run side by side): it disables no one, or no admin
+    would be left to enable either account."""
+    other = make_account(Role.admin, "Otto Operator")
+    assert disable(client, admin, other.id).status_code == 200
+    db.expire_all()
+    # What the other admin's request, let in just before, goes on to do:
+    actor, target = db.get(User, other.id), db.get(User, admin.id)
+    with pytest.raises(Unauthorized):
+        disabling.disable(session=db, actor=actor, user=target, reason=None, now=clock())
+    db.rollback()
+    assert client.get("/me", headers=admin.headers).status_code == 200

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.audit import service as audit
-from app.errors import Conflict
+from app.errors import Conflict, Unauthorized
 from app.models import ApiToken, Invitation, MessageStatus, OutboxMessage, PersonalFeed, User
 
 WITHDRAWN = "No longer holds: the account is disabled"
@@ -26,14 +26,26 @@ def disable(
     *, session: Session, actor: User, user: User, reason: str | None, now: datetime
 ) -> User:
     """Close every way into ``user``'s account; a disabled account is answered as it
-    stands. No admin disables their own account: another admin must be left who can
-    enable it."""
+    stands. No admin disables their own account, nor another's once their own is
+    disabled: another admin must be left who can enable it."""
     if actor.id == user.id:
         raise Conflict(
             "You cannot disable your own account; another admin can, so that an admin is "
             "always left to enable it again"
         )
-    session.refresh(user, with_for_update=True)  # one disabling at a time
+    # Both accounts' rows, in the order of their ids: two admins disabling each other at
+    # once were both let in, and would leave no admin to enable either.
+    disabled = dict(
+        session.execute(
+            select(User.id, User.disabled_at)
+            .where(User.id.in_(sorted({actor.id, user.id})))
+            .order_by(User.id)
+            .with_for_update()
+        ).all()
+    )
+    if disabled[actor.id] is not None:
+        raise Unauthorized("Your account was disabled while this request ran")
+    session.refresh(user)  # as locked: one disabling at a time
     if user.disabled_at is not None:
         return user
     user.disabled_at = now
