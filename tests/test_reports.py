@@ -154,6 +154,19 @@ def test_the_export_without_bounds_holds_every_event(client, programme, sedec):
     assert (body["from"], body["to"], body["total"]) == (None, None, 10)
 
 
+def test_spreadsheets_write_instants_to_the_second_as_every_answer_does(client, sedec, clock):
+    # A change made now is stamped with the clock's microseconds; the JSON answers drop
+    # them, and a spreadsheet of the same rows must not show what the JSON does not.
+    clock.set(datetime(2026, 11, 25, 9, 0, 7, 654321, tzinfo=UTC))
+    event = published_event(client, sedec.headers)
+    assert event["published_at"] == "2026-11-25T09:00:07Z"
+    response = client.get("/reports/events", headers=sedec.headers, params={"format": "csv"})
+    [row] = read_csv(response)
+    assert row["published_at"] == "2026-11-25T09:00:07Z"
+    assert row["starts_at"] == event["starts_at"]
+    assert row["local_starts_at"] == event["local_starts_at"]
+
+
 @pytest.mark.parametrize(
     ("params", "phrase", "where"),
     [

@@ -9,6 +9,7 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+from app.common.schemas import local_text, utc_text
 from app.events.times import local
 from app.models import Affiliation, EventKind, EventStatus, Institution
 from app.reports.coverage import Coverage, Figures, Period
@@ -24,10 +25,11 @@ Cell = str | int | bool | datetime | Sequence[int | str] | None
 
 
 def _instant(moment: datetime) -> str:
-    """ISO 8601: UTC with a Z, a local time with its offset."""
+    """As the JSON answers write them: UTC with a Z, a local time with its offset, both to
+    the second."""
     if moment.tzinfo is UTC:
-        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    return moment.isoformat()
+        return utc_text(moment)
+    return local_text(moment)
 
 
 def cell(value: Cell) -> str:
