@@ -1067,6 +1067,17 @@ def test_a_kind_turned_off_is_not_queued(client, dg_rtd, participant, db, clock,
     assert [message.kind for message in outbox(db)] == ["registration_confirmed"]
 
 
+def test_an_optional_mail_says_in_words_whom_it_is_for(
+    client, dg_rtd, participant, smtp, sender, clock
+):
+    event = published_event(client, dg_rtd.headers)
+    register(client, participant, event["id"])
+    clock.set(STARTS - timedelta(hours=2))
+    sender.run_once()
+    reminder = smtp.one_to(participant.user.email, "Tomorrow")
+    assert "You receive this as one of the participants (the day before" in reminder.text
+
+
 def test_one_click_unsubscribe_turns_off_that_kind_only_without_logging_in(
     client, dg_rtd, participant, smtp, sender, clock, settings
 ):
