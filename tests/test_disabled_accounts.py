@@ -2,6 +2,9 @@
 being abused): every way in closes at once, and stays closed until an admin enables it.
 Revoking tokens alone does not do that: the owner can recover a token by mail."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import func, select, update
 
@@ -244,3 +247,35 @@ def test_two_admins_disabling_each_other_leave_one_to_enable_the_other(
         disabling.disable(session=db, actor=actor, user=target, reason=None, now=clock())
     db.rollback()
     assert client.get("/me", headers=admin.headers).status_code == 200
+
+
+PAIRS = 12
+
+
+def test_two_admins_disabling_each_other_at_once_leave_one_to_enable_the_other(
+    race_client, race_account, race_app
+):
+    """Real requests at the same moment, on their own connections: on PostgreSQL each
+    disabling would read the other admin as enabled, unless it waits for the other's
+    lock on the two accounts."""
+    _base, client = race_client
+    pairs = [(race_account("admin"), race_account("admin")) for _ in range(PAIRS)]
+    start = threading.Barrier(2 * PAIRS)
+
+    def attempt(index: int) -> int:
+        first, second = pairs[index // 2]
+        actor, target = (first, second) if index % 2 else (second, first)
+        start.wait()
+        return client.post(f"/users/{target.id}/disable", headers=actor.headers).status_code
+
+    with ThreadPoolExecutor(max_workers=2 * PAIRS) as pool:
+        answers = list(pool.map(attempt, range(2 * PAIRS)))
+    assert set(answers) <= {200, 401}, answers
+    with race_app.state.sessionmaker() as session:
+        for first, second in pairs:
+            rows = session.scalars(
+                select(User.disabled_at).where(User.id.in_((first.id, second.id)))
+            )
+            assert None in set(rows), "both admins of a pair were disabled"
+    for index in range(PAIRS):
+        assert sorted(answers[2 * index : 2 * index + 2]) == [200, 401]
