@@ -279,3 +279,41 @@ def test_two_admins_disabling_each_other_at_once_leave_one_to_enable_the_other(
             assert None in set(rows), "both admins of a pair were disabled"
     for index in range(PAIRS):
         assert sorted(answers[2 * index : 2 * index + 2]) == [200, 401]
+
+
+def test_a_disabled_accounts_places_go_to_the_waitlist(
+    client, admin, dg_rtd, participant, make_account, db, clock
+):
+    """Its owner can no longer come, nor give the places up: they go to the next on the
+    waitlist, as if given up, while the event has not begun. Its registrations for
+    events under way or over stay as they were."""
+    waiting = make_account("participant", "Wanda Waiting")
+    full = published_event(client, dg_rtd.headers, capacity=1)
+    begun = published_event(
+        client, dg_rtd.headers, starts_at="2026-11-25T08:00", ends_at="2026-11-25T18:00"
+    )
+    clock.advance(hours=-3)  # registered for the event under way before it began
+    for event in (full, begun):
+        client.post(f"/events/{event['id']}/registrations", headers=participant.headers)
+    clock.advance(hours=3)
+    waitlisted = client.post(f"/events/{full['id']}/registrations", headers=waiting.headers)
+    assert waitlisted.json()["status"] == "waitlisted"
+
+    assert disable(client, admin, participant.id).status_code == 200
+    places = client.get(f"/events/{full['id']}/registrations", headers=dg_rtd.headers).json()
+    assert [(r["user"]["id"], r["status"]) for r in places["items"]] == [(waiting.id, "registered")]
+    under_way = client.get(f"/events/{begun['id']}/registrations", headers=dg_rtd.headers)
+    assert [r["status"] for r in under_way.json()["items"]] == ["registered"]
+    [entry] = db.scalars(
+        select(AuditEntry).where(AuditEntry.action == "registration.cancelled")
+    ).all()
+    assert entry.actor_id == admin.id  # the admin's doing, not the owner's
+    assert (
+        db.scalars(select(AuditEntry).where(AuditEntry.action == "user.disabled"))
+        .one()
+        .after["registrations_cancelled"]
+        == 1
+    )
+    promoted = mails_to(db, waiting.id, MessageStatus.pending)
+    assert [m.kind for m in promoted] == ["registration_waitlisted", "registration_promoted"]
+    assert [m.kind for m in mails_to(db, participant.id, MessageStatus.pending)] == []

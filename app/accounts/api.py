@@ -144,9 +144,10 @@ def disable_user(
     """Disable an account (admins only), for someone who must no longer use it: its
     tokens are revoked, its unopened links and personal feeds stop working and the mail
     waiting for it is withdrawn; until an admin enables it, no token, link or mail is
-    made for it, and token recovery and sign-up send it nothing. What it made stays as
-    it is. Disabling a disabled account answers it as it stands; no admin disables their
-    own account (409)."""
+    made for it, and token recovery and sign-up send it nothing. Its places at events
+    not yet begun go to the waitlists; everything else it made stays as it is.
+    Disabling a disabled account answers it as it stands; no admin disables their own
+    account (409)."""
     reason = body.reason if body else None
     disabled = disabling.disable(
         session=session, actor=admin, user=user, reason=reason, now=clock()

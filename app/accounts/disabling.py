@@ -5,8 +5,9 @@ link mailed, and opening it gives a new token. A disabled account has no way in:
 tokens are revoked, its unopened links and personal feeds stop working, the mail that
 waits for it is withdrawn, and until an admin enables it no token, link or mail is
 made for it (``app.auth.deps``, ``app.accounts.service``, ``app.notifications.outbox``).
-Nothing it made is touched: its events, proposals, supports and registrations stay as
-they are.
+Its places at events not yet begun go to the waitlists, since its owner can neither
+come nor give them up; everything else it made stays as it is: its events, proposals,
+supports and its registrations for events under way or over.
 """
 
 from datetime import datetime
@@ -17,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.audit import service as audit
 from app.errors import Conflict, Unauthorized
+from app.events import registrations
 from app.models import ApiToken, Invitation, MessageStatus, OutboxMessage, PersonalFeed, User
 
 WITHDRAWN = "No longer holds: the account is disabled"
@@ -60,6 +62,9 @@ def disable(
             Invitation.opened_at.is_(None),
             Invitation.withdrawn_at.is_(None),
             withdrawn_at=now,
+        ),
+        "registrations_cancelled": registrations.cancel_upcoming(
+            session=session, actor=actor, user=user, now=now
         ),
         "feeds_revoked": _end(
             session, PersonalFeed.user_id, user, PersonalFeed.revoked_at.is_(None), revoked_at=now

@@ -148,15 +148,45 @@ def cancel_own(*, session: Session, user: User, event_id: int, now: datetime) ->
         return registration
     if event.ends_at <= now:
         raise Conflict(f"Event {event.id} is over; its registrations are kept as they were")
+    _cancel(session, user, event, registration, now)
+    return registration
+
+
+def _cancel(
+    session: Session, actor: User, event: Event, registration: Registration, now: datetime
+) -> None:
+    """Give up the registration's place or spot, by ``actor``; the event's row is locked."""
     before = registration.status
     registration.status = RegistrationStatus.cancelled
     registration.cancelled_at = now
     registration.updated_at = now
     session.flush()
-    _log(session, user, "registration.cancelled", registration, before, now)
+    _log(session, actor, "registration.cancelled", registration, before, now)
     if event.status != EventStatus.cancelled:
-        fill_places(session=session, actor=user, event=event, now=now)
-    return registration
+        fill_places(session=session, actor=actor, event=event, now=now)
+
+
+def cancel_upcoming(*, session: Session, actor: User, user: User, now: datetime) -> int:
+    """Give up, by ``actor``, ``user``'s places and spots at events not yet begun (their
+    account is disabled): the places go to the waitlists. How many there were. The
+    events' rows are locked in the order of their ids, as two such requests could want
+    the same ones."""
+    events = session.scalars(
+        select(Event)
+        .join(Registration, Registration.event_id == Event.id)
+        .where(
+            Registration.user_id == user.id,
+            Registration.status.in_(ACTIVE),
+            Event.starts_at > now,
+        )
+        .order_by(Event.id)
+        .with_for_update(of=Event)
+    ).all()
+    for event in events:
+        registration = _own(session, event, user)
+        if registration is not None and registration.status in ACTIVE:
+            _cancel(session, actor, event, registration, now)
+    return len(events)
 
 
 def fill_places(*, session: Session, actor: User, event: Event, now: datetime) -> None:
