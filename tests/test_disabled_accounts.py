@@ -184,11 +184,11 @@ def test_a_token_or_feed_made_as_the_account_was_disabled_does_not_work(client, 
     assert client.get(feed).status_code == 404
 
 
-def test_a_disabled_accounts_mail_is_not_sent_even_when_retried(
+def test_a_disabled_accounts_mail_is_neither_retried_nor_sent(
     client, admin, dg_rtd, participant, member, db, smtp, sender
 ):
-    """The sender asks itself, as it sends: a failed message an admin retries, or one it
-    had claimed as the account was disabled, does not go out."""
+    """An admin cannot retry its failed mail, and the sender asks itself, as it sends:
+    a message it had claimed as the account was disabled does not go out."""
     event = published_event(client, dg_rtd.headers)
     for account in (participant, member):
         client.post(f"/events/{event['id']}/registrations", headers=account.headers)
@@ -199,7 +199,18 @@ def test_a_disabled_accounts_mail_is_not_sent_even_when_retried(
 
     assert disable(client, admin, participant.id).status_code == 200
     retried = client.post(f"/outbox/{failed.id}/retry", headers=admin.headers)
-    assert retried.status_code == 200, retried.text
+    assert retried.status_code == 409, retried.text
+    assert retried.json()["detail"] == (
+        f"Message {failed.id} is for a disabled account (user {participant.id}); "
+        "enable the account first"
+    )
+    # As if a sender had it claimed, and pending, as the account was disabled.
+    db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == failed.id)
+        .values(status=MessageStatus.pending, next_attempt_at=failed.created_at)
+    )
+    db.commit()
     sender.run_once()
     assert smtp.to(participant.user.email) == []
     db.expire_all()

@@ -100,6 +100,6 @@ def list_outbox(
 )
 def retry_message(message_id: IdPath, session: SessionDep, admin: Admin, clock: ClockDep):
     """Send a failed message again, at once, with a fresh count of attempts. A sent or
-    withdrawn message is a 409."""
+    withdrawn message, or one for a disabled account, is a 409."""
     message = service.retry(session=session, actor=admin, message_id=message_id, now=clock())
     return presenters.outbox_read(message)

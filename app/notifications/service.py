@@ -39,6 +39,11 @@ def retry(*, session: Session, actor: User, message_id: int, now: datetime) -> O
             f"Message {message.id} was withdrawn, not sent ({message.last_error}); it is "
             "not sent again"
         )
+    if message.user is not None and message.user.disabled_at is not None:
+        raise Conflict(
+            f"Message {message.id} is for a disabled account (user {message.user_id}); "
+            "enable the account first"
+        )
     if message.kind in ("invitation", "token_recovery"):
         raise Conflict(
             f"Message {message.id} carried a one-time link, which the outbox forgot when it "
