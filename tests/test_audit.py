@@ -34,6 +34,19 @@ def test_audit_filters_by_entity(client, admin, member):
     assert {entry["entity_id"] for entry in entries["items"]} == {member.id}
 
 
+@pytest.mark.parametrize("kind", ["users", "bogus", "Event"])
+def test_an_entity_type_the_trail_does_not_hold_is_refused_naming_those_it_does(
+    client, admin, kind
+):
+    """An empty list would read as "nothing happened to it"."""
+    refused = client.get("/audit", headers=admin.headers, params={"entity_type": kind})
+    assert refused.status_code == 422
+    [error] = refused.json()["detail"]
+    assert error["loc"] == ["query", "entity_type"]
+    for known in ("user", "registration", "proposal", "seminar", "event", "action", "outbox"):
+        assert f"'{known}'" in error["msg"]
+
+
 @pytest.mark.parametrize("params", [{"limit": 100000}, {"offset": 2**63}, {"offset": -1}])
 def test_audit_paging_is_bounded(client, admin, params):
     response = client.get("/audit", headers=admin.headers, params=params)

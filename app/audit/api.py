@@ -22,13 +22,7 @@ def list_audit(
     user: SecretariatOrAdmin,
     clock: ClockDep,
     page: Paging,
-    entity_type: Annotated[
-        str | None,
-        Query(
-            max_length=50,
-            description="user, action, seminar, proposal, event, registration or outbox",
-        ),
-    ] = None,
+    entity_type: Annotated[audit.EntityType | None, Query(description="the kind of entity")] = None,
     entity_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ):
     """Every state change, newest first: when, who, which entity, what, before and after.

@@ -9,6 +9,7 @@ record it, so that nothing personal reaches the trail without a rule.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, select
@@ -20,10 +21,20 @@ from app.events.access import visible_to
 from app.models import AuditEntry, Event, Proposal, Role, Seminar, User
 from app.seminars.visibility import tally_hidden
 
-# Every kind of entity the trail records.
-ENTITY_TYPES = frozenset(
-    {"user", "registration", "proposal", "seminar", "event", "action", "outbox"}
-)
+
+class EntityType(StrEnum):
+    """Every kind of entity the trail records."""
+
+    user = "user"
+    action = "action"
+    seminar = "seminar"
+    proposal = "proposal"
+    event = "event"
+    registration = "registration"
+    outbox = "outbox"
+
+
+ENTITY_TYPES = frozenset(EntityType)
 
 
 def jsonable(value: Any) -> Any:
