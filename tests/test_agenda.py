@@ -92,6 +92,19 @@ def test_a_confirmation_stands_for_the_agenda_that_was_reviewed(
     assert confirmed.headers["etag"] == client.get(path).headers["etag"]
 
 
+def test_a_copy_of_the_agenda_that_is_current_costs_a_304(client, event, dg_rtd, sedec):
+    path = f"/events/{event['id']}/agenda"
+    put_agenda(client, event, dg_rtd.headers)
+    read = client.get(path)
+    tag = read.headers["etag"]
+    current = client.get(path, headers={"If-None-Match": tag})
+    assert (current.status_code, current.content, current.headers["etag"]) == (304, b"", tag)
+    assert client.get(path, headers={"If-None-Match": f"W/{tag}"}).status_code == 304
+    client.post(f"{path}/confirm", headers=sedec.headers)
+    confirmed = client.get(path, headers={"If-None-Match": tag})
+    assert confirmed.status_code == 200 and confirmed.json()["confirmed_at"]
+
+
 def test_the_agendas_version_changes_with_the_zone_its_times_are_shown_in(
     client, event, dg_rtd, sedec
 ):

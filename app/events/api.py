@@ -34,6 +34,7 @@ from app.events.schemas import (
     RegistrationRead,
     country_code,
 )
+from app.feeds.http import etag_matches
 from app.models import Event, EventKind, EventStatus, Registration
 
 event_router = APIRouter(tags=["events"], route_class=JsonRoute)
@@ -241,14 +242,23 @@ def cancel_event(
 
 
 @event_router.get(
-    "/events/{event_id}/agenda", response_model=AgendaRead, responses=responses(401, 404)
+    "/events/{event_id}/agenda", response_model=AgendaRead, responses=responses(304, 401, 404)
 )
-def read_agenda(event_id: IdPath, session: SessionDep, viewer: OptionalUser, response: Response):
+def read_agenda(
+    request: Request,
+    event_id: IdPath,
+    session: SessionDep,
+    viewer: OptionalUser,
+    response: Response,
+):
     """The agenda in order, with when and by whom it was confirmed. Its `ETag` names this
-    version: send it in `If-Match` to confirm exactly what you read."""
-    return _agenda_answer(
-        access.get_visible(session=session, event_id=event_id, viewer=viewer), response
-    )
+    version: send it in `If-Match` to confirm exactly what you read, or in
+    `If-None-Match` to be answered 304 while your copy is current."""
+    event = access.get_visible(session=session, event_id=event_id, viewer=viewer)
+    tag = agenda.agenda_tag(event)
+    if etag_matches(request, tag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
+    return _agenda_answer(event, response)
 
 
 def _agenda_answer(event: Event, response: Response) -> AgendaRead:
