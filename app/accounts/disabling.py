@@ -16,12 +16,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from app.accounts import service as users
 from app.audit import service as audit
 from app.errors import Conflict, Unauthorized
 from app.events import registrations
-from app.models import ApiToken, Invitation, MessageStatus, OutboxMessage, PersonalFeed, User
+from app.models import ApiToken, MessageStatus, OutboxMessage, PersonalFeed, User
 
-WITHDRAWN = "No longer holds: the account is disabled"
+# Why its mail is not sent: here as the mail waiting is withdrawn, and by the sender,
+# which asks as it sends.
+REASON = "the account is disabled"
 
 
 def disable(
@@ -35,19 +38,18 @@ def disable(
             "You cannot disable your own account; another admin can, so that an admin is "
             "always left to enable it again"
         )
-    # Both accounts' rows, in the order of their ids: two admins disabling each other at
-    # once were both let in, and would leave no admin to enable either.
-    disabled = dict(
-        session.execute(
-            select(User.id, User.disabled_at)
-            .where(User.id.in_(sorted({actor.id, user.id})))
-            .order_by(User.id)
-            .with_for_update()
-        ).all()
-    )
-    if disabled[actor.id] is not None:
+    # Both accounts' rows, in the order of their ids, read again as locked: two admins
+    # disabling each other at once were both let in, and would leave no admin to enable
+    # either.
+    session.scalars(
+        select(User)
+        .where(User.id.in_((actor.id, user.id)))
+        .order_by(User.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    if actor.disabled_at is not None:
         raise Unauthorized("Your account was disabled while this request ran")
-    session.refresh(user)  # as locked: one disabling at a time
     if user.disabled_at is not None:
         return user
     user.disabled_at = now
@@ -55,14 +57,7 @@ def disable(
         "tokens_revoked": _end(
             session, ApiToken.user_id, user, ApiToken.revoked_at.is_(None), revoked_at=now
         ),
-        "links_withdrawn": _end(
-            session,
-            Invitation.user_id,
-            user,
-            Invitation.opened_at.is_(None),
-            Invitation.withdrawn_at.is_(None),
-            withdrawn_at=now,
-        ),
+        "links_withdrawn": len(users.withdraw_links(session, user, now)),
         "registrations_cancelled": registrations.cancel_upcoming(
             session=session, actor=actor, user=user, now=now
         ),
@@ -75,7 +70,7 @@ def disable(
             user,
             OutboxMessage.status == MessageStatus.pending,
             status=MessageStatus.withdrawn,
-            last_error=WITHDRAWN,
+            last_error=f"No longer holds: {REASON}",
             claimed_by=None,
             claimed_until=None,
         ),

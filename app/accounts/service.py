@@ -8,7 +8,7 @@ accounts and revokes tokens, and never holds a token of someone else's account.
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Exists, exists, func, select
+from sqlalchemy import ColumnElement, Exists, and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -71,6 +71,28 @@ def _held_a_token(user: User) -> Exists:
     return exists().where(ApiToken.user_id == user.id)
 
 
+def _unopened(user: User) -> ColumnElement[bool]:
+    """A link of ``user``'s that was neither opened nor withdrawn (expired or not)."""
+    return and_(
+        Invitation.user_id == user.id,
+        Invitation.opened_at.is_(None),
+        Invitation.withdrawn_at.is_(None),
+    )
+
+
+def withdraw_links(
+    session: Session, user: User, now: datetime, *only: ColumnElement[bool]
+) -> list[int]:
+    """Withdraw ``user``'s links not yet opened (of them, those ``only`` names): they stop
+    working. Their ids."""
+    links = session.scalars(select(Invitation).where(_unopened(user), *only).with_for_update())
+    withdrawn = []
+    for link in links:
+        link.withdrawn_at = now
+        withdrawn.append(link.id)
+    return withdrawn
+
+
 def _unclaimed_sign_up(session: Session, user: User) -> bool:
     """Whether ``user`` was made by sign-up and its owner never received a token: no link
     of someone else's making, no token ever issued."""
@@ -89,15 +111,7 @@ def _take_over(
     before = _user_snapshot(user)
     user.name, user.role, user.institution = data.name, data.role, data.institution
     user.member_state, user.region = data.member_state, data.region
-    unopened = session.scalars(
-        select(Invitation).where(
-            Invitation.user_id == user.id,
-            Invitation.opened_at.is_(None),
-            Invitation.withdrawn_at.is_(None),
-        )
-    )
-    for invitation in unopened:
-        invitation.withdrawn_at = now
+    withdraw_links(session, user, now)
     session.flush()
     audit.record(
         session=session,
@@ -158,16 +172,8 @@ def invite(
     A recovery link, which anyone may ask for, replaces earlier recovery links only: were
     it to withdraw the invitation an admin handed out, a stranger could keep it dead.
     ``actor`` is None when nobody signed in asked for it."""
-    query = select(Invitation).where(
-        Invitation.user_id == user.id,
-        Invitation.opened_at.is_(None),
-        Invitation.withdrawn_at.is_(None),
-    )
-    if purpose == "recovery":
-        query = query.where(Invitation.purpose == "recovery")
-    earlier = session.scalars(query.with_for_update()).all()
-    for old in earlier:
-        old.withdrawn_at = now
+    recovery_only = [Invitation.purpose == "recovery"] if purpose == "recovery" else []
+    earlier = withdraw_links(session, user, now, *recovery_only)
     secret = new_link_secret()
     invitation = Invitation(
         user_id=user.id,
@@ -182,7 +188,7 @@ def invite(
     after: dict[str, object] = {
         "invitation_id": invitation.id,
         "expires_at": invitation.expires_at,
-        "replaces": [old.id for old in earlier],
+        "replaces": earlier,
     }
     if purpose != "invitation":
         after["purpose"] = purpose
@@ -219,18 +225,15 @@ def reinvite(
     its link may go through the admin who made it."""
     if user.disabled_at is not None:
         raise Conflict(f"User {user.id} is disabled; enable the account first")
-    working = session.scalar(
-        select(ApiToken.id)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .limit(1)
-    )
-    if working is not None:
+    working = exists().where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    has_working, claimed = session.execute(select(working, _held_a_token(user))).one()
+    if has_working:
         raise Conflict(
             f"User {user.id} has a working API token, so gets no new link; its owner issues "
             "more tokens themselves, or revoke their tokens first"
         )
     invited = invite(session=session, actor=actor, user=user, now=now, lifetime=lifetime)
-    return replace(invited, owner_only=bool(session.scalar(select(_held_a_token(user)))))
+    return replace(invited, owner_only=claimed)
 
 
 def sign_up(
@@ -267,12 +270,7 @@ def _renew_sign_up(
     """A fresh link for an account nobody has claimed and whose links are all spent; none
     while one still opens, which also bounds how often a stranger can have links mailed
     (one per link's lifetime). Anyone may ask, so the trail records no actor."""
-    usable = exists().where(
-        Invitation.user_id == user.id,
-        Invitation.opened_at.is_(None),
-        Invitation.withdrawn_at.is_(None),
-        Invitation.expires_at > now,
-    )
+    usable = exists().where(_unopened(user), Invitation.expires_at > now)
     if user.disabled_at is not None or session.scalar(select(_held_a_token(user) | usable)):
         return None
     return invite(session=session, actor=None, user=user, now=now, lifetime=lifetime)
@@ -359,21 +357,10 @@ def open_invitation(*, session: Session, secret: str, label: str, now: datetime)
     invitation.opened_at = now
     invitation.token_id = token.id
     session.flush()  # one token per link: the unique token_id holds it in the database
-    others = session.scalars(
-        select(Invitation)
-        .where(
-            Invitation.user_id == user.id,
-            Invitation.id != invitation.id,
-            Invitation.opened_at.is_(None),
-            Invitation.withdrawn_at.is_(None),
-        )
-        .with_for_update()
-    ).all()
-    for other in others:
-        other.withdrawn_at = now
+    others = withdraw_links(session, user, now)  # this one is opened, as flushed above
     after: dict[str, object] = {"invitation_id": invitation.id, "token_id": token.id}
     if others:
-        after["withdraws"] = [other.id for other in others]
+        after["withdraws"] = others
     audit.record(
         session=session,
         actor=user,

@@ -306,7 +306,7 @@ def _looked_over(
         if (message.user_id, message.kind) in unwanted
     }
     disabled = disabling.disabled_among(session, {m.user_id for m in messages if m.user_id})
-    untrue |= {m.id: "the account is disabled" for m in messages if m.user_id in disabled}
+    untrue |= {m.id: disabling.REASON for m in messages if m.user_id in disabled}
     rewritten = {
         message.id: written
         for message in messages
