@@ -182,11 +182,23 @@ def cancel_upcoming(*, session: Session, actor: User, user: User, now: datetime)
         .order_by(Event.id)
         .with_for_update(of=Event)
     ).all()
+    if not events:
+        return 0
+    # Read once the events are locked, all at once: what changed them meanwhile is seen.
+    held = {
+        registration.event_id: registration
+        for registration in session.scalars(
+            select(Registration).where(
+                Registration.user_id == user.id,
+                Registration.event_id.in_([event.id for event in events]),
+                Registration.status.in_(ACTIVE),
+            )
+        )
+    }
     for event in events:
-        registration = _own(session, event, user)
-        if registration is not None and registration.status in ACTIVE:
+        if (registration := held.get(event.id)) is not None:
             _cancel(session, actor, event, registration, now)
-    return len(events)
+    return len(held)
 
 
 def fill_places(*, session: Session, actor: User, event: Event, now: datetime) -> None:
