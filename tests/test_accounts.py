@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from app.auth.tokens import hash_token
 from app.models import AuditEntry, Invitation, OutboxMessage, User
+from tests.helpers.accounts import invite
 from tests.helpers.answers import detail_of
 from tests.helpers.database import audit_count
 
@@ -166,11 +167,7 @@ def test_token_list_shows_last_use_and_no_secrets(client, member, clock):
 
 
 def test_account_creation_and_token_revocation_are_audited_with_their_real_actor(client, admin, db):
-    created = client.post(
-        "/users",
-        headers=admin.headers,
-        json={"name": "Ola", "email": "ola@example.eu", "role": "participant"},
-    ).json()
+    created = invite(client, admin, name="Ola", email="ola@example.eu")
     user_id = created["user"]["id"]
     opened = client.post(created["invitation"]["url"]).json()
     client.delete(f"/users/{user_id}/tokens/{opened['token']['id']}", headers=admin.headers)
@@ -244,11 +241,7 @@ def test_a_new_link_for_a_claimed_account_goes_to_its_owner_alone(client, admin,
 
 
 def test_a_new_link_for_an_account_never_claimed_is_handed_to_the_admin(client, admin, db):
-    created = client.post(
-        "/users",
-        headers=admin.headers,
-        json={"name": "Ola", "email": "ola@example.eu", "role": "participant"},
-    ).json()
+    created = invite(client, admin, name="Ola", email="ola@example.eu")
     assert created["invitation"]["mailed_to"] == "ola@example.eu"
     renewed = client.post(f"/users/{created['user']['id']}/invitation", headers=admin.headers)
     assert renewed.status_code == 201, renewed.text
@@ -259,11 +252,7 @@ def test_a_new_link_for_an_account_never_claimed_is_handed_to_the_admin(client, 
 def test_a_recovery_request_leaves_the_invitation_an_admin_handed_out_working(client, admin, db):
     """Anyone may ask for token recovery with any address: doing so must not break the
     invitation link an admin gave the owner."""
-    created = client.post(
-        "/users",
-        headers=admin.headers,
-        json={"name": "Olga Owner", "email": "olga@example.eu", "role": "participant"},
-    ).json()
+    created = invite(client, admin)
     stranger = client.post("/token-recovery", json={"email": "olga@example.eu"})
     assert stranger.status_code == 202
     opened = client.post(created["invitation"]["url"], json={"label": "laptop"})
@@ -274,11 +263,7 @@ def test_a_recovery_request_leaves_the_invitation_an_admin_handed_out_working(cl
 def test_once_the_owner_opens_a_recovery_link_the_admins_invitation_no_longer_opens(
     client, admin, db
 ):
-    created = client.post(
-        "/users",
-        headers=admin.headers,
-        json={"name": "Olga Owner", "email": "olga@example.eu", "role": "participant"},
-    ).json()
+    created = invite(client, admin)
     client.post("/token-recovery", json={"email": "olga@example.eu"})
     [mail] = db.scalars(
         select(OutboxMessage).where(
@@ -327,11 +312,7 @@ def test_signing_up_again_after_the_link_expired_mails_a_new_link(client, db, cl
 def test_signing_up_again_while_a_link_works_sends_nothing_new(client, admin, db, clock):
     client.post("/signup", json={"name": "Pia", "email": "pia@example.eu"})
     user = db.scalars(select(User).where(User.email == "pia@example.eu")).one()
-    created = client.post(
-        "/users",
-        headers=admin.headers,
-        json={"name": "Olga Owner", "email": "olga@example.eu", "role": "participant"},
-    ).json()
+    created = invite(client, admin)
     count = audit_count(db)
     clock.advance(hours=1)
     client.post("/signup", json={"name": "Pia", "email": "pia@example.eu"})

@@ -10,15 +10,8 @@ from sqlalchemy import select
 
 from app.auth.tokens import hash_token
 from app.models import ApiToken, Invitation, OutboxMessage, User
+from tests.helpers.accounts import PARTICIPANT, invite
 from tests.helpers.database import audit_count
-
-PARTICIPANT = {"name": "Olga Owner", "email": "olga@example.eu", "role": "participant"}
-
-
-def invite(client, admin, **fields) -> dict:
-    response = client.post("/users", headers=admin.headers, json={**PARTICIPANT, **fields})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def secret_of(url: str) -> str:

@@ -3,6 +3,7 @@
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,3 +72,15 @@ def last_uses(database_url: str, accounts: list[Account]) -> list[datetime | Non
     finally:
         engine.dispose()
     return [found[account.id] for account in accounts]
+
+
+# An account an admin makes for someone, in the tests of invitations.
+PARTICIPANT = {"name": "Olga Owner", "email": "olga@example.eu", "role": "participant"}
+
+
+def invite(client: Any, admin: Account, **fields: Any) -> dict[str, Any]:
+    """An account an admin creates (``PARTICIPANT``, with ``fields``): the answer, with
+    its invitation."""
+    response = client.post("/users", headers=admin.headers, json={**PARTICIPANT, **fields})
+    assert response.status_code == 201, response.text
+    return response.json()
