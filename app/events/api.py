@@ -258,11 +258,12 @@ def read_agenda(
     tag = agenda.agenda_tag(event)
     if etag_matches(request, tag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
-    return _agenda_answer(event, response)
+    return _agenda_answer(event, response, tag)
 
 
-def _agenda_answer(event: Event, response: Response) -> AgendaRead:
-    response.headers["ETag"] = agenda.agenda_tag(event)
+def _agenda_answer(event: Event, response: Response, tag: str | None = None) -> AgendaRead:
+    """The agenda with its version (``tag``, when it was made already)."""
+    response.headers["ETag"] = tag or agenda.agenda_tag(event)
     return presenters.agenda_read(event)
 
 
