@@ -97,7 +97,11 @@ def descendants(pid: int) -> list[int]:
 
 
 def command_line(pid: int) -> list[str]:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+    """The process's arguments; none for one that ended since it was listed."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
 
 
 def niceness(pid: int) -> int:
