@@ -131,6 +131,13 @@ class Settings(BaseSettings):
     recovery_per_hour: int = Field(
         default=3, ge=1, le=100, description="token-recovery mails one address may get per hour"
     )
+    link_requests_per_hour: int = Field(
+        default=30,
+        ge=1,
+        le=100_000,
+        description="sign-ups and token recoveries one client address (an IPv6 /64) may ask "
+        "for per hour",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -51,6 +51,16 @@ class Conflict(AppError):
     status_code = 409
 
 
+class TooManyRequests(AppError):
+    """Too many requests of one kind from one client; ``retry_after`` seconds to wait."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class PreconditionFailed(AppError):
     """An ``If-Match`` that names another version than the current one."""
 
@@ -132,6 +142,7 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         413: "Request body too large",
         415: "The body is not sent as JSON: send it with `Content-Type: application/json`",
         422: "Invalid input",
+        429: "Too many requests from your address: try again after `Retry-After` seconds",
         503: "The database is unreachable or busy; try again after `Retry-After` seconds",
     }
     return {

@@ -281,7 +281,10 @@ def race_database(
 @pytest.fixture
 def race_app(race_database: str, clock: MovableClock) -> Iterator[FastAPI]:
     """The real application on ``race_database``, with its own pool and the test clock."""
-    app = create_app(Settings(database_url=race_database, _env_file=None))  # type: ignore[call-arg]
+    # Every race test asks from this host, in one database for the session: the limit on
+    # links asked for per client is its own tests' subject (test_link_requests).
+    settings = Settings(database_url=race_database, link_requests_per_hour=100_000, _env_file=None)  # type: ignore[call-arg]
+    app = create_app(settings)
     app.state.clock = clock
     # Tokens' uses noted are written as the server stops: a test sees no commit of its
     # own making while it runs (one that wants them sooner makes its own application).

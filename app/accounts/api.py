@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app.accounts import disabling, presenters, tokens
 from app.accounts import service as users
+from app.accounts.link_requests import one_more_link_request
 from app.accounts.schemas import (
     Disabling,
     FirstToken,
@@ -280,6 +281,8 @@ def revoke_token(
     "/signup",
     response_model=SignupAccepted,
     status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[Depends(one_more_link_request)],
+    responses=responses(429),
 )
 def signup(body: Signup, session: SessionDep, clock: ClockDep, settings: SettingsDep):
     """Ask for a participant account. The answer is the same whether or not the address
@@ -297,6 +300,8 @@ def signup(body: Signup, session: SessionDep, clock: ClockDep, settings: Setting
     "/token-recovery",
     response_model=SignupAccepted,
     status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[Depends(one_more_link_request)],
+    responses=responses(429),
 )
 def recover_token(body: TokenRecovery, session: SessionDep, clock: ClockDep, settings: SettingsDep):
     """Lost your API tokens? Send your address: its owner receives a one-time link that

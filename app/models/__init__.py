@@ -35,7 +35,15 @@ from app.models.seminars import (
     SeminarPhase,
     Support,
 )
-from app.models.users import Affiliation, ApiToken, Institution, Invitation, Role, User
+from app.models.users import (
+    Affiliation,
+    ApiToken,
+    Institution,
+    Invitation,
+    LinkRequest,
+    Role,
+    User,
+)
 
 __all__ = [
     "AGREEING_INSTITUTIONS",
@@ -58,6 +66,7 @@ __all__ = [
     "FeedEntry",
     "Institution",
     "Invitation",
+    "LinkRequest",
     "MailKey",
     "MessageStatus",
     "Notice",

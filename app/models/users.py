@@ -117,3 +117,20 @@ class Invitation(Base):
     )
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class LinkRequest(Base):
+    """How many sign-ups and token recoveries a client address asked for in an hour.
+
+    Each mails a link to an address anyone may type in; the count, kept here for every
+    worker to share, limits how many one machine makes the service send. Hours that
+    are over are deleted as new ones are counted."""
+
+    __tablename__ = "link_requests"
+    __table_args__ = (CheckConstraint("count >= 1", name="counted"),)
+
+    # An IPv4 address, an IPv6 /64 network, or "unknown".
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The start of the hour counted.
+    hour: Mapped[datetime] = mapped_column(primary_key=True, index=True)
+    count: Mapped[int]
