@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
-from app import __version__, health, home, metrics
+from app import __version__, docs, health, home, metrics
 from app.accounts import api as accounts
 from app.audit import api as audit
 from app.auth import uses as token_uses
@@ -185,8 +185,8 @@ def add_routes(app: FastAPI, router: APIRouter) -> None:
             app.router.routes.append(route)
 
 
-# Where FastAPIOffline serves Swagger UI and ReDoc (it keeps app.docs_url empty).
-DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
+# Where Swagger UI and ReDoc are (app.docs; app.docs_url is kept empty).
+DOCS_PATHS = (docs.SWAGGER_UI, docs.OAUTH2_REDIRECT, docs.REDOC)
 
 # Whole feed bodies kept per process, by ETag (a 10,000-event feed is about 13 MB).
 FEED_CACHE_BYTES = 64 * 1024 * 1024
@@ -199,15 +199,17 @@ FRONT_CACHE_BYTES = 32 * 1024 * 1024
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     tag_records_with_request_ids()
-    # Swagger UI and ReDoc are served from the service's own files: the documentation
-    # works on networks that reach no CDN.
+    # Swagger UI's and ReDoc's files are the service's own (app.docs).
     app = FastAPIOffline(
+        docs_url=None,
+        redoc_url=None,
         title="KEP 2.0 events service",
         version=__version__,
         description=DESCRIPTION.replace("{plan_term}", settings.plan_term),
         dependencies=[Depends(no_unknown_query_parameters)],
         lifespan=lifespan,
     )
+    docs.add_documentation(app)
     app.state.settings = settings
     app.state.clock = system_clock
     app.state.engine = make_engine(

@@ -8,6 +8,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
+from app import docs
 from app.auth.deps import current_user, optional_user
 from app.errors import responses
 
@@ -46,7 +47,8 @@ def complete(app: FastAPI) -> None:
     that does not answer; on every operation with a body, the 400 for a body that is not
     JSON text, the 413 of the body-size limit and the 415 for a body not sent as JSON;
     and, on reads open to anyone that show more to a caller with a token, that the token
-    is optional."""
+    is optional; and, for a service published under a path prefix, that its operations
+    are there."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -62,6 +64,9 @@ def complete(app: FastAPI) -> None:
                 if route.include_in_schema and _token_optional(route):
                     for method in route.methods or ():
                         schema["paths"][path][method.lower()]["security"] = TOKEN_OPTIONAL
+            root = docs.prefix(app)
+            if root:  # "Try it out" then calls the operations there
+                schema["servers"] = [{"url": root}]
             app.openapi_schema = schema
         return app.openapi_schema
 

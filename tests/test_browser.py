@@ -389,3 +389,52 @@ def test_the_keyboard_reaches_the_skip_link_first_and_focus_is_visible(page: Any
     page.keyboard.press("Enter")
     # The jump to the fragment is a navigation within the page, noted a moment later.
     page.wait_for_url(re.compile(r"#content$"), timeout=5_000)
+
+
+def _published_under(prefix: str, app: FastAPI) -> Any:
+    """``app`` as a proxy that publishes it under ``prefix`` reaches it: with the prefix
+    taken off each request's path, and nothing outside it answered."""
+
+    async def proxy(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            if not scope["path"].startswith(prefix + "/"):
+                await send({"type": "http.response.start", "status": 404, "headers": []})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            scope = {
+                **scope,
+                "path": scope["path"][len(prefix) :],
+                "raw_path": scope["raw_path"][len(prefix) :],
+            }
+        await app(scope, receive, send)
+
+    return proxy
+
+
+def test_swagger_ui_under_a_path_prefix_loads_and_calls_the_service_there(browser, tmp_path):
+    database_url = f"sqlite:///{tmp_path}/kep.db"
+    migrate(database_url)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/kep"
+    settings = Settings(database_url=database_url, public_base_url=url, _env_file=None)  # type: ignore[call-arg]
+    app = create_app(settings)
+    context = browser.new_context()
+    try:
+        with live_server(_published_under("/kep", app), port=port):
+            page = context.new_page()
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(url + "/docs")
+            health = page.locator(".opblock-get", has_text="/health").first
+            health.locator(".opblock-summary").click()
+            health.get_by_role("button", name="Try it out").click()
+            health.get_by_role("button", name="Execute").click()
+            status = health.locator(".live-responses-table tr.response .response-col_status").first
+            status.wait_for()
+            assert status.inner_text().strip() == "200"
+        assert f"{url}/openapi.json" in requested
+        assert f"{url}/health" in requested
+        assert all(address.startswith(url + "/") for address in requested), requested
+    finally:
+        context.close()
+        app.state.engine.dispose()

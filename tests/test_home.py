@@ -51,3 +51,24 @@ def test_the_front_door_and_the_documentation_give_the_plans_term_of_the_setting
     for text in (front["description"], documented):
         assert "2031–2034" in text
         assert "2026" not in text and "2029" not in text
+
+
+def test_behind_a_path_prefix_the_documentation_loads_and_calls_under_it(app, client):
+    """A service reached at https://example.eu/kep: the documentation's files, its
+    OpenAPI document and the calls its "Try it out" makes all live under /kep."""
+    app.state.settings = app.state.settings.model_copy(
+        update={"public_base_url": "https://example.eu/kep/"}
+    )
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets, page
+        assert all(asset.startswith("/kep/") for asset in assets), (page, assets)
+        assert "/kep/openapi.json" in html, page
+    assert "'/kep/docs/oauth2-redirect'" in client.get("/docs").text
+    assert client.get("/openapi.json").json()["servers"] == [{"url": "/kep"}]
+
+
+def test_at_the_hosts_root_the_documentation_names_no_server(client):
+    assert "servers" not in client.get("/openapi.json").json()
+    assert "'/openapi.json'" in client.get("/docs").text
