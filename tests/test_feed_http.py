@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.config import Settings
 from app.models import Event
 from tests.helpers.events import published_event
-from tests.helpers.feeds import fetch, read
+from tests.helpers.feeds import SETTLED, fetch, read
 
 BASE = "https://kep.example.eu/api"
 COMMUNICATION = {"reference": "Ares(2027)1234567", "date": "2026-11-20"}
@@ -65,7 +65,8 @@ def test_no_accept_header_is_needed_and_json_is_not_forced(client, event):
     assert response.text.startswith("BEGIN:VCALENDAR\r\n")
 
 
-def test_validators_are_a_strong_etag_and_the_last_change(client, event):
+def test_validators_are_a_strong_etag_and_the_last_change(client, event, clock):
+    clock.advance(seconds=SETTLED)
     response = client.get(f"/events/{event['id']}.ics")
     etag = response.headers["etag"]
     assert etag.startswith('"') and etag.endswith('"') and not etag.startswith("W/")
@@ -77,7 +78,8 @@ def test_validators_are_a_strong_etag_and_the_last_change(client, event):
 # -- conditional requests --------------------------------------------------------------
 
 
-def test_a_current_etag_gets_304_with_no_body(client, event):
+def test_a_current_etag_gets_304_with_no_body(client, event, clock):
+    clock.advance(seconds=SETTLED)
     first = client.get("/calendar.ics")
     again = client.get("/calendar.ics", headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
@@ -106,6 +108,7 @@ def test_a_stale_etag_gets_the_feed(client, event, dg_rtd, clock):
 
 
 def test_if_modified_since_is_honoured_without_an_etag(client, event, dg_rtd, clock):
+    clock.advance(seconds=SETTLED)
     last = client.get("/calendar.ics").headers["last-modified"]
     later = http_date(parsedate_to_datetime(last) + timedelta(days=1))
     earlier = http_date(parsedate_to_datetime(last) - timedelta(seconds=1))
@@ -124,6 +127,44 @@ def test_if_modified_since_is_honoured_without_an_etag(client, event, dg_rtd, cl
     assert client.get("/calendar.ics", headers={"If-Modified-Since": last}).status_code == 200
 
 
+def test_a_date_is_given_only_once_no_change_to_come_can_be_dated_at_or_before_it(
+    client, event, dg_rtd, clock
+):
+    """A change is dated when its transaction began, and seen when it commits: one that
+    began before a read and commits after it is dated before what the read saw, as is a
+    change later in the same second. Told that date, a client revalidating with
+    If-Modified-Since would never be given the change."""
+    other = published_event(client, dg_rtd.headers)
+    start = clock()
+
+    def change(which: dict, title: str, at: datetime) -> None:
+        clock.set(at)
+        answer = client.patch(
+            f"/events/{which['id']}", headers=dg_rtd.headers, json={"title": title}
+        )
+        assert answer.status_code == 200, answer.text
+
+    change(other, "Seen first", start + timedelta(minutes=3))
+    clock.set(start + timedelta(minutes=3, seconds=1))
+    early = client.get("/calendar.ics")
+    assert "last-modified" not in early.headers  # a change dated before it may still come
+    # Begun at 09:01, committed after the read: its ETag tells the client so.
+    change(event, "Committed last", start + timedelta(minutes=1))
+    clock.set(start + timedelta(minutes=3, seconds=2))
+    again = client.get("/calendar.ics", headers={"If-None-Match": early.headers["etag"]})
+    assert again.status_code == 200
+    settled_at = start + timedelta(minutes=3, seconds=SETTLED)
+    clock.set(settled_at)
+    last = client.get("/calendar.ics").headers["last-modified"]
+    assert last == http_date(start + timedelta(minutes=3))
+    # The earliest a change still to come can be dated: begun five minutes before now.
+    change(event, "Later still", settled_at - timedelta(minutes=5))
+    clock.set(settled_at + timedelta(seconds=1))
+    answer = client.get("/calendar.ics", headers={"If-Modified-Since": last})
+    assert answer.status_code == 200
+    assert "SUMMARY:Later still" in answer.text
+
+
 def test_if_none_match_wins_over_if_modified_since(client, event):
     first = client.get("/calendar.ics")
     long_ago = http_date(datetime(2020, 1, 1, tzinfo=UTC))
@@ -139,6 +180,7 @@ def test_an_event_edited_out_of_a_filtered_feed_is_never_answered_304_by_date(
 ):
     staying = published_event(client, dg_rtd.headers, actions=[3])
     leaving = published_event(client, dg_rtd.headers, actions=[3])
+    clock.advance(seconds=SETTLED)
     last = client.get("/calendar.ics?action=3").headers["last-modified"]
     clock.advance(hours=2)
     client.patch(f"/events/{leaving['id']}", headers=dg_rtd.headers, json={"actions": [9]})
@@ -151,6 +193,7 @@ def test_an_event_edited_out_of_a_filtered_feed_is_never_answered_304_by_date(
 def test_a_cancelled_event_leaving_at_its_end_changes_the_validators(client, dg_rtd, clock):
     event = published_event(client, dg_rtd.headers)
     client.post(f"/events/{event['id']}/cancel", headers=dg_rtd.headers, json={"reason": "x"})
+    clock.advance(seconds=SETTLED)
     before = client.get("/calendar.ics")
     clock.set(datetime(2027, 3, 11, tzinfo=UTC))
     after = client.get(
@@ -163,8 +206,9 @@ def test_a_cancelled_event_leaving_at_its_end_changes_the_validators(client, dg_
     assert read(after.text) == {}
 
 
-def test_head_answers_the_headers_of_get_without_a_body(client, event, member):
+def test_head_answers_the_headers_of_get_without_a_body(client, event, member, clock):
     issued = client.post("/me/feeds", headers=member.headers).json()
+    clock.advance(seconds=SETTLED)
     for path in [
         "/calendar.ics",
         "/calendar.ics?action=3",

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from app.models import Event, PersonalFeed
 from tests.helpers.database import audit_count
 from tests.helpers.events import create_event, published_event, refused
-from tests.helpers.feeds import fetch, read
+from tests.helpers.feeds import SETTLED, fetch, read
 from tests.helpers.seminars import IN_PROPOSALS, open_seminar, propose
 from tests.helpers.server import live_server
 
@@ -215,6 +215,7 @@ def test_cancelling_a_registration_or_withdrawing_a_topic_removes_entries(
     clock.set(IN_PROPOSALS)
     topic = propose(client, member, seminar["id"])
     feed = make_feed(client, member)
+    clock.advance(seconds=SETTLED)
     first = client.get(path_of(feed))
     assert len(read(first.text)) == 4
     clock.advance(minutes=5)

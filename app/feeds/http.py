@@ -1,7 +1,7 @@
 """Answering a feed over HTTP: validators, conditional requests and caching headers."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import Request, Response
@@ -12,6 +12,15 @@ from app.feeds.service import Feed
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 # Shared caches may keep a public feed this long; calendar apps come back every hour.
 MAX_AGE = 300
+
+# A feed's date is that of its latest change, and a change is dated when its transaction
+# began but seen once it commits; dates have whole seconds. So a date read now could be
+# followed by a change dated no later (one that began earlier and commits later, or one
+# later in the same second), and a client revalidating with If-Modified-Since would be
+# told it has it. A date is sent only when it is older than the longest a change takes
+# to commit (far less than this, even across hosts' clocks), and a second more: every
+# change still to come is then dated in a later second.
+SETTLED_AFTER = timedelta(minutes=5, seconds=1)
 
 
 def _http_date(moment: datetime) -> str:
@@ -42,12 +51,15 @@ def not_modified(request: Request, feed: Feed) -> bool:
 
 
 def answer(request: Request, feed: Feed, body: Callable[[], bytes]) -> Response:
-    """304 with no body when the client's copy is current, else the feed."""
+    """304 with no body when the client's copy is current, else the feed. Its date
+    (Last-Modified) only once it has settled (``SETTLED_AFTER``): the ETag serves
+    until then."""
     headers = {
         "ETag": feed.etag,
-        "Last-Modified": _http_date(feed.last_modified),
         "Cache-Control": f"{'private' if feed.private else 'public'}, max-age={MAX_AGE}",
     }
+    if feed.last_modified <= request.app.state.clock() - SETTLED_AFTER:
+        headers["Last-Modified"] = _http_date(feed.last_modified)
     if not_modified(request, feed):
         return Response(status_code=304, headers=headers)
     disposition = "attachment" if feed.attachment else "inline"

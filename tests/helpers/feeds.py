@@ -9,6 +9,11 @@ import icalendar
 import vobject
 from fastapi.testclient import TestClient
 
+from app.feeds.http import SETTLED_AFTER
+
+# Seconds after its latest change that a feed first gives its date (Last-Modified).
+SETTLED = SETTLED_AFTER.total_seconds()
+
 
 @dataclass(frozen=True)
 class Read:
