@@ -142,7 +142,7 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         413: "Request body too large",
         415: "The body is not sent as JSON: send it with `Content-Type: application/json`",
         422: "Invalid input",
-        429: "Too many requests from your address: try again after `Retry-After` seconds",
+        429: "Too many requests from your IP address: try again after `Retry-After` seconds",
         503: "The database is unreachable or busy; try again after `Retry-After` seconds",
     }
     return {

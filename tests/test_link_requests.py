@@ -57,6 +57,31 @@ def test_a_client_asking_for_too_many_links_is_told_when_to_try_again(limited, c
     assert db.scalar(select(LinkRequest.count)) == LIMIT  # nor counted themselves
 
 
+@pytest.mark.parametrize(
+    ("minute", "second", "microsecond", "retry_after", "wait"),
+    [
+        (59, 59, 500_000, "1", "try again in 1 second"),  # the hour's last second
+        (59, 30, 0, "30", "try again in 30 seconds"),
+        (59, 0, 0, "60", "try again in 1 minute"),
+        (0, 0, 0, "3600", "try again in 60 minutes"),  # the hour has just begun
+    ],
+)
+def test_the_wait_is_said_as_the_retry_after_counts_it(
+    limited, clock, minute, second, microsecond, retry_after, wait
+):
+    clock.set(clock().replace(minute=minute, second=second, microsecond=microsecond))
+    with TestClient(limited, client=("198.51.100.7", 4000)) as client:
+        for number in range(LIMIT):
+            assert ask(client, number).status_code == 202
+        refused = ask(client, 99)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == retry_after
+    detail = refused.json()["detail"]
+    assert detail.endswith(wait), detail
+    # Both routes take an e-mail address: the one counted is the client's.
+    assert detail.startswith("This IP address has asked"), detail
+
+
 def test_each_client_address_has_its_own_count_and_a_new_hour_a_new_one(limited, clock, db):
     with TestClient(limited, client=("198.51.100.7", 4000)) as first:
         for number in range(LIMIT):

@@ -79,10 +79,17 @@ def count_one(*, session: Session, client: str, now: datetime, per_hour: int) ->
     if count > per_hour:
         wait = math.ceil((hour + HOUR - now).total_seconds())
         raise TooManyRequests(
-            f"This address has asked for {per_hour} sign-ups and token recoveries an hour "
-            f"already, the most it may; try again in {math.ceil(wait / 60)} minutes",
+            f"This IP address has asked for {per_hour} sign-ups and token recoveries an hour "
+            f"already, the most it may; try again in {_in_words(wait)}",
             retry_after=wait,
         )
+
+
+def _in_words(seconds: int) -> str:
+    """A wait as ``Retry-After`` counts it: in seconds under a minute (the hour's last
+    seconds), else in minutes, rounded up."""
+    number, unit = (seconds, "second") if seconds < 60 else (math.ceil(seconds / 60), "minute")
+    return f"{number} {unit}" + ("" if number == 1 else "s")
 
 
 def one_more_link_request(
