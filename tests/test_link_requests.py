@@ -113,6 +113,18 @@ def test_an_ipv6_network_counts_as_one_client():
     assert client_key("testclient") == "testclient"  # a name, not an address: as it is
 
 
+def test_an_ipv6_address_that_carries_an_ipv4_one_counts_as_that_ipv4_address():
+    """A 6to4 host holds a whole /48 of 2002::/16 for its one IPv4 address, and a Teredo
+    client's address names a relay server and flags of its choosing: by /64, one
+    machine would be thousands of clients."""
+    ipv4 = "198.51.100.7"
+    for sixtofour in ("2002:c633:6407::1", "2002:c633:6407:1::5", "2002:c633:6407:ffff::9"):
+        assert client_key(sixtofour) == ipv4
+    # Teredo: 2001:0:<server>:<flags>:<port>:<client>, port and client inverted.
+    for teredo in ("2001:0:c000:201:0:f227:39cc:9bf8", "2001:0:cb00:7101:8000:1:39cc:9bf8"):
+        assert client_key(teredo) == ipv4
+
+
 def test_the_limit_holds_for_requests_that_arrive_together(race_client, race_app, race_database):
     """Real requests on their own connections: each would read the count below the limit
     unless the count's row makes them take turns."""

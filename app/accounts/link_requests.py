@@ -29,7 +29,10 @@ HOUR = timedelta(hours=1)
 def client_key(host: str | None) -> str:
     """Whom a request is counted against: its IPv4 address, or the /64 network of its
     IPv6 address (one machine is usually given a whole /64, and may use any address
-    in it). A host that is not an address (a test client's name) counts as it is."""
+    in it). An IPv6 address that carries an IPv4 one counts as that: IPv4-mapped, 6to4
+    (whose host holds a /48 for its IPv4 address) and Teredo (whose client chooses the
+    relay and flags that fill its /64). A host that is not an address (a test client's
+    name) counts as it is."""
     if host is None:
         return "unknown"
     try:
@@ -37,8 +40,9 @@ def client_key(host: str | None) -> str:
     except ValueError:
         return host[:64]
     if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
+        carried = address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
+        if carried is not None:
+            return str(carried)
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address)
 
