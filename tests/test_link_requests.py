@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from app.accounts.link_requests import client_key
+from app.accounts.link_requests import FORGET_AT_ONCE, client_key
 from app.models import LinkRequest, OutboxMessage
 
 LIMIT = 4
@@ -94,6 +94,23 @@ def test_each_client_address_has_its_own_count_and_a_new_hour_a_new_one(limited,
     db.expire_all()
     # Hours that are over are forgotten as new ones are counted.
     assert db.scalars(select(LinkRequest.count)).all() == [1]
+
+
+def test_after_a_flood_the_next_hours_requests_share_the_forgetting(limited, clock, db):
+    last_hour = clock().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    flood = FORGET_AT_ONCE + FORGET_AT_ONCE // 2
+    db.add_all(
+        LinkRequest(client=f"10.0.{n // 250}.{n % 250}", hour=last_hour, count=1)
+        for n in range(flood)
+    )
+    db.flush()
+    left = []
+    with TestClient(limited, client=("198.51.100.7", 4000)) as client:
+        for number in range(3):
+            assert ask(client, number).status_code == 202
+            db.expire_all()
+            left.append(db.scalar(select(func.count()).where(LinkRequest.hour == last_hour)))
+    assert left == [flood - FORGET_AT_ONCE, 0, 0]
 
 
 def test_bad_input_does_not_count(limited, db):

@@ -57,13 +57,20 @@ def _count_statement(dialect: str) -> Any:
     ).returning(LinkRequest.count)
 
 
+# Rows of hours that are over deleted by one request: after a flood from many addresses,
+# the first requests of the next hour share the deleting.
+FORGET_AT_ONCE = 1000
+
+
 @lru_cache(maxsize=1)
 def _forget_statement() -> Any:
-    """The hours that are over, but for rows another request is deleting (PostgreSQL):
-    two requests deleting the same rows in different orders would deadlock."""
+    """Up to ``FORGET_AT_ONCE`` rows of hours that are over, but for rows another request
+    is deleting (PostgreSQL): two requests deleting the same rows in different orders
+    would deadlock."""
     over = (
         select(LinkRequest.client, LinkRequest.hour)
         .where(LinkRequest.hour < bindparam("hour"))
+        .limit(FORGET_AT_ONCE)
         .with_for_update(skip_locked=True)
     )
     return (
