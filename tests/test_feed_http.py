@@ -113,7 +113,8 @@ def test_if_modified_since_is_honoured_without_an_etag(client, event, dg_rtd, cl
     later = http_date(parsedate_to_datetime(last) + timedelta(days=1))
     earlier = http_date(parsedate_to_datetime(last) - timedelta(seconds=1))
     assert client.get("/calendar.ics", headers={"If-Modified-Since": last}).status_code == 304
-    assert client.get("/calendar.ics", headers={"If-Modified-Since": later}).status_code == 304
+    # Not the feed's date: the client's own, which a change to come may be dated before.
+    assert client.get("/calendar.ics", headers={"If-Modified-Since": later}).status_code == 200
     assert client.get("/calendar.ics", headers={"If-Modified-Since": earlier}).status_code == 200
     for unreadable in (
         "yesterday",
@@ -163,6 +164,31 @@ def test_a_date_is_given_only_once_no_change_to_come_can_be_dated_at_or_before_i
     answer = client.get("/calendar.ics", headers={"If-Modified-Since": last})
     assert answer.status_code == 200
     assert "SUMMARY:Later still" in answer.text
+
+
+def test_a_date_the_feed_did_not_give_never_gets_304(client, event, dg_rtd, clock):
+    """A client given no Last-Modified may revalidate with a date of its own, such as
+    its copy's Date (RFC 9110, 13.1.3). A change begun before that date and committed
+    after it is dated no later: judged by that date, the copy would be current for
+    good. Only the feed's own date, once given, tells a copy is current."""
+    other = published_event(client, dg_rtd.headers)
+    start = clock()
+    clock.set(start + timedelta(minutes=3))
+    client.patch(f"/events/{other['id']}", headers=dg_rtd.headers, json={"title": "First"})
+    clock.set(start + timedelta(minutes=3, seconds=1))
+    copy = client.get("/calendar.ics")
+    assert "last-modified" not in copy.headers
+    received = http_date(clock())  # the copy's Date
+    clock.set(start + timedelta(minutes=1))  # begun before the copy was read, committed after
+    client.patch(f"/events/{event['id']}", headers=dg_rtd.headers, json={"title": "Last"})
+    for later in (timedelta(minutes=3, seconds=2), timedelta(hours=1)):
+        clock.set(start + later)
+        answer = client.get("/calendar.ics", headers={"If-Modified-Since": received})
+        assert answer.status_code == 200, later
+        assert "SUMMARY:Last" in answer.text
+    given = client.get("/calendar.ics").headers["last-modified"]
+    assert given == http_date(start + timedelta(minutes=3))
+    assert client.get("/calendar.ics", headers={"If-Modified-Since": given}).status_code == 304
 
 
 def test_if_none_match_wins_over_if_modified_since(client, event):

@@ -1,8 +1,9 @@
 """iCalendar feeds: the public calendar, one event, the seminars' deadlines, personal feeds.
 
 Calendar apps poll these for as long as they are subscribed. Every answer carries a
-strong ETag and Last-Modified; a poll with a current ``If-None-Match`` (or, without it,
-``If-Modified-Since``) is answered 304 after one small query, and a full answer of an
+strong ETag, and Last-Modified once the feed's date has settled (``app.feeds.http``); a
+poll with a current ``If-None-Match`` (or, without it, an ``If-Modified-Since`` that
+names that date) is answered 304 after one small query, and a full answer of an
 unchanged feed comes from a cache keyed by the feed's version.
 """
 

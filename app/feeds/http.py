@@ -30,24 +30,38 @@ def _http_date(moment: datetime) -> str:
 _matches = matches  # RFC 9110's weak comparison, shared with every conditional read
 
 
-def _unchanged_since(if_modified_since: str, last_modified: datetime) -> bool:
+def _names(if_modified_since: str, given: datetime) -> bool:
     try:
         since = parsedate_to_datetime(if_modified_since)
     except (TypeError, ValueError, IndexError, OverflowError):
         return False  # a date we cannot read (or hold) is ignored, as RFC 9110 says
     if since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
-    return last_modified.replace(microsecond=0) <= since
+    return since == given.replace(microsecond=0)
 
 
-def not_modified(request: Request, feed: Feed) -> bool:
+def given_date(request: Request, feed: Feed) -> datetime | None:
+    """The feed's date as it is given (Last-Modified): once it has settled, else none."""
+    if feed.last_modified <= request.app.state.clock() - SETTLED_AFTER:
+        return feed.last_modified
+    return None
+
+
+def not_modified(request: Request, feed: Feed, given: datetime | None) -> bool:
     """Whether the client's copy is current. ``If-None-Match`` wins when it is sent;
-    ``If-Modified-Since`` counts only without it."""
+    ``If-Modified-Since`` counts only without it, and only when it names the date the
+    feed gives (``given``), to the second. A date the feed did not give may be a
+    client's own (its copy's Date, RFC 9110 13.1.3): a change begun before it and
+    committed after the copy was read is dated no later, so no date but the feed's
+    own, given once nothing still to come can be dated at or before it, tells that a
+    copy holds every change; a later one would hide it for good."""
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
         return _matches(if_none_match, feed.etag)
     if_modified_since = request.headers.get("if-modified-since")
-    return if_modified_since is not None and _unchanged_since(if_modified_since, feed.last_modified)
+    if if_modified_since is None or given is None:
+        return False
+    return _names(if_modified_since, given)
 
 
 def answer(request: Request, feed: Feed, body: Callable[[], bytes]) -> Response:
@@ -58,9 +72,10 @@ def answer(request: Request, feed: Feed, body: Callable[[], bytes]) -> Response:
         "ETag": feed.etag,
         "Cache-Control": f"{'private' if feed.private else 'public'}, max-age={MAX_AGE}",
     }
-    if feed.last_modified <= request.app.state.clock() - SETTLED_AFTER:
-        headers["Last-Modified"] = _http_date(feed.last_modified)
-    if not_modified(request, feed):
+    given = given_date(request, feed)
+    if given is not None:
+        headers["Last-Modified"] = _http_date(given)
+    if not_modified(request, feed, given):
         return Response(status_code=304, headers=headers)
     disposition = "attachment" if feed.attachment else "inline"
     headers["Content-Disposition"] = f'{disposition}; filename="{feed.filename}"'
