@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from app import __version__
+from app import __version__, docs
 from app.auth.deps import SettingsDep
 from app.bodies import JsonRoute
 
@@ -29,8 +29,9 @@ class ServiceRead(BaseModel):
     version: str
     description: str
     links: dict[str, str] = Field(
-        description="paths on this service: the interactive documentation (`docs`, `redoc`), "
-        "the OpenAPI document, the health check, and the public lists and calendar feeds"
+        description="paths on this service, under the path of its public address: the "
+        "interactive documentation (`docs`, `redoc`), the OpenAPI document, the health "
+        "check, and the public lists and calendar feeds"
     )
 
 
@@ -46,11 +47,16 @@ def service(request: Request, response: Response, settings: SettingsDep):
     `text/html`, gets the programme of events as a web page instead."""
     response.headers["Vary"] = "Accept"
     served = _served_paths(request)
+    root = docs.prefix(request.app)  # clients follow the links from the public address
     return ServiceRead(
         name=NAME,
         version=__version__,
         description="Joint DG RTD–CoR seminars and peer-to-peer events of the Knowledge "
         "Exchange Platform under the Joint Action Plan for research and innovation, "
         f"{settings.plan_term}",
-        links=DOCUMENTATION | {name: path for name, path in LINKS.items() if path in served},
+        links={
+            name: root + path
+            for name, path in (DOCUMENTATION | LINKS).items()
+            if name in DOCUMENTATION or path in served
+        },
     )

@@ -72,3 +72,18 @@ def test_behind_a_path_prefix_the_documentation_loads_and_calls_under_it(app, cl
 def test_at_the_hosts_root_the_documentation_names_no_server(client):
     assert "servers" not in client.get("/openapi.json").json()
     assert "'/openapi.json'" in client.get("/docs").text
+
+
+def test_behind_a_path_prefix_the_front_door_links_under_it(app, client):
+    """Clients follow the front door's links from https://example.eu/kep/: a path from
+    the host's root would leave the service."""
+    app.state.settings = app.state.settings.model_copy(
+        update={"public_base_url": "https://example.eu/kep/"}
+    )
+    links = client.get("/", headers={"Accept": "application/json"}).json()["links"]
+    assert {"docs": "/kep/docs", "redoc": "/kep/redoc", "openapi": "/kep/openapi.json"}.items() <= (
+        links.items()
+    )
+    for name, path in links.items():
+        assert path.startswith("/kep/"), name
+        assert client.get(path.removeprefix("/kep")).status_code == 200, name
