@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import (
     DataError,
@@ -17,6 +17,8 @@ from sqlalchemy.exc import (
     OperationalError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from app.middleware import allowed_methods
 
@@ -154,6 +156,17 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def _other_slash(routes: Sequence[BaseRoute], scope: Scope) -> str | None:
+    """The path with its trailing slash added or taken away, when no route takes the path
+    as asked and one takes it so (as Starlette's router redirects)."""
+    path = scope["path"]
+    if path == "/" or any(route.matches(scope)[0] != Match.NONE for route in routes):
+        return None
+    other = path.rstrip("/") if path.endswith("/") else path + "/"
+    changed = {**scope, "path": other}
+    return other if any(route.matches(changed)[0] != Match.NONE for route in routes) else None
+
+
 def error_response(status_code: int, detail: str, headers: dict[str, str] | None = None):
     return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
 
@@ -235,6 +248,20 @@ def install_handlers(app: FastAPI) -> None:
             f"{request.method} is not allowed here; the allowed methods are " + ", ".join(allowed),
             {"Allow": ", ".join(allowed)},
         )
+
+    # The router's own redirect of a path with a slash too many or too few is built from
+    # the request: the host's root and the scheme it came in with, which behind a proxy
+    # and under a path prefix lead away from the service. It is made here instead.
+    app.router.redirect_slashes = False
+
+    @app.exception_handler(404)
+    async def _not_found(request: Request, exc: Exception) -> Response:
+        other = _other_slash(request.app.router.routes, request.scope)
+        if other is None:
+            return error_response(404, getattr(exc, "detail", "Not Found"))
+        query = request.url.query
+        location = request.app.state.settings.base_url + other + (f"?{query}" if query else "")
+        return RedirectResponse(location, status_code=307)
 
     @app.exception_handler(Invalid)
     async def _rule(_request: Request, exc: Invalid) -> JSONResponse:

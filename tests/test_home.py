@@ -87,3 +87,23 @@ def test_behind_a_path_prefix_the_front_door_links_under_it(app, client):
     for name, path in links.items():
         assert path.startswith("/kep/"), name
         assert client.get(path.removeprefix("/kep")).status_code == 200, name
+
+
+def test_a_path_with_a_slash_too_many_or_too_few_is_sent_to_the_public_address(app, client):
+    """Built from the request, the redirect named the host's root and the scheme the
+    request came in with: behind a proxy and under a path prefix, that leads away."""
+    app.state.settings = app.state.settings.model_copy(
+        update={"public_base_url": "https://example.eu/kep/"}
+    )
+    moved = client.get("/actions/?limit=5", follow_redirects=False)
+    assert moved.status_code == 307
+    assert moved.headers["location"] == "https://example.eu/kep/actions?limit=5"
+    posted = client.post("/signup/", json={}, follow_redirects=False)
+    assert (posted.status_code, posted.headers["location"]) == (
+        307,
+        "https://example.eu/kep/signup",
+    )
+    for unknown in ("/nowhere/", "/nowhere", "/static/nothing.css", "/static/nothing.css/"):
+        answer = client.get(unknown, follow_redirects=False)
+        assert answer.status_code == 404, unknown
+        assert answer.json() == {"detail": "Not Found"}, unknown
