@@ -199,14 +199,19 @@ def _screenshot_port() -> int:
     return SCREENSHOT_PORT
 
 
+def _published_at(url: str, folder: Path) -> FastAPI:
+    """The service published at ``url``, on a migrated SQLite database in ``folder``."""
+    database_url = f"sqlite:///{folder}/kep.db"
+    migrate(database_url)
+    settings = Settings(database_url=database_url, public_base_url=url, _env_file=None)  # type: ignore[call-arg]
+    return create_app(settings)
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    database_url = f"sqlite:///{tmp_path_factory.mktemp('browser')}/kep.db"
-    migrate(database_url)
     port = _screenshot_port()
     url = f"http://127.0.0.1:{port}"
-    settings = Settings(database_url=database_url, public_base_url=url, _env_file=None)  # type: ignore[call-arg]
-    app = create_app(settings)
+    app = _published_at(url, tmp_path_factory.mktemp("browser"))
     clock = MovableClock(START)  # the seminar is opened before its dates
     app.state.clock = clock
     try:
@@ -412,12 +417,9 @@ def _published_under(prefix: str, app: FastAPI) -> Any:
 
 
 def test_swagger_ui_under_a_path_prefix_loads_and_calls_the_service_there(browser, tmp_path):
-    database_url = f"sqlite:///{tmp_path}/kep.db"
-    migrate(database_url)
     port = free_port()
     url = f"http://127.0.0.1:{port}/kep"
-    settings = Settings(database_url=database_url, public_base_url=url, _env_file=None)  # type: ignore[call-arg]
-    app = create_app(settings)
+    app = _published_at(url, tmp_path)
     context = browser.new_context()
     try:
         with live_server(_published_under("/kep", app), port=port):
