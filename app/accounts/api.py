@@ -287,7 +287,8 @@ def revoke_token(
 def signup(body: Signup, session: SessionDep, clock: ClockDep, settings: SettingsDep):
     """Ask for a participant account. The answer is the same whether or not the address
     already has one: the address's owner receives a one-time link that gives the first
-    API token."""
+    API token. One client may ask for `KEP_LINK_REQUESTS_PER_HOUR` sign-ups and token
+    recoveries an hour (30 by default); past that, 429 with `Retry-After`."""
     invited = users.sign_up(
         session=session, data=body, now=clock(), lifetime=settings.invitation_lifetime
     )
@@ -307,7 +308,8 @@ def recover_token(body: TokenRecovery, session: SessionDep, clock: ClockDep, set
     """Lost your API tokens? Send your address: its owner receives a one-time link that
     gives a new token (valid `KEP_RECOVERY_MINUTES`, 30 by default). The answer is the
     same whether or not the address has an account; a few links an hour per address at
-    most."""
+    most, and `KEP_LINK_REQUESTS_PER_HOUR` sign-ups and token recoveries an hour per
+    client (30 by default; past that, 429 with `Retry-After`)."""
     invited = users.recover(
         session=session,
         email=body.email,
