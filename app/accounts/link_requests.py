@@ -16,12 +16,12 @@ from typing import Any
 
 from fastapi import Request
 from sqlalchemy import bindparam, delete, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.auth.deps import ClockDep, SessionDep, SettingsDep
 from app.errors import TooManyRequests
 from app.models import LinkRequest
+from app.models.base import insert_for
 
 HOUR = timedelta(hours=1)
 
@@ -49,8 +49,7 @@ def client_key(host: str | None) -> str:
 
 @lru_cache(maxsize=2)
 def _count_statement(dialect: str) -> Any:
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = make(LinkRequest)
+    statement = insert_for(dialect)(LinkRequest)
     return statement.on_conflict_do_update(
         index_elements=[LinkRequest.client, LinkRequest.hour],
         set_={"count": LinkRequest.count + 1},

@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import DateTime, Enum, MetaData
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -17,6 +18,12 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def insert_for(dialect: str) -> Any:
+    """The dialect's own INSERT, which writes ``ON CONFLICT``: PostgreSQL's or SQLite's,
+    the service's two databases."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 class UTCDateTime(TypeDecorator[datetime]):

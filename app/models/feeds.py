@@ -7,10 +7,9 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, case, event, inspect
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from app.models.base import Base, text_enum, utcnow
+from app.models.base import Base, insert_for, text_enum, utcnow
 from app.models.events import Event
 from app.models.users import User
 
@@ -146,8 +145,7 @@ def _move_clocks(session: Session) -> None:
     pending: dict[str, datetime] = session.info.pop(_PENDING, {})
     if not pending:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(session.get_bind().dialect.name)
     statement = insert(FeedClock).values(
         [
             {"scope": scope, "revision": 1, "changed_at": pending[scope]}

@@ -17,7 +17,6 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import bindparam, func, select
 from sqlalchemy import event as orm_event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.common.cache import BoundedCache
@@ -27,6 +26,7 @@ from app.feeds.queries import public_rows, split_entry
 from app.feeds.versions import catalogue_changed
 from app.feeds.vevents import events_for_entries
 from app.models import Event, MessageStatus, OutboxMessage, User
+from app.models.base import insert_for
 from app.notifications import itip, preferences
 from app.notifications.kinds import KINDS
 from app.notifications.wording import one_line
@@ -189,9 +189,8 @@ def insert(session: Session, rows: list[dict[str, object]]) -> int:
 
 @lru_cache(maxsize=2)
 def _insert_statement(dialect: str) -> Any:
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        make(OutboxMessage)
+        insert_for(dialect)(OutboxMessage)
         .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
         .returning(OutboxMessage.id)
     )
