@@ -280,6 +280,12 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         return str(self.public_base_url).rstrip("/")
 
+    @property
+    def base_path(self) -> str:
+        """The path the service is published under: empty at the host's root, or a
+        prefix such as ``/kep``, under which its own links go."""
+        return urlsplit(self.base_url).path
+
 
 @lru_cache
 def get_settings() -> Settings:

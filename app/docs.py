@@ -5,8 +5,6 @@ Every address it gives the browser (its files, the OpenAPI document, the calls "
 out" makes) is under the path of ``KEP_PUBLIC_BASE_URL``, so that a service reached at
 ``https://example.eu/kep`` documents itself there and not at the host's root."""
 
-from urllib.parse import urlsplit
-
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import (
     get_redoc_html,
@@ -22,17 +20,12 @@ REDOC = "/redoc"
 FILES = "/static-offline-docs"
 
 
-def prefix(app: FastAPI) -> str:
-    """The path the service is published under: empty at the host's root."""
-    return urlsplit(app.state.settings.base_url).path.rstrip("/")
-
-
 def add_documentation(app: FastAPI) -> None:
     title = app.title
 
     @app.get(SWAGGER_UI, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        root = prefix(request.app)
+        root = request.app.state.settings.base_path
         return get_swagger_ui_html(
             openapi_url=f"{root}{app.openapi_url}",
             title=f"{title} - Swagger UI",
@@ -49,7 +42,7 @@ def add_documentation(app: FastAPI) -> None:
 
     @app.get(REDOC, include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = prefix(request.app)
+        root = request.app.state.settings.base_path
         return get_redoc_html(
             openapi_url=f"{root}{app.openapi_url}",
             title=f"{title} - ReDoc",

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from app import __version__, docs
+from app import __version__
 from app.auth.deps import SettingsDep
 from app.bodies import JsonRoute
 
@@ -47,7 +47,7 @@ def service(request: Request, response: Response, settings: SettingsDep):
     `text/html`, gets the programme of events as a web page instead."""
     response.headers["Vary"] = "Accept"
     served = _served_paths(request)
-    root = docs.prefix(request.app)  # clients follow the links from the public address
+    root = settings.base_path  # clients follow the links from the public address
     return ServiceRead(
         name=NAME,
         version=__version__,

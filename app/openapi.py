@@ -8,7 +8,6 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
-from app import docs
 from app.auth.deps import current_user, optional_user
 from app.errors import responses
 
@@ -64,7 +63,7 @@ def complete(app: FastAPI) -> None:
                 if route.include_in_schema and _token_optional(route):
                     for method in route.methods or ():
                         schema["paths"][path][method.lower()]["security"] = TOKEN_OPTIONAL
-            root = docs.prefix(app)
+            root = app.state.settings.base_path
             if root:  # "Try it out" then calls the operations there
                 schema["servers"] = [{"url": root}]
             app.openapi_schema = schema

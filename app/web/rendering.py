@@ -12,7 +12,6 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -129,7 +128,7 @@ def page(
         template,
         request_path=request.url.path,
         plan_term=settings.plan_term,
-        root=urlsplit(settings.base_url).path,
+        root=settings.base_path,
         **context,
     )
     if private:
