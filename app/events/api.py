@@ -17,7 +17,7 @@ from app.auth.deps import (
     SettingsDep,
 )
 from app.bodies import JsonRoute
-from app.common.http import LOCATED, Made, kept_json, located, weak_etag
+from app.common.http import LOCATED, Made, kept_json, located, not_modified, weak_etag
 from app.common.params import Paging
 from app.common.schemas import MAX_ID, IdPath, Page, WallClockOrInstant, page_of
 from app.config import Settings
@@ -34,7 +34,6 @@ from app.events.schemas import (
     RegistrationRead,
     country_code,
 )
-from app.feeds.http import etag_matches
 from app.models import Event, EventKind, EventStatus, Registration
 
 event_router = APIRouter(tags=["events"], route_class=JsonRoute)
@@ -256,7 +255,7 @@ def read_agenda(
     `If-None-Match` to be answered 304 while your copy is current."""
     event = access.get_visible(session=session, event_id=event_id, viewer=viewer)
     tag = agenda.agenda_tag(event)
-    if etag_matches(request, tag):
+    if not_modified(request, tag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
     return _agenda_answer(event, response, tag)
 

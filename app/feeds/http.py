@@ -6,7 +6,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import Request, Response
 
-from app.common.http import matches
+from app.common.http import not_modified as etag_current
 from app.feeds.service import Feed
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
@@ -25,9 +25,6 @@ SETTLED_AFTER = timedelta(minutes=5, seconds=1)
 
 def _http_date(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
-
-
-_matches = matches  # RFC 9110's weak comparison, shared with every conditional read
 
 
 def _names(if_modified_since: str, given: datetime) -> bool:
@@ -55,9 +52,8 @@ def not_modified(request: Request, feed: Feed, given: datetime | None) -> bool:
     committed after the copy was read is dated no later, so no date but the feed's
     own, given once nothing still to come can be dated at or before it, tells that a
     copy holds every change; a later one would hide it for good."""
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        return _matches(if_none_match, feed.etag)
+    if "if-none-match" in request.headers:
+        return etag_current(request, feed.etag)
     if_modified_since = request.headers.get("if-modified-since")
     if if_modified_since is None or given is None:
         return False
@@ -80,10 +76,3 @@ def answer(request: Request, feed: Feed, body: Callable[[], bytes]) -> Response:
     disposition = "attachment" if feed.attachment else "inline"
     headers["Content-Disposition"] = f'{disposition}; filename="{feed.filename}"'
     return Response(body(), media_type=MEDIA_TYPE, headers=headers)
-
-
-def etag_matches(request: Request, etag: str) -> bool:
-    """Whether ``If-None-Match`` names ``etag``: for answers validated by their ETag
-    alone, such as the web pages, which mix rows that have no one modification date."""
-    if_none_match = request.headers.get("if-none-match")
-    return if_none_match is not None and _matches(if_none_match, etag)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from fastapi import Request, Response
 
-from app.feeds import http
+from app.common.http import not_modified
 from app.feeds.presenters import country_name
 from app.models import EventKind
 
@@ -140,6 +140,6 @@ def page(
         "Cache-Control": CACHE_CONTROL,
         "Content-Security-Policy": PAGE_POLICY,
     }
-    if status_code == 200 and http.etag_matches(request, etag):
+    if status_code == 200 and not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     return Response(body, status_code=status_code, media_type=MEDIA_TYPE, headers=headers)
